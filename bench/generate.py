@@ -1,0 +1,161 @@
+"""Generate a synthetic mesh corpus of N services for benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: svc{i}
+  namespace: ns{ns}
+  labels:
+    app: svc{i}
+spec:
+  selector:
+    app: svc{i}
+  ports:
+  - name: http
+    port: 8080
+    targetPort: 8080
+---
+"""
+
+DESTINATION_RULE = """\
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: svc{i}
+  namespace: ns{ns}
+spec:
+  host: svc{i}
+  trafficPolicy:
+    loadBalancer:
+      simple: LEAST_REQUEST
+    connectionPool:
+      tcp:
+        maxConnections: 100
+        connectTimeout: 2s
+      http:
+        http1MaxPendingRequests: 10
+        maxRequestsPerConnection: 5
+    outlierDetection:
+      consecutive5xxErrors: 5
+      interval: 10s
+      baseEjectionTime: 30s
+      maxEjectionPercent: 50
+  subsets:
+  - name: v1
+    labels:
+      version: v1
+  - name: v2
+    labels:
+      version: v2
+    trafficPolicy:
+      loadBalancer:
+        simple: ROUND_ROBIN
+---
+"""
+
+VIRTUAL_SERVICE = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: svc{i}
+  namespace: ns{ns}
+spec:
+  hosts:
+  - svc{i}
+  http:
+  - name: canary
+    match:
+    - headers:
+        end-user:
+          exact: user{i}
+    route:
+    - destination:
+        host: svc{i}
+        subset: v2
+  - name: api
+    match:
+    - uri:
+        regex: "/api/v[0-9]+/items/.*"
+    timeout: 3s
+    retries:
+      attempts: 3
+      perTryTimeout: 1s
+    route:
+    - destination:
+        host: svc{i}
+        subset: v1
+  - name: split
+    route:
+    - destination:
+        host: svc{i}
+        subset: v1
+      weight: 90
+    - destination:
+        host: svc{i}
+        subset: v2
+      weight: 10
+---
+"""
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: svc{i}-{v}
+  namespace: ns{ns}
+spec:
+  selector:
+    matchLabels:
+      app: svc{i}
+      version: {v}
+  template:
+    metadata:
+      labels:
+        app: svc{i}
+        version: {v}
+    spec:
+      containers:
+      - name: app
+        image: example/svc{i}:{v}
+        ports:
+        - containerPort: 8080
+---
+"""
+
+
+def generate(services: int, namespaces: int = 10, deployments: bool = False) -> str:
+    """Return one multi-document YAML text with a Service, DestinationRule and VirtualService per service."""
+    parts: list[str] = []
+    for i in range(services):
+        ns = i % namespaces
+        parts.append(SERVICE.format(i=i, ns=ns))
+        parts.append(DESTINATION_RULE.format(i=i, ns=ns))
+        parts.append(VIRTUAL_SERVICE.format(i=i, ns=ns))
+        if deployments:
+            parts.extend(DEPLOYMENT.format(i=i, ns=ns, v=v) for v in ("v1", "v2"))
+    return "".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("services", type=int, help="number of services")
+    parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    parser.add_argument("--deployments", action="store_true", help="add two Deployments per service")
+    args = parser.parse_args(argv)
+    text = generate(args.services, deployments=args.deployments)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
