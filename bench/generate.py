@@ -140,7 +140,7 @@ def generate(services: int, namespaces: int = 10, deployments: bool = False) -> 
         parts.append(VIRTUAL_SERVICE.format(i=i, ns=ns))
         if deployments:
             parts.extend(DEPLOYMENT.format(i=i, ns=ns, v=v) for v in ("v1", "v2"))
-    return "".join(parts)
+    return "".join(parts).removesuffix("---\n")
 
 
 def main(argv: list[str] | None = None) -> int:

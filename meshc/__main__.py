@@ -1,0 +1,5 @@
+"""Run the command-line interface with `python -m meshc`."""
+
+from meshc.cli import main
+
+raise SystemExit(main())

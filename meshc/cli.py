@@ -1,0 +1,324 @@
+"""The command-line interface: parse flags, call the core, print, and set the exit code.
+
+This is the only module that prints or exits. Heavy modules are imported inside the commands
+so that `meshc --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from meshc.config import Options
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+app = typer.Typer(
+    name="meshc",
+    help="Offline linter, route explainer and compiler for Istio service-mesh configuration.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; printed as one line, exit code 2."""
+
+
+class LintFormat(str, Enum):
+    """Output formats of `meshc lint`."""
+
+    text = "text"
+    full = "full"
+    json = "json"
+    github = "github"
+    sarif = "sarif"
+    junit = "junit"
+
+
+class Level(str, Enum):
+    """Severities accepted by `--fail-on`."""
+
+    error = "error"
+    warning = "warning"
+    info = "info"
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line error and exit with code 2."""
+    sys.stderr.write(f"meshc: error: {message}\n")
+    raise typer.Exit(EXIT_ERROR)
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values or ():
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return tuple(out)
+
+
+def build_options(
+    config: Path | None,
+    no_config: bool,
+    *,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    fail_on: Level | None = None,
+    cluster_domain: str | None = None,
+    default_namespace: str | None = None,
+) -> Options:
+    """Options from the configuration file, then the flags; ConfigError becomes a usage error."""
+    from meshc import config as cfg
+    from meshc.diagnostics import Severity
+
+    try:
+        base = cfg.Options() if no_config else cfg.load(config)
+    except cfg.ConfigError as exc:
+        fail(str(exc))
+    opts = base.with_flags(
+        select=_split(select) or None,
+        ignore=(*base.ignore, *_split(ignore)) if ignore else None,
+        fail_on=Severity.parse(fail_on.value) if fail_on else None,
+        cluster_domain=cluster_domain,
+        default_namespace=default_namespace,
+    )
+    from meshc.lint import validate_selectors
+
+    bad = validate_selectors(opts)
+    if bad:
+        fail(f"no rule matches `{bad[0]}`; run `meshc rules` to list codes and names")
+    return opts
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from meshc.output import OutputError, write_atomic
+
+    try:
+        write_atomic(output, text)
+    except OutputError as exc:
+        fail(str(exc))
+
+
+def _color() -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty()
+
+
+def _check_paths(paths: list[str]) -> None:
+    for p in paths:
+        if p == "-":
+            continue
+        if not os.path.exists(p):
+            fail(f"no such file or folder: `{p}`")
+        if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
+            fail(f"cannot read folder `{p}`")
+
+
+PathsArg = Annotated[
+    Optional[list[str]],  # noqa: UP045 - typer needs the Optional spelling
+    typer.Argument(help="Files or folders (searched recursively for .yaml/.yml/.json); `-` reads stdin."),
+]
+ConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--config", help="Read options from this file instead of .meshc.toml / pyproject.toml."),
+]
+NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Ignore configuration files.")]
+DomainOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--cluster-domain", help="Kubernetes cluster domain (default cluster.local)."),
+]
+
+
+@app.command()
+def lint(
+    paths: PathsArg = None,
+    format: Annotated[
+        Optional[LintFormat],  # noqa: UP045
+        typer.Option("--format", "-f", help="Output format (default: full on a terminal, text otherwise)."),
+    ] = None,
+    select: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--select", help="Only these rules: code, prefix (MC1), name or istioctl code."),
+    ] = None,
+    ignore: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--ignore", help="Skip these rules: code, prefix, name or istioctl code."),
+    ] = None,
+    fail_on: Annotated[
+        Optional[Level],  # noqa: UP045
+        typer.Option("--fail-on", help="Lowest severity that makes the exit code 1 (default error)."),
+    ] = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+    ] = None,
+) -> None:
+    """Check Istio YAML: schema, cross-references and routing traps, with file:line:col."""
+    from meshc import render
+    from meshc.lint import lint as run_lint
+    from meshc.rules import RULES
+
+    targets = paths or ["."]
+    _check_paths(targets)
+    opts = build_options(
+        config, no_config, select=select, ignore=ignore, fail_on=fail_on, cluster_domain=cluster_domain
+    )
+    report = run_lint(targets, opts)
+    fmt = format.value if format else ("full" if sys.stdout.isatty() else "text")
+    diags = report.diagnostics
+    if fmt == "text":
+        body = render.text(diags)
+    elif fmt == "full":
+        body = render.full(diags, report.sources, color=_color() and output is None)
+    elif fmt == "json":
+        body = render.json_(diags)
+    elif fmt == "github":
+        body = render.github(diags)
+    elif fmt == "sarif":
+        body = render.sarif(diags, RULES.values())
+    else:
+        body = render.junit(diags, list(report.sources))
+    summary = render.summary(report)
+    if fmt in render.MACHINE_FORMATS or output is not None:
+        _write(body, output)
+        sys.stderr.write(summary + "\n")
+    else:
+        _write(body + summary + "\n", None)
+    raise typer.Exit(EXIT_FINDINGS if report.failed() else EXIT_OK)
+
+
+class RulesFormat(str, Enum):
+    """Output formats of `meshc rules`."""
+
+    text = "text"
+    json = "json"
+
+
+@app.command("rules")
+def rules_(
+    format: Annotated[RulesFormat, typer.Option("--format", "-f", help="Output format.")] = RulesFormat.text,
+) -> None:
+    """List every rule: code, name, severity, the istioctl code it mirrors, summary."""
+    import json
+
+    from meshc.rules import RULES, describe
+
+    entries = [RULES[c] for c in sorted(RULES)]
+    if format is RulesFormat.json:
+        sys.stdout.write(json.dumps([describe(r) for r in entries], indent=2) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for col in ("code", "name", "severity", "istio", "summary"):
+        table.add_column(col)
+    for r in entries:
+        table.add_row(r.code, r.name, r.severity.label, r.istio_code or "", r.summary)
+    Console(width=max(100, _terminal_width()), no_color=not _color(), soft_wrap=False).print(table)
+
+
+def _terminal_width() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:
+        return 160
+
+
+@app.command("rule")
+def rule_(code: Annotated[str, typer.Argument(help="A rule code (MC102), name, or istioctl code.")]) -> None:
+    """Print one rule's documentation."""
+    from meshc.rules import find
+
+    found = find(code)
+    if not found:
+        fail(f"no rule matches `{code}`; run `meshc rules` to list them")
+    if len(found) > 1 and not code.upper().startswith("IST"):
+        fail(f"`{code}` matches several rules: {', '.join(r.code for r in found)}")
+    parts = []
+    for r in found:
+        head = f"# {r.code} {r.name} ({r.severity.label}"
+        head += f", mirrors istioctl {r.istio_code})" if r.istio_code else ")"
+        parts.append(f"{head}\n\n{r.doc}\n")
+    text = "\n".join(parts)
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        sys.stdout.write(text)
+
+
+@app.command("schema")
+def schema_(
+    kind: Annotated[str, typer.Argument(help="Kind (VirtualService) or group/kind, case-insensitive.")],
+) -> None:
+    """Print the JSON Schema of one kind (the files in schemas/ are generated from the same models)."""
+    import json
+
+    from meshc import models
+    from meshc.schema import schema_for
+
+    wanted = kind.lower()
+    matches = [
+        info
+        for info in models.KINDS.values()
+        if info.kind.lower() == wanted or f"{info.group}/{info.kind}".lower() == wanted
+    ]
+    if not matches:
+        known = ", ".join(sorted({i.kind for i in models.KINDS.values()}))
+        fail(f"unknown kind `{kind}`; known kinds: {known}")
+    if len(matches) > 1:
+        matches = [m for m in matches if m.istio] or matches
+    sys.stdout.write(json.dumps(schema_for(matches[0]), indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `meshc` console script; returns the exit code."""
+    try:
+        app(args=argv, prog_name="meshc", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except SystemExit as exc:  # pragma: no cover - click may still raise it
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("meshc: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.Abort):
+            sys.stderr.write("meshc: aborted\n")
+            return EXIT_ERROR
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return EXIT_ERROR
+        if os.environ.get("MESHC_DEBUG"):
+            raise
+        sys.stderr.write(f"meshc: internal error: {type(exc).__name__}: {exc} (set MESHC_DEBUG=1 for the traceback)\n")
+        return EXIT_ERROR
+    return EXIT_OK

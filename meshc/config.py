@@ -1,0 +1,162 @@
+"""Options for a run: `[tool.meshc]` in pyproject.toml or `.meshc.toml`, then command-line flags."""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from meshc.diagnostics import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A configuration file or flag that cannot be used; the CLI exits with code 2."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything that changes what meshc reports; immutable, built once per run."""
+
+    select: tuple[str, ...] = ()
+    """Selectors (code, code prefix, rule name or istioctl code) of the rules to run; empty = all."""
+    ignore: tuple[str, ...] = ()
+    """Selectors of rules not to run."""
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    """Severity overrides by rule code."""
+    per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(glob, selectors) pairs: diagnostics in matching files are dropped."""
+    fail_on: Severity = Severity.ERROR
+    """Lowest severity that makes the exit code 1."""
+    cluster_domain: str = "cluster.local"
+    """Kubernetes cluster domain used to build FQDNs (`name.ns.svc.<domain>`)."""
+    default_namespace: str = "default"
+    """Namespace of resources that do not name one (what `kubectl apply` would use)."""
+    root_namespace: str = "istio-system"
+    """Istio's root namespace (meshConfig.rootNamespace): mesh-wide policies live there."""
+    config_file: str | None = None
+    """The configuration file that was read, if any."""
+
+    def with_flags(self, **flags: Any) -> Options:
+        """Return a copy with the given flags applied (None means "not given")."""
+        changes = {k: v for k, v in flags.items() if v is not None and v != ()}
+        return replace(self, **changes)
+
+    def path_ignores(self, path: str) -> tuple[str, ...]:
+        """Selectors ignored for one file."""
+        out: list[str] = []
+        norm = path.replace("\\", "/")
+        for pattern, selectors in self.per_path_ignores:
+            if fnmatch.fnmatch(norm, pattern) or fnmatch.fnmatch(Path(norm).name, pattern):
+                out.extend(selectors)
+        return tuple(out)
+
+
+_KEYS = {
+    "select",
+    "ignore",
+    "severity",
+    "per-path-ignores",
+    "fail-on",
+    "cluster-domain",
+    "default-namespace",
+    "root-namespace",
+}
+
+
+def discover(start: Path | None = None) -> Path | None:
+    """The nearest `.meshc.toml`, or `pyproject.toml` with a `[tool.meshc]` table, from start up."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / ".meshc.toml"
+        if candidate.is_file():
+            return candidate
+        py = folder / "pyproject.toml"
+        if py.is_file():
+            try:
+                data = tomllib.loads(py.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+                continue
+            if "meshc" in data.get("tool", {}):
+                return py
+    return None
+
+
+def load(path: Path | None = None, *, search: bool = True) -> Options:
+    """Read options from `path`, or from the discovered file, or return the defaults."""
+    if path is None and search:
+        path = discover()
+    if path is None:
+        return Options()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file `{path}` does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read configuration file `{path}`: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"`{path}` is not valid TOML: {exc}") from None
+    table = data.get("tool", {}).get("meshc") if path.name == "pyproject.toml" else data
+    if table is None:
+        table = data.get("tool", {}).get("meshc", {})
+    return from_table(table, str(path))
+
+
+def from_table(table: Mapping[str, Any], origin: str) -> Options:
+    """Build Options from a `[tool.meshc]` table; unknown keys and bad values are errors."""
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown option `{unknown[0]}`; known options: {', '.join(sorted(_KEYS))}")
+    opts: dict[str, Any] = {"config_file": origin}
+    for key in ("select", "ignore"):
+        if key in table:
+            opts[key] = _strings(table[key], f"{origin}: `{key}`")
+    if "severity" in table:
+        sev = table["severity"]
+        if not isinstance(sev, Mapping):
+            raise ConfigError(f'{origin}: `severity` must be a table such as {{MC201 = "warning"}}')
+        out: dict[str, Severity] = {}
+        for code, level in sev.items():
+            try:
+                out[str(code).upper()] = Severity.parse(str(level))
+            except ValueError as exc:
+                raise ConfigError(f"{origin}: severity of `{code}`: {exc}") from None
+        opts["severity"] = out
+    if "per-path-ignores" in table:
+        ppi = table["per-path-ignores"]
+        if not isinstance(ppi, Mapping):
+            raise ConfigError(f"{origin}: `per-path-ignores` must be a table of glob = [codes]")
+        opts["per_path_ignores"] = tuple(
+            (str(glob), _strings(codes, f"{origin}: per-path-ignores `{glob}`")) for glob, codes in ppi.items()
+        )
+    if "fail-on" in table:
+        try:
+            opts["fail_on"] = Severity.parse(str(table["fail-on"]))
+        except ValueError as exc:
+            raise ConfigError(f"{origin}: `fail-on`: {exc}") from None
+    for key, attr in (
+        ("cluster-domain", "cluster_domain"),
+        ("default-namespace", "default_namespace"),
+        ("root-namespace", "root_namespace"),
+    ):
+        if key in table:
+            value = table[key]
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{origin}: `{key}` must be a non-empty string")
+            opts[attr] = value
+    return Options(**opts)
+
+
+def _strings(value: Any, what: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, Iterable) and all(isinstance(v, str) for v in value):
+        return tuple(v.strip() for v in value if v.strip())
+    raise ConfigError(f"{what} must be a list of strings")

@@ -1,0 +1,126 @@
+"""The diagnostic record every stage produces: severity, source span, message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class Severity(IntEnum):
+    """How bad a finding is; ordered so that `max()` gives the worst."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        """The lowercase name used in every output format (`error`, `warning`, `info`)."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Read `error`, `warning` or `info` (any case); raises ValueError otherwise."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity `{text}`; expected `error`, `warning` or `info`") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A place in a source file; lines and columns are 1-based, ends are inclusive-exclusive."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int | None = None
+    end_column: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    """Which resource a diagnostic is about."""
+
+    kind: str
+    namespace: str | None
+    name: str | None
+
+    def __str__(self) -> str:
+        if self.namespace:
+            return f"{self.kind} {self.namespace}/{self.name}"
+        return f"{self.kind} {self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of design.md §4."""
+        return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    """A secondary location that explains a diagnostic ("subset list defined here")."""
+
+    span: Span
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of a related location."""
+        return {
+            "file": self.span.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding, stamped with its rule's code, name and severity."""
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    span: Span
+    resource: ResourceRef | None = None
+    field: str | None = None
+    istio_code: str | None = None
+    help: str | None = None
+    related: tuple[Related, ...] = ()
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Order of every output: file, line, column, code, message."""
+        return (self.span.path, self.span.line, self.span.column, self.code, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of design.md §4."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.label,
+            "message": self.message,
+            "file": self.span.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "resource": self.resource.to_dict() if self.resource else None,
+            "field": self.field,
+            "istio_code": self.istio_code,
+            "help": self.help,
+            "related": [r.to_dict() for r in self.related],
+        }
+
+
+def format_field(loc: tuple[str | int, ...]) -> str | None:
+    """Render a field path as `spec.http[1].route[0].destination.subset`."""
+    if not loc:
+        return None
+    out: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        else:
+            out.append(("." if out else "") + str(part))
+    return "".join(out)

@@ -1,0 +1,345 @@
+"""The lint pipeline: load, validate, index, run the rules, filter and sort the diagnostics."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshc import models
+from meshc.config import Options
+from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, format_field
+from meshc.mesh import Mesh, Resource
+from meshc.rules import RULES, Rule, find
+from meshc.rules import input as stage
+from meshc.rules.base import Finding
+from meshc.source import Document, LoadResult, SourceFile, load
+
+ISTIO_GROUPS = ("networking.istio.io", "security.istio.io")
+# Kinds of Istio's API groups that meshc does not check: skipped, counted, never an error.
+ISTIO_UNMODELED = {
+    "networking.istio.io": {"EnvoyFilter", "WorkloadGroup", "ProxyConfig"},
+    "security.istio.io": set(),
+}
+SUPPRESS_ANNOTATIONS = ("meshc.dev/ignore", "galley.istio.io/analyze-suppress")
+_IGNORE_COMMENT = re.compile(r"#\s*meshc:\s*ignore(?:\[([^\]]*)\])?")
+
+
+@dataclass
+class Inventory:
+    """What the loader and the models made of the input."""
+
+    loaded: LoadResult
+    resources: list[Resource] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Documents not checked, by kind (or by a description such as `(not a resource)`)."""
+
+
+@dataclass
+class LintReport:
+    """The result of `meshc lint`."""
+
+    diagnostics: list[Diagnostic]
+    files: int
+    resources: int
+    skipped: Counter[str]
+    skipped_rules: list[tuple[Rule, str]]
+    suppressed: int
+    options: Options
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    """Every file read, by display path (for snippets and per-file formats)."""
+
+    def count(self, severity: Severity) -> int:
+        """Number of diagnostics of one severity."""
+        return sum(1 for d in self.diagnostics if d.severity == severity)
+
+    @property
+    def worst(self) -> Severity | None:
+        """The most severe diagnostic, if any."""
+        return max((d.severity for d in self.diagnostics), default=None)
+
+    def failed(self) -> bool:
+        """True when a diagnostic is at or above `fail_on` (exit code 1)."""
+        worst = self.worst
+        return worst is not None and worst >= self.options.fail_on
+
+
+def read(paths: Iterable[str], options: Options, *, stdin: Any = None) -> Inventory:
+    """Load the inputs and validate every resource document against its model."""
+    loaded = load(paths, stdin=stdin)
+    inv = Inventory(loaded)
+    for span, message, help_text in loaded.errors:
+        inv.diagnostics.append(_stage_diag(stage.YAML_SYNTAX, span, message, help=help_text))
+    for doc in loaded.documents:
+        for loc, err in doc.problems:
+            inv.diagnostics.append(
+                _stage_diag(
+                    stage.DUPLICATE_KEY,
+                    Span(doc.path, err.line, err.column),
+                    err.message,
+                    help=err.help,
+                    field=format_field(loc),
+                )
+            )
+        data = doc.data
+        if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+            for i, item in enumerate(data["items"]):
+                sub = Document(doc.source, doc.index, item, doc.line, doc.positions, root=data, base=("items", i))
+                sub.line = sub.span(()).line
+                _read_document(inv, sub, options)
+            continue
+        _read_document(inv, doc, options)
+    return inv
+
+
+def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
+    data = doc.data
+    if not isinstance(data, dict):
+        inv.skipped["(not a mapping)"] += 1
+        return
+    api_version = data.get("apiVersion")
+    kind = data.get("kind")
+    info = models.lookup(api_version, kind)
+    if info is None:
+        _unknown_kind(inv, doc, api_version, kind)
+        return
+    if not isinstance(api_version, str) or not models.version_ok(info, api_version):
+        versions = ", ".join(f"`{_api(info.group, v)}`" for v in info.versions)
+        inv.diagnostics.append(
+            _stage_diag(
+                stage.UNSUPPORTED_API_VERSION,
+                doc.span(("apiVersion",)),
+                f"`{api_version}` does not serve kind `{kind}`",
+                help=f"use one of {versions}",
+                field="apiVersion",
+                resource=_ref_from_data(data, kind),
+            )
+        )
+        return
+    model, problems = models.validate(info.model, data)
+    ref = _ref_from_data(data, kind)
+    for p in problems:
+        code = _problem_code(p)
+        inv.diagnostics.append(
+            _stage_diag(
+                code,
+                doc.span(p.loc, key=p.at_key),
+                p.message,
+                help=p.help,
+                field=format_field(p.loc),
+                resource=ref,
+            )
+        )
+    if model is None:
+        return
+    meta = getattr(model, "metadata", None)
+    name = getattr(meta, "name", None) if meta is not None else None
+    if not name:
+        inv.diagnostics.append(
+            _stage_diag(
+                stage.INVALID_METADATA,
+                doc.span(("metadata",)),
+                f"{kind} has no `metadata.name`",
+                help="every resource needs a name",
+                field="metadata.name",
+                resource=ref,
+            )
+        )
+        return
+    given = getattr(meta, "namespace", None)
+    inv.resources.append(Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given)))
+
+
+def _problem_code(problem: Any) -> Rule:
+    code = getattr(problem, "code", None)
+    if code == "unknown" or (code is None and problem.at_key):
+        return stage.UNKNOWN_FIELD
+    if code == "missing" or (code is None and problem.message.startswith("missing required field")):
+        return stage.MISSING_FIELD
+    return stage.INVALID_VALUE
+
+
+def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any) -> None:
+    label = kind if isinstance(kind, str) and kind else "(no kind)"
+    group = api_version.rpartition("/")[0] if isinstance(api_version, str) and "/" in api_version else ""
+    if group in ISTIO_GROUPS and isinstance(kind, str) and kind not in ISTIO_UNMODELED.get(group, ()):
+        known = [info.kind for info in models.KINDS.values() if info.group == group]
+        close = difflib.get_close_matches(kind, known, n=1, cutoff=0.6)
+        inv.diagnostics.append(
+            _stage_diag(
+                stage.UNKNOWN_KIND,
+                doc.span(("kind",)),
+                f"`{group}` has no kind `{kind}`",
+                help=f"did you mean `{close[0]}`?" if close else f"kinds of `{group}`: {', '.join(sorted(known))}",
+                field="kind",
+            )
+        )
+    inv.skipped[label] += 1
+
+
+def _api(group: str, version: str) -> str:
+    return f"{group}/{version}" if group else version
+
+
+def _ref_from_data(data: dict[str, Any], kind: Any) -> ResourceRef:
+    meta = data.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name = meta.get("name")
+    ns = meta.get("namespace")
+    return ResourceRef(str(kind), ns if isinstance(ns, str) else None, name if isinstance(name, str) else None)
+
+
+def _stage_diag(
+    entry: Rule,
+    span: Span,
+    message: str,
+    *,
+    help: str | None = None,
+    field: str | None = None,
+    resource: ResourceRef | None = None,
+) -> Diagnostic:
+    return Diagnostic(
+        entry.code,
+        entry.name,
+        entry.severity,
+        message,
+        span,
+        resource=resource,
+        field=field,
+        istio_code=entry.istio_code,
+        help=help,
+    )
+
+
+def selected_rules(options: Options) -> list[Rule]:
+    """Rules enabled by `select`/`ignore` (all rules when `select` is empty)."""
+    chosen: dict[str, Rule] = {}
+    if options.select:
+        for token in options.select:
+            for r in find(token):
+                chosen[r.code] = r
+    else:
+        chosen = dict(RULES)
+    for token in options.ignore:
+        for r in find(token):
+            chosen.pop(r.code, None)
+    return [chosen[c] for c in sorted(chosen)]
+
+
+def validate_selectors(options: Options) -> list[str]:
+    """Selectors that name no rule (the CLI reports them as usage errors)."""
+    return [t for t in (*options.select, *options.ignore) if not find(t)]
+
+
+def run_rules(mesh: Mesh, rules: list[Rule]) -> tuple[list[tuple[Rule, Finding]], list[tuple[Rule, str]]]:
+    """Run each rule whose inputs are present; return findings and the rules skipped (with why)."""
+    findings: list[tuple[Rule, Finding]] = []
+    skipped: list[tuple[Rule, str]] = []
+    for r in rules:
+        if r.check is None:
+            continue
+        missing = [need for need in r.requires if not mesh.capability(need)]
+        if missing:
+            skipped.append((r, mesh.CAPABILITY_REASONS[missing[0]]))
+            continue
+        findings.extend((r, f) for f in r.check(mesh))
+    return findings, skipped
+
+
+def to_diagnostic(entry: Rule, finding: Finding, options: Options) -> Diagnostic:
+    """Stamp a finding with its rule's identity and the configured severity."""
+    res = finding.resource
+    return Diagnostic(
+        entry.code,
+        entry.name,
+        options.severity.get(entry.code, entry.severity),
+        finding.message,
+        res.span(finding.loc, key=finding.key),
+        resource=res.ref,
+        field=format_field(finding.loc),
+        istio_code=entry.istio_code,
+        help=finding.help,
+        related=tuple(Related(other.span(loc), msg) for other, loc, msg in finding.related),
+    )
+
+
+def _suppressed_codes(resource: Resource | None) -> set[str]:
+    if resource is None:
+        return set()
+    out: set[str] = set()
+    for key in SUPPRESS_ANNOTATIONS:
+        value = resource.annotations.get(key)
+        if value:
+            out.update(v.strip().upper() for v in str(value).split(",") if v.strip())
+    return out
+
+
+def _matches(codes: Iterable[str], diag: Diagnostic) -> bool:
+    for c in codes:
+        if c in ("*", "ALL") or c == diag.code or (diag.istio_code and c == diag.istio_code):
+            return True
+        if c.lower() == diag.name:
+            return True
+        if c.startswith("MC") and diag.code.startswith(c):
+            return True
+    return False
+
+
+def _line_ignored(diag: Diagnostic, line_text: str) -> bool:
+    m = _IGNORE_COMMENT.search(line_text)
+    if m is None:
+        return False
+    if m.group(1) is None:
+        return True
+    return _matches([c.strip().upper() for c in m.group(1).split(",") if c.strip()], diag)
+
+
+def lint(paths: Iterable[str], options: Options, *, stdin: Any = None) -> LintReport:
+    """Run the whole lint pipeline and return the sorted, filtered diagnostics."""
+    rules = selected_rules(options)
+    enabled = {r.code for r in rules}
+    inv = read(paths, options, stdin=stdin)
+    mesh = Mesh(inv.resources, options)
+    findings, skipped_rules = run_rules(mesh, rules)
+    sources = {f.path: f for f in inv.loaded.files}
+    out: list[Diagnostic] = []
+    suppressed = 0
+    candidates: list[tuple[Diagnostic, Resource | None]] = [(d, None) for d in inv.diagnostics]
+    candidates.extend((to_diagnostic(r, f, options), f.resource) for r, f in findings)
+    for diag, resource in candidates:
+        if diag.code not in enabled:
+            continue
+        if diag.code in options.severity and resource is None:
+            diag = Diagnostic(**{**_fields(diag), "severity": options.severity[diag.code]})
+        ignored = _suppressed_codes(resource)
+        if ignored and _matches(ignored, diag):
+            suppressed += 1
+            continue
+        per_path = options.path_ignores(diag.span.path)
+        if per_path and _matches([p.upper() for p in per_path], diag):
+            suppressed += 1
+            continue
+        src = sources.get(diag.span.path)
+        if src is not None and _line_ignored(diag, src.line_text(diag.span.line)):
+            suppressed += 1
+            continue
+        out.append(diag)
+    out.sort(key=Diagnostic.sort_key)
+    return LintReport(
+        out,
+        len(inv.loaded.files),
+        len(inv.resources),
+        inv.skipped,
+        skipped_rules,
+        suppressed,
+        options,
+        sources,
+    )
+
+
+def _fields(diag: Diagnostic) -> dict[str, Any]:
+    return {name: getattr(diag, name) for name in Diagnostic.__slots__}

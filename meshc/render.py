@@ -1,0 +1,264 @@
+"""Render lint results: one function per output format, each returning text."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from io import StringIO
+from typing import TYPE_CHECKING, Protocol
+
+from meshc import __version__
+from meshc.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from meshc.lint import LintReport
+    from meshc.rules.base import Rule
+
+FORMATS = ("text", "full", "json", "github", "sarif", "junit")
+MACHINE_FORMATS = ("json", "sarif", "junit")
+"""Formats whose stdout must hold only the document: the summary goes to stderr."""
+
+DOCS_URL = "https://github.com/meshc-dev/meshc/blob/main/docs/rules.md"
+
+
+class Lines(Protocol):
+    """Anything that gives the text of a 1-based line (a SourceFile)."""
+
+    def line_text(self, line: int) -> str:
+        """Text of a 1-based line."""
+        ...
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(report: LintReport) -> str:
+    """The closing lines: counts, then what was skipped and why."""
+    lines: list[str] = []
+    errors = report.count(Severity.ERROR)
+    warnings = report.count(Severity.WARNING)
+    infos = report.count(Severity.INFO)
+    where = f"{_plural(report.files, 'file')}"
+    if report.diagnostics:
+        parts = [_plural(errors, "error"), _plural(warnings, "warning")]
+        if infos:
+            parts.append(_plural(infos, "info"))
+        lines.append(f"Found {', '.join(parts)} in {where}.")
+    else:
+        lines.append(f"All checks passed: {_plural(report.resources, 'resource')} in {where}.")
+    if report.skipped:
+        total = sum(report.skipped.values())
+        kinds = ", ".join(f"{k} ({n})" for k, n in sorted(report.skipped.items()))
+        lines.append(f"Not checked: {_plural(total, 'document')} of other kinds: {kinds}.")
+    if report.skipped_rules:
+        rules = "; ".join(f"{r.code} {r.name} ({why})" for r, why in report.skipped_rules)
+        lines.append(f"Skipped checks: {rules}.")
+    if report.suppressed:
+        lines.append(f"Suppressed: {_plural(report.suppressed, 'diagnostic')} (annotations, comments, config).")
+    return "\n".join(lines)
+
+
+def text(diagnostics: Iterable[Diagnostic]) -> str:
+    """One line per diagnostic: `path:line:col: CODE [severity] message`."""
+    out = []
+    for d in diagnostics:
+        s = d.span
+        out.append(f"{s.path}:{s.line}:{s.column}: {d.code} [{d.severity.label}] {d.message}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def json_(diagnostics: Iterable[Diagnostic]) -> str:
+    """The JSON array of design.md §4."""
+    return json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
+
+
+def full(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Lines], *, color: bool, width: int = 100) -> str:
+    """Rich output: a header, the location, the source line with a caret, and help."""
+    from rich.console import Console
+    from rich.text import Text
+
+    buf = StringIO()
+    console = Console(
+        file=buf,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        width=width,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for d in diagnostics:
+        s = d.span
+        head = Text()
+        head.append(f"{d.severity.label}[{d.code}]", style=_STYLE[d.severity])
+        head.append(f" {d.name}: ", style="bold")
+        head.append(d.message, style="bold")
+        console.print(head)
+        gutter = len(str(s.line))
+        loc = Text(" " * gutter + "--> ", style="blue")
+        loc.append(f"{s.path}:{s.line}:{s.column}")
+        if d.resource is not None:
+            loc.append(f"  ({d.resource})", style="dim")
+        console.print(loc)
+        src = sources.get(s.path)
+        line_text = src.line_text(s.line) if src is not None else ""
+        if line_text:
+            bar = Text(" " * gutter + " |", style="blue")
+            console.print(bar)
+            row = Text(f"{s.line} | ", style="blue")
+            row.append(line_text.expandtabs(1))
+            console.print(row)
+            width_ = 1
+            if s.end_line == s.line and s.end_column and s.end_column > s.column:
+                width_ = s.end_column - s.column
+            caret = Text(" " * gutter + " | ", style="blue")
+            caret.append(" " * (s.column - 1) + "^" * width_, style=_STYLE[d.severity])
+            console.print(caret)
+        if d.help:
+            h = Text(" " * gutter + " = ", style="blue")
+            h.append("help: ", style="bold")
+            h.append(d.help)
+            console.print(h)
+        for rel in d.related:
+            r = Text(" " * gutter + " = ", style="blue")
+            r.append("note: ", style="bold")
+            r.append(f"{rel.message} ({rel.span.path}:{rel.span.line}:{rel.span.column})")
+            console.print(r)
+        console.print()
+    return buf.getvalue()
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def github(diagnostics: Iterable[Diagnostic]) -> str:
+    """GitHub Actions workflow commands (`::error file=...,line=...::message`)."""
+    out = []
+    for d in diagnostics:
+        s = d.span
+        props = [f"file={_escape_property(s.path)}", f"line={s.line}", f"col={s.column}"]
+        if s.end_line is not None and s.end_column is not None:
+            props += [f"endLine={s.end_line}", f"endColumn={s.end_column}"]
+        props.append(f"title={_escape_property(f'meshc {d.code} ({d.name})')}")
+        message = d.message + (f" (help: {d.help})" if d.help else "")
+        out.append(f"::{_GITHUB_LEVEL[d.severity]} {','.join(props)}::{_escape_data(message)}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _uri(path: str) -> str:
+    from urllib.parse import quote
+
+    if path == "<stdin>":
+        return "stdin"
+    return quote(path.replace("\\", "/"), safe="/:._-~")
+
+
+def sarif(diagnostics: list[Diagnostic], rules: Iterable[Rule]) -> str:
+    """SARIF 2.1.0: one run, every rule described, one result per diagnostic."""
+    rule_list = sorted(rules, key=lambda r: r.code)
+    index = {r.code: i for i, r in enumerate(rule_list)}
+    driver = {
+        "name": "meshc",
+        "version": __version__,
+        "informationUri": DOCS_URL,
+        "rules": [
+            {
+                "id": r.code,
+                "name": r.name,
+                "shortDescription": {"text": r.summary},
+                "fullDescription": {"text": r.doc or r.summary},
+                "help": {"text": r.doc or r.summary, "markdown": r.doc or r.summary},
+                "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
+                "properties": {"istio_code": r.istio_code} if r.istio_code else {},
+            }
+            for r in rule_list
+        ],
+    }
+    results = []
+    for d in diagnostics:
+        s = d.span
+        region: dict[str, int] = {"startLine": s.line, "startColumn": s.column}
+        if s.end_line is not None and s.end_column is not None:
+            region["endLine"] = s.end_line
+            region["endColumn"] = s.end_column
+        result = {
+            "ruleId": d.code,
+            "level": _SARIF_LEVEL[d.severity],
+            "message": {"text": d.message + (f" (help: {d.help})" if d.help else "")},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(s.path)}, "region": region}}],
+        }
+        if d.code in index:
+            result["ruleIndex"] = index[d.code]
+        if d.related:
+            result["relatedLocations"] = [
+                {
+                    "id": i,
+                    "message": {"text": rel.message},
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _uri(rel.span.path)},
+                        "region": {"startLine": rel.span.line, "startColumn": rel.span.column},
+                    },
+                }
+                for i, rel in enumerate(d.related)
+            ]
+        results.append(result)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": driver}, "results": results, "columnKind": "unicodeCodePoints"}],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def junit(diagnostics: list[Diagnostic], files: Iterable[str]) -> str:
+    """JUnit XML: a test suite per file, a failing test case per diagnostic, a passing one per clean file."""
+    by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
+    for d in diagnostics:
+        by_file.setdefault(d.span.path, []).append(d)
+    root = ET.Element("testsuites", name="meshc", tests="0", failures="0")
+    total = failures = 0
+    for path in sorted(by_file):
+        diags = by_file[path]
+        suite = ET.SubElement(root, "testsuite", name=path)
+        if not diags:
+            ET.SubElement(suite, "testcase", name="meshc lint", classname=path)
+            total += 1
+            suite.set("tests", "1")
+            suite.set("failures", "0")
+            continue
+        for d in diags:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=f"{d.code} {d.name} at {d.span.line}:{d.span.column}",
+                classname=path,
+            )
+            fail = ET.SubElement(case, "failure", message=d.message, type=d.severity.label)
+            body = f"{path}:{d.span.line}:{d.span.column}: {d.code} [{d.severity.label}] {d.message}"
+            if d.help:
+                body += f"\nhelp: {d.help}"
+            fail.text = body
+        total += len(diags)
+        failures += len(diags)
+        suite.set("tests", str(len(diags)))
+        suite.set("failures", str(len(diags)))
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,340 @@
+"""The loader: both parsers agree, positions are exact, bad input never raises."""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meshc import source
+from meshc.source import SourceFile, load, parse_text, resolve_plain
+
+
+def _parse(text: str) -> list[source.Document]:
+    docs, errors = parse_text(SourceFile("t.yaml", text))
+    assert not errors, errors
+    return docs
+
+
+def _both(text: str) -> tuple[Any, Any]:
+    """Parse one document with the fast parser (None if it declines) and with libyaml."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    fast = source._Fast(lines, 1)
+    try:
+        froot, _, _ = fast.parse()
+        fast_result: Any = (froot, fast.pos)
+    except source._Bail:
+        fast_result = None
+    docs = list(source._c_parse(text, 1))
+    c_result = (docs[0][0], docs[0][1]) if docs else (None, {})
+    return fast_result, c_result
+
+
+def _positions(root: Any, pos: dict[int, Any]) -> list[tuple[Any, ...]]:
+    """Flatten a position table into (path, entry) pairs so two parses can be compared."""
+    out: list[tuple[Any, ...]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        table = pos.get(id(node))
+        if table is None:
+            continue
+        keys = list(node) if isinstance(node, dict) else range(len(node))
+        for k in keys:
+            kl, kc, klen, vl, vc, vlen = table[k]
+            out.append(((*path, k), kl, kc, vl, vc))
+            stack.append((node[k], (*path, k)))
+    return sorted(out, key=repr)
+
+
+def _nan_safe(x: Any) -> Any:
+    if isinstance(x, float) and math.isnan(x):
+        return "NaN"
+    if isinstance(x, dict):
+        return {k: _nan_safe(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_nan_safe(v) for v in x]
+    return x
+
+
+# --- scalar resolution ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("yes", True),
+        ("Off", False),
+        ("~", None),
+        ("null", None),
+        ("42", 42),
+        ("-17", -17),
+        ("0x1F", 31),
+        ("0o17", "0o17"),  # YAML 1.1 has no 0o prefix: a string, as in PyYAML
+        ("017", 15),  # YAML 1.1 octal, as Kubernetes' go-yaml reads it
+        ("1_000", 1000),
+        ("1.5", 1.5),
+        ("1e3", "1e3"),  # YAML 1.1 floats need a dot
+        (".inf", math.inf),
+        ("190:20:30", 685230),
+        ("2001-12-14", "2001-12-14"),  # timestamps stay strings (deliberate: JSON-shaped data)
+        ("5s", "5s"),
+        ("v1", "v1"),
+    ],
+)
+def test_plain_scalars_resolve_like_yaml_1_1(text: str, value: Any) -> None:
+    assert resolve_plain(text) == value
+    assert type(resolve_plain(text)) is type(value)
+
+
+# --- agreement between the two parsers -------------------------------------------------------------
+
+
+def test_fast_parser_handles_the_generated_bench_corpus_and_agrees_with_libyaml() -> None:
+    from bench.generate import generate
+
+    text = generate(20, deployments=True)
+    chunks = list(source._chunks(text))
+    assert len(chunks) == 100
+    for start, end, _line in chunks:
+        fast, c = _both(text[start:end])
+        assert fast is not None, "the fast parser must handle plain Kubernetes YAML"
+        assert fast[0] == c[0]
+        assert _positions(*fast) == _positions(*c)
+
+
+def test_corpus_files_parse_the_same_with_both_parsers(corpus: Path) -> None:
+    files = sorted(corpus.rglob("*.yaml"))
+    assert len(files) > 150
+    fast_used = 0
+    for path in files:
+        text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+        for start, end, line in source._chunks(text):
+            chunk = text[start:end]
+            lines = chunk.split("\n")
+            if lines[-1] == "":
+                lines.pop()
+            fast = source._Fast(lines, line)
+            try:
+                froot, _, _ = fast.parse()
+            except source._Bail:
+                continue
+            docs = list(source._c_parse(chunk, line))
+            croot = docs[0][0] if docs else None
+            assert _nan_safe(froot) == _nan_safe(croot), f"{path}:{line}"
+            if froot is not None:
+                assert _positions(froot, fast.pos) == _positions(croot, docs[0][1]), f"{path}:{line}"
+                fast_used += 1
+    assert fast_used > 500
+
+
+_key = st.one_of(
+    st.from_regex(r"[a-zA-Z][a-zA-Z0-9_.\-/]{0,12}", fullmatch=True),
+    st.sampled_from(["on", "yes", "null", "1", "a b", "@x", "-k", "k:v", "#k", "'q'", '"d"', ""]),
+)
+_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=True, width=32),
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\x85\u2028\u2029"),
+        max_size=20,
+    ),
+    st.sampled_from(["yes", "~", "0x10", "017", "1:20", "a: b", "- x", "# c", "x #y", "|", ">", "*a", "&a", "!t"]),
+)
+_data = st.recursive(
+    _scalar,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(_key, children, max_size=4),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.dictionaries(_key, _data, min_size=1, max_size=5),
+    flow=st.sampled_from([False, None]),
+    width=st.sampled_from([20, 80, 1000]),
+    indent=st.sampled_from([2, 4]),
+)
+def test_loader_matches_pyyaml_and_both_parsers_agree(data: Any, flow: Any, width: int, indent: int) -> None:
+    text = yaml.safe_dump(data, default_flow_style=flow, width=width, indent=indent, allow_unicode=True)
+    fast, c = _both(text)
+    expected = yaml.safe_load(text)
+    assert _nan_safe(c[0]) == _nan_safe(expected)
+    if fast is not None:
+        assert _nan_safe(fast[0]) == _nan_safe(c[0])
+        assert _positions(*fast) == _positions(*c)
+    # The public entry point gives the same data, whichever parser answered.
+    docs = _parse(text)
+    assert _nan_safe(docs[0].data) == _nan_safe(expected)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_never_raise(blob: bytes) -> None:
+    result = load(["-"], stdin=io.BytesIO(blob))
+    for span, message, _help in result.errors:
+        assert span.line >= 1 and span.column >= 1
+        assert message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_mutated_yaml_never_raises(data: st.DataObject) -> None:
+    from bench.generate import generate
+
+    text = generate(1)
+    pos = data.draw(st.integers(min_value=0, max_value=len(text)))
+    junk = data.draw(st.text(alphabet=" \t\n:-#[]{}'\"&*!|>%@`?,.x0\\", max_size=6))
+    cut = data.draw(st.integers(min_value=0, max_value=5))
+    mutated = text[:pos] + junk + text[pos + cut :]
+    result = load(["-"], stdin=io.BytesIO(mutated.encode()))
+    assert result.documents or result.errors or not mutated.strip()
+
+
+# --- positions -------------------------------------------------------------------------------------
+
+VS = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts: [reviews, "ratings"]
+  http:
+  - match:
+    - headers:
+        end-user:
+          exact: jason
+    route:
+    - destination:
+        host: reviews
+        subset: v2
+      weight: 100
+"""
+
+
+@pytest.mark.parametrize("force_c", [False, True])
+def test_every_key_and_value_has_its_exact_position(force_c: bool) -> None:
+    text = VS if not force_c else VS.replace("kind: VirtualService", "kind: &k VirtualService")
+    [doc] = _parse(text)
+    span = doc.span(("spec", "http", 0, "route", 0, "destination", "subset"))
+    assert (span.line, span.column, span.end_line, span.end_column) == (15, 17, 15, 19)
+    key = doc.span(("spec", "http", 0, "route", 0, "destination", "subset"), key=True)
+    assert (key.line, key.column, key.end_column) == (15, 9, 15)
+    flow = doc.span(("spec", "hosts", 1))
+    assert (flow.line, flow.column, flow.end_column) == (6, 20, 29)
+    item = doc.span(("spec", "http", 0, "match", 0))
+    assert (item.line, item.column) == (9, 7)
+    assert doc.span(("spec", "http", 0, "route", 0, "weight")).line == 16
+
+
+def test_missing_field_points_at_the_deepest_existing_parent() -> None:
+    [doc] = _parse(VS)
+    span = doc.span(("spec", "http", 0, "route", 0, "destination", "port", "number"))
+    assert (span.line, span.column) == (13, 7)
+
+
+# --- odd but valid input ---------------------------------------------------------------------------
+
+
+def test_bom_crlf_tabs_empty_and_null_documents() -> None:
+    raw = "\ufeffa: 1\r\nb:\t2\r\n---\r\n---\r\n~\r\n--- \r\n# only a comment\r\n---\r\nc: [1,\r\n  2]\r\n"
+    result = load(["-"], stdin=io.BytesIO(raw.encode("utf-8")))
+    assert not result.errors
+    assert [d.data for d in result.documents] == [{"a": 1, "b": 2}, {"c": [1, 2]}]
+    assert [d.line for d in result.documents] == [1, 9]
+
+
+def test_utf16_with_bom_is_read() -> None:
+    result = load(["-"], stdin=io.BytesIO("kind: Service\n".encode("utf-16")))
+    assert [d.data for d in result.documents] == [{"kind": "Service"}]
+
+
+def test_top_level_scalars_and_lists_are_documents_not_errors() -> None:
+    result = load(["-"], stdin=io.BytesIO(b"hello\n---\n- a\n- b\n"))
+    assert not result.errors
+    assert [d.data for d in result.documents] == ["hello", ["a", "b"]]
+
+
+def test_block_scalars_match_libyaml() -> None:
+    text = "a: |\n  one\n  two\n\nb: >-\n  folded\n  text\n\n  para\nc: |+\n  keep\n\nd: x\n"
+    fast, c = _both(text)
+    assert fast is not None
+    assert fast[0] == c[0] == yaml.safe_load(text)
+
+
+# --- errors ----------------------------------------------------------------------------------------
+
+
+def test_syntax_error_has_line_and_column_and_other_documents_still_load() -> None:
+    text = "a: 1\n---\nb: [1, 2\nc: 3\n---\nd: 4\n"
+    docs, errors = parse_text(SourceFile("f.yaml", text))
+    assert [d.data for d in docs] == [{"a": 1}, {"d": 4}]
+    [err] = errors
+    assert err.message.startswith("YAML syntax error")
+    assert (err.line, err.column) == (4, 2)
+
+
+def test_non_utf8_file_is_reported_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"a: 1\nb: caf\xe9\n")
+    good = tmp_path / "good.yaml"
+    good.write_text("c: 1\n")
+    result = load([str(tmp_path)])
+    [(span, message, help_text)] = result.errors
+    assert (span.path, span.line, span.column) == (str(bad), 2, 7)
+    assert "not valid UTF-8" in message and help_text
+    assert [d.data for d in result.documents] == [{"c": 1}]
+
+
+def test_duplicate_keys_are_reported_with_both_lines() -> None:
+    [doc] = _parse("spec:\n  host: a\n  subsets: []\n  host: b\n")
+    assert doc.data == {"spec": {"host": "b", "subsets": []}}
+    [(loc, err)] = doc.problems
+    assert loc == ("spec", "host")
+    assert (err.line, err.column) == (4, 3)
+    assert "first defined on line 2" in err.message
+
+
+def test_billion_laughs_fails_fast_with_a_clear_message() -> None:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        refs = ",".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    start = time.perf_counter()
+    docs, errors = parse_text(SourceFile("bomb.yaml", "\n".join(lines) + "\n"))
+    elapsed = time.perf_counter() - start
+    assert not docs
+    [err] = errors
+    assert "aliases expand" in err.message and "YAML bomb" in (err.help or "")
+    assert elapsed < 2.0, "the bomb must be refused without expanding it"
+
+
+@pytest.mark.parametrize("depth", [300, 100_000])
+def test_deep_nesting_is_refused_not_a_crash(depth: int) -> None:
+    docs, errors = parse_text(SourceFile("deep.yaml", "[" * depth + "]" * depth + "\n"))
+    assert not docs
+    [err] = errors
+    assert "nests deeper" in err.message
+
+
+def test_load_never_writes_its_inputs(tmp_path: Path) -> None:
+    f = tmp_path / "x.yaml"
+    f.write_text("a: 1\n")
+    before = (f.stat().st_mtime_ns, f.read_bytes())
+    load([str(tmp_path)])
+    assert (f.stat().st_mtime_ns, f.read_bytes()) == before
