@@ -1,0 +1,1 @@
+"""Benchmarks: a corpus generator and a script comparing meshc with baselines."""

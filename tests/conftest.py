@@ -57,7 +57,9 @@ class Golden:
                     tofile="actual",
                 )
             )
-            pytest.fail(f"output differs from {path.relative_to(ROOT)}; run `pytest --update-goldens` if intended\n{diff}")
+            pytest.fail(
+                f"output differs from {path.relative_to(ROOT)}; run `pytest --update-goldens` if intended\n{diff}"
+            )
 
 
 @pytest.fixture

@@ -50,7 +50,7 @@ def _positions(root: Any, pos: dict[int, Any]) -> list[tuple[Any, ...]]:
             continue
         keys = list(node) if isinstance(node, dict) else range(len(node))
         for k in keys:
-            kl, kc, klen, vl, vc, vlen = table[k]
+            kl, kc, _klen, vl, vc, _vlen = table[k]
             out.append(((*path, k), kl, kc, vl, vc))
             stack.append((node[k], (*path, k)))
     return sorted(out, key=repr)
