@@ -142,6 +142,7 @@ class Percent(Model):
 
     value: PercentValue | None = None
 
+
 MatchPort = Annotated[int, Field(ge=0, le=65535)]
 """A port in a match condition: 1 to 65535, or 0 meaning "any port" (proto3 unset)."""
 
@@ -216,7 +217,10 @@ def _at_least_1ms(value: Duration) -> Duration:
     if millis < 1 - 1e-9:
         fail("duration_min", f"duration `{value.text}` is too short; it must be at least `1ms`")
     if abs(millis - round(millis)) > 1e-6:
-        fail("duration_precision", f"duration `{value.text}` is more precise than a millisecond; Istio supports ms precision")
+        fail(
+            "duration_precision",
+            f"duration `{value.text}` is more precise than a millisecond; Istio supports ms precision",
+        )
     return value
 
 
@@ -227,7 +231,10 @@ def _zero_or_at_least_1ms(value: Duration) -> Duration:
 def _whole_seconds(value: Duration) -> Duration:
     _at_least_1ms(value)
     if abs(value.seconds - round(value.seconds)) > 1e-9:
-        fail("duration_precision", f"duration `{value.text}` must be whole seconds (CORS `maxAge` has second precision)")
+        fail(
+            "duration_precision",
+            f"duration `{value.text}` must be whole seconds (CORS `maxAge` has second precision)",
+        )
     return value
 
 
