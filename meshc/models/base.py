@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -102,6 +103,11 @@ def parse_duration(value: Any) -> Duration:
             "expected a duration string such as `5s` or `100ms`, got {kind} `{value}`",
             {"kind": type(value).__name__, "value": value},
         )
+    return _parse_duration_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_duration_text(value: str) -> Duration:
     if not _DURATION.fullmatch(value):
         raise PydanticCustomError(
             "duration_format",

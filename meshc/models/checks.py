@@ -72,6 +72,7 @@ _WILDCARD_LABEL_RE = re.compile(r"(?:\*|(?:\*|\*-)?" + _DNS_LABEL + r")\Z")
 _LOWER_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\Z")
 
 
+@functools.lru_cache(maxsize=8192)
 def is_dns1123_label(value: str) -> bool:
     """Whether `value` is a DNS-1123 label of at most 63 characters (Istio `labels.IsDNS1123Label`)."""
     return len(value) <= 63 and _DNS_LABEL_RE.match(value) is not None
@@ -111,6 +112,7 @@ def _labels_error(domain: str, whole: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=8192)
 def fqdn_error(name: str) -> str | None:
     """Why `name` is not a valid domain name, or None (Istio `ValidateFQDN`)."""
     if not name:
@@ -120,6 +122,7 @@ def fqdn_error(name: str) -> str | None:
     return _labels_error(name, name)
 
 
+@functools.lru_cache(maxsize=8192)
 def wildcard_domain_error(domain: str) -> str | None:
     """Why `domain` is not a domain with an optional wildcard first label (Istio `ValidateWildcardDomain`)."""
     if not domain:
@@ -191,6 +194,7 @@ DnsLabel = Annotated[str, AfterValidator(_check_label_name)]
 """A DNS-1123 label (subset names, port names, namespaces)."""
 
 
+@functools.lru_cache(maxsize=8192)
 def namespace_slash_host_error(value: str, gateway: bool) -> str | None:
     """Why `value` is not a `namespace/host` entry, or None (Istio `ValidateNamespaceSlashWildcardHostname`).
 
@@ -240,6 +244,7 @@ SidecarHost = Annotated[str, AfterValidator(_check_sidecar_host)]
 """A Sidecar egress host: `namespace/host`."""
 
 
+@functools.lru_cache(maxsize=8192)
 def gateway_name_error(name: str) -> str | None:
     """Why `name` is not a gateway reference, or None (Istio `validateGatewayNames`)."""
     namespace, slash, gw = name.partition("/")
