@@ -6,9 +6,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-from typing import NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -111,7 +109,8 @@ def _parse_duration_text(value: str) -> Duration:
     if not _DURATION.fullmatch(value):
         raise PydanticCustomError(
             "duration_format",
-            "`{value}` is not a duration; write a number and a unit (ns, us, ms, s, m, h), e.g. `5s`, `1.5s`, `100ms`",
+            "`{value}` is not a duration; write a number and a unit (ns, us, ms, s, m, h), "
+            "e.g. `5s`, `1.5s`, `100ms`",
             {"value": value},
         )
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))
@@ -165,7 +164,7 @@ NonNegativeInt32 = Annotated[int, Field(ge=0, le=2147483647)]
 def fail(
     kind: str,
     message: str,
-    help: str | None = None,  # noqa: A002
+    help: str | None = None,
     at: tuple[str | int, ...] = (),
 ) -> NoReturn:
     """Raise a validation error whose message is already user-facing.

@@ -209,9 +209,12 @@ def namespace_slash_host_error(value: str, gateway: bool) -> str | None:
         namespace, host = "", value
     elif not namespace or not host:
         return f"`{value}`: the namespace and the host of `namespace/host` must not be empty"
-    elif namespace not in ("*", ".") and not (namespace == "~" and not gateway):
-        if not is_dns1123_label(namespace):
-            return f"`{value}`: `{namespace}` is not a valid namespace"
+    elif (
+        namespace not in ("*", ".")
+        and not (namespace == "~" and not gateway)
+        and not is_dns1123_label(namespace)
+    ):
+        return f"`{value}`: `{namespace}` is not a valid namespace"
     # validateSidecarOrGatewayHostnamePart
     if host != "*" and "." not in host:
         return f"`{value}`: short host names are not allowed here; use a fully qualified name"
@@ -321,7 +324,8 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
             fail(
                 "label",
                 error,
-                help="use at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit",
+                help="use at most 63 letters, digits, `-`, `_` and `.`, "
+                "starting and ending with a letter or digit",
             )
     return labels
 
@@ -400,7 +404,7 @@ StrictHeaderName = Annotated[str, AfterValidator(_check_strict_header)]
 
 
 def header_value_error(value: str) -> str | None:
-    """Why `value` cannot be sent as a header value, or None (Istio `ValidateHTTPHeaderValue`, control characters)."""
+    """Why `value` cannot be a header value, or None (Istio `ValidateHTTPHeaderValue`: control characters)."""
     if not _HEADER_VALUE_RE.match(value):
         return f"header value `{value!r}` contains control characters"
     return None
@@ -475,9 +479,9 @@ def export_to_error(values: list[str], namespace: str | None, service_entry: boo
         key = namespace if value == "." and namespace else value
         if key in seen:
             return f"`{value}` appears more than once in `exportTo`"
-        if value not in (".", "*") and not (service_entry and value == "~"):
-            if not _LOWER_DNS_LABEL_RE.match(value) or len(value) > 63:
-                return f"`{value}` is not a valid `exportTo` entry; use `.`, `*` or a namespace name"
+        special = value in (".", "*") or (service_entry and value == "~")
+        if not special and (not _LOWER_DNS_LABEL_RE.match(value) or len(value) > 63):
+            return f"`{value}` is not a valid `exportTo` entry; use `.`, `*` or a namespace name"
         seen.add(key)
     if "*" in seen and len(values) > 1:
         return "`exportTo` cannot mix `*` with other entries"

@@ -61,7 +61,9 @@ def validate(model: type[BaseModel], data: object) -> tuple[BaseModel | None, li
     except RecursionError:
         return None, [Problem((), "the document is nested too deeply to validate")]
     except Exception as exc:  # a bug in a validator must not crash the lint
-        return None, [Problem((), f"internal error while validating ({type(exc).__name__}: {exc}); please report it")]
+        return None, [
+            Problem((), f"internal error while validating ({type(exc).__name__}: {exc}); please report it")
+        ]
 
 
 def problems(model: type[BaseModel], exc: ValidationError) -> list[Problem]:
@@ -125,7 +127,14 @@ def _unwrap(tp: Any) -> tuple[Any, tuple[Any, ...]]:
             return tp, tuple(meta)
 
 
-_SCALAR_TAGS = {int: "int", str: "str", float: "float", bool: "bool", bytes: "bytes", datetime.datetime: "datetime"}
+_SCALAR_TAGS = {
+    int: "int",
+    str: "str",
+    float: "float",
+    bool: "bool",
+    bytes: "bytes",
+    datetime.datetime: "datetime",
+}
 _TAG_RE = re.compile(
     r"(function-(after|before|wrap|plain)|lax-or-strict|json-or-python|literal|list|dict|set|tuple|"
     r"nullable|chain|tagged-union|union|constrained-\w+|is-instance|default)(\[.*\])?\Z"
@@ -137,7 +146,11 @@ def _tag_member(members: list[Any], tag: str) -> Any:
     for member in members:
         base, _ = _unwrap(member)
         if isinstance(base, type):
-            name = base.__name__ if issubclass(base, BaseModel) else _SCALAR_TAGS.get(base, base.__name__.lower())
+            name = (
+                base.__name__
+                if issubclass(base, BaseModel)
+                else _SCALAR_TAGS.get(base, base.__name__.lower())
+            )
             if tag == name:
                 return member
         else:
@@ -171,7 +184,7 @@ def _resolve(model: type[BaseModel], raw: Loc) -> _Resolved:
     at_key = False
     raw = tuple(raw)
     for i, seg in enumerate(raw):
-        base, extra_meta = _unwrap(current) if current is not None else (None, ())
+        base = _unwrap(current)[0] if current is not None else None
         if isinstance(base, list):  # a union: this segment names the member
             member = _tag_member(base, str(seg))
             if member is not None:
@@ -181,7 +194,7 @@ def _resolve(model: type[BaseModel], raw: Loc) -> _Resolved:
                 current = None
                 continue
             current = base[0]
-            base, extra_meta = _unwrap(current)
+            base, _ = _unwrap(current)
         origin = get_origin(base)
         if isinstance(base, type) and issubclass(base, BaseModel) and isinstance(seg, str):
             found = _field(base, seg)
@@ -227,9 +240,7 @@ def _label(res: _Resolved) -> str:
     """The name of the value at the end of the path: `port`, `hosts[0]`, `labels[app]`."""
     text = ""
     for seg, kind in zip(reversed(res.loc), reversed(res.kinds), strict=True):
-        if kind == "index":
-            text = f"[{seg}]{text}"
-        elif kind == "key":
+        if kind == "index" or kind == "key":
             text = f"[{seg}]{text}"
         else:
             return f"{seg}{text}"
@@ -333,6 +344,13 @@ def _bounds(meta: tuple[Any, ...]) -> tuple[Any, Any]:
     return low, high
 
 
+def _number(value: Any) -> Any:
+    """Show `100.0` as `100`: bounds come back as floats for float fields."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _range_problem(error: dict[str, Any], res: _Resolved) -> Problem:
     low, high = _bounds(res.meta)
     ctx = error.get("ctx") or {}
@@ -346,6 +364,7 @@ def _range_problem(error: dict[str, Any], res: _Resolved) -> Problem:
     elif kind == "less_than":
         high = ctx.get("lt", high)
     value = error["input"]
+    low, high = _number(low), _number(high)
     label = _key_label(res) if res.at_key else f"`{_label(res)}`"
     if low is not None and high is not None:
         message = f"{label} must be between {low} and {high}, got {value}"

@@ -59,7 +59,7 @@ class ObjectMeta(Model):
 
 def _named(meta: ObjectMeta) -> ObjectMeta:
     if not meta.name and not meta.generateName:
-        fail("missing", "missing required field `name`")
+        fail("missing_name", "missing required field `name`")
     return meta
 
 

@@ -35,7 +35,6 @@ from meshc.models.checks import (
     CorsHeaderName,
     DestinationHost,
     DnsLabel,
-    Fqdn,
     GatewayHost,
     GatewayName,
     HttpStatus,
@@ -367,9 +366,8 @@ RETRY_ON_POLICIES = (
 _RETRY_ON = frozenset(RETRY_ON_POLICIES)
 # Go's http.StatusText knows these codes; Istio accepts any of them in `retryOn`.
 _HTTP_STATUS_CODES = frozenset(
-    [100, 101, 102, 103, *range(200, 209), 226, *range(300, 306), 307, 308, *range(400, 419)]
-    + [421, 422, 423, 424, 425, 426, 428, 429, 431, 451, *range(500, 509), 510, 511]
-)
+    (100, 101, 102, 103, *range(200, 209), 226, *range(300, 306), 307, 308, *range(400, 419))
+).union((421, 422, 423, 424, 425, 426, 428, 429, 431, 451, *range(500, 509), 510, 511))
 
 
 def _check_retry_on(value: str) -> str:
@@ -768,7 +766,8 @@ class VirtualServiceSpec(Model):
                     if host_matches(self.hosts[i], self.hosts[j]):
                         fail(
                             "duplicate_host",
-                            f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap in the same VirtualService",
+                            f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap "
+                            "in the same VirtualService",
                             at=("hosts", j),
                         )
         for i, rule in enumerate(self.tls):
@@ -786,7 +785,8 @@ class VirtualServiceSpec(Model):
                         if key.lower().startswith("@request.auth.claims"):
                             fail(
                                 "claim_route",
-                                f"routing on JWT claim `{key}` works only for VirtualServices bound to gateways",
+                                f"routing on JWT claim `{key}` works only for VirtualServices "
+                                "bound to gateways",
                                 at=("http", i, "match", j, field, key),
                             )
 
@@ -1070,7 +1070,8 @@ class ClientTLSSettings(Model):
             if mode == "SIMPLE" and (self.caCertificates or self.credentialName or self.subjectAltNames):
                 fail(
                     "tls",
-                    "`caCertificates`, `credentialName` and `subjectAltNames` cannot be set with `insecureSkipVerify: true`",
+                    "`caCertificates`, `credentialName` and `subjectAltNames` cannot be set "
+                    "with `insecureSkipVerify: true`",
                 )
             if mode == "MUTUAL" and (self.caCertificates or self.subjectAltNames):
                 fail(
@@ -1081,7 +1082,8 @@ class ClientTLSSettings(Model):
             if self.clientCertificate or self.caCertificates or self.privateKey or self.caCrl:
                 fail(
                     "tls",
-                    "`clientCertificate`, `privateKey`, `caCertificates` and `caCrl` cannot be set with `credentialName`",
+                    "`clientCertificate`, `privateKey`, `caCertificates` and `caCrl` cannot be set "
+                    "with `credentialName`",
                 )
             return self
         if mode == "MUTUAL":
@@ -1298,21 +1300,18 @@ def _check_server_tls(tls: ServerTLSSettings) -> None:
             "set only one certificate source: `credentialName`, `credentialNames`, "
             "`serverCertificate`/`privateKey` or `tlsCertificates`",
         )
-    if mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"):
-        if not (tls.credentialName or tls.credentialNames):
-            what = "SIMPLE" if mode == "SIMPLE" else mode
-            if mode != "SIMPLE" and not tls.caCertificates:
-                fail(
-                    "tls", f"`mode: {what}` needs `caCertificates` (the client CA bundle) or `credentialName`"
-                )
-            certs = tls.tlsCertificates or [
-                ServerTLSCertificate(serverCertificate=tls.serverCertificate, privateKey=tls.privateKey)
-            ]
-            for cert in certs:
-                if not cert.serverCertificate:
-                    fail("tls", f"`mode: {what}` needs `serverCertificate` (or `credentialName`)")
-                if not cert.privateKey:
-                    fail("tls", f"`mode: {what}` needs `privateKey` (or `credentialName`)")
+    if mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL") and not (tls.credentialName or tls.credentialNames):
+        what = "SIMPLE" if mode == "SIMPLE" else mode
+        if mode != "SIMPLE" and not tls.caCertificates:
+            fail("tls", f"`mode: {what}` needs `caCertificates` (the client CA bundle) or `credentialName`")
+        certs = tls.tlsCertificates or [
+            ServerTLSCertificate(serverCertificate=tls.serverCertificate, privateKey=tls.privateKey)
+        ]
+        for cert in certs:
+            if not cert.serverCertificate:
+                fail("tls", f"`mode: {what}` needs `serverCertificate` (or `credentialName`)")
+            if not cert.privateKey:
+                fail("tls", f"`mode: {what}` needs `privateKey` (or `credentialName`)")
     if tls.caCrl:
         if tls.credentialName:
             fail(
@@ -1622,7 +1621,10 @@ class IstioIngressListener(Model):
                 host, _, port = endpoint.rpartition(":")
                 host = host.strip("[]")
                 if host not in ("", "127.0.0.1", "0.0.0.0", "::1", "::"):
-                    error = "`defaultEndpoint` must be `127.0.0.1:<port>`, `0.0.0.0:<port>`, `[::1]:<port>`, `[::]:<port>` or `unix://<path>`"
+                    error = (
+                        "`defaultEndpoint` must be `127.0.0.1:<port>`, `0.0.0.0:<port>`, `[::1]:<port>`, "
+                        "`[::]:<port>` or `unix://<path>`"
+                    )
                 elif not port.isdigit() or not 1 <= int(port) <= 65535:
                     error = f"`{endpoint}` does not end with a valid port number"
                 else:

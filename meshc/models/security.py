@@ -1,4 +1,4 @@
-"""Typed models of the `security.istio.io` kinds: AuthorizationPolicy, RequestAuthentication, PeerAuthentication.
+"""Typed models of the `security.istio.io` kinds (AuthorizationPolicy, Request- and PeerAuthentication).
 
 `v1` and `v1beta1` share one shape. Validators mirror Istio's `ValidateAuthorizationPolicy`,
 `ValidateRequestAuthentication` and `ValidatePeerAuthentication`.
@@ -196,7 +196,13 @@ class To(Model):
     operation: Operation
 
 
-_DISABLED_KEYS = ("source.user", "destination.labels", "destination.name", "destination.namespace", "destination.user")
+_DISABLED_KEYS = (
+    "source.user",
+    "destination.labels",
+    "destination.name",
+    "destination.namespace",
+    "destination.user",
+)
 _EXACT_KEYS = frozenset(
     {
         "source.ip",
@@ -295,7 +301,11 @@ class AuthorizationPolicySpec(_PolicyScope):
                 fail("provider", "a `CUSTOM` policy needs `provider.name`")
             self._check_custom_rules()
         elif self.provider is not None:
-            fail("provider", f"`provider` can only be used with `action: CUSTOM` (found `{action}`)", at=("provider",))
+            fail(
+                "provider",
+                f"`provider` can only be used with `action: CUSTOM` (found `{action}`)",
+                at=("provider",),
+            )
         return self
 
     def _check_custom_rules(self) -> None:
@@ -461,7 +471,9 @@ class PeerAuthenticationSpec(Model):
                 at=("portLevelMtls",),
             )
         if "portLevelMtls" in self.model_fields_set and not self.portLevelMtls:
-            fail("port_level_mtls", "`portLevelMtls`, when set, needs at least one port", at=("portLevelMtls",))
+            fail(
+                "port_level_mtls", "`portLevelMtls`, when set, needs at least one port", at=("portLevelMtls",)
+            )
         return self
 
 
