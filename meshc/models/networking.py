@@ -1097,7 +1097,7 @@ class ClientTLSSettings(Model):
 class TunnelSettings(Model):
     """Tunnel TCP over HTTP CONNECT or POST."""
 
-    protocol: Literal["CONNECT", "POST"] | None = None
+    protocol: Literal["CONNECT", "POST", ""] | None = None
     targetHost: str
     targetPort: PortNumber
 
@@ -1365,7 +1365,8 @@ class Server(Model):
             if not is_http_protocol(port.protocol):
                 fail("tls", f"a `{port.protocol}` server cannot have `tls` settings", at=("tls",))
             tls = self.tls
-            passthrough = tls.mode in (None, "PASSTHROUGH") and not tls.credentialName
+            # gateway.IsPassThroughServer: the default mode is PASSTHROUGH.
+            passthrough = tls.mode in (None, "PASSTHROUGH", "AUTO_PASSTHROUGH")
             if not passthrough or tls.caCertificates or tls.privateKey or tls.serverCertificate:
                 fail(
                     "tls",
