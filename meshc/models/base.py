@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -99,10 +101,16 @@ def parse_duration(value: Any) -> Duration:
             "expected a duration string such as `5s` or `100ms`, got {kind} `{value}`",
             {"kind": type(value).__name__, "value": value},
         )
+    return _parse_duration_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_duration_text(value: str) -> Duration:
     if not _DURATION.fullmatch(value):
         raise PydanticCustomError(
             "duration_format",
-            "`{value}` is not a duration; write a number and a unit (ns, us, ms, s, m, h), e.g. `5s`, `1.5s`, `100ms`",
+            "`{value}` is not a duration; write a number and a unit (ns, us, ms, s, m, h), "
+            "e.g. `5s`, `1.5s`, `100ms`",
             {"value": value},
         )
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))
@@ -138,3 +146,128 @@ class Percent(Model):
     """Istio's `Percent` message: `{value: 0..100}`."""
 
     value: PercentValue | None = None
+
+
+MatchPort = Annotated[int, Field(ge=0, le=65535)]
+"""A port in a match condition: 1 to 65535, or 0 meaning "any port" (proto3 unset)."""
+
+Weight = Annotated[int, Field(ge=0, le=2147483647)]
+"""A route weight: a non-negative int32 (Istio `validateWeight`)."""
+
+NonNegativeInt32 = Annotated[int, Field(ge=0, le=2147483647)]
+"""An int32 that Istio requires to be non-negative (connection pool limits, retry attempts)."""
+
+
+# --- errors raised by the models --------------------------------------------------------------
+
+
+def fail(
+    kind: str,
+    message: str,
+    help: str | None = None,
+    at: tuple[str | int, ...] = (),
+) -> NoReturn:
+    """Raise a validation error whose message is already user-facing.
+
+    Args:
+        kind: the error type (a short snake_case name, e.g. `one_of`).
+        message: one sentence, identifiers in backticks, no final period.
+        help: an optional hint shown under the message.
+        at: a path below the validated object where the problem is (YAML names), e.g.
+            `("exportTo", 1)`; `meshc.models.errors` appends it to the error location.
+    """
+    ctx: dict[str, Any] = {}
+    if help:
+        ctx["help"] = help
+    if at:
+        ctx["at"] = at
+    raise PydanticCustomError(kind, message, ctx or None)
+
+
+def ticks(names: tuple[str, ...] | list[str]) -> str:
+    """Render names as a comma-separated list of backticked identifiers."""
+    return ", ".join(f"`{n}`" for n in names)
+
+
+def and_list(names: list[str]) -> str:
+    """Render backticked names joined by commas and a final `and`."""
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def one_of(model: BaseModel, names: tuple[str, ...], required: bool = False) -> None:
+    """Enforce a protobuf `oneof`: at most one of `names` is set (exactly one when `required`).
+
+    Args:
+        model: the validated model.
+        names: the YAML names of the group's fields, in declaration order.
+        required: whether one of them must be set.
+    """
+    fields_set = model.model_fields_set
+    if len(fields_set) < 2 and not required:
+        return
+    found = [n for n in names if n in fields_set and getattr(model, n) is not None]
+    if len(found) > 1:
+        fail("one_of", f"set only one of {ticks(names)} (found {and_list(found)})")
+    if required and not found:
+        fail("one_of_missing", f"set one of {ticks(names)}")
+
+
+# --- durations with Istio's bounds -----------------------------------------------------------
+
+
+def _at_least_1ms(value: Duration) -> Duration:
+    # agent.ValidateDuration: "duration must be greater than 1ms", "only durations to ms precision".
+    millis = value.seconds * 1000
+    if millis < 1 - 1e-9:
+        fail("duration_min", f"duration `{value.text}` is too short; it must be at least `1ms`")
+    if abs(millis - round(millis)) > 1e-6:
+        fail(
+            "duration_precision",
+            f"duration `{value.text}` is more precise than a millisecond; Istio supports ms precision",
+        )
+    return value
+
+
+def _zero_or_at_least_1ms(value: Duration) -> Duration:
+    return value if value.seconds == 0 else _at_least_1ms(value)
+
+
+def _whole_seconds(value: Duration) -> Duration:
+    _at_least_1ms(value)
+    if abs(value.seconds - round(value.seconds)) > 1e-9:
+        fail(
+            "duration_precision",
+            f"duration `{value.text}` must be whole seconds (CORS `maxAge` has second precision)",
+        )
+    return value
+
+
+PositiveDuration = Annotated[DurationField, AfterValidator(_at_least_1ms)]
+"""A duration Istio validates with `ValidateDuration`: at least 1ms, millisecond precision."""
+
+ZeroOrPositiveDuration = Annotated[DurationField, AfterValidator(_zero_or_at_least_1ms)]
+"""A duration where `0s` means "disabled", otherwise at least 1ms (TCP `idleTimeout`)."""
+
+SecondsDuration = Annotated[DurationField, AfterValidator(_whole_seconds)]
+"""A duration of whole seconds, at least 1s (CORS `maxAge`)."""
+
+
+# --- null-tolerant collections (Kubernetes treats `null` as "unset") -------------------------
+
+T = TypeVar("T")
+
+
+def _none_to_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _none_to_dict(value: Any) -> Any:
+    return {} if value is None else value
+
+
+NullableList = Annotated[list[T], BeforeValidator(_none_to_list)]
+"""A list where an explicit `null` reads as empty (for the loose Kubernetes models)."""
+
+NullableDict = Annotated[dict[str, T], BeforeValidator(_none_to_dict)]
+"""A string-keyed map where an explicit `null` reads as empty (for the loose Kubernetes models)."""

@@ -1,0 +1,257 @@
+"""The parts of Kubernetes objects that meshc reads: Services, workloads and Namespaces.
+
+The models are loose: the fields meshc uses are typed and checked, every other field is
+tolerated, and an explicit `null` on a list or map reads as empty (as the API server does).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from meshc.models.base import LooseModel, NullableDict, NullableList
+
+Timestamp = Any
+"""Kubernetes timestamps are tolerated in any form (text, datetime, `null`)."""
+
+
+class KubeObjectMeta(LooseModel):
+    """Kubernetes `ObjectMeta`: the fields meshc reads."""
+
+    name: str | None = None
+    generateName: str | None = None
+    namespace: str | None = None
+    labels: NullableDict[str] = Field(default_factory=dict)
+    annotations: NullableDict[str] = Field(default_factory=dict)
+    uid: str | None = None
+    resourceVersion: str | None = None
+    generation: int | None = None
+    creationTimestamp: Timestamp = None
+    deletionTimestamp: Timestamp = None
+    deletionGracePeriodSeconds: int | None = None
+    ownerReferences: NullableList[dict[str, Any]] = Field(default_factory=list)
+    finalizers: NullableList[str] = Field(default_factory=list)
+    selfLink: str | None = None
+
+
+class KubeResource(LooseModel):
+    """Fields and accessors shared by the Kubernetes kinds."""
+
+    apiVersion: str
+    kind: str
+    metadata: KubeObjectMeta = Field(default_factory=KubeObjectMeta)
+
+    @property
+    def name(self) -> str:
+        """`metadata.name` (or `generateName`; empty when neither is set)."""
+        return self.metadata.name or self.metadata.generateName or ""
+
+    @property
+    def namespace(self) -> str | None:
+        """`metadata.namespace`, or None when absent (the caller decides the default)."""
+        return self.metadata.namespace
+
+
+# --- Service -------------------------------------------------------------------------------------
+
+
+class ServicePort(LooseModel):
+    """A port of a Service."""
+
+    name: str | None = None
+    port: int
+    targetPort: int | str | None = None
+    protocol: str | None = None
+    appProtocol: str | None = None
+    nodePort: int | None = None
+
+
+class ServiceSpec(LooseModel):
+    """The `spec` of a Service: the pods it selects and the ports it exposes."""
+
+    selector: NullableDict[str] = Field(default_factory=dict)
+    ports: NullableList[ServicePort] = Field(default_factory=list)
+    type: str | None = None
+    externalName: str | None = None
+    clusterIP: str | None = None
+    clusterIPs: NullableList[str] = Field(default_factory=list)
+
+
+class Service(KubeResource):
+    """A Kubernetes Service."""
+
+    apiVersion: Literal["v1"]
+    kind: Literal["Service"]
+    spec: ServiceSpec = Field(default_factory=ServiceSpec)
+
+
+# --- Pods and pod templates ----------------------------------------------------------------------
+
+
+class SecurityContext(LooseModel):
+    """The part of a (pod or container) security context meshc reads."""
+
+    runAsUser: int | None = None
+
+
+class ContainerPort(LooseModel):
+    """A port a container listens on."""
+
+    containerPort: int
+    name: str | None = None
+    protocol: str | None = None
+    hostPort: int | None = None
+
+
+class Container(LooseModel):
+    """A container of a pod."""
+
+    name: str
+    image: str | None = None
+    ports: NullableList[ContainerPort] = Field(default_factory=list)
+    securityContext: SecurityContext | None = None
+
+
+class PodSpec(LooseModel):
+    """The `spec` of a Pod (or a pod template)."""
+
+    containers: NullableList[Container] = Field(default_factory=list)
+    initContainers: NullableList[Container] = Field(default_factory=list)
+    securityContext: SecurityContext | None = None
+    serviceAccountName: str | None = None
+    hostNetwork: bool | None = None
+
+
+class PodTemplateSpec(LooseModel):
+    """A pod template: the metadata and spec of the pods a controller creates."""
+
+    metadata: KubeObjectMeta = Field(default_factory=KubeObjectMeta)
+    spec: PodSpec = Field(default_factory=PodSpec)
+
+
+class LabelSelectorRequirement(LooseModel):
+    """A set-based label requirement (`matchExpressions` item)."""
+
+    key: str
+    operator: str
+    values: NullableList[str] = Field(default_factory=list)
+
+
+class LabelSelector(LooseModel):
+    """A Kubernetes label selector."""
+
+    matchLabels: NullableDict[str] = Field(default_factory=dict)
+    matchExpressions: NullableList[LabelSelectorRequirement] = Field(default_factory=list)
+
+
+class Pod(KubeResource):
+    """A Kubernetes Pod."""
+
+    apiVersion: Literal["v1"]
+    kind: Literal["Pod"]
+    spec: PodSpec = Field(default_factory=PodSpec)
+
+
+class WorkloadSpec(LooseModel):
+    """The `spec` of a Deployment, StatefulSet, DaemonSet or ReplicaSet."""
+
+    selector: LabelSelector | None = None
+    template: PodTemplateSpec = Field(default_factory=PodTemplateSpec)
+    replicas: int | None = None
+
+
+class Deployment(KubeResource):
+    """A Kubernetes Deployment."""
+
+    apiVersion: Literal["apps/v1"]
+    kind: Literal["Deployment"]
+    spec: WorkloadSpec = Field(default_factory=WorkloadSpec)
+
+
+class StatefulSet(KubeResource):
+    """A Kubernetes StatefulSet."""
+
+    apiVersion: Literal["apps/v1"]
+    kind: Literal["StatefulSet"]
+    spec: WorkloadSpec = Field(default_factory=WorkloadSpec)
+
+
+class DaemonSet(KubeResource):
+    """A Kubernetes DaemonSet."""
+
+    apiVersion: Literal["apps/v1"]
+    kind: Literal["DaemonSet"]
+    spec: WorkloadSpec = Field(default_factory=WorkloadSpec)
+
+
+class ReplicaSet(KubeResource):
+    """A Kubernetes ReplicaSet."""
+
+    apiVersion: Literal["apps/v1"]
+    kind: Literal["ReplicaSet"]
+    spec: WorkloadSpec = Field(default_factory=WorkloadSpec)
+
+
+class JobSpec(LooseModel):
+    """The `spec` of a Job (and of a CronJob's job template)."""
+
+    selector: LabelSelector | None = None
+    template: PodTemplateSpec = Field(default_factory=PodTemplateSpec)
+
+
+class Job(KubeResource):
+    """A Kubernetes Job."""
+
+    apiVersion: Literal["batch/v1"]
+    kind: Literal["Job"]
+    spec: JobSpec = Field(default_factory=JobSpec)
+
+
+class JobTemplateSpec(LooseModel):
+    """The job template of a CronJob."""
+
+    metadata: KubeObjectMeta = Field(default_factory=KubeObjectMeta)
+    spec: JobSpec = Field(default_factory=JobSpec)
+
+
+class CronJobSpec(LooseModel):
+    """The `spec` of a CronJob."""
+
+    schedule: str | None = None
+    jobTemplate: JobTemplateSpec = Field(default_factory=JobTemplateSpec)
+
+
+class CronJob(KubeResource):
+    """A Kubernetes CronJob."""
+
+    apiVersion: Literal["batch/v1", "batch/v1beta1"]
+    kind: Literal["CronJob"]
+    spec: CronJobSpec = Field(default_factory=CronJobSpec)
+
+
+class Namespace(KubeResource):
+    """A Kubernetes Namespace (its labels decide injection and ambient mode)."""
+
+    apiVersion: Literal["v1"]
+    kind: Literal["Namespace"]
+
+
+def pod_template(resource: KubeResource) -> PodTemplateSpec | None:
+    """The pod template of a workload controller, the pod itself as a template, or None.
+
+    Args:
+        resource: a validated Kubernetes model.
+
+    Returns:
+        For Deployments, StatefulSets, DaemonSets, ReplicaSets and Jobs their `spec.template`; for
+        CronJobs `spec.jobTemplate.spec.template`; for a Pod a template made of its metadata and
+        spec; None for other kinds.
+    """
+    if isinstance(resource, (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job)):
+        return resource.spec.template
+    if isinstance(resource, CronJob):
+        return resource.spec.jobTemplate.spec.template
+    if isinstance(resource, Pod):
+        return PodTemplateSpec(metadata=resource.metadata, spec=resource.spec)
+    return None

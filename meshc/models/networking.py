@@ -1,0 +1,1797 @@
+"""Typed models of the `networking.istio.io` kinds and every message nested in them.
+
+VirtualService, DestinationRule, Gateway, ServiceEntry, Sidecar and WorkloadEntry share one shape
+across `v1`, `v1beta1` and `v1alpha3`. Field names are the YAML (protobuf JSON) names. Validators
+mirror what Istio's `pkg/config/validation` checks on a single resource; the Go function is named
+where the rule is not obvious.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+
+from meshc.models.base import (
+    DurationField,
+    MatchPort,
+    Model,
+    NonNegativeInt32,
+    Percent,
+    PercentValue,
+    PortNumber,
+    PositiveDuration,
+    SecondsDuration,
+    UInt32,
+    Weight,
+    ZeroOrPositiveDuration,
+    and_list,
+    fail,
+    one_of,
+    ticks,
+)
+from meshc.models.checks import (
+    CorsHeaderName,
+    DestinationHost,
+    DnsLabel,
+    GatewayHost,
+    GatewayName,
+    HttpStatus,
+    IpSubnet,
+    Labels,
+    MatchHeaderName,
+    RedirectCode,
+    Regex,
+    RegexOrStar,
+    SelectorLabels,
+    ServiceEntryHost,
+    SidecarHost,
+    WildcardHost,
+    fqdn_error,
+    header_operation_errors,
+    is_authority_header,
+    is_dns1123_label,
+    is_ip,
+    is_prime,
+    wildcard_domain_error,
+)
+from meshc.models.meta import IstioResource
+
+NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
+"""The `networking.istio.io` versions meshc accepts; they share one schema."""
+
+NetworkingApiVersion = Literal[
+    "networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"
+]
+
+# --- protocols (pkg/config/protocol) -----------------------------------------------------------
+
+PROTOCOLS = (
+    "HTTP",
+    "HTTPS",
+    "HTTP2",
+    "HTTP_PROXY",
+    "GRPC",
+    "GRPC-Web",
+    "TCP",
+    "TLS",
+    "UDP",
+    "Mongo",
+    "Redis",
+    "MySQL",
+)
+"""The protocol names Istio's `protocol.Parse` knows (matched case-insensitively)."""
+
+_PROTOCOLS = {p.lower(): p for p in PROTOCOLS}
+_HTTP_PROTOCOLS = frozenset({"http", "http2", "http_proxy", "grpc", "grpc-web"})
+_TLS_PROTOCOLS = frozenset({"https", "tls"})
+UNIX_PREFIX = "unix://"
+
+
+def _check_protocol(value: str) -> str:
+    # ValidateProtocol: the empty string means "sniff"; anything else must be known.
+    if value and value.lower() not in _PROTOCOLS:
+        close = difflib.get_close_matches(value.upper(), [p.upper() for p in PROTOCOLS], n=1, cutoff=0.6)
+        help_ = f"did you mean `{_PROTOCOLS[close[0].lower()]}`?" if close else None
+        fail(
+            "protocol",
+            f"`{value}` is not a protocol Istio knows; expected one of {ticks(PROTOCOLS)}",
+            help=help_,
+        )
+    return value
+
+
+Protocol = Annotated[str, AfterValidator(_check_protocol)]
+"""A port protocol name (`HTTP`, `TCP`, `GRPC`, ... any case)."""
+
+
+def is_http_protocol(protocol: str | None) -> bool:
+    """Whether Istio treats `protocol` as HTTP (HTTP, HTTP2, HTTP_PROXY, GRPC, GRPC-Web)."""
+    return (protocol or "").lower() in _HTTP_PROTOCOLS
+
+
+def is_tls_protocol(protocol: str | None) -> bool:
+    """Whether Istio treats `protocol` as TLS (HTTPS, TLS)."""
+    return (protocol or "").lower() in _TLS_PROTOCOLS
+
+
+def _unix_path_error(path: str) -> str | None:
+    # ValidateUnixAddress
+    if not path:
+        return "the unix socket address must not be empty"
+    if path.startswith("@"):
+        return None
+    if not path.startswith("/") or path.endswith("/"):
+        return f"`{path}` is not an absolute path to a file"
+    return None
+
+
+# --- common messages -----------------------------------------------------------------------------
+
+
+class PortSelector(Model):
+    """Selects a port of the destination host: `{number}`."""
+
+    number: PortNumber
+
+
+class StringMatch(Model):
+    """Match a string exactly, by prefix or by RE2 regex; at most one may be set (`{}` tests presence)."""
+
+    model_config = ConfigDict(json_schema_extra={"maxProperties": 1})
+
+    exact: str | None = None
+    prefix: str | None = None
+    regex: Regex | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> StringMatch:
+        one_of(self, ("exact", "prefix", "regex"))
+        return self
+
+
+class WithoutHeaderMatch(StringMatch):
+    """A `withoutHeaders` match: like StringMatch, and `regex: "*"` tests that the header is present."""
+
+    regex: RegexOrStar | None = None  # type: ignore[assignment]
+
+
+def _non_empty_prefix(match: StringMatch) -> StringMatch:
+    # validateStringMatch: scheme, method, authority, headers and query params reject `prefix: ""`.
+    if match.prefix == "":
+        fail("empty_prefix", "`prefix` must not be empty here", at=("prefix",))
+    return match
+
+
+def _non_empty_origin(match: StringMatch) -> StringMatch:
+    # validateAllowOrigins: an origin needs a non-empty exact, prefix or regex.
+    if not (match.exact or match.prefix or match.regex):
+        fail("empty_origin", "an allowed origin needs a non-empty `exact`, `prefix` or `regex`")
+    return match
+
+
+HeaderStringMatch = Annotated[StringMatch, AfterValidator(_non_empty_prefix)]
+
+
+class Destination(Model):
+    """Where traffic goes: a host from the registry, an optional subset and port."""
+
+    host: DestinationHost
+    subset: DnsLabel | None = None
+    port: PortSelector | None = None
+
+
+class WorkloadSelector(Model):
+    """Selects workloads by labels (`workloadSelector.labels` of Sidecar and ServiceEntry)."""
+
+    labels: SelectorLabels = Field(default_factory=dict)
+
+
+class TypedWorkloadSelector(Model):
+    """Selects workloads by labels (`matchLabels`; istio.type.v1beta1.WorkloadSelector)."""
+
+    matchLabels: SelectorLabels = Field(default_factory=dict)
+
+
+# --- VirtualService ------------------------------------------------------------------------------
+
+
+class HeaderOperations(Model):
+    """Header changes: `set` (overwrite), `add` (append), `remove`."""
+
+    set: dict[str, str] = Field(default_factory=dict)
+    add: dict[str, str] = Field(default_factory=dict)
+    remove: list[str] = Field(default_factory=list)
+
+
+class Headers(Model):
+    """Header manipulation for the request (before forwarding) and the response (before returning)."""
+
+    request: HeaderOperations | None = None
+    response: HeaderOperations | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> Headers:
+        for where, ops in (("request", self.request), ("response", self.response)):
+            if ops is not None:
+                error = header_operation_errors(ops.set, ops.add, ops.remove, request=where == "request")
+                if error:
+                    fail("header_operation", error, at=(where,))
+        return self
+
+
+class HTTPMatchRequest(Model):
+    """Conditions on an HTTP request; all must hold (AND)."""
+
+    name: str | None = None
+    uri: StringMatch | None = None
+    scheme: HeaderStringMatch | None = None
+    method: HeaderStringMatch | None = None
+    authority: HeaderStringMatch | None = None
+    headers: dict[MatchHeaderName, HeaderStringMatch] = Field(default_factory=dict)
+    port: MatchPort | None = None
+    sourceLabels: Labels = Field(default_factory=dict)
+    gateways: list[GatewayName] = Field(default_factory=list)
+    queryParams: dict[str, HeaderStringMatch] = Field(default_factory=dict)
+    ignoreUriCase: bool | None = None
+    withoutHeaders: dict[
+        MatchHeaderName, Annotated[WithoutHeaderMatch, AfterValidator(_non_empty_prefix)]
+    ] = Field(default_factory=dict)
+    sourceNamespace: DnsLabel | None = None
+    statPrefix: str | None = None
+
+
+class HTTPRouteDestination(Model):
+    """A weighted destination of an HTTP rule, with its own header manipulation."""
+
+    destination: Destination
+    weight: Weight | None = None
+    headers: Headers | None = None
+
+
+class RouteDestination(Model):
+    """A weighted destination of a TCP or TLS rule."""
+
+    destination: Destination
+    weight: Weight | None = None
+
+
+class HTTPRedirect(Model):
+    """Answer with a redirect instead of forwarding."""
+
+    uri: str | None = None
+    authority: str | None = None
+    port: PortNumber | None = None
+    derivePort: Literal["FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT"] | None = None
+    scheme: Literal["http", "https"] | None = None
+    redirectCode: RedirectCode | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPRedirect:
+        one_of(self, ("port", "derivePort"))
+        # validateHTTPRedirect
+        if not (self.uri or self.authority or self.scheme) and self.port is None and self.derivePort is None:
+            fail(
+                "redirect_empty",
+                "a `redirect` must set at least one of `uri`, `authority`, `scheme` or `port`",
+            )
+        return self
+
+
+class HTTPBody(Model):
+    """A direct response body: `string` or base64 `bytes`."""
+
+    string: str | None = None
+    bytes: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPBody:
+        one_of(self, ("string", "bytes"))
+        # validateHTTPDirectResponse: bodies over 1MB are rejected.
+        size = len(self.string or self.bytes or "")
+        if size > 1024 * 1024:
+            fail("body_size", f"the direct response body is {size} bytes; Istio allows at most 1MB")
+        return self
+
+
+class HTTPDirectResponse(Model):
+    """Answer directly with a status and an optional body."""
+
+    status: HttpStatus
+    body: HTTPBody | None = None
+
+
+class Delegate(Model):
+    """The VirtualService whose HTTP rules this rule delegates to."""
+
+    name: str | None = None
+    namespace: str | None = None
+
+
+class RegexRewrite(Model):
+    """Rewrite the path with an RE2 regex and a substitution."""
+
+    match: Regex | None = None
+    rewrite: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> RegexRewrite:
+        # validateURIRegexRewrite
+        if not self.match or not self.rewrite:
+            fail("regex_rewrite", "`uriRegexRewrite` needs both `match` and `rewrite`")
+        return self
+
+
+class HTTPRewrite(Model):
+    """Rewrite the path or the authority before forwarding."""
+
+    uri: str | None = None
+    authority: str | None = None
+    uriRegexRewrite: RegexRewrite | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPRewrite:
+        # validateHTTPRewrite
+        if self.uri and self.uriRegexRewrite is not None:
+            fail("one_of", "set only one of `uri`, `uriRegexRewrite` (found `uri` and `uriRegexRewrite`)")
+        if not self.uri and self.uriRegexRewrite is None and not self.authority:
+            fail(
+                "rewrite_empty",
+                "a `rewrite` must set at least one of `uri`, `uriRegexRewrite` or `authority`",
+            )
+        return self
+
+
+RETRY_ON_POLICIES = (
+    "5xx",
+    "gateway-error",
+    "reset",
+    "reset-before-request",
+    "connect-failure",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "envoy-ratelimited",
+    "http3-post-connect-failure",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
+)
+"""Envoy retry conditions Istio accepts in `retryOn` (`supportedRetryOnPolicies`)."""
+
+_RETRY_ON = frozenset(RETRY_ON_POLICIES)
+# Go's http.StatusText knows these codes; Istio accepts any of them in `retryOn`.
+_HTTP_STATUS_CODES = frozenset(
+    (100, 101, 102, 103, *range(200, 209), 226, *range(300, 306), 307, 308, *range(400, 419))
+).union((421, 422, 423, 424, 425, 426, 428, 429, 431, 451, *range(500, 509), 510, 511))
+
+
+def _check_retry_on(value: str) -> str:
+    # validateHTTPRetry: each comma-separated item is a known policy or an HTTP status code.
+    for policy in value.split(","):
+        if policy in _RETRY_ON or (policy.isdigit() and int(policy) in _HTTP_STATUS_CODES):
+            continue
+        close = difflib.get_close_matches(policy.strip(), RETRY_ON_POLICIES, n=1, cutoff=0.6)
+        help_ = (
+            f"did you mean `{close[0]}`?"
+            if close
+            else f"expected HTTP status codes or {ticks(RETRY_ON_POLICIES)}"
+        )
+        if policy != policy.strip():
+            help_ = "remove the spaces around the commas"
+        fail("retry_on", f"`{policy}` is not a valid `retryOn` condition", help=help_)
+    return value
+
+
+class HTTPRetry(Model):
+    """Retry policy of an HTTP rule."""
+
+    attempts: NonNegativeInt32 | None = None
+    perTryTimeout: PositiveDuration | None = None
+    retryOn: Annotated[str, AfterValidator(_check_retry_on)] | None = None
+    retryRemoteLocalities: bool | None = None
+    retryIgnorePreviousHosts: bool | None = None
+    backoff: PositiveDuration | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPRetry:
+        # validateHTTPRetry: settings with `attempts: 0` (retries disabled) are an error.
+        if not self.attempts:
+            extra = [
+                n
+                for n in ("perTryTimeout", "retryOn", "retryRemoteLocalities")
+                if getattr(self, n) is not None
+            ]
+            if extra:
+                fail(
+                    "retry_disabled",
+                    f"{and_list(extra)} set while `attempts` is 0 (retries disabled)",
+                    help="set `attempts` to the number of retries you want",
+                )
+        return self
+
+
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "*")
+CorsMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "*"]
+
+
+class CorsPolicy(Model):
+    """Cross-Origin Resource Sharing policy."""
+
+    allowOrigin: list[str] = Field(default_factory=list)
+    allowOrigins: list[Annotated[StringMatch, AfterValidator(_non_empty_origin)]] = Field(
+        default_factory=list
+    )
+    allowMethods: list[CorsMethod] = Field(default_factory=list)
+    allowHeaders: list[CorsHeaderName] = Field(default_factory=list)
+    exposeHeaders: list[CorsHeaderName] = Field(default_factory=list)
+    maxAge: SecondsDuration | None = None
+    allowCredentials: bool | None = None
+    unmatchedPreflights: Literal["UNSPECIFIED", "FORWARD", "IGNORE"] | None = None
+
+
+GRPC_STATUSES = (
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+)
+GrpcStatus = Literal[
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+]
+
+
+class FaultDelay(Model):
+    """Delay injected before forwarding (`fault.delay`)."""
+
+    fixedDelay: PositiveDuration | None = None
+    exponentialDelay: PositiveDuration | None = None
+    percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    percentage: Percent | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FaultDelay:
+        one_of(self, ("fixedDelay", "exponentialDelay"))
+        # validateHTTPFaultInjectionDelay
+        if self.exponentialDelay is not None:
+            fail("unsupported", "`exponentialDelay` is not supported by Istio yet", at=("exponentialDelay",))
+        return self
+
+
+class FaultAbort(Model):
+    """Error returned instead of forwarding (`fault.abort`)."""
+
+    httpStatus: HttpStatus | None = None
+    grpcStatus: GrpcStatus | None = None
+    http2Error: str | None = None
+    percentage: Percent | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FaultAbort:
+        one_of(self, ("httpStatus", "grpcStatus", "http2Error"))
+        # validateHTTPFaultInjectionAbort
+        if self.http2Error is not None:
+            fail("unsupported", "`http2Error` aborts are not supported by Istio yet", at=("http2Error",))
+        return self
+
+
+class HTTPFaultInjection(Model):
+    """Faults injected on the client side: a delay and/or an abort."""
+
+    delay: FaultDelay | None = None
+    abort: FaultAbort | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPFaultInjection:
+        if self.delay is None and self.abort is None:
+            fail("fault_empty", "a `fault` needs a `delay`, an `abort`, or both")
+        return self
+
+
+class HTTPMirrorPolicy(Model):
+    """One of several mirror destinations (`mirrors`)."""
+
+    destination: Destination
+    percentage: Percent | None = None
+
+
+class HTTPRoute(Model):
+    """An HTTP rule: match conditions and one action (route, redirect, direct response or delegate)."""
+
+    name: str | None = None
+    match: list[HTTPMatchRequest] = Field(default_factory=list)
+    route: list[HTTPRouteDestination] = Field(default_factory=list)
+    redirect: HTTPRedirect | None = None
+    directResponse: HTTPDirectResponse | None = None
+    delegate: Delegate | None = None
+    rewrite: HTTPRewrite | None = None
+    timeout: PositiveDuration | None = None
+    retries: HTTPRetry | None = None
+    fault: HTTPFaultInjection | None = None
+    mirror: Destination | None = None
+    mirrorPercent: Annotated[int, Field(ge=0, le=100)] | None = None
+    mirror_percent: Annotated[int, Field(ge=0, le=100)] | None = None
+    mirrorPercentage: Percent | None = None
+    mirrors: list[HTTPMirrorPolicy] = Field(default_factory=list)
+    corsPolicy: CorsPolicy | None = None
+    headers: Headers | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPRoute:
+        # validateHTTPRouteConflict
+        if self.delegate is not None:
+            for other in ("redirect", "route"):
+                if getattr(self, other):
+                    fail(
+                        "route_conflict",
+                        f"an http rule with `delegate` cannot also set `{other}`",
+                        at=(other,),
+                    )
+        elif self.redirect is not None:
+            for other in ("route", "fault", "rewrite", "directResponse"):
+                if getattr(self, other):
+                    fail(
+                        "route_conflict",
+                        f"an http rule with `redirect` cannot also set `{other}`",
+                        at=(other,),
+                    )
+        elif self.directResponse is not None:
+            for other in ("route", "fault", "rewrite"):
+                if getattr(self, other):
+                    fail(
+                        "route_conflict",
+                        f"an http rule with `directResponse` cannot also set `{other}`",
+                        at=(other,),
+                    )
+        elif not self.route:
+            fail(
+                "route_missing",
+                "an http rule needs one of `route`, `redirect`, `directResponse` or `delegate`",
+            )
+        if self.mirror is not None and self.mirrors:
+            fail(
+                "one_of",
+                "set only one of `mirror`, `mirrors` (found `mirror` and `mirrors`)",
+                at=("mirrors",),
+            )
+        # validateAuthorityRewrite: the authority may be rewritten in one place only.
+        current = self.rewrite.authority if self.rewrite else None
+        request = self.headers.request if self.headers else None
+        if request is not None:
+            for op in ("set", "add"):
+                for name in getattr(request, op):
+                    if is_authority_header(name):
+                        if current:
+                            fail(
+                                "authority_twice",
+                                "the authority is rewritten twice (in `rewrite.authority` and in "
+                                f"`headers.request.{op}`); keep one",
+                                at=("headers", "request", op, name),
+                            )
+                        current = name
+        _check_total_weight(self.route)
+        return self
+
+
+def _check_total_weight(route: list[HTTPRouteDestination] | list[RouteDestination]) -> None:
+    # validateHTTPRouteDestinations / validateRouteDestinations
+    if len(route) > 1 and not any(d.weight for d in route):
+        fail(
+            "total_weight",
+            "the weights of the destinations of `route` add up to 0",
+            help="give each destination a `weight` (they should add up to 100)",
+            at=("route",),
+        )
+
+
+class TLSMatchAttributes(Model):
+    """Conditions on a TLS connection (SNI, port, source)."""
+
+    sniHosts: list[str]
+    destinationSubnets: list[IpSubnet] = Field(default_factory=list)
+    port: MatchPort | None = None
+    sourceLabels: Labels = Field(default_factory=dict)
+    gateways: list[GatewayName] = Field(default_factory=list)
+    sourceNamespace: DnsLabel | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TLSMatchAttributes:
+        if not self.sniHosts:
+            fail("sni_hosts", "a TLS match needs at least one host in `sniHosts`", at=("sniHosts",))
+        return self
+
+
+class L4MatchAttributes(Model):
+    """Conditions on a TCP connection (destination subnet, port, source)."""
+
+    destinationSubnets: list[IpSubnet] = Field(default_factory=list)
+    port: MatchPort | None = None
+    sourceSubnet: str | None = None
+    sourceLabels: Labels = Field(default_factory=dict)
+    gateways: list[GatewayName] = Field(default_factory=list)
+    sourceNamespace: DnsLabel | None = None
+
+
+class TLSRoute(Model):
+    """A rule for unterminated TLS traffic, routed by SNI."""
+
+    match: list[TLSMatchAttributes]
+    route: list[RouteDestination] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> TLSRoute:
+        # validateTLSRoute
+        if not self.match:
+            fail("tls_match", "a `tls` rule needs at least one `match`", at=("match",))
+        if not self.route:
+            fail("tls_route", "a `tls` rule needs a `route`")
+        _check_total_weight(self.route)
+        return self
+
+
+class TCPRoute(Model):
+    """A rule for opaque TCP traffic."""
+
+    match: list[L4MatchAttributes] = Field(default_factory=list)
+    route: list[RouteDestination] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> TCPRoute:
+        # validateTCPRoute
+        if not self.route:
+            fail("tcp_route", "a `tcp` rule needs a `route`")
+        _check_total_weight(self.route)
+        return self
+
+
+def host_matches(a: str, b: str) -> bool:
+    """Whether two hosts overlap, wildcards included (Istio `host.Name.Matches`)."""
+    a_wild, b_wild = a.startswith("*"), b.startswith("*")
+    if a_wild and b_wild:
+        return b[1:].endswith(a[1:]) if len(a) < len(b) else a[1:].endswith(b[1:])
+    if a_wild:
+        return b.endswith(a[1:])
+    if b_wild:
+        return a.endswith(b[1:])
+    return a == b
+
+
+def host_subset_of(a: str, b: str) -> bool:
+    """Whether every name matched by `a` is matched by `b` (Istio `host.Name.SubsetOf`)."""
+    if b.startswith("*"):
+        if a.startswith("*"):
+            return len(a) >= len(b) and a[1:].endswith(b[1:])
+        return a.endswith(b[1:])
+    return a == b
+
+
+def _gateway_bound_host_error(host: str, sni: bool) -> str | None:
+    # ValidateWildcardDomainForVirtualServiceBoundToGateway: SNI may use `outbound_.<port>_._.<host>`.
+    if sni and host.startswith("outbound_"):
+        parts = host.split("_")
+        if len(parts) < 4 or not parts[1].strip(".")[:1].isdigit():
+            return f"`{host}` must have the form `outbound_.<PORT>_._.<HOSTNAME>`"
+        return None
+    return wildcard_domain_error(host)
+
+
+class VirtualServiceSpec(Model):
+    """The `spec` of a VirtualService: hosts, gateways and ordered HTTP, TLS and TCP rules."""
+
+    hosts: list[str] = Field(default_factory=list)
+    gateways: list[GatewayName] = Field(default_factory=list)
+    http: list[HTTPRoute] = Field(default_factory=list)
+    tls: list[TLSRoute] = Field(default_factory=list)
+    tcp: list[TCPRoute] = Field(default_factory=list)
+    exportTo: list[str] = Field(default_factory=list)
+
+    @property
+    def applies_to_gateway(self) -> bool:
+        """Whether the rules bind only to gateways (`gateways` set without `mesh`; Istio `isGateway`)."""
+        return bool(self.gateways) and "mesh" not in self.gateways
+
+    @model_validator(mode="after")
+    def _check(self) -> VirtualServiceSpec:
+        # ValidateVirtualService
+        if not self.hosts:  # a delegate VirtualService
+            for field in ("gateways", "tls", "tcp"):
+                if getattr(self, field):
+                    fail(
+                        "delegate",
+                        f"a delegate VirtualService (one without `hosts`) cannot set `{field}`",
+                        at=(field,),
+                    )
+            for i, rule in enumerate(self.http):
+                if rule.delegate is not None:
+                    fail(
+                        "delegate",
+                        "a delegate VirtualService cannot delegate again",
+                        at=("http", i, "delegate"),
+                    )
+        if not (self.http or self.tls or self.tcp):
+            fail("no_rules", "a VirtualService needs at least one of `http`, `tls` or `tcp`")
+        gateway = self.applies_to_gateway
+        if not gateway:
+            self._check_no_claim_routes()
+        sni = any(m.sniHosts for t in self.tls for m in t.match)
+        all_valid = True
+        for i, host in enumerate(self.hosts):
+            error = _gateway_bound_host_error(host, sni) if gateway else wildcard_domain_error(host)
+            if error and not is_ip(host):
+                fail("host", error, at=("hosts", i))
+            if not error and not gateway and host == "*":
+                fail(
+                    "host",
+                    "the host `*` is not allowed in a VirtualService bound to the mesh",
+                    help="bind it to a gateway with `gateways`, or name the hosts",
+                    at=("hosts", i),
+                )
+            all_valid = all_valid and not error
+        if all_valid:
+            for j in range(len(self.hosts)):
+                for i in range(j):
+                    if host_matches(self.hosts[i], self.hosts[j]):
+                        fail(
+                            "duplicate_host",
+                            f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap "
+                            "in the same VirtualService",
+                            at=("hosts", j),
+                        )
+        for i, rule in enumerate(self.tls):
+            for j, match in enumerate(rule.match):
+                for k, sni_host in enumerate(match.sniHosts):
+                    self._check_sni_host(sni_host, gateway, ("tls", i, "match", j, "sniHosts", k))
+        return self
+
+    def _check_no_claim_routes(self) -> None:
+        # JWT claim based routing is only supported for gateways.
+        for i, rule in enumerate(self.http):
+            for j, match in enumerate(rule.match):
+                for field in ("headers", "withoutHeaders"):
+                    for key in getattr(match, field):
+                        if key.lower().startswith("@request.auth.claims"):
+                            fail(
+                                "claim_route",
+                                f"routing on JWT claim `{key}` works only for VirtualServices "
+                                "bound to gateways",
+                                at=("http", i, "match", j, field, key),
+                            )
+
+    def _check_sni_host(self, sni_host: str, gateway: bool, at: tuple[str | int, ...]) -> None:
+        # validateSniHost
+        error = _gateway_bound_host_error(sni_host, True) if gateway else wildcard_domain_error(sni_host)
+        if error:
+            if is_ip(sni_host):
+                return  # a warning in Istio
+            fail("host", error, at=at)
+        if not any(host_subset_of(sni_host, h) for h in self.hosts):
+            fail(
+                "sni_host",
+                f"SNI host `{sni_host}` is not within any of the VirtualService hosts ({ticks(self.hosts)})",
+                at=at,
+            )
+
+
+class VirtualService(IstioResource):
+    """A `networking.istio.io` VirtualService: routing rules for a set of hosts."""
+
+    apiVersion: NetworkingApiVersion
+    kind: Literal["VirtualService"]
+    spec: VirtualServiceSpec
+
+    @model_validator(mode="after")
+    def _export_to(self) -> VirtualService:
+        self._check_export_to(self.spec.exportTo)
+        return self
+
+
+# --- DestinationRule -----------------------------------------------------------------------------
+
+
+class TcpKeepalive(Model):
+    """TCP keepalive probes."""
+
+    probes: UInt32 | None = None
+    time: PositiveDuration | None = None
+    interval: PositiveDuration | None = None
+
+
+class TCPSettings(Model):
+    """Connection pool settings common to HTTP and TCP."""
+
+    maxConnections: NonNegativeInt32 | None = None
+    connectTimeout: PositiveDuration | None = None
+    tcpKeepalive: TcpKeepalive | None = None
+    maxConnectionDuration: PositiveDuration | None = None
+    idleTimeout: ZeroOrPositiveDuration | None = None
+
+
+class HTTPSettings(Model):
+    """HTTP connection pool settings."""
+
+    http1MaxPendingRequests: NonNegativeInt32 | None = None
+    http2MaxRequests: NonNegativeInt32 | None = None
+    maxRequestsPerConnection: NonNegativeInt32 | None = None
+    maxRetries: NonNegativeInt32 | None = None
+    idleTimeout: PositiveDuration | None = None
+    h2UpgradePolicy: Literal["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] | None = None
+    useClientProtocol: bool | None = None
+    maxConcurrentStreams: NonNegativeInt32 | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPSettings:
+        if self.h2UpgradePolicy == "UPGRADE" and self.useClientProtocol:
+            fail("conflict", "`useClientProtocol` must not be true when `h2UpgradePolicy` is `UPGRADE`")
+        return self
+
+
+class ConnectionPoolSettings(Model):
+    """Limits on connections and requests to each host."""
+
+    tcp: TCPSettings | None = None
+    http: HTTPSettings | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ConnectionPoolSettings:
+        # validateConnectionPool
+        if self.tcp is None and self.http is None:
+            fail("empty", "a `connectionPool` needs `tcp` or `http` settings")
+        return self
+
+
+class OutlierDetection(Model):
+    """Ejection of unhealthy hosts from the load-balancing pool."""
+
+    consecutiveErrors: Annotated[int, Field(ge=-2147483648, le=2147483647)] | None = None
+    splitExternalLocalOriginErrors: bool | None = None
+    consecutiveLocalOriginFailures: UInt32 | None = None
+    consecutiveGatewayErrors: UInt32 | None = None
+    consecutive5xxErrors: UInt32 | None = None
+    interval: PositiveDuration | None = None
+    baseEjectionTime: PositiveDuration | None = None
+    maxEjectionPercent: Annotated[int, Field(ge=0, le=100)] | None = None
+    minHealthPercent: Annotated[int, Field(ge=0, le=100)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OutlierDetection:
+        # validateOutlierDetection
+        if (self.consecutiveLocalOriginFailures or 0) > 0 and not self.splitExternalLocalOriginErrors:
+            fail(
+                "conflict",
+                "`consecutiveLocalOriginFailures` needs `splitExternalLocalOriginErrors: true`",
+                at=("consecutiveLocalOriginFailures",),
+            )
+        return self
+
+
+class HTTPCookieAttribute(Model):
+    """An attribute of the generated hash cookie."""
+
+    name: str
+    value: str | None = None
+
+
+class HTTPCookie(Model):
+    """Hash on a cookie; Envoy generates it when absent and `ttl` is set."""
+
+    name: str
+    path: str | None = None
+    ttl: DurationField | None = None
+    attributes: list[HTTPCookieAttribute] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTPCookie:
+        if not self.name:
+            fail("empty", "the hash cookie needs a `name`", at=("name",))
+        return self
+
+
+class RingHash(Model):
+    """Ring hash (ketama) consistent hashing."""
+
+    minimumRingSize: Annotated[int, Field(ge=0)] | None = None
+
+
+class MagLev(Model):
+    """Maglev consistent hashing."""
+
+    tableSize: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MagLev:
+        # validateLoadBalancer: tableSize must be set, below 5000011 and prime.
+        size = self.tableSize or 0
+        if size == 0:
+            fail("maglev", "`tableSize` must be set for `maglev`", at=("tableSize",))
+        if size >= 5000011:
+            fail("maglev", f"`tableSize` must be less than 5000011, got {size}", at=("tableSize",))
+        if not is_prime(size):
+            fail("maglev", f"`tableSize` must be a prime number, got {size}", at=("tableSize",))
+        return self
+
+
+class ConsistentHashLB(Model):
+    """Consistent hashing on a request property (affinity)."""
+
+    httpHeaderName: str | None = None
+    httpCookie: HTTPCookie | None = None
+    useSourceIp: bool | None = None
+    httpQueryParameterName: str | None = None
+    ringHash: RingHash | None = None
+    maglev: MagLev | None = None
+    minimumRingSize: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ConsistentHashLB:
+        one_of(self, ("httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"))
+        one_of(self, ("ringHash", "maglev"))
+        if self.minimumRingSize and (self.ringHash is not None or self.maglev is not None):
+            fail("one_of", "set only one of `minimumRingSize` (deprecated), `ringHash`, `maglev`")
+        return self
+
+
+class LocalityFailover(Model):
+    """Fail over from one region to another."""
+
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+
+
+class LocalityDistribute(Model):
+    """Distribute traffic from a locality to others by weight."""
+
+    from_: str | None = Field(default=None, alias="from")
+    to: dict[str, UInt32] = Field(default_factory=dict)
+
+
+class LocalityLoadBalancerSetting(Model):
+    """Locality-aware load balancing."""
+
+    distribute: list[LocalityDistribute] = Field(default_factory=list)
+    failover: list[LocalityFailover] = Field(default_factory=list)
+    failoverPriority: list[str] = Field(default_factory=list)
+    enabled: bool | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> LocalityLoadBalancerSetting:
+        # ValidateLocalityLbSetting
+        if self.distribute and self.failover:
+            fail("one_of", "set only one of `distribute`, `failover` (found `distribute` and `failover`)")
+        if self.failover:
+            for label in self.failoverPriority:
+                if label in (
+                    "topology.kubernetes.io/region",
+                    "topology.kubernetes.io/zone",
+                    "topology.istio.io/subzone",
+                ):
+                    fail("conflict", f"`failoverPriority` cannot use `{label}` together with `failover`")
+        for i, entry in enumerate(self.distribute):
+            for locality, weight in entry.to.items():
+                if not 1 <= weight <= 100:
+                    fail(
+                        "locality_weight",
+                        f"locality weight must be between 1 and 100, got {weight}",
+                        at=("distribute", i, "to", locality),
+                    )
+            total = sum(entry.to.values())
+            if total != 100:
+                fail(
+                    "locality_weight",
+                    f"the weights in `to` add up to {total}, not 100",
+                    at=("distribute", i, "to"),
+                )
+        for i, entry in enumerate(self.failover):
+            source, target = entry.from_ or "", entry.to or ""
+            if source == target:
+                fail("failover", "`from` and `to` must name different regions", at=("failover", i))
+            if "/" in source or "/" in target:
+                fail("failover", "`failover` takes regions only (no `/`)", at=("failover", i))
+            if "*" in source or "*" in target:
+                fail("failover", "`failover` regions cannot contain `*`", at=("failover", i))
+        return self
+
+
+class WarmupConfiguration(Model):
+    """Slow start for new endpoints."""
+
+    duration: PositiveDuration
+    minimumPercent: PercentValue | None = None
+    aggression: Annotated[float, Field(ge=1)] | None = None
+
+
+class LoadBalancerSettings(Model):
+    """The load-balancing algorithm: `simple` or `consistentHash`."""
+
+    simple: (
+        Literal["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] | None
+    ) = None
+    consistentHash: ConsistentHashLB | None = None
+    localityLbSetting: LocalityLoadBalancerSetting | None = None
+    warmupDurationSecs: PositiveDuration | None = None
+    warmup: WarmupConfiguration | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> LoadBalancerSettings:
+        one_of(self, ("simple", "consistentHash"))
+        return self
+
+
+class ClientTLSSettings(Model):
+    """TLS settings for upstream connections."""
+
+    mode: Literal["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"] | None = None
+    clientCertificate: str | None = None
+    privateKey: str | None = None
+    caCertificates: str | None = None
+    credentialName: str | None = None
+    subjectAltNames: list[str] = Field(default_factory=list)
+    sni: str | None = None
+    insecureSkipVerify: bool | None = None
+    caCrl: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ClientTLSSettings:
+        # agent.ValidateTLS
+        mode = self.mode
+        if self.insecureSkipVerify:
+            if mode == "SIMPLE" and (self.caCertificates or self.credentialName or self.subjectAltNames):
+                fail(
+                    "tls",
+                    "`caCertificates`, `credentialName` and `subjectAltNames` cannot be set "
+                    "with `insecureSkipVerify: true`",
+                )
+            if mode == "MUTUAL" and (self.caCertificates or self.subjectAltNames):
+                fail(
+                    "tls",
+                    "`caCertificates` and `subjectAltNames` cannot be set with `insecureSkipVerify: true`",
+                )
+        if mode in ("SIMPLE", "MUTUAL") and self.credentialName:
+            if self.clientCertificate or self.caCertificates or self.privateKey or self.caCrl:
+                fail(
+                    "tls",
+                    "`clientCertificate`, `privateKey`, `caCertificates` and `caCrl` cannot be set "
+                    "with `credentialName`",
+                )
+            return self
+        if mode == "MUTUAL":
+            if not self.clientCertificate:
+                fail("tls", "`mode: MUTUAL` needs `clientCertificate` (or `credentialName`)")
+            if not self.privateKey:
+                fail("tls", "`mode: MUTUAL` needs `privateKey` (or `credentialName`)")
+        return self
+
+
+class TunnelSettings(Model):
+    """Tunnel TCP over HTTP CONNECT or POST."""
+
+    protocol: Literal["CONNECT", "POST", ""] | None = None
+    targetHost: str
+    targetPort: PortNumber
+
+    @model_validator(mode="after")
+    def _check(self) -> TunnelSettings:
+        # validateTunnelSettings
+        if fqdn_error(self.targetHost) and not is_ip(self.targetHost):
+            fail("host", f"`{self.targetHost}` is neither a host name nor an IP address", at=("targetHost",))
+        return self
+
+
+class ProxyProtocol(Model):
+    """Send the PROXY protocol header upstream."""
+
+    version: Literal["V1", "V2"] | None = None
+
+
+class RetryBudget(Model):
+    """Limit concurrent retries to a share of active requests."""
+
+    percent: PercentValue | None = None
+    minRetryConcurrency: UInt32 | None = None
+
+
+class PortTrafficPolicy(Model):
+    """Traffic policy for one port of the destination."""
+
+    port: PortSelector
+    loadBalancer: LoadBalancerSettings | None = None
+    connectionPool: ConnectionPoolSettings | None = None
+    outlierDetection: OutlierDetection | None = None
+    tls: ClientTLSSettings | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> PortTrafficPolicy:
+        # validatePortTrafficPolicies
+        if (
+            self.loadBalancer is None
+            and self.connectionPool is None
+            and self.outlierDetection is None
+            and self.tls is None
+        ):
+            fail(
+                "empty",
+                "a port traffic policy needs at least one of `loadBalancer`, `connectionPool`, "
+                "`outlierDetection` or `tls`",
+            )
+        return self
+
+
+class TrafficPolicy(Model):
+    """Policies applied to traffic for a host (or a subset): load balancing, pools, TLS, ..."""
+
+    loadBalancer: LoadBalancerSettings | None = None
+    connectionPool: ConnectionPoolSettings | None = None
+    outlierDetection: OutlierDetection | None = None
+    tls: ClientTLSSettings | None = None
+    portLevelSettings: list[PortTrafficPolicy] = Field(default_factory=list)
+    tunnel: TunnelSettings | None = None
+    proxyProtocol: ProxyProtocol | None = None
+    retryBudget: RetryBudget | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TrafficPolicy:
+        # validateTrafficPolicy
+        if not self.model_fields_set - {"portLevelSettings"} and not self.portLevelSettings:
+            fail("empty", "a `trafficPolicy` needs at least one setting")
+        if self.tunnel is not None and self.proxyProtocol is not None:
+            fail("one_of", "set only one of `tunnel`, `proxyProtocol` (found `tunnel` and `proxyProtocol`)")
+        return self
+
+
+class Subset(Model):
+    """A named set of endpoints of the host, selected by labels."""
+
+    name: DnsLabel
+    labels: Labels = Field(default_factory=dict)
+    trafficPolicy: TrafficPolicy | None = None
+
+
+class DestinationRuleSpec(Model):
+    """The `spec` of a DestinationRule: policies for traffic to `host`, and its subsets."""
+
+    host: WildcardHost
+    trafficPolicy: TrafficPolicy | None = None
+    subsets: list[Subset] = Field(default_factory=list)
+    exportTo: list[str] = Field(default_factory=list)
+    workloadSelector: TypedWorkloadSelector | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> DestinationRuleSpec:
+        seen: set[str] = set()
+        for i, subset in enumerate(self.subsets):
+            if subset.name in seen:
+                fail("duplicate", f"subset `{subset.name}` is defined twice", at=("subsets", i, "name"))
+            seen.add(subset.name)
+        return self
+
+
+class DestinationRule(IstioResource):
+    """A `networking.istio.io` DestinationRule: policies applied after routing."""
+
+    apiVersion: NetworkingApiVersion
+    kind: Literal["DestinationRule"]
+    spec: DestinationRuleSpec
+
+    @model_validator(mode="after")
+    def _export_to(self) -> DestinationRule:
+        spec = self.spec
+        self._check_export_to(spec.exportTo)
+        # validateExportTo: a DestinationRule with a workload selector stays in its namespace.
+        if spec.workloadSelector is not None and spec.exportTo:
+            own = {".", self.namespace} if self.namespace else {"."}
+            if not set(spec.exportTo) <= own or len(set(spec.exportTo)) > 1:
+                fail(
+                    "export_to",
+                    "a DestinationRule with `workloadSelector` can only be exported to its own namespace",
+                    at=("spec", "exportTo"),
+                )
+        return self
+
+
+# --- Gateway -------------------------------------------------------------------------------------
+
+
+class Port(Model):
+    """A port a Gateway server listens on."""
+
+    number: MatchPort
+    protocol: Protocol
+    name: str
+    targetPort: MatchPort | None = None
+
+
+class ServerTLSCertificate(Model):
+    """One server certificate of a Gateway server (`tlsCertificates`)."""
+
+    serverCertificate: str | None = None
+    privateKey: str | None = None
+    caCertificates: str | None = None
+
+
+TlsVersion = Literal["TLS_AUTO", "TLSV1_0", "TLSV1_1", "TLSV1_2", "TLSV1_3"]
+
+
+class ServerTLSSettings(Model):
+    """TLS settings of a Gateway server or a Sidecar ingress listener."""
+
+    httpsRedirect: bool | None = None
+    mode: (
+        Literal["PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"]
+        | None
+    ) = None
+    serverCertificate: str | None = None
+    privateKey: str | None = None
+    caCertificates: str | None = None
+    caCrl: str | None = None
+    credentialName: str | None = None
+    credentialNames: list[str] = Field(default_factory=list)
+    tlsCertificates: list[ServerTLSCertificate] = Field(default_factory=list)
+    subjectAltNames: list[str] = Field(default_factory=list)
+    verifyCertificateSpki: list[str] = Field(default_factory=list)
+    verifyCertificateHash: list[str] = Field(default_factory=list)
+    minProtocolVersion: TlsVersion | None = None
+    maxProtocolVersion: TlsVersion | None = None
+    cipherSuites: list[str] = Field(default_factory=list)
+    caCertCredentialName: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ServerTLSSettings:
+        _check_server_tls(self)
+        return self
+
+
+def _check_server_tls(tls: ServerTLSSettings) -> None:
+    # validateTLSOptions (errors only; Istio's warnings are left to the rules).
+    mode = tls.mode or "PASSTHROUGH"
+    if mode == "ISTIO_MUTUAL":
+        for field in (
+            "serverCertificate",
+            "privateKey",
+            "caCertificates",
+            "tlsCertificates",
+            "credentialName",
+        ):
+            if getattr(tls, field):
+                fail("tls", f"`mode: ISTIO_MUTUAL` cannot have `{field}`", at=(field,))
+        if tls.credentialNames:
+            fail("tls", "`mode: ISTIO_MUTUAL` cannot have `credentialNames`", at=("credentialNames",))
+        return
+    sources = [
+        bool(tls.serverCertificate and tls.privateKey),
+        bool(tls.credentialName),
+        bool(tls.credentialNames),
+        bool(tls.tlsCertificates),
+    ]
+    if sum(sources) > 1:
+        fail(
+            "tls",
+            "set only one certificate source: `credentialName`, `credentialNames`, "
+            "`serverCertificate`/`privateKey` or `tlsCertificates`",
+        )
+    if mode in ("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL") and not (tls.credentialName or tls.credentialNames):
+        what = "SIMPLE" if mode == "SIMPLE" else mode
+        if mode != "SIMPLE" and not tls.caCertificates:
+            fail("tls", f"`mode: {what}` needs `caCertificates` (the client CA bundle) or `credentialName`")
+        certs = tls.tlsCertificates or [
+            ServerTLSCertificate(serverCertificate=tls.serverCertificate, privateKey=tls.privateKey)
+        ]
+        for cert in certs:
+            if not cert.serverCertificate:
+                fail("tls", f"`mode: {what}` needs `serverCertificate` (or `credentialName`)")
+            if not cert.privateKey:
+                fail("tls", f"`mode: {what}` needs `privateKey` (or `credentialName`)")
+    if tls.caCrl:
+        if tls.credentialName:
+            fail(
+                "tls",
+                "`caCrl` cannot be used with `credentialName`; put the CRL in the credential",
+                at=("caCrl",),
+            )
+        if mode == "SIMPLE":
+            fail("tls", "`caCrl` is not supported with `mode: SIMPLE`", at=("caCrl",))
+
+
+def _bind_error(bind: str | None) -> str | None:
+    if not bind:
+        return None
+    if bind.startswith(UNIX_PREFIX):
+        return _unix_path_error(bind[len(UNIX_PREFIX) :])
+    return None if is_ip(bind) else f"`{bind}` is not a valid IP address"
+
+
+class Server(Model):
+    """A Gateway server: a port, the hosts it serves, and TLS settings."""
+
+    port: Port
+    bind: str | None = None
+    hosts: list[GatewayHost]
+    tls: ServerTLSSettings | None = None
+    defaultEndpoint: str | None = None
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Server:
+        # validateServer, validateServerPort, validateServerBind
+        port = self.port
+        if not self.hosts:
+            fail("hosts", "a server needs at least one host in `hosts`", at=("hosts",))
+        unix = (self.bind or "").startswith(UNIX_PREFIX)
+        if (port.number > 0 or not unix) and not 1 <= port.number <= 65535:
+            fail("port", f"`number` must be between 1 and 65535, got {port.number}", at=("port", "number"))
+        if port.targetPort:
+            fail("port", "`targetPort` has no effect on Gateways; remove it", at=("port", "targetPort"))
+        if not port.name:
+            fail("port", "the server port needs a `name`", at=("port", "name"))
+        error = _bind_error(self.bind)
+        if error:
+            fail("bind", error, at=("bind",))
+        if unix and port.number != 0:
+            fail("bind", "the port `number` must be 0 for a unix domain socket", at=("port", "number"))
+        if is_tls_protocol(port.protocol) and self.tls is None:
+            fail("tls", f"a `{port.protocol}` server needs `tls` settings")
+        if self.tls is not None and not is_tls_protocol(port.protocol):
+            if not is_http_protocol(port.protocol):
+                fail("tls", f"a `{port.protocol}` server cannot have `tls` settings", at=("tls",))
+            tls = self.tls
+            # gateway.IsPassThroughServer: the default mode is PASSTHROUGH.
+            passthrough = tls.mode in (None, "PASSTHROUGH", "AUTO_PASSTHROUGH")
+            if not passthrough or tls.caCertificates or tls.privateKey or tls.serverCertificate:
+                fail(
+                    "tls",
+                    "a plain-text HTTP server can only set `tls.httpsRedirect`",
+                    at=("tls",),
+                )
+        return self
+
+
+class GatewaySpec(Model):
+    """The `spec` of a Gateway: the proxies it selects and the servers they expose."""
+
+    servers: list[Server] = Field(default_factory=list)
+    selector: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> GatewaySpec:
+        # ValidateGateway
+        if not self.servers:
+            fail("servers", "a Gateway needs at least one server in `servers`", at=("servers",))
+        names: set[str] = set()
+        for i, server in enumerate(self.servers):
+            if server.port.name in names:
+                fail(
+                    "duplicate",
+                    f"server port name `{server.port.name}` is used twice; port names must be unique",
+                    at=("servers", i, "port", "name"),
+                )
+            names.add(server.port.name)
+        return self
+
+
+class Gateway(IstioResource):
+    """A `networking.istio.io` Gateway: a load balancer at the edge of the mesh."""
+
+    apiVersion: NetworkingApiVersion
+    kind: Literal["Gateway"]
+    spec: GatewaySpec
+
+    @model_validator(mode="after")
+    def _name(self) -> Gateway:
+        # ValidateGateway: the name must be a DNS label (no dots).
+        if self.metadata.name and not is_dns1123_label(self.metadata.name):
+            fail(
+                "gateway_name",
+                f"`{self.metadata.name}` is not a valid Gateway name; use a DNS label (no dots)",
+                at=("metadata", "name"),
+            )
+        return self
+
+
+# --- WorkloadEntry and ServiceEntry --------------------------------------------------------------
+
+
+class WorkloadEntrySpec(Model):
+    """A workload outside Kubernetes (VM, bare metal): its address, ports and labels."""
+
+    address: str | None = None
+    ports: dict[str, PortNumber] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
+    network: str | None = None
+    locality: str | None = None
+    weight: UInt32 | None = None
+    serviceAccount: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkloadEntrySpec:
+        # validateWorkloadEntry (with FQDN addresses allowed)
+        address = self.address or ""
+        if not address and not self.network:
+            fail("address", "missing required field `address` (or set `network`)")
+        if address.startswith(UNIX_PREFIX):
+            error = _unix_path_error(address[len(UNIX_PREFIX) :])
+            if error:
+                fail("address", error, at=("address",))
+            if self.ports:
+                fail("address", f"the unix endpoint `{address}` cannot have `ports`", at=("ports",))
+        elif address and not is_ip(address) and fqdn_error(address):
+            fail("address", f"`{address}` is neither an IP address nor a host name", at=("address",))
+        for name in self.ports:
+            if not is_dns1123_label(name):
+                fail("port_name", f"`{name}` is not a valid port name", at=("ports", name))
+        return self
+
+
+class WorkloadEntry(IstioResource):
+    """A `networking.istio.io` WorkloadEntry."""
+
+    apiVersion: NetworkingApiVersion
+    kind: Literal["WorkloadEntry"]
+    spec: WorkloadEntrySpec
+
+
+class ServicePort(Model):
+    """A port of a ServiceEntry."""
+
+    number: PortNumber
+    protocol: Protocol | None = None
+    name: DnsLabel
+    targetPort: MatchPort | None = None
+
+
+class ServiceEntrySpec(Model):
+    """The `spec` of a ServiceEntry: hosts added to Istio's service registry."""
+
+    hosts: list[ServiceEntryHost]
+    addresses: list[IpSubnet] = Field(default_factory=list)
+    ports: list[ServicePort] = Field(default_factory=list)
+    location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] | None = None
+    resolution: Literal["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"] | None = None
+    endpoints: list[WorkloadEntrySpec] = Field(default_factory=list)
+    workloadSelector: WorkloadSelector | None = None
+    exportTo: list[str] = Field(default_factory=list)
+    subjectAltNames: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceEntrySpec:
+        # ValidateServiceEntry
+        if not self.hosts:
+            fail("hosts", "a ServiceEntry needs at least one host in `hosts`", at=("hosts",))
+        if self.workloadSelector is not None and "endpoints" in self.model_fields_set:
+            fail(
+                "one_of",
+                "set only one of `workloadSelector`, `endpoints` (found `workloadSelector` and `endpoints`)",
+            )
+        resolution = self.resolution or "NONE"
+        if any("/" in a for a in self.addresses) and resolution not in ("NONE", "STATIC"):
+            fail("addresses", "CIDR `addresses` need `resolution: NONE` or `STATIC`", at=("addresses",))
+        names: set[str] = set()
+        numbers: set[int] = set()
+        for i, port in enumerate(self.ports):
+            if port.name in names:
+                fail("duplicate", f"port name `{port.name}` is defined twice", at=("ports", i, "name"))
+            if port.number in numbers:
+                fail("duplicate", f"port {port.number} is defined twice", at=("ports", i, "number"))
+            names.add(port.name)
+            numbers.add(port.number)
+        if resolution == "NONE" and self.endpoints:
+            fail(
+                "endpoints",
+                "`endpoints` need `resolution: STATIC` or `DNS`; `NONE` takes none",
+                at=("endpoints",),
+            )
+        for i, endpoint in enumerate(self.endpoints):
+            address = endpoint.address or ""
+            if (
+                resolution == "STATIC"
+                and address
+                and not address.startswith(UNIX_PREFIX)
+                and not is_ip(address)
+            ):
+                fail(
+                    "address",
+                    f"`{address}` is not an IP address; `resolution: STATIC` needs IP endpoints",
+                    at=("endpoints", i, "address"),
+                )
+            for name in endpoint.ports:
+                if name not in names:
+                    fail(
+                        "port_name",
+                        f"endpoint port `{name}` is not a port of the ServiceEntry",
+                        help=f"ports defined: {ticks(sorted(names))}" if names else None,
+                        at=("endpoints", i, "ports", name),
+                    )
+        if resolution in ("DNS", "DNS_ROUND_ROBIN"):
+            if not self.endpoints:
+                for i, host in enumerate(self.hosts):
+                    if fqdn_error(host):
+                        fail(
+                            "host",
+                            f"`{host}` must be a fully qualified name without wildcard when "
+                            f"`resolution: {resolution}` has no `endpoints`",
+                            at=("hosts", i),
+                        )
+            if resolution == "DNS_ROUND_ROBIN" and len(self.endpoints) > 1:
+                fail(
+                    "endpoints", "`resolution: DNS_ROUND_ROBIN` takes at most one endpoint", at=("endpoints",)
+                )
+        if resolution != "NONE" and len(self.hosts) > 1:
+            for i, port in enumerate(self.ports):
+                if not is_http_protocol(port.protocol) and not is_tls_protocol(port.protocol):
+                    fail(
+                        "multiple_hosts",
+                        "several `hosts` need HTTP or TLS ports to tell them apart; "
+                        f"port `{port.name}` is {port.protocol or 'unset'}",
+                        at=("ports", i, "protocol"),
+                    )
+        return self
+
+
+class ServiceEntry(IstioResource):
+    """A `networking.istio.io` ServiceEntry."""
+
+    apiVersion: NetworkingApiVersion
+    kind: Literal["ServiceEntry"]
+    spec: ServiceEntrySpec
+
+    @model_validator(mode="after")
+    def _export_to(self) -> ServiceEntry:
+        self._check_export_to(self.spec.exportTo, service_entry=True)
+        return self
+
+
+# --- Sidecar -------------------------------------------------------------------------------------
+
+
+class SidecarPort(Model):
+    """A port of a Sidecar listener (number 0 with a `unix://` bind for a socket)."""
+
+    number: MatchPort | None = None
+    protocol: Protocol | None = None
+    name: str | None = None
+    targetPort: MatchPort | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SidecarPort:
+        if self.name and not is_dns1123_label(self.name):
+            fail("port_name", f"`{self.name}` is not a valid port name", at=("name",))
+        if self.targetPort:
+            fail("port", "`targetPort` has no effect on Sidecars; remove it", at=("targetPort",))
+        return self
+
+
+CaptureMode = Literal["DEFAULT", "IPTABLES", "NONE"]
+
+
+class IstioIngressListener(Model):
+    """An inbound listener of the sidecar."""
+
+    port: SidecarPort
+    bind: str | None = None
+    captureMode: CaptureMode | None = None
+    defaultEndpoint: str | None = None
+    tls: ServerTLSSettings | None = None
+    connectionPool: ConnectionPoolSettings | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> IstioIngressListener:
+        # ValidateSidecar, ingress part
+        if not 1 <= (self.port.number or 0) <= 65535:
+            fail(
+                "port",
+                f"`number` must be between 1 and 65535, got {self.port.number or 0}",
+                at=("port", "number"),
+            )
+        if self.bind and not is_ip(self.bind):
+            fail("bind", f"`{self.bind}` is not a valid IP address", at=("bind",))
+        endpoint = self.defaultEndpoint
+        if endpoint:
+            if endpoint.startswith(UNIX_PREFIX):
+                error = _unix_path_error(endpoint[len(UNIX_PREFIX) :])
+            else:
+                host, _, port = endpoint.rpartition(":")
+                host = host.strip("[]")
+                if host not in ("", "127.0.0.1", "0.0.0.0", "::1", "::"):
+                    error = (
+                        "`defaultEndpoint` must be `127.0.0.1:<port>`, `0.0.0.0:<port>`, `[::1]:<port>`, "
+                        "`[::]:<port>` or `unix://<path>`"
+                    )
+                elif not port.isdigit() or not 1 <= int(port) <= 65535:
+                    error = f"`{endpoint}` does not end with a valid port number"
+                else:
+                    error = None
+            if error:
+                fail("default_endpoint", error, at=("defaultEndpoint",))
+        tls = self.tls
+        if tls is not None:
+            for field in (
+                "subjectAltNames",
+                "httpsRedirect",
+                "credentialName",
+                "credentialNames",
+                "tlsCertificates",
+            ):
+                if getattr(tls, field):
+                    fail("tls", f"`{field}` is not supported in a Sidecar ingress `tls`", at=("tls", field))
+            if tls.mode in ("ISTIO_MUTUAL", "AUTO_PASSTHROUGH"):
+                fail(
+                    "tls", f"`mode: {tls.mode}` is not allowed in a Sidecar ingress `tls`", at=("tls", "mode")
+                )
+            if not is_tls_protocol(self.port.protocol):
+                fail("tls", "`tls` needs a port with protocol `HTTPS` or `TLS`", at=("tls",))
+        return self
+
+
+class IstioEgressListener(Model):
+    """An outbound listener of the sidecar and the hosts it may reach."""
+
+    port: SidecarPort | None = None
+    bind: str | None = None
+    captureMode: CaptureMode | None = None
+    hosts: list[SidecarHost]
+
+    @model_validator(mode="after")
+    def _check(self) -> IstioEgressListener:
+        # validateSidecarEgressPortBindAndCaptureMode
+        if not self.hosts:
+            fail("hosts", "an egress listener needs at least one host in `hosts`", at=("hosts",))
+        port, bind = self.port, self.bind or ""
+        if port is None:
+            return self
+        if not port.number:
+            if not bind.startswith(UNIX_PREFIX):
+                fail("bind", "a port `number` of 0 needs a `unix://` socket in `bind`", at=("bind",))
+            error = _unix_path_error(bind[len(UNIX_PREFIX) :])
+            if error:
+                fail("bind", error, at=("bind",))
+            if self.captureMode not in (None, "DEFAULT", "NONE"):
+                fail(
+                    "capture_mode",
+                    "unix socket listeners need `captureMode` `DEFAULT` or `NONE`",
+                    at=("captureMode",),
+                )
+        elif bind and not is_ip(bind):
+            fail("bind", f"`{bind}` is not a valid IP address", at=("bind",))
+        return self
+
+
+class OutboundTrafficPolicy(Model):
+    """What the sidecar does with traffic to unknown destinations."""
+
+    mode: Literal["REGISTRY_ONLY", "ALLOW_ANY"] | None = None
+    egressProxy: Destination | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> OutboundTrafficPolicy:
+        # validateSidecarOutboundTrafficPolicy
+        proxy = self.egressProxy
+        if proxy is not None:
+            if self.mode != "ALLOW_ANY":
+                fail(
+                    "egress_proxy",
+                    "`egressProxy` can only be used with `mode: ALLOW_ANY`",
+                    at=("egressProxy",),
+                )
+            error = fqdn_error(proxy.host)
+            if error:
+                fail("host", error, at=("egressProxy", "host"))
+            if proxy.port is None:
+                fail("egress_proxy", "missing required field `port`", at=("egressProxy",))
+        return self
+
+
+class SidecarSpec(Model):
+    """The `spec` of a Sidecar: which traffic a workload's proxy handles, in and out."""
+
+    workloadSelector: WorkloadSelector | None = None
+    ingress: list[IstioIngressListener] = Field(default_factory=list)
+    egress: list[IstioEgressListener] = Field(default_factory=list)
+    inboundConnectionPool: ConnectionPoolSettings | None = None
+    outboundTrafficPolicy: OutboundTrafficPolicy | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SidecarSpec:
+        # ValidateSidecar
+        if not (self.ingress or self.egress or self.outboundTrafficPolicy or self.inboundConnectionPool):
+            fail(
+                "empty",
+                "a Sidecar needs at least one of `ingress`, `egress`, `outboundTrafficPolicy` or "
+                "`inboundConnectionPool`",
+            )
+        ports: set[int] = set()
+        for i, listener in enumerate(self.ingress):
+            number = listener.port.number or 0
+            if number in ports:
+                fail("duplicate", f"ingress port {number} is used twice", at=("ingress", i, "port", "number"))
+            ports.add(number)
+        ports.clear()
+        sockets: set[str] = set()
+        for i, listener in enumerate(self.egress):
+            if listener.port is None:
+                if i != len(self.egress) - 1:
+                    fail(
+                        "catch_all",
+                        "the egress listener without `port` (the catch-all) must be the last one",
+                        at=("egress", i),
+                    )
+                continue
+            number = listener.port.number or 0
+            if number == 0:
+                if (listener.bind or "") in sockets:
+                    fail(
+                        "duplicate",
+                        "unix socket binds of egress listeners must be unique",
+                        at=("egress", i, "bind"),
+                    )
+                sockets.add(listener.bind or "")
+            elif number in ports:
+                fail("duplicate", f"egress port {number} is used twice", at=("egress", i, "port", "number"))
+            else:
+                ports.add(number)
+        return self
+
+
+class Sidecar(IstioResource):
+    """A `networking.istio.io` Sidecar."""
+
+    apiVersion: NetworkingApiVersion
+    kind: Literal["Sidecar"]
+    spec: SidecarSpec
+
+
+__all__ = [
+    "NETWORKING_VERSIONS",
+    "PROTOCOLS",
+    "Destination",
+    "DestinationRule",
+    "DestinationRuleSpec",
+    "Gateway",
+    "GatewaySpec",
+    "HTTPMatchRequest",
+    "HTTPRoute",
+    "HTTPRouteDestination",
+    "ServiceEntry",
+    "ServiceEntrySpec",
+    "Sidecar",
+    "SidecarSpec",
+    "StringMatch",
+    "TrafficPolicy",
+    "VirtualService",
+    "VirtualServiceSpec",
+    "WorkloadEntry",
+    "WorkloadEntrySpec",
+    "host_matches",
+    "host_subset_of",
+    "is_http_protocol",
+    "is_tls_protocol",
+]

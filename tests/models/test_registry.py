@@ -1,0 +1,104 @@
+"""The kind registry: lookup by apiVersion and kind, accepted versions, resource accessors."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshc.models import KINDS, lookup, validate, version_ok
+from meshc.models.networking import VirtualService
+
+ISTIO_KINDS = {
+    ("networking.istio.io", k)
+    for k in ("VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry")
+} | {("security.istio.io", k) for k in ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication")}
+KUBE_KINDS = {("", "Service"), ("", "Pod"), ("", "Namespace"), ("batch", "Job"), ("batch", "CronJob")} | {
+    ("apps", k) for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+}
+
+
+def test_registry_holds_exactly_the_istio_and_kubernetes_kinds_meshc_reads() -> None:
+    assert set(KINDS) == ISTIO_KINDS | KUBE_KINDS
+    assert all(KINDS[key].istio for key in ISTIO_KINDS)
+    assert not any(KINDS[key].istio for key in KUBE_KINDS)
+
+
+@pytest.mark.parametrize("version", ["v1", "v1beta1", "v1alpha3"])
+def test_networking_versions_share_one_model(version: str) -> None:
+    info = lookup(f"networking.istio.io/{version}", "VirtualService")
+    assert info is not None and info.model is VirtualService
+    assert version_ok(info, f"networking.istio.io/{version}")
+    document = {
+        "apiVersion": f"networking.istio.io/{version}",
+        "kind": "VirtualService",
+        "metadata": {"name": "r"},
+        "spec": {"hosts": ["r"], "http": [{"route": [{"destination": {"host": "r"}}]}]},
+    }
+    model, problems = validate(info.model, document)
+    assert problems == [] and model is not None
+
+
+def test_unknown_version_is_found_by_lookup_but_rejected_by_version_ok() -> None:
+    info = lookup("networking.istio.io/v2", "VirtualService")
+    assert info is not None
+    assert not version_ok(info, "networking.istio.io/v2")
+    assert not version_ok(info, "security.istio.io/v1")
+    assert version_ok(lookup("security.istio.io/v1beta1", "AuthorizationPolicy"), "security.istio.io/v1beta1")
+    assert not version_ok(lookup("security.istio.io/v1", "PeerAuthentication"), "security.istio.io/v1alpha3")
+
+
+def test_gateway_api_gateway_is_not_the_istio_gateway() -> None:
+    assert lookup("gateway.networking.k8s.io/v1", "Gateway") is None
+    assert lookup("networking.istio.io/v1", "Gateway") is KINDS[("networking.istio.io", "Gateway")]
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind"),
+    [
+        (None, "Service"),
+        ("v1", None),
+        (1, "Service"),
+        ("v1", ["Service"]),
+        ("v1", "ConfigMap"),
+        ("", ""),
+        ({}, {}),
+    ],
+)
+def test_lookup_returns_none_for_anything_it_does_not_know(api_version: object, kind: object) -> None:
+    assert lookup(api_version, kind) is None
+
+
+def test_core_and_apps_kinds_resolve_by_group() -> None:
+    assert lookup("v1", "Service").group == ""
+    assert lookup("apps/v1", "Deployment").group == "apps"
+    assert lookup("extensions/v1beta1", "Deployment") is None
+    assert version_ok(lookup("batch/v1beta1", "CronJob"), "batch/v1beta1")
+    assert KINDS[("", "Service")].api_versions == ("v1",)
+
+
+def test_resource_name_and_namespace_properties() -> None:
+    info = lookup("networking.istio.io/v1", "DestinationRule")
+    spec = {"host": "reviews"}
+    with_ns, _ = validate(
+        info.model,
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "dr", "namespace": "prod"},
+            "spec": spec,
+        },
+    )
+    without_ns, _ = validate(
+        info.model,
+        {
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "DestinationRule",
+            "metadata": {"name": "dr"},
+            "spec": spec,
+        },
+    )
+    assert (with_ns.name, with_ns.namespace) == ("dr", "prod")
+    assert (without_ns.name, without_ns.namespace) == ("dr", None)
+    service, _ = validate(
+        lookup("v1", "Service").model, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
+    )
+    assert (service.name, service.namespace) == ("s", None)
