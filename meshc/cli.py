@@ -298,7 +298,7 @@ def schema_(
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
     try:
-        app(args=argv, prog_name="meshc", standalone_mode=False)
+        code = app(args=argv, prog_name="meshc", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # pragma: no cover - click may still raise it
@@ -308,17 +308,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except typer.Abort:
+        sys.stderr.write("meshc: aborted\n")
+        return EXIT_ERROR
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
-            sys.stderr.write("meshc: aborted\n")
-            return EXIT_ERROR
-        if isinstance(exc, click.ClickException):
+        if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):
+            # A usage error found by the argument parser (bad flag, bad choice): one message, code 2.
             exc.show()
-            return EXIT_ERROR
+            return int(getattr(exc, "exit_code", EXIT_ERROR) or EXIT_ERROR)
         if os.environ.get("MESHC_DEBUG"):
             raise
         sys.stderr.write(f"meshc: internal error: {type(exc).__name__}: {exc} (set MESHC_DEBUG=1 for the traceback)\n")
         return EXIT_ERROR
-    return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK

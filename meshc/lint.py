@@ -16,7 +16,7 @@ from meshc.mesh import Mesh, Resource
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
-from meshc.source import Document, LoadResult, SourceFile, load
+from meshc.source import Document, LoadResult, SourceFile, load, no_gc
 
 ISTIO_GROUPS = ("networking.istio.io", "security.istio.io")
 # Kinds of Istio's API groups that meshc does not check: skipped, counted, never an error.
@@ -302,9 +302,10 @@ def lint(paths: Iterable[str], options: Options, *, stdin: Any = None) -> LintRe
     """Run the whole lint pipeline and return the sorted, filtered diagnostics."""
     rules = selected_rules(options)
     enabled = {r.code for r in rules}
-    inv = read(paths, options, stdin=stdin)
-    mesh = Mesh(inv.resources, options)
-    findings, skipped_rules = run_rules(mesh, rules)
+    with no_gc():
+        inv = read(paths, options, stdin=stdin)
+        mesh = Mesh(inv.resources, options)
+        findings, skipped_rules = run_rules(mesh, rules)
     sources = {f.path: f for f in inv.loaded.files}
     out: list[Diagnostic] = []
     suppressed = 0

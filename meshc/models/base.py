@@ -34,6 +34,8 @@ class Model(BaseModel):
         populate_by_name=True,
         validate_default=False,
         revalidate_instances="never",
+        # Build validators on first use: a pre-commit run on one file builds only what it needs.
+        defer_build=True,
     )
 
 
@@ -46,6 +48,8 @@ class LooseModel(BaseModel):
         populate_by_name=True,
         validate_default=False,
         revalidate_instances="never",
+        # Build validators on first use: a pre-commit run on one file builds only what it needs.
+        defer_build=True,
     )
 
 
@@ -109,8 +113,7 @@ def _parse_duration_text(value: str) -> Duration:
     if not _DURATION.fullmatch(value):
         raise PydanticCustomError(
             "duration_format",
-            "`{value}` is not a duration; write a number and a unit (ns, us, ms, s, m, h), "
-            "e.g. `5s`, `1.5s`, `100ms`",
+            "`{value}` is not a duration; write a number and a unit (ns, us, ms, s, m, h), e.g. `5s`, `1.5s`, `100ms`",
             {"value": value},
         )
     seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(value))

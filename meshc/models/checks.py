@@ -209,11 +209,7 @@ def namespace_slash_host_error(value: str, gateway: bool) -> str | None:
         namespace, host = "", value
     elif not namespace or not host:
         return f"`{value}`: the namespace and the host of `namespace/host` must not be empty"
-    elif (
-        namespace not in ("*", ".")
-        and not (namespace == "~" and not gateway)
-        and not is_dns1123_label(namespace)
-    ):
+    elif namespace not in ("*", ".") and not (namespace == "~" and not gateway) and not is_dns1123_label(namespace):
         return f"`{value}`: `{namespace}` is not a valid namespace"
     # validateSidecarOrGatewayHostnamePart
     if host != "*" and "." not in host:
@@ -324,8 +320,7 @@ def _check_labels(labels: dict[str, str]) -> dict[str, str]:
             fail(
                 "label",
                 error,
-                help="use at most 63 letters, digits, `-`, `_` and `.`, "
-                "starting and ending with a letter or digit",
+                help="use at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit",
             )
     return labels
 
@@ -410,9 +405,7 @@ def header_value_error(value: str) -> str | None:
     return None
 
 
-def header_operation_errors(
-    set_: dict[str, str], add: dict[str, str], remove: list[str], request: bool
-) -> str | None:
+def header_operation_errors(set_: dict[str, str], add: dict[str, str], remove: list[str], request: bool) -> str | None:
     """Why a header manipulation is invalid, or None.
 
     Mirrors `ValidateHTTPHeaderWithAuthorityOperationName` (request `set`/`add`: the authority may

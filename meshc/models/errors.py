@@ -61,9 +61,7 @@ def validate(model: type[BaseModel], data: object) -> tuple[BaseModel | None, li
     except RecursionError:
         return None, [Problem((), "the document is nested too deeply to validate")]
     except Exception as exc:  # a bug in a validator must not crash the lint
-        return None, [
-            Problem((), f"internal error while validating ({type(exc).__name__}: {exc}); please report it")
-        ]
+        return None, [Problem((), f"internal error while validating ({type(exc).__name__}: {exc}); please report it")]
 
 
 def problems(model: type[BaseModel], exc: ValidationError) -> list[Problem]:
@@ -146,11 +144,7 @@ def _tag_member(members: list[Any], tag: str) -> Any:
     for member in members:
         base, _ = _unwrap(member)
         if isinstance(base, type):
-            name = (
-                base.__name__
-                if issubclass(base, BaseModel)
-                else _SCALAR_TAGS.get(base, base.__name__.lower())
-            )
+            name = base.__name__ if issubclass(base, BaseModel) else _SCALAR_TAGS.get(base, base.__name__.lower())
             if tag == name:
                 return member
         else:

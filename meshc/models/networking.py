@@ -61,9 +61,7 @@ from meshc.models.meta import IstioResource
 NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 """The `networking.istio.io` versions meshc accepts; they share one schema."""
 
-NetworkingApiVersion = Literal[
-    "networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"
-]
+NetworkingApiVersion = Literal["networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"]
 
 # --- protocols (pkg/config/protocol) -----------------------------------------------------------
 
@@ -235,9 +233,9 @@ class HTTPMatchRequest(Model):
     gateways: list[GatewayName] = Field(default_factory=list)
     queryParams: dict[str, HeaderStringMatch] = Field(default_factory=dict)
     ignoreUriCase: bool | None = None
-    withoutHeaders: dict[
-        MatchHeaderName, Annotated[WithoutHeaderMatch, AfterValidator(_non_empty_prefix)]
-    ] = Field(default_factory=dict)
+    withoutHeaders: dict[MatchHeaderName, Annotated[WithoutHeaderMatch, AfterValidator(_non_empty_prefix)]] = Field(
+        default_factory=dict
+    )
     sourceNamespace: DnsLabel | None = None
     statPrefix: str | None = None
 
@@ -376,11 +374,7 @@ def _check_retry_on(value: str) -> str:
         if policy in _RETRY_ON or (policy.isdigit() and int(policy) in _HTTP_STATUS_CODES):
             continue
         close = difflib.get_close_matches(policy.strip(), RETRY_ON_POLICIES, n=1, cutoff=0.6)
-        help_ = (
-            f"did you mean `{close[0]}`?"
-            if close
-            else f"expected HTTP status codes or {ticks(RETRY_ON_POLICIES)}"
-        )
+        help_ = f"did you mean `{close[0]}`?" if close else f"expected HTTP status codes or {ticks(RETRY_ON_POLICIES)}"
         if policy != policy.strip():
             help_ = "remove the spaces around the commas"
         fail("retry_on", f"`{policy}` is not a valid `retryOn` condition", help=help_)
@@ -401,11 +395,7 @@ class HTTPRetry(Model):
     def _check(self) -> HTTPRetry:
         # validateHTTPRetry: settings with `attempts: 0` (retries disabled) are an error.
         if not self.attempts:
-            extra = [
-                n
-                for n in ("perTryTimeout", "retryOn", "retryRemoteLocalities")
-                if getattr(self, n) is not None
-            ]
+            extra = [n for n in ("perTryTimeout", "retryOn", "retryRemoteLocalities") if getattr(self, n) is not None]
             if extra:
                 fail(
                     "retry_disabled",
@@ -423,9 +413,7 @@ class CorsPolicy(Model):
     """Cross-Origin Resource Sharing policy."""
 
     allowOrigin: list[str] = Field(default_factory=list)
-    allowOrigins: list[Annotated[StringMatch, AfterValidator(_non_empty_origin)]] = Field(
-        default_factory=list
-    )
+    allowOrigins: list[Annotated[StringMatch, AfterValidator(_non_empty_origin)]] = Field(default_factory=list)
     allowMethods: list[CorsMethod] = Field(default_factory=list)
     allowHeaders: list[CorsHeaderName] = Field(default_factory=list)
     exposeHeaders: list[CorsHeaderName] = Field(default_factory=list)
@@ -766,8 +754,7 @@ class VirtualServiceSpec(Model):
                     if host_matches(self.hosts[i], self.hosts[j]):
                         fail(
                             "duplicate_host",
-                            f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap "
-                            "in the same VirtualService",
+                            f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap in the same VirtualService",
                             at=("hosts", j),
                         )
         for i, rule in enumerate(self.tls):
@@ -785,8 +772,7 @@ class VirtualServiceSpec(Model):
                         if key.lower().startswith("@request.auth.claims"):
                             fail(
                                 "claim_route",
-                                f"routing on JWT claim `{key}` works only for VirtualServices "
-                                "bound to gateways",
+                                f"routing on JWT claim `{key}` works only for VirtualServices bound to gateways",
                                 at=("http", i, "match", j, field, key),
                             )
 
@@ -1035,9 +1021,7 @@ class WarmupConfiguration(Model):
 class LoadBalancerSettings(Model):
     """The load-balancing algorithm: `simple` or `consistentHash`."""
 
-    simple: (
-        Literal["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] | None
-    ) = None
+    simple: Literal["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] | None = None
     consistentHash: ConsistentHashLB | None = None
     localityLbSetting: LocalityLoadBalancerSetting | None = None
     warmupDurationSecs: PositiveDuration | None = None
@@ -1247,10 +1231,9 @@ class ServerTLSSettings(Model):
     """TLS settings of a Gateway server or a Sidecar ingress listener."""
 
     httpsRedirect: bool | None = None
-    mode: (
-        Literal["PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"]
-        | None
-    ) = None
+    mode: Literal["PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"] | None = (
+        None
+    )
     serverCertificate: str | None = None
     privateKey: str | None = None
     caCertificates: str | None = None
@@ -1512,12 +1495,7 @@ class ServiceEntrySpec(Model):
             )
         for i, endpoint in enumerate(self.endpoints):
             address = endpoint.address or ""
-            if (
-                resolution == "STATIC"
-                and address
-                and not address.startswith(UNIX_PREFIX)
-                and not is_ip(address)
-            ):
+            if resolution == "STATIC" and address and not address.startswith(UNIX_PREFIX) and not is_ip(address):
                 fail(
                     "address",
                     f"`{address}` is not an IP address; `resolution: STATIC` needs IP endpoints",
@@ -1542,9 +1520,7 @@ class ServiceEntrySpec(Model):
                             at=("hosts", i),
                         )
             if resolution == "DNS_ROUND_ROBIN" and len(self.endpoints) > 1:
-                fail(
-                    "endpoints", "`resolution: DNS_ROUND_ROBIN` takes at most one endpoint", at=("endpoints",)
-                )
+                fail("endpoints", "`resolution: DNS_ROUND_ROBIN` takes at most one endpoint", at=("endpoints",))
         if resolution != "NONE" and len(self.hosts) > 1:
             for i, port in enumerate(self.ports):
                 if not is_http_protocol(port.protocol) and not is_tls_protocol(port.protocol):
@@ -1644,9 +1620,7 @@ class IstioIngressListener(Model):
                 if getattr(tls, field):
                     fail("tls", f"`{field}` is not supported in a Sidecar ingress `tls`", at=("tls", field))
             if tls.mode in ("ISTIO_MUTUAL", "AUTO_PASSTHROUGH"):
-                fail(
-                    "tls", f"`mode: {tls.mode}` is not allowed in a Sidecar ingress `tls`", at=("tls", "mode")
-                )
+                fail("tls", f"`mode: {tls.mode}` is not allowed in a Sidecar ingress `tls`", at=("tls", "mode"))
             if not is_tls_protocol(self.port.protocol):
                 fail("tls", "`tls` needs a port with protocol `HTTPS` or `TLS`", at=("tls",))
         return self

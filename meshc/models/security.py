@@ -471,9 +471,7 @@ class PeerAuthenticationSpec(Model):
                 at=("portLevelMtls",),
             )
         if "portLevelMtls" in self.model_fields_set and not self.portLevelMtls:
-            fail(
-                "port_level_mtls", "`portLevelMtls`, when set, needs at least one port", at=("portLevelMtls",)
-            )
+            fail("port_level_mtls", "`portLevelMtls`, when set, needs at least one port", at=("portLevelMtls",))
         return self
 
 

@@ -48,9 +48,7 @@ def test_every_known_sample_document_validates_with_the_committed_schemas() -> N
         info = lookup(document["apiVersion"], document["kind"])
         assert info is not None
         validator = jsonschema.Draft202012Validator(_schema(schema_module.relative_path(info)))
-        failures.extend(
-            f"{path}#{index}: {e.json_path}: {e.message}" for e in validator.iter_errors(document)
-        )
+        failures.extend(f"{path}#{index}: {e.json_path}: {e.message}" for e in validator.iter_errors(document))
     assert failures == []
 
 
@@ -91,8 +89,7 @@ def test_committed_schemas_equal_a_fresh_generation() -> None:
     )
     extra = sorted(committed - set(fresh))
     assert not stale and not extra, (
-        f"schemas/ is stale (changed: {stale}, extra: {extra}); "
-        "run `python -m meshc.schema` and commit the result"
+        f"schemas/ is stale (changed: {stale}, extra: {extra}); run `python -m meshc.schema` and commit the result"
     )
 
 

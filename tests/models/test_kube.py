@@ -87,9 +87,7 @@ def test_istio_metadata_rejects_unknown_fields_but_kubernetes_metadata_does_not(
 
 
 def test_service_entry_and_workload_entry_checks() -> None:
-    assert messages(check("ServiceEntry", {"hosts": []})) == [
-        "a ServiceEntry needs at least one host in `hosts`"
-    ]
+    assert messages(check("ServiceEntry", {"hosts": []})) == ["a ServiceEntry needs at least one host in `hosts`"]
     spec = {"hosts": ["a.example.com"], "resolution": "STATIC", "endpoints": [{"address": "db.example.com"}]}
     assert "needs IP endpoints" in messages(check("ServiceEntry", spec))[0]
     assert messages(check("WorkloadEntry", {"labels": {"app": "a"}})) == [
@@ -107,6 +105,4 @@ def test_sidecar_catch_all_egress_listener_must_be_last() -> None:
     }
     (problem,) = check("Sidecar", spec)
     assert problem.loc == ("spec", "egress", 0)
-    assert messages(check("Sidecar", {"egress": [{"hosts": ["bad"]}]}))[0].startswith(
-        "`bad` must have the form"
-    )
+    assert messages(check("Sidecar", {"egress": [{"hosts": ["bad"]}]}))[0].startswith("`bad` must have the form")

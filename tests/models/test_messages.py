@@ -21,9 +21,7 @@ def _vs(metadata: dict | None = None, spec: dict | None = None) -> list[Problem]
 def test_unknown_metadata_field_suggests_the_close_name() -> None:
     problems = _vs(metadata={"name": "r", "lables": {"app": "r"}})
     assert problems == [
-        Problem(
-            ("metadata", "lables"), "unknown field `lables` in `metadata`", "did you mean `labels`?", True
-        )
+        Problem(("metadata", "lables"), "unknown field `lables` in `metadata`", "did you mean `labels`?", True)
     ]
 
 
@@ -45,9 +43,7 @@ def test_unknown_field_matches_snake_case_to_the_camel_case_name() -> None:
 
 def test_missing_required_field_is_located_at_the_parent_object() -> None:
     spec = vs_spec(route=[{"destination": {"subset": "v1"}}])
-    assert _vs(spec=spec) == [
-        Problem(("spec", "http", 0, "route", 0, "destination"), "missing required field `host`")
-    ]
+    assert _vs(spec=spec) == [Problem(("spec", "http", 0, "route", 0, "destination"), "missing required field `host`")]
 
 
 def test_missing_name_in_metadata() -> None:
@@ -55,9 +51,7 @@ def test_missing_name_in_metadata() -> None:
 
 
 def test_enum_error_lists_values_and_suggests_the_close_one() -> None:
-    (problem,) = check(
-        "DestinationRule", {"host": "r", "trafficPolicy": {"loadBalancer": {"simple": "ROUND_ROBINN"}}}
-    )
+    (problem,) = check("DestinationRule", {"host": "r", "trafficPolicy": {"loadBalancer": {"simple": "ROUND_ROBINN"}}})
     assert problem.loc == ("spec", "trafficPolicy", "loadBalancer", "simple")
     assert problem.message == (
         "`ROUND_ROBINN` is not a valid `simple`; expected one of `UNSPECIFIED`, `LEAST_CONN`, `RANDOM`, "
@@ -87,9 +81,7 @@ def test_boolean_is_not_accepted_for_an_integer() -> None:
 
 
 def test_number_for_a_string_label_suggests_quoting() -> None:
-    (problem,) = check(
-        "DestinationRule", {"host": "r", "subsets": [{"name": "v1", "labels": {"version": 1.0}}]}
-    )
+    (problem,) = check("DestinationRule", {"host": "r", "subsets": [{"name": "v1", "labels": {"version": 1.0}}]})
     assert problem.loc == ("spec", "subsets", 0, "labels", "version")
     assert problem.message == "`labels[version]` must be a string, got number `1.0`"
     assert problem.help == "quote the value"
@@ -148,6 +140,4 @@ def test_no_message_leaks_pydantic_phrasing_or_urls() -> None:
         assert "pydantic" not in problem.message and "errors.pydantic.dev" not in problem.message
         assert "Input should" not in problem.message
         assert not problem.message.endswith(".")
-        assert all(
-            isinstance(s, (str, int)) and not str(s).startswith(("function-", "lax-")) for s in problem.loc
-        )
+        assert all(isinstance(s, (str, int)) and not str(s).startswith(("function-", "lax-")) for s in problem.loc)

@@ -56,13 +56,7 @@ FIELD_NAMES = st.sampled_from(
         "x",
     ]
 )
-SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**40), 2**40)
-    | st.floats(allow_nan=True)
-    | st.text(max_size=12)
-)
+SCALARS = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=True) | st.text(max_size=12)
 JSON_LIKE = st.recursive(
     SCALARS,
     lambda children: (
@@ -215,9 +209,7 @@ def test_rich_documents_are_valid(base: dict) -> None:
 @pytest.mark.parametrize("base", RICH_DOCUMENTS, ids=lambda d: d["kind"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_validate_never_raises_when_any_part_of_a_valid_document_is_replaced(
-    base: dict, data: st.DataObject
-) -> None:
+def test_validate_never_raises_when_any_part_of_a_valid_document_is_replaced(base: dict, data: st.DataObject) -> None:
     info = KINDS[(base["apiVersion"].split("/")[0], base["kind"])]
     path = data.draw(st.sampled_from(_paths(base)))
     mutated = _replace(base, path, data.draw(JSON_LIKE))

@@ -49,9 +49,7 @@ def test_http_rule_with_delegate_needs_no_route() -> None:
 
 def test_redirect_and_direct_response_cannot_be_combined() -> None:
     spec = {"hosts": ["a"], "http": [{"redirect": {"uri": "/x"}, "directResponse": {"status": 200}}]}
-    assert messages(check("VirtualService", spec)) == [
-        "an http rule with `redirect` cannot also set `directResponse`"
-    ]
+    assert messages(check("VirtualService", spec)) == ["an http rule with `redirect` cannot also set `directResponse`"]
 
 
 def test_redirect_port_and_derive_port_are_one_of() -> None:
@@ -164,9 +162,7 @@ def test_cors_max_age_needs_whole_seconds() -> None:
 
 @pytest.mark.parametrize("value", [-1, 100.5, 101])
 def test_percentages_must_be_between_0_and_100(value: float) -> None:
-    (problem,) = check(
-        "VirtualService", vs_spec(fault={"abort": {"httpStatus": 503, "percentage": {"value": value}}})
-    )
+    (problem,) = check("VirtualService", vs_spec(fault={"abort": {"httpStatus": 503, "percentage": {"value": value}}}))
     assert problem.loc == ("spec", "http", 0, "fault", "abort", "percentage", "value")
     assert problem.message == f"`value` must be between 0 and 100, got {value}"
 
@@ -178,9 +174,7 @@ def test_percentage_accepts_integers_and_fractions() -> None:
 
 @pytest.mark.parametrize("number", [0, 65536, -80])
 def test_service_entry_ports_must_be_valid(number: int) -> None:
-    (problem,) = check(
-        "ServiceEntry", {"hosts": ["a.example.com"], "ports": [{"number": number, "name": "http"}]}
-    )
+    (problem,) = check("ServiceEntry", {"hosts": ["a.example.com"], "ports": [{"number": number, "name": "http"}]})
     assert problem.message == f"`number` must be between 1 and 65535, got {number}"
 
 
@@ -263,9 +257,7 @@ def test_retry_settings_with_zero_attempts_are_rejected() -> None:
 
 
 def test_retry_on_conditions_are_checked() -> None:
-    assert (
-        check("VirtualService", vs_spec(retries={"attempts": 3, "retryOn": "5xx,connect-failure,503"})) == []
-    )
+    assert check("VirtualService", vs_spec(retries={"attempts": 3, "retryOn": "5xx,connect-failure,503"})) == []
     (problem,) = check("VirtualService", vs_spec(retries={"attempts": 3, "retryOn": "5xx,gateway-eror"}))
     assert problem.message == "`gateway-eror` is not a valid `retryOn` condition"
     assert problem.help == "did you mean `gateway-error`?"
@@ -314,9 +306,7 @@ def test_authorization_policy_deny_without_rules_is_rejected() -> None:
 def test_authorization_policy_from_keyword_field() -> None:
     spec = {
         "action": "ALLOW",
-        "rules": [
-            {"from": [{"source": {"namespaces": ["prod"]}}], "to": [{"operation": {"methods": ["GET"]}}]}
-        ],
+        "rules": [{"from": [{"source": {"namespaces": ["prod"]}}], "to": [{"operation": {"methods": ["GET"]}}]}],
     }
     assert check("AuthorizationPolicy", spec) == []
     spec["rules"][0]["when"] = [{"key": "request.headerz[x]", "values": ["1"]}]
@@ -325,9 +315,7 @@ def test_authorization_policy_from_keyword_field() -> None:
 
 
 def test_request_authentication_accepts_deprecated_jwks_uri_spelling() -> None:
-    assert (
-        check("RequestAuthentication", {"jwtRules": [{"issuer": "me", "jwks_uri": "https://me/jwks"}]}) == []
-    )
+    assert check("RequestAuthentication", {"jwtRules": [{"issuer": "me", "jwks_uri": "https://me/jwks"}]}) == []
     assert messages(check("RequestAuthentication", {"jwtRules": [{"audiences": ["a"]}]})) == [
         "a JWT rule needs `issuer` or `jwksUri`"
     ]
