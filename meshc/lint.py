@@ -124,10 +124,12 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     ref = _ref_from_data(data, kind)
     for p in problems:
         code = _problem_code(p)
+        # A missing field is reported on the key of the object that lacks it.
+        at_key = p.at_key or (code is stage.MISSING_FIELD and bool(p.loc))
         inv.diagnostics.append(
             _stage_diag(
                 code,
-                doc.span(p.loc, key=p.at_key),
+                doc.span(p.loc, key=at_key),
                 p.message,
                 help=p.help,
                 field=format_field(p.loc),
@@ -137,19 +139,6 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     if model is None:
         return
     meta = getattr(model, "metadata", None)
-    name = getattr(meta, "name", None) if meta is not None else None
-    if not name:
-        inv.diagnostics.append(
-            _stage_diag(
-                stage.INVALID_METADATA,
-                doc.span(("metadata",)),
-                f"{kind} has no `metadata.name`",
-                help="every resource needs a name",
-                field="metadata.name",
-                resource=ref,
-            )
-        )
-        return
     given = getattr(meta, "namespace", None)
     inv.resources.append(Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given)))
 

@@ -200,32 +200,3 @@ MISSING_FIELD = stage(
     """,
     istio="IST0106",
 )
-
-INVALID_METADATA = stage(
-    "MC008",
-    "invalid-metadata",
-    Severity.ERROR,
-    """
-    A resource without a usable `metadata.name` or with a malformed `apiVersion`/`kind`.
-
-    ## Why is this bad?
-    The API server rejects it, and no other resource can refer to it.
-
-    ## Example
-    ```yaml
-    apiVersion: networking.istio.io/v1
-    kind: DestinationRule
-    metadata:
-      namespace: default
-    ```
-
-    Use instead:
-    ```yaml
-    apiVersion: networking.istio.io/v1
-    kind: DestinationRule
-    metadata:
-      name: reviews
-      namespace: default
-    ```
-    """,
-)
