@@ -9,8 +9,9 @@ claims that differ) counts as "not contained", so callers never report a shadowe
 in fact be reached.
 
 Semantics follow Envoy as Istio configures it:
-- uri `exact`/`prefix` compare the path (without query); `ignoreUriCase` folds ASCII case; a regex
-  must match the whole path and is always case-sensitive.
+- uri `exact` and `regex` test the path without its query, `prefix` the whole `:path` (the same
+  thing unless the prefix holds a `?`); `ignoreUriCase` folds ASCII case; a regex must match the
+  whole path and is always case-sensitive.
 - header names are case-insensitive, values case-sensitive; `{}` or `regex: "*"` test presence;
   `withoutHeaders` inverts the test, and (except the presence form) treats a missing header as empty.
 - query parameter names are case-sensitive.
@@ -396,6 +397,10 @@ def block_of(
     uri = match.uri
     if uri is not None and not (uri.exact is None and uri.prefix is None and uri.regex is None):
         path = _test(uri, fold=bool(match.ignoreUriCase))
+        if uri.regex is not None and path.kind == "prefix" and "?" in path.value:
+            # Envoy tests a prefix against the whole `:path` but a regex against the path
+            # without its query, so `/a\?.*` is not the prefix `/a?`: keep it a regex.
+            path = Str("regex", uri.regex, regex=Regex(uri.regex, path.value))
     if match.gateways:
         gateways = frozenset(gateway_key(g) for g in match.gateways) & vs_gateways
         labels: frozenset[tuple[str, str]] = frozenset()

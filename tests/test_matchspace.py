@@ -167,6 +167,8 @@ def test_contains(earlier: dict[str, Any], later: dict[str, Any], expected: bool
         ({"withoutHeaders": {"x": {"regex": "a[0-9]"}}}, {"headers": {"x": {"exact": "a1"}}}),
         ({"gateways": ["mesh"]}, {}),
         ({"port": 80}, {}),
+        # A regex sees the path without its query, so `/x\\?.*` matches nothing; prefix `/x?` does.
+        ({"uri": {"regex": "/x\\?.*"}}, {"uri": {"prefix": "/x?"}}),
     ],
 )
 def test_not_contained(earlier: dict[str, Any], later: dict[str, Any]) -> None:
