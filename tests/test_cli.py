@@ -179,7 +179,7 @@ def test_output_file_is_written_atomically_and_summary_goes_to_stderr(
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, err = run(args, monkeypatch)
+    code, _out, err = run(args, monkeypatch)
     assert code == 2
     assert err.startswith(message)
     assert err.count("\n") == 1
