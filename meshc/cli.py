@@ -434,6 +434,60 @@ def route(
     raise typer.Exit(EXIT_OK)
 
 
+@app.command("compile")
+def compile_(
+    paths: PathsArg = None,
+    target: Annotated[str, typer.Option("--target", "-t", help="`ir`, `envoy` or `nginx`.")] = "",
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+    ] = None,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the sidecar the mesh context is compiled for."),
+    ] = "default",
+    source_labels: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--source-labels", help="A label `K=V` of that sidecar's workload; repeat for more."),
+    ] = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
+    from meshc import backends
+    from meshc.compile import Scope, compile_mesh
+    from meshc.ir import to_yaml
+    from meshc.route import load
+
+    targets_known = ["ir", *sorted(backends.BACKENDS)]
+    if not target:
+        fail(f"--target is required: one of {', '.join(targets_known)}")
+    if target not in targets_known:
+        fail(f"unknown target `{target}`; expected one of {', '.join(targets_known)}")
+    render = None
+    if target != "ir":
+        try:
+            render = backends.load(target)
+        except backends.BackendUnavailable as exc:
+            fail(str(exc))
+    labels = dict(_pairs(source_labels, "--source-labels"))
+    paths_ = paths or ["."]
+    _check_paths(paths_)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(paths_, opts)
+    compiled = compile_mesh(loaded.mesh, Scope(source_namespace, labels))
+    _warn_errors(loaded.errors, compiled.notes)
+    if render is None:
+        text = to_yaml(compiled)
+    else:
+        text, diagnostics = render(compiled)
+        for diag in diagnostics:
+            sys.stderr.write(f"meshc: {diag.severity.label}: {diag.code} {diag.message}\n")
+    _write(text, output)
+    raise typer.Exit(EXIT_OK)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
     try:

@@ -372,11 +372,44 @@ class Compiler:
         self.scope = scope or Scope()
         self.notes: dict[tuple[Any, ...], ir.Note] = {}
         self.rules = _Rules(mesh)
-        self.vss = [_VS(r, mesh) for r in mesh.of_kind("VirtualService") if r.spec is not None]
-        self.vs_by_name = {(v.namespace, v.name): v for v in self.vss}
         self.host_filter = self.scope.host.lower().rsplit(":", 1)[0] if self.scope.host else None
         if self.scope.host and self.scope.host.startswith("["):
             self.host_filter = self.scope.host.lower()
+        self.vs_resources = {(r.namespace, r.name): r for r in mesh.of_kind("VirtualService") if r.spec is not None}
+        self.vs_by_name: dict[tuple[str, str], _VS] = {}
+        self.vss = []
+        for r in self.vs_resources.values():
+            if self.host_filter is not None and not any(
+                self.may_serve(mesh.fqdn(h, r.namespace) if h != "*" else h) for h in r.spec.hosts
+            ):
+                continue
+            vs = _VS(r, mesh)
+            self.vs_by_name[(vs.namespace, vs.name)] = vs
+            self.vss.append(vs)
+
+    def may_serve(self, host: str) -> bool:
+        """Whether a vhost built from `host` can serve the host being asked about (always, unfiltered).
+
+        A sidecar's domains for a service are its FQDN and prefixes of it (`name`, `name.ns`, ...); a
+        gateway's are VirtualService hosts or the more specific server host, so a host that neither
+        starts with the asked host, nor matches it, nor is a wildcard can be skipped.
+        """
+        hf = self.host_filter
+        if hf is None:
+            return True
+        host = host.lower()
+        return host.startswith("*") or host.startswith(hf) or domain_matches(host, hf)
+
+    def virtual_service(self, namespace: str, name: str) -> _VS | None:
+        """The VirtualService `namespace/name` (delegates included), resolved on first use."""
+        vs = self.vs_by_name.get((namespace, name))
+        if vs is None:
+            res = self.vs_resources.get((namespace, name))
+            if res is None:
+                return None
+            vs = _VS(res, self.mesh)
+            self.vs_by_name[(namespace, name)] = vs
+        return vs
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -519,7 +552,11 @@ class Compiler:
     def sidecar_virtual_hosts(self, state: _State, vss: list[_VS], port: int) -> list[ir.VirtualHost]:
         """`BuildSidecarOutboundVirtualHosts` for one port."""
         ns = state.plan.namespace
-        by_name = {h: s for h, s in state.services.items() if (p := s.port(port)) and self._http_port(p.protocol)}
+        by_name = {
+            h: s
+            for h, s in state.services.items()
+            if (p := s.port(port)) and self._http_port(p.protocol) and self.may_serve(h)
+        }
         wildcard_services = [h for h in by_name if h.startswith("*")]
         if port != 80:
             # selectVirtualServices: only VirtualServices with a host that matches a service on the port.
@@ -1382,7 +1419,7 @@ class Compiler:
         ref = rule.delegate
         ns = ref.namespace or root.namespace
         root_ref = self._rule_ref(root, rule, i, None, None)
-        delegate = self.vs_by_name.get((ns, ref.name or ""))
+        delegate = self.virtual_service(ns, ref.name or "")
         reason = None
         if delegate is None:
             reason = f"delegate {ns}/{ref.name} not found"
