@@ -488,6 +488,52 @@ def compile_(
     raise typer.Exit(EXIT_OK)
 
 
+class TestFormat(str, Enum):
+    """Output formats of `meshc test`."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@app.command("test")
+def test_(
+    tests: Annotated[list[str], typer.Argument(help="Test files or folders (meshc or istio-config-validator format).")],
+    config: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--config", help="Istio configuration files or folders (default: each test file's `config:`)."),
+    ] = None,
+    format: Annotated[TestFormat, typer.Option("--format", "-f", help="Output format.")] = TestFormat.text,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+    ] = None,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Run routing tests: every case, every failure; exit 1 when a case fails."""
+    from meshc import routetest
+
+    _check_paths(tests)
+    if config:
+        _check_paths(config)
+    opts = build_options(None, True, cluster_domain=cluster_domain)
+    try:
+        specs = routetest.read_tests(tests, config)
+    except routetest.TestFileError as exc:
+        fail(str(exc))
+    suite = routetest.run(specs, opts)
+    if format is TestFormat.json:
+        body = routetest.to_json(suite)
+    elif format is TestFormat.junit:
+        body = routetest.to_junit(suite)
+    else:
+        body = routetest.to_text(suite)
+    _write(body, output)
+    if format is not TestFormat.text or output is not None:
+        sys.stderr.write(routetest.summary(suite) + "\n")
+    raise typer.Exit(EXIT_FINDINGS if suite.failed else EXIT_OK)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
     try:
