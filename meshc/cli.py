@@ -128,8 +128,13 @@ def _check_paths(paths: list[str]) -> None:
             continue
         if not os.path.exists(p):
             fail(f"no such file or folder: `{p}`")
-        if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
-            fail(f"cannot read folder `{p}`")
+        if os.path.isdir(p):
+            if not os.access(p, os.R_OK | os.X_OK):
+                fail(f"cannot read folder `{p}`")
+            from meshc.source import expand_paths
+
+            if next(expand_paths([p]), None) is None:
+                fail(f"no .yaml, .yml or .json files under `{p}`")
 
 
 PathsArg = Annotated[
