@@ -434,7 +434,7 @@ def route(
         sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
     else:
         sys.stdout.write(
-            to_text(result, width=max(100, _terminal_width()) if sys.stdout.isatty() else 100, color=_color())
+            to_text(result, width=max(120, _terminal_width()) if sys.stdout.isatty() else 120, color=_color())
         )
     raise typer.Exit(EXIT_OK)
 
