@@ -544,6 +544,41 @@ def diff_(
     raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
 
 
+class GraphFormat(str, Enum):
+    """Output formats of `meshc graph`."""
+
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+@app.command("graph")
+def graph_(
+    paths: PathsArg = None,
+    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.mermaid,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the client sidecar the mesh routes are compiled for."),
+    ] = "default",
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Draw the mesh: gateways → VirtualServices → hosts → subsets, with matches and weights on the edges."""
+    from meshc import graph
+    from meshc.compile import Scope, compile_mesh
+    from meshc.route import load
+
+    targets = paths or ["."]
+    _check_paths(targets)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(targets, opts)
+    compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
+    _warn_errors(loaded.errors, compiled.notes)
+    g = graph.build(compiled)
+    sys.stdout.write(graph.mermaid(g) if format is GraphFormat.mermaid else graph.dot(g))
+    raise typer.Exit(EXIT_OK)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
     try:

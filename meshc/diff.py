@@ -327,6 +327,8 @@ class Change:
     new: Any = None
     location: str | None = None
     """`file:line` of the rule or block (new side, or old side when removed)."""
+    clusters: list[str] = field(default_factory=list)
+    """Policy changes: the clusters that have it."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output."""
@@ -338,6 +340,7 @@ class Change:
             "old": self.old,
             "new": self.new,
             "location": self.location,
+            "clusters": self.clusters,
         }
 
 
@@ -470,7 +473,12 @@ def outcome(decision: Decision) -> Outcome:
     if decision.action in ("route", "default") and decision.route is not None and decision.route.forward:
         return Outcome("forward", _shares(decision.route.forward.clusters))
     if decision.action == "redirect":
-        return Outcome("redirect", status=decision.status, location=decision.location)
+        location = decision.location or ""
+        req = decision.request
+        here = f"{req.scheme or 'http'}://{req.host}/"
+        if location.startswith(here):
+            location = location[len(here) - 1 :]
+        return Outcome("redirect", status=decision.status, location=location)
     if decision.action == "direct_response":
         return Outcome("direct_response", status=decision.status)
     return Outcome("no_route", status=decision.status, reason=decision.reason)
@@ -574,7 +582,8 @@ def diff(old: Side, new: Side, *, source_namespace: str = "default") -> DiffResu
     for key in sorted(set(old_tcp) | set(new_tcp)):
         _compare_tcp(old_tcp.get(key), new_tcp.get(key), section(key), domain)
     _compare_clusters(old.ir, new.ir, section, domain)
-    result.sections = [sections[k] for k in sorted(sections) if not sections[k].empty()]
+    order = sorted(sections, key=lambda k: (k[0] != "mesh", k))
+    result.sections = [sections[k] for k in order if not sections[k].empty()]
     for sec in result.sections:
         sec.requests.sort(key=lambda r: (r.description, r.example.text()))
     old_keys = Counter(f.key for f in old.findings)
@@ -696,7 +705,7 @@ def _lcs(a: list[Any], b: list[Any]) -> set[Any]:
 
 def _action_text(r: ir.Route, host: str | None = None, port: int | None = None, domain: str = "cluster.local") -> str:
     if r.action == "redirect" and r.redirect is not None:
-        return _redirect_text(r.redirect)
+        return "redirect " + _redirect_text(r.redirect)
     if r.action == "direct_response" and r.direct_response is not None:
         return f"direct response {r.direct_response.status}"
     if r.forward is not None:
@@ -714,7 +723,7 @@ def _redirect_text(rd: ir.Redirect) -> str:
         parts.append(f"port {rd.port}")
     if rd.path:
         parts.append(f"path {rd.path}")
-    return f"redirect {rd.code}" + (f" ({', '.join(parts)})" if parts else "")
+    return f"{rd.code}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _fault_text(f: ir.Fault) -> str:
@@ -989,7 +998,7 @@ def _compare_clusters(old: ir.IR, new: ir.IR, section: Any, domain: str) -> None
                     f"{subject}: {words} {_policy_delta(pa, pb)}",
                     pa,
                     pb,
-                    [f"outbound|{port}|{c.subset or ''}|{host}" for c, _, _ in items],
+                    clusters=[c.name for c, _, _ in items],
                 )
             )
 
