@@ -1218,7 +1218,9 @@ def _md_escape(text: str) -> str:
 def to_markdown(result: DiffResult) -> str:
     """Markdown for a pull-request comment."""
     out: list[str] = ["### meshc diff", ""]
-    out.append(_md_escape(_summary(result)))
+    out.append(f"{_md_escape(result.old)} → {_md_escape(result.new)}")
+    out.append("")
+    out.append(f"**{_md_escape(_summary(result))}**")
     out.append("")
     for s in result.sections:
         status = "" if s.status == "changed" else f" ({s.status})"
