@@ -138,6 +138,8 @@ def build(ir_: ir.IR) -> Graph:
                     continue
                 for vh in chain.route_config.virtual_hosts:
                     _vhost(g, sources, vh, domain)
+    if "mesh" in g.nodes and not any(e.src == "mesh" for e in g.edges.values()):
+        del g.nodes["mesh"]  # no VirtualService applies to sidecars
     return g
 
 
