@@ -183,6 +183,7 @@ def test_exit_codes(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
     code, _, err = _run(["diff", one, two, "--format", "yaml"], capsys)
     assert code == 2
     monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / one, tmp_path / "mesh.yaml")
     if shutil.which("git") is not None:
         code, _, err = _run(["diff", "--base", "HEAD"], capsys)
         assert code == 2
@@ -552,3 +553,13 @@ def test_witness_of_without_headers_and_claims() -> None:
     assert p.headers == ()
     assert json.loads(p.claims) == {"groups": "admin"}
     assert p.query == (("q", "meshc"),)
+
+
+def test_text_has_colour_only_when_asked(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    args = ["diff", "tests/diff/bookinfo-1-all-v1", "tests/diff/bookinfo-2-jason-v2"]
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert "\x1b[" not in _run(args, capsys)[1]  # not a terminal
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\x1b[" in _run(args, capsys)[1]

@@ -35,7 +35,8 @@ def _route(rid: str, match: ir.RouteMatch | None = None, **kw) -> ir.Route:
 def _ir(routes: list[ir.Route], domains: list[str] | None = None, *, vhosts: list[ir.VirtualHost] | None = None):
     vhs = vhosts or [ir.VirtualHost("svc:80", domains or ["svc"], routes)]
     chain = ir.FilterChain("http", "HTTP", route_config=ir.RouteConfig("80", vhs))
-    ctx = ir.Context("mesh", "sidecar", "default", listeners=[ir.Listener("0.0.0.0_80", "0.0.0.0", 80, "HTTP", [chain])])
+    listener = ir.Listener("0.0.0.0_80", "0.0.0.0", 80, "HTTP", [chain])
+    ctx = ir.Context("mesh", "sidecar", "default", listeners=[listener])
     return ir.IR([ctx])
 
 
@@ -167,8 +168,10 @@ def test_no_match_is_404_without_fallback() -> None:
     ],
 )
 def test_uri_matching(kind: str, value: str, path: str, ok: bool) -> None:
-    """Envoy RouteMatch: `path` and `safe_regex` apply to the path without the query string; regexes
-    are RE2 and must match the whole path (translation.md §4.6: `/r1x` did not match `/r[0-9]`)."""
+    """Envoy RouteMatch: `path` and `safe_regex` use the path without the query string.
+
+    Regexes are RE2 and must match the whole path (translation.md §4.6: `/r1x` did not match `/r[0-9]`).
+    """
     m = _match(path=ir.PathMatch(kind, value))
     assert (check(m, _req(path=path)) is None) is ok
 
@@ -222,8 +225,10 @@ def test_header_with_several_values_matches_any() -> None:
 
 
 def test_without_headers_value_form_holds_when_absent() -> None:
-    """translation.md §1.2/§4.6: withoutHeaders → invert_match + treat_missing_header_as_empty, so
-    `withoutHeaders: {x: {exact: v}}` holds when x is absent or different, fails when x == v."""
+    """translation.md §1.2/§4.6: withoutHeaders → invert_match + treat_missing_header_as_empty.
+
+    So `withoutHeaders: {x: {exact: v}}` holds when x is absent or different, and fails when x == v.
+    """
     m = _match(headers=[_hdr("x-block", "exact", "yes", invert=True, missing_empty=True)])
     assert check(m, _req()) is None
     assert check(m, _req(headers=[("x-block", "no")])) is None
@@ -354,7 +359,7 @@ def test_prefix_rewrite_on_exact_match_replaces_the_whole_path() -> None:
 
 
 def test_regex_rewrite_and_authority() -> None:
-    """Envoy regex_rewrite: RE2 substitution with `\\1` groups; host_rewrite_literal sets the Host."""
+    """Envoy regex_rewrite: RE2 substitution with numbered groups; host_rewrite_literal sets the Host."""
     rw = ir.Rewrite(uri_regex="^/items/([0-9]+)$", uri_regex_substitution="/catalog/\\1", authority="catalog")
     d = _go([_route("r", forward=ir.Forward([_cluster()], rewrite=rw))], path="/items/42")
     assert (d.forwarded_path, d.forwarded_authority) == ("/catalog/42", "catalog")
