@@ -6,8 +6,13 @@ so that `meshc --help` stays fast.
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
+import re
+import stat
 import sys
+import typing
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
@@ -55,9 +60,21 @@ class Level(str, Enum):
     info = "info"
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters written as Python escapes.
+
+    Messages quote what the user gave (paths, flag values, YAML values); escaping keeps every
+    message on one line and keeps terminal escape sequences out of the terminal.
+    """
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def fail(message: str) -> NoReturn:
     """Print a one-line error and exit with code 2."""
-    sys.stderr.write(f"meshc: error: {message}\n")
+    sys.stderr.write(f"meshc: error: {one_line(message)}\n")
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -122,19 +139,86 @@ def _color() -> bool:
     return sys.stdout.isatty()
 
 
-def _check_paths(paths: list[str]) -> None:
+def _check_paths(paths: list[str], *, empty_ok: bool = False) -> bool:
+    """Fail with one line unless every path can be read; return whether the input holds nothing.
+
+    Refused: a path that does not exist, a folder or file that cannot be read (at any depth), a
+    folder without YAML files, `-` given twice, and, unless `empty_ok`, input that holds no YAML
+    document at all (empty files or stdin, only comments): a pipeline that produced nothing must
+    not pass as a clean configuration.
+    """
+    from meshc.source import expand_paths
+
+    if paths.count("-") > 1:
+        fail("`-` (standard input) can be given only once")
+
+    def unreadable(exc: OSError) -> NoReturn:
+        fail(f"cannot read folder `{exc.filename}`: {exc.strerror}")
+
+    empty = True
     for p in paths:
         if p == "-":
+            empty = empty and not _has_content(_read_stdin())
             continue
         if not os.path.exists(p):
             fail(f"no such file or folder: `{p}`")
-        if os.path.isdir(p):
-            if not os.access(p, os.R_OK | os.X_OK):
-                fail(f"cannot read folder `{p}`")
-            from meshc.source import expand_paths
+        if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
+            fail(f"cannot read folder `{p}`")
+        found = False
+        for display, file in expand_paths([p], onerror=unreadable):
+            found = True
+            if file is not None and not os.access(file, os.R_OK):
+                fail(f"cannot read `{display}`: permission denied")
+            if not empty or file is None:
+                continue
+            if not stat.S_ISREG(file.stat().st_mode):
+                empty = False  # a pipe (`<(kustomize build)`) cannot be looked into without consuming it
+            else:
+                try:
+                    with open(file, "rb") as handle:
+                        empty = not _has_content(handle)
+                except OSError as exc:
+                    fail(f"cannot read `{display}`: {exc.strerror}")
+        if not found:
+            fail(f"no .yaml, .yml or .json files under `{p}`")
+    if empty and not empty_ok:
+        fail(f"the input is empty: no YAML document in {_names(paths)}")
+    return empty
 
-            if next(expand_paths([p]), None) is None:
-                fail(f"no .yaml, .yml or .json files under `{p}`")
+
+_NO_CONTENT = re.compile(rb"\s*(?:#.*|%.*|(?:---|\.\.\.)(?:\s+#.*)?)?\s*")
+"""A line that holds no YAML content: blank, a comment, a directive, a document marker."""
+
+
+def _has_content(stream: typing.BinaryIO) -> bool:
+    """Whether a YAML stream holds more than blank lines, comments, directives and markers.
+
+    Reads only up to the first line of content, at most 64 KiB of a line at a time.
+    """
+    first = True
+    line_start = True
+    while line := stream.readline(65536):
+        if first:
+            first = False
+            if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
+                return True  # UTF-16 or UTF-32: the loader decodes and decides
+            line = line.removeprefix(codecs.BOM_UTF8)
+        if line_start and not _NO_CONTENT.fullmatch(line):
+            return True
+        line_start = line.endswith(b"\n")
+    return False
+
+
+def _read_stdin() -> typing.BinaryIO:
+    """Standard input, read now; the loader later reads the same bytes from sys.stdin."""
+    data = sys.stdin.buffer.read()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data))
+    return io.BytesIO(data)
+
+
+def _names(paths: list[str]) -> str:
+    shown = ["standard input" if p == "-" else f"`{p}`" for p in paths[:3]]
+    return ", ".join(shown) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 PathsArg = Annotated[
@@ -353,7 +437,7 @@ def _warn_errors(errors: int, notes: list) -> None:
         )
     for note in notes:
         where = f"{note.origin.file}:{note.origin.line}: " if note.origin is not None and note.origin.file else ""
-        sys.stderr.write(f"meshc: warning: {where}{note.message}\n")
+        sys.stderr.write(f"meshc: warning: {one_line(where + note.message)}\n")
 
 
 @app.command()
@@ -530,7 +614,9 @@ def diff_(
         fail("expected OLD and NEW (files or folders), or --base GIT_REV [PATHS]...")
     if base is not None and not args:
         args = ["."]
-    _check_paths(args)
+    # One empty side is a comparison with nothing; both empty would pass as "unchanged".
+    if _check_paths(args, empty_ok=True) and base is None:
+        fail(f"the input is empty: no YAML document in {_names(args)}")
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
     try:
         if base is None:
@@ -617,6 +703,8 @@ def test_(
         specs = routetest.read_tests(tests, config)
     except routetest.TestFileError as exc:
         fail(str(exc))
+    if not specs:
+        fail(f"no test cases in {_names(tests)}")
     suite = routetest.run(specs, opts)
     if format is TestFormat.json:
         body = routetest.to_json(suite)
@@ -648,11 +736,25 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as exc:
         if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):
-            # A usage error found by the argument parser (bad flag, bad choice): one message, code 2.
-            exc.show()
-            return int(getattr(exc, "exit_code", EXIT_ERROR) or EXIT_ERROR)
+            return _usage_error(exc)
         if os.environ.get("MESHC_DEBUG"):
             raise
-        sys.stderr.write(f"meshc: internal error: {type(exc).__name__}: {exc} (set MESHC_DEBUG=1 for the traceback)\n")
+        sys.stderr.write(
+            f"meshc: internal error: {one_line(f'{type(exc).__name__}: {exc}')} (set MESHC_DEBUG=1 for the traceback)\n"
+        )
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_OK
+
+
+def _usage_error(exc: typer.TyperException) -> int:
+    """A usage error found by the argument parser (unknown flag, bad value, missing argument): one line, code 2.
+
+    `meshc` alone still prints the help.
+    """
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()  # type: ignore[attr-defined]
+    else:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        sys.stderr.write(f"meshc: error: {one_line(exc.format_message())}{hint}\n")  # type: ignore[attr-defined]
+    return int(getattr(exc, "exit_code", EXIT_ERROR) or EXIT_ERROR)

@@ -23,7 +23,7 @@ import gc
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1006,12 +1006,15 @@ def _path_to(root: Any, target: int) -> tuple[str | int, ...] | None:
     return None
 
 
-def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, Path | None]]:
+def expand_paths(
+    paths: Iterable[str], onerror: Callable[[OSError], None] | None = None
+) -> Iterator[tuple[str, Path | None]]:
     """Turn command-line paths into (display path, file) pairs; folders are walked recursively.
 
     `-` means standard input (file None). Files inside folders are filtered by suffix and
     sorted; hidden folders (`.git`) are skipped. A path that does not exist is yielded as is
-    so that the caller can report it.
+    so that the caller can report it. `onerror` is called with the OSError of a folder that
+    cannot be listed (by default such a folder is skipped).
     """
     for given in paths:
         if given == "-":
@@ -1020,7 +1023,7 @@ def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, Path | None]]:
         p = Path(given)
         if p.is_dir():
             found: list[Path] = []
-            for dirpath, dirnames, filenames in os.walk(p):
+            for dirpath, dirnames, filenames in os.walk(p, onerror=onerror):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 found.extend(Path(dirpath, f) for f in filenames if f.lower().endswith(YAML_SUFFIXES))
             for f in sorted(found):
