@@ -1091,7 +1091,18 @@ def _scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and text.lower() not in _RESERVED:
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _YAML_UNSAFE.sub(_yaml_escape, json.dumps(text, ensure_ascii=False))
+
+
+# Characters a YAML double-quoted scalar cannot hold as they are but JSON leaves unescaped: C1
+# controls and DEL (not printable), NEL and the Unicode line and paragraph separators (YAML line
+# breaks: they would be folded into spaces), surrogates, the BOM and the two non-characters.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def dump_yaml(data: Any) -> str:
