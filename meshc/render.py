@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from io import StringIO
@@ -226,6 +227,14 @@ def sarif(diagnostics: list[Diagnostic], rules: Iterable[Rule]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` with the characters XML 1.0 cannot hold, even escaped (controls, surrogates), as Python escapes."""
+    return _XML_INVALID.sub(lambda m: repr(m.group())[1:-1], value)
+
+
 def junit(diagnostics: list[Diagnostic], files: Iterable[str]) -> str:
     """JUnit XML: a test suite per file, a failing test case per diagnostic, a passing one per clean file."""
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
@@ -235,9 +244,9 @@ def junit(diagnostics: list[Diagnostic], files: Iterable[str]) -> str:
     total = failures = 0
     for path in sorted(by_file):
         diags = by_file[path]
-        suite = ET.SubElement(root, "testsuite", name=path)
+        suite = ET.SubElement(root, "testsuite", name=xml_text(path))
         if not diags:
-            ET.SubElement(suite, "testcase", name="meshc lint", classname=path)
+            ET.SubElement(suite, "testcase", name="meshc lint", classname=xml_text(path))
             total += 1
             suite.set("tests", "1")
             suite.set("failures", "0")
@@ -247,13 +256,13 @@ def junit(diagnostics: list[Diagnostic], files: Iterable[str]) -> str:
                 suite,
                 "testcase",
                 name=f"{d.code} {d.name} at {d.span.line}:{d.span.column}",
-                classname=path,
+                classname=xml_text(path),
             )
-            fail = ET.SubElement(case, "failure", message=d.message, type=d.severity.label)
+            fail = ET.SubElement(case, "failure", message=xml_text(d.message), type=d.severity.label)
             body = f"{path}:{d.span.line}:{d.span.column}: {d.code} [{d.severity.label}] {d.message}"
             if d.help:
                 body += f"\nhelp: {d.help}"
-            fail.text = body
+            fail.text = xml_text(body)
         total += len(diags)
         failures += len(diags)
         suite.set("tests", str(len(diags)))

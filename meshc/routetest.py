@@ -19,6 +19,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from meshc.config import Options
+from meshc.render import xml_text
 from meshc.route import Explanation, Loaded, RouteError, explain, load, registry_host
 from meshc.simulate import Request, split_authority
 from meshc.source import Document
@@ -759,9 +760,10 @@ def to_junit(suite: Suite) -> str:
     out.append(f'<testsuites name="meshc test" tests="{len(suite.cases)}" failures="{len(suite.failed)}">')
     for file, cases in by_file.items():
         failures = sum(1 for c in cases if not c.passed)
-        out.append(f'  <testsuite name={quoteattr(file)} tests="{len(cases)}" failures="{failures}">')
+        out.append(f'  <testsuite name={quoteattr(xml_text(file))} tests="{len(cases)}" failures="{failures}">')
         for c in cases:
-            attrs = f"name={quoteattr(c.name)} classname={quoteattr(Path(file).stem)} file={quoteattr(file)}"
+            attrs = f"name={quoteattr(xml_text(c.name))} classname={quoteattr(xml_text(Path(file).stem))}"
+            attrs += f" file={quoteattr(xml_text(file))}"
             attrs += f' line="{c.line}"'
             if c.passed:
                 out.append(f"    <testcase {attrs}/>")
@@ -774,7 +776,7 @@ def to_junit(suite: Suite) -> str:
             )
             first = next(k.failures[0] for k in c.checks if not k.passed)
             out.append(f"    <testcase {attrs}>")
-            out.append(f"      <failure message={quoteattr(first)}>{escape(text)}</failure>")
+            out.append(f"      <failure message={quoteattr(xml_text(first))}>{escape(xml_text(text))}</failure>")
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")

@@ -147,6 +147,15 @@ def test_junit_output_counts_failures_per_file(monkeypatch: pytest.MonkeyPatch) 
     }
 
 
+def test_junit_output_stays_xml_whatever_the_messages_quote(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by tests/fuzz: a control character quoted in a message made the JUnit report unreadable."""
+    doc = b'kind: Gateway\napiVersion: networking.istio.io/v1\nmetadata: {name: "g\\x01"}\nspec: {"\\x1b[31m": 1}\n'
+    code, out, _ = run(["lint", "--no-config", "-f", "junit", "-"], monkeypatch, stdin=doc)
+    assert code == 1
+    messages = [f.get("message") for f in ET.fromstring(out).iter("failure")]
+    assert "unknown field `\\x1b[31m` in `spec`" in messages
+
+
 def test_stdin_is_read_with_dash(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = b"apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec: {hostt: r}\n"
     code, out, _ = run(["lint", "--no-config", "-f", "text", "-"], monkeypatch, stdin=doc)

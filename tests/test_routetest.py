@@ -124,6 +124,21 @@ testCases:
 """
 
 
+def test_junit_report_stays_xml_with_control_characters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by tests/fuzz: a test name or value with a control character made the JUnit report unreadable."""
+    path = write(
+        tmp_path,
+        "t.yaml",
+        'tests:\n- name: "bell \\x07 and escape \\x1b"\n'
+        '  request: {host: reviews, headers: {end-user: "\\x01"}}\n'
+        "  expect: {rule: nope}\n",
+    )
+    code, out, _ = run(capsys, "test", path, "--config", BOOKINFO, "--format", "junit")
+    assert code == 1
+    [case] = ET.fromstring(out).iter("testcase")
+    assert case.get("name") == "bell \\x07 and escape \\x1b"
+
+
 def test_istio_config_validator_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write(tmp_path, "icv.yaml", ICV)
     code, out, _ = run(capsys, "test", path, "--config", BOOKINFO, "--format", "json")
