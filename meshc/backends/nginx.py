@@ -585,6 +585,13 @@ class _Renderer:
                     continue
                 return None
             source = "$http_" + h.name.replace("-", "_")
+            if h.match.kind == "present":
+                fail(
+                    codes.EMPTY_HEADER,
+                    f"presence match on header `{_comment(h.name)}`: nginx cannot tell an empty header from an "
+                    "absent one, so an empty value counts as absent",
+                    "match.headers" if not h.invert else "match.withoutHeaders",
+                )
             try:
                 var = self.string_cond(source, h.match, f"header {h.name}")
             except Unsafe as exc:

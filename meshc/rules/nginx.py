@@ -272,7 +272,7 @@ LOAD_BALANCER = stage(
     "nginx-load-balancer",
     Severity.WARNING,
     """
-    A load-balancing setting OSS nginx cannot express (PASSTHROUGH, warmup, locality, ring size, hash cookie).
+    A load-balancing setting OSS nginx cannot express (PASSTHROUGH, warmup, locality, ring size, hash cookie generation).
 
     ## Why is this bad?
     `PASSTHROUGH` forwards to the address the client dialled, which a reverse proxy does not know:
@@ -618,6 +618,36 @@ DOMAIN = stage(
     Use instead: ```yaml
     spec:
       hosts: ["*.api.example.com"]
+    ```
+    """,
+)
+
+EMPTY_HEADER = stage(
+    "MC470",
+    "nginx-empty-header",
+    Severity.WARNING,
+    """
+    A header condition that depends on telling an empty header from an absent one, which nginx cannot.
+
+    ## Why is this bad?
+    nginx reads a header through `$http_<name>`, which is empty both when the header is absent and
+    when it is sent with an empty value. A presence match (`{}` or `regex: "*"`) therefore does not hold
+    for an empty header (Envoy says it does), and a `withoutHeaders` presence match holds for it. With
+    several headers of the same name, nginx also sees only the first value.
+
+    ## Example
+    ```yaml
+    - match:
+      - headers:
+          x-debug: {}
+    ```
+
+    Use instead: match a value, which nginx compares exactly:
+    ```yaml
+    - match:
+      - headers:
+          x-debug:
+            exact: "1"
     ```
     """,
 )
