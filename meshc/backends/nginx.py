@@ -337,7 +337,13 @@ def _server_address(host: str, port: int) -> str:
 
 
 def _sanitize(text: str) -> str:
-    return re.sub(r"[^a-z0-9.-]+", "_", text.lower()).strip("_.-") or "x"
+    """A readable name of `[a-z0-9._-]` (at most 80 characters; a hash keeps long ones apart)."""
+    out = re.sub(r"[^a-z0-9.-]+", "_", text.lower()).strip("_.-") or "x"
+    if len(out) > 80:
+        import hashlib
+
+        out = out[:60] + "_" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return out
 
 
 def _percent_lines(pairs: list[tuple[float, str]]) -> list[tuple[str, str]]:
