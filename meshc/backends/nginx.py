@@ -1149,7 +1149,7 @@ class _Renderer:
             return
         if a.http_status is None:
             self.at_route(
-                codes.FAULT_GRPC,
+                codes.FAULT_ABORT,
                 f"fault abort with grpcStatus {_comment(a.grpc_status or '')} is not written",
                 route,
                 "fault.abort",
@@ -1157,7 +1157,7 @@ class _Renderer:
             return
         status = a.http_status
         if status in (444, 499) or not 200 <= status <= 599:
-            self.at_route(codes.FAULT_GRPC, f"abort status {status} cannot be returned by nginx", route, "fault.abort")
+            self.at_route(codes.FAULT_ABORT, f"abort status {status} cannot be returned by nginx", route, "fault.abort")
             return
         # before any `rewrite ... break`, which would skip it
         if a.percentage >= 100:
@@ -1192,7 +1192,8 @@ class _Renderer:
             if rd.path is not None and (_CONTROL.search(rd.path) or " " in rd.path or not rd.path.startswith("/")):
                 raise Unsafe("a redirect path must start with `/` and hold no spaces or control characters")
         except Unsafe as exc:
-            self.unsafe("the redirect", f"{rd.scheme}://{rd.authority}{rd.path}", exc, self._route_report(route))
+            shown = " ".join(p for p in (rd.scheme, rd.authority, rd.path) if p is not None)
+            self.unsafe("the redirect", shown, exc, self._route_report(route))
             body.append(f"{ind}return 500;  # redirect left out (unsafe value)")
             return
         # without a new authority: the request's host, without its port when a new one is given

@@ -272,7 +272,7 @@ LOAD_BALANCER = stage(
     "nginx-load-balancer",
     Severity.WARNING,
     """
-    A load-balancing setting OSS nginx cannot express (PASSTHROUGH, warmup, locality, ring size, hash cookie generation).
+    A load-balancing setting OSS nginx cannot express (PASSTHROUGH, warmup, locality, ring size, hash cookie).
 
     ## Why is this bad?
     `PASSTHROUGH` forwards to the address the client dialled, which a reverse proxy does not know:
