@@ -1476,6 +1476,15 @@ class _Renderer:
     def headers_response(self, route: irm.Route, ops: irm.HeaderOps, body: list[str], ind: str) -> None:
         report = self._route_report(route)
         hidden: set[str] = set()
+        for name in [*ops.remove, *(h.name for h in ops.set), *(h.name for h in ops.add)]:
+            if name.lower() in ("server", "date"):
+                self.at_route(
+                    codes.HEADERS,
+                    f"response header `{name}`: nginx always sends its own; it hides the upstream's but cannot "
+                    "remove or replace its own",
+                    route,
+                    "headers.response",
+                )
         for name in [*ops.remove, *(h.name for h in ops.set)]:
             if not self._header_name_ok(route, name) or name.lower() in hidden:
                 continue

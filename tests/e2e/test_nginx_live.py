@@ -185,3 +185,40 @@ spec: {selector: {app: ratings}, ports: [{name: http, port: 9080}]}
     assert set(statuses) <= {200, 418}
     # the abort comes before `rewrite ... break`, which would otherwise skip it
     assert abs(statuses[418] - N * 0.25) <= _tolerance(N, 0.25), statuses
+
+
+def test_mirror_and_header_operations() -> None:
+    path = ROOT / "tests" / "cases" / "mirror-headers-cors" / "input.yaml"
+    compiled = _compile(path)
+    names = sorted({cl.name for cl in compiled.contexts[0].clusters})
+    stable = "outbound|80|stable|web.default.svc.cluster.local"
+    canary = "outbound|80|canary|web.default.svc.cluster.local"
+    assert {stable, canary} <= set(names), names
+    listen = compiled.contexts[0].listeners[0].port
+    ports = {listen: stubs.free_port()}
+    with stubs.running(*names) as running:
+        opts = backend.NginxOptions(
+            bind="127.0.0.1",
+            port_map=ports,
+            contexts=["mesh"],
+            upstreams=[(glob_literal(n), [backend.Address("127.0.0.1", running[n].port)]) for n in names],
+        )
+        text, _ = backend.render(compiled, opts)
+        with ngx.running(text, list(ports.values())):
+            port = ports[listen]
+            # headers: set, add (appended to the client's value), remove; response `server` hidden
+            resp = ngx.request(port, "/headers", host="web", headers=[("x-trace", "client"), ("x-internal", "secret")])
+            echo = resp.json()["headers"]
+            assert echo["x-env"] == "prod" and echo["x-trace"] == "client,meshc" and "x-internal" not in echo
+            assert resp.headers["server"] == "nginx"  # the stub's is hidden; nginx's own stays (MC465)
+            # mirror 100% (`/many`): the canary gets a copy with Host `web-shadow`, the client the stable answer
+            before = len(running[canary].requests)
+            assert ngx.request(port, "/many/1", host="web").stub == stable
+            copies = running[canary].requests[before:]
+            assert len(copies) == 1 and copies[0]["headers"]["host"] == "web-shadow" and copies[0]["path"] == "/many/1"
+            # mirror 25% (`/shadow`) within tolerance
+            before = len(running[canary].requests)
+            answers = _many(port, [f"/shadow/{i}" for i in range(N)], "web")
+            assert {r.stub for r in answers} == {stable}
+            mirrored = len(running[canary].requests) - before
+            assert abs(mirrored - N * 0.25) <= _tolerance(N, 0.25), mirrored
