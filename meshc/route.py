@@ -510,7 +510,7 @@ def _step_label(step: Any) -> str:
     return f"{mark} {where}: {step.reason}"
 
 
-def to_text(exp: Explanation, *, width: int = 100, color: bool = False) -> str:
+def to_text(exp: Explanation, *, width: int = 120, color: bool = False) -> str:
     """The decision as a tree (plain text unless `color`)."""
     from rich.tree import Tree
 

@@ -2,7 +2,7 @@
 
 Each case folder holds `input.yaml` (first line `# Proves: ...`) and optionally `requests.yaml`, a
 list of `meshc route` argument strings. `ir.yaml` is the full compile; `route.txt` holds, for each
-request, the command, its text output (plain, width 100), and its stderr and exit code when they are
+request, the command, its text output (plain, width 120), and its stderr and exit code when they are
 not empty/0. `pytest --update-goldens` rewrites them. Every case also checks that compiling twice
 gives identical bytes and that each request's `--format json` output follows route.schema.json.
 """

@@ -249,6 +249,11 @@ def re2_to_pcre(pattern: str) -> tuple[str, int]:
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
+
+    def assertion(token: str, after: int) -> None:
+        # RE2 accepts a quantified assertion (`^+`, `\b*`); PCRE refuses it unless grouped
+        out.append(f"(?:{token})" if after < n and pattern[after] in "*+?{" else token)
+
     while i < n:
         ch = pattern[i]
         if ch == "\\" and i + 1 < n:
@@ -256,13 +261,22 @@ def re2_to_pcre(pattern: str) -> tuple[str, int]:
             if nxt == "Q":  # \Q...\E: a literal run
                 end = pattern.find("\\E", i + 2)
                 lit = pattern[i + 2 :] if end < 0 else pattern[i + 2 : end]
-                out.append(_pcre_literal(lit))
+                out.append(f"(?:{_pcre_literal(lit)})" if lit else "")
                 i = n if end < 0 else end + 2
                 continue
-            out.append(ch + nxt if ord(nxt) >= 0x20 else f"\\x{ord(nxt):02x}")
+            if not in_class and nxt in "bBAz":
+                assertion(ch + nxt, i + 2)
+            else:
+                out.append(ch + nxt if ord(nxt) >= 0x20 else f"\\x{ord(nxt):02x}")
             i += 2
             continue
         if in_class:
+            if ch == "[" and pattern.startswith("[:", i):  # [:alpha:] inside a class
+                end = pattern.find(":]", i + 2)
+                if end > 0:
+                    out.append(pattern[i : end + 2])
+                    i = end + 2
+                    continue
             if ch == "]":
                 in_class = False
         elif ch == "[":
@@ -277,8 +291,8 @@ def re2_to_pcre(pattern: str) -> tuple[str, int]:
                 out.append("\\]")
                 i += 1
             continue
-        elif ch == "$":
-            out.append("\\z")
+        elif ch in "^$":
+            assertion("^" if ch == "^" else "\\z", i + 1)
             i += 1
             continue
         elif pattern.startswith("(?P<", i) or (
