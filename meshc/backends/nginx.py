@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshc import ir as irm
-from meshc.diagnostics import Diagnostic, ResourceRef, Severity, Span
+from meshc.diagnostics import Diagnostic, ResourceRef, Span
 from meshc.rules import nginx as codes
 from meshc.rules.base import Rule
 
@@ -71,7 +71,7 @@ MAX_TOKEN = 2048
 MAX_VALUE = 1 << 20
 """Longest literal value accepted (Envoy's limit for a direct response body)."""
 
-LISTEN_BACKLOG_NOTE = "unknown Host: Envoy answers 404 (no virtual host matches)"
+UNKNOWN_HOST_NOTE = "unknown Host: Envoy answers 404 (no virtual host matches)"
 
 NO_TIMEOUT = "3600s"
 """Stand-in for Istio's unset route timeout (no timeout): nginx has no unlimited read timeout."""
@@ -374,17 +374,6 @@ def _percent_lines(pairs: list[tuple[float, str]]) -> list[tuple[str, str]]:
         out.append((f"{basis // 100}.{basis % 100:02d}%", value))
     out.append(("*", pairs[-1][1]))
     return out
-
-
-@dataclass
-class _Cond:
-    """One condition map: `map <source> $meshc_cN { "~<regex>" 1; default 0; }`."""
-
-    var: str
-    source: str
-    regex: str
-    ignore_case: bool
-    comment: str
 
 
 @dataclass
@@ -996,12 +985,12 @@ class _Renderer:
                 continue
             for vi, vh in enumerate(chain.route_config.virtual_hosts):
                 tag = f"{prefix}{port}.{vi}"
-                if self.server(vh, listen, tag, upstreams, chain, lst):
+                if self.server(vh, listen, tag, upstreams, chain):
                     has_default = True
         if not has_default:
             self.out.servers += [
                 "    server {",
-                f"        listen {listen} default_server;  # {LISTEN_BACKLOG_NOTE}",
+                f"        listen {listen} default_server;  # {UNKNOWN_HOST_NOTE}",
                 "        server_name _;",
                 "        return 404;",
                 "    }",
@@ -1014,7 +1003,6 @@ class _Renderer:
         tag: str,
         upstreams: dict[str, str | None],
         chain: irm.FilterChain,
-        lst: irm.Listener,
     ) -> bool:
         """Write one server block; True when it is the listener's default server (domain `*`)."""
         names: list[str] = []
@@ -1066,7 +1054,7 @@ class _Renderer:
                 locations.append(f"        # route {ri} `{label}` has contradicting conditions: never matches")
                 continue
             entries.append((self._bits_regex(pattern), loc, label))
-            locations.extend(self.route_location(route, loc, upstreams, lst))
+            locations.extend(self.route_location(route, loc, upstreams))
             locations.extend(self.extra_locations)
             self.extra_locations = []
         key = '"r' + "".join("${" + v + "}" for v in cond_vars) + '"'
@@ -1124,9 +1112,7 @@ class _Renderer:
 
     # routes --------------------------------------------------------------------------------------
 
-    def route_location(
-        self, route: irm.Route, loc: str, upstreams: dict[str, str | None], lst: irm.Listener
-    ) -> list[str]:
+    def route_location(self, route: irm.Route, loc: str, upstreams: dict[str, str | None]) -> list[str]:
         """The named location of one route."""
         head = f"        location {loc} {{  # {_comment(route.id)}"
         if route.name:
@@ -1137,7 +1123,7 @@ class _Renderer:
         if route.cors is not None:
             self.at_route(codes.CORS, "corsPolicy is not written for nginx", route, "corsPolicy")
         if route.action == "redirect" and route.redirect is not None:
-            self.redirect(route, route.redirect, body, ind, lst)
+            self.redirect(route, route.redirect, body, ind)
         elif route.action == "direct_response" and route.direct_response is not None:
             self.direct(route, route.direct_response, body, ind)
         elif route.forward is not None:
@@ -1190,7 +1176,7 @@ class _Renderer:
             self.out.splits.append(f"        {pct} {value};")
         self.out.splits.append("    }")
 
-    def redirect(self, route: irm.Route, rd: irm.Redirect, body: list[str], ind: str, lst: irm.Listener) -> None:
+    def redirect(self, route: irm.Route, rd: irm.Redirect, body: list[str], ind: str) -> None:
         try:
             if rd.scheme is not None and not _SCHEME.match(rd.scheme):
                 raise Unsafe("not a URI scheme")
@@ -1265,7 +1251,6 @@ class _Renderer:
     def forward(
         self, route: irm.Route, fw: irm.Forward, body: list[str], ind: str, upstreams: dict[str, str | None]
     ) -> None:
-        report = self._route_report(route)
         # rewrites come after the abort (written already) and before everything else
         self.rewrite(route, fw, body, ind)
         # destination
@@ -1325,7 +1310,7 @@ class _Renderer:
                 route,
                 "timeout",
             )
-        self.retry(route, retries, overall, body, ind, report)
+        self.retry(route, retries, overall, body, ind)
         body.append(f"{ind}proxy_http_version 1.1;")
         body.append(f"{ind}proxy_pass http://{target};")
 
@@ -1524,7 +1509,6 @@ class _Renderer:
         overall: str | None,
         body: list[str],
         ind: str,
-        report: Any,
     ) -> None:
         if rp is None or rp.attempts <= 0:
             body.append(f"{ind}proxy_next_upstream off;  # no retries")
@@ -1631,7 +1615,6 @@ __all__ = [
     "Address",
     "NginxOptions",
     "OptionError",
-    "Severity",
     "parse_address",
     "parse_endpoint",
     "parse_port_map",
