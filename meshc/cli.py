@@ -458,6 +458,32 @@ def compile_(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    bind: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--bind", help="nginx: bind every listener to this address (e.g. 127.0.0.1)."),
+    ] = None,
+    port_offset: Annotated[
+        int, typer.Option("--port-offset", help="nginx: add this to every listener port (80 → 80+N).")
+    ] = 0,
+    port_map: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--port-map", help="nginx: `PORT=PORT`, listen on another port; repeat for more."),
+    ] = None,
+    context: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--context", help="nginx: only this proxy (`mesh`, `gateway:NS/K=V`); repeat for more."),
+    ] = None,
+    upstream: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--upstream", help="nginx: `CLUSTER=HOST:PORT[,...]` (CLUSTER may be a glob); repeat."),
+    ] = None,
+    endpoint: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--endpoint", help="nginx: `ADDRESS[:PORT]=HOST:PORT`, replace an endpoint everywhere."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Backend gaps (MC4xx warnings) are errors: exit 1, nothing written.")
+    ] = False,
 ) -> None:
     """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
     from meshc import backends
@@ -485,6 +511,8 @@ def compile_(
     _warn_errors(loaded.errors, compiled.notes)
     if render is None:
         text = to_yaml(compiled)
+    elif target == "nginx":
+        text = _compile_nginx(compiled, bind, port_offset, port_map, context, upstream, endpoint, strict)
     else:
         text, diagnostics = render(compiled)
         for diag in diagnostics:
@@ -582,6 +610,49 @@ def graph_(
     g = graph.build(compiled)
     sys.stdout.write(graph.mermaid(g) if format is GraphFormat.mermaid else graph.dot(g))
     raise typer.Exit(EXIT_OK)
+
+
+def _compile_nginx(
+    compiled: object,
+    bind: str | None,
+    port_offset: int,
+    port_map: list[str] | None,
+    context: list[str] | None,
+    upstream: list[str] | None,
+    endpoint: list[str] | None,
+    strict: bool,
+) -> str:
+    """nginx.conf for `compile --target nginx`; MC4xx diagnostics go to stderr with file:line.
+
+    Any error (an unsafe value, or any gap under `--strict`) exits with code 1 before anything is
+    written, so `-o FILE` is never left with a configuration that lost a piece.
+    """
+    import dataclasses
+
+    from meshc import render as fmt
+    from meshc.backends import nginx
+    from meshc.diagnostics import Severity
+
+    try:
+        opts = nginx.NginxOptions(
+            bind=bind,
+            port_offset=port_offset,
+            port_map=nginx.parse_port_map(port_map or []),
+            contexts=list(context or []),
+            upstreams=[nginx.parse_upstream(u) for u in upstream or []],
+            endpoints=dict(nginx.parse_endpoint(e) for e in endpoint or []),
+        )
+    except nginx.OptionError as exc:
+        fail(str(exc))
+    text, diagnostics = nginx.render(compiled, opts)  # type: ignore[arg-type]
+    if strict:
+        diagnostics = [dataclasses.replace(d, severity=max(d.severity, Severity.ERROR)) for d in diagnostics]
+    sys.stderr.write(fmt.text(diagnostics))
+    if any(d.severity >= Severity.ERROR for d in diagnostics):
+        errors = sum(1 for d in diagnostics if d.severity >= Severity.ERROR)
+        sys.stderr.write(f"meshc: {errors} error(s): nothing written (see the MC4xx codes: `meshc rule CODE`)\n")
+        raise typer.Exit(EXIT_FINDINGS)
+    return text
 
 
 class TestFormat(str, Enum):

@@ -44,6 +44,8 @@ def _load_cases() -> list[Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         code = data["rule"]
         for case in data["cases"]:
+            if data.get("target"):
+                case = {**case, "target": data["target"]}
             params.append(pytest.param(code, case, id=f"{code}-{case['name']}"))
     return params
 
@@ -65,7 +67,24 @@ def run_case(code: str, case: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     report = lint(["-"], options, stdin=io.BytesIO(case["input"].encode("utf-8")))
     rule_diags = [d for d in report.diagnostics if d.code == code]
     input_errors = [d for d in report.diagnostics if d.code != code]
+    if case.get("target"):
+        rule_diags = [d for d in compile_case(case) if d.code == code]
     return rule_diags, input_errors
+
+
+def compile_case(case: dict[str, Any]) -> list[Any]:
+    """Backend codes (MC4xx): compile the case with `target` (and its `options`), keep the diagnostics."""
+    from meshc.backends import load as load_backend
+    from meshc.compile import compile_mesh
+    from meshc.route import load as load_mesh
+
+    loaded = load_mesh(["-"], Options(), stdin=io.BytesIO(case["input"].encode("utf-8")))
+    compiled = compile_mesh(loaded.mesh)
+    render = load_backend(case["target"])
+    module = __import__(render.__module__, fromlist=["_"])
+    options = module.NginxOptions(**case.get("options", {})) if case["target"] == "nginx" else None
+    _, diags = render(compiled, options)
+    return diags
 
 
 @pytest.mark.parametrize(("code", "case"), _load_cases())
