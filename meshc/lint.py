@@ -122,7 +122,7 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
         return
     model, problems = models.validate(info.model, data)
     ref = _ref_from_data(data, kind)
-    for p in problems:
+    for p in _merge_typos(problems):
         code = _problem_code(p)
         # A missing field is reported on the key of the object that lacks it.
         at_key = p.at_key or (code is stage.MISSING_FIELD and bool(p.loc))
@@ -141,6 +141,32 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     meta = getattr(model, "metadata", None)
     given = getattr(meta, "namespace", None)
     inv.resources.append(Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given)))
+
+
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
+
+
+def _merge_typos(problems: list[Any]) -> list[Any]:
+    """Drop "missing `host`" when the same object has an unknown field that is a typo of `host`.
+
+    One mistake (`hostt: r`) then gives one diagnostic, on the misspelled key, not two.
+    """
+    suggested = set()
+    for p in problems:
+        if p.at_key and p.help:
+            m = _DID_YOU_MEAN.search(p.help)
+            if m:
+                suggested.add((p.loc[:-1], m.group(1)))
+    if not suggested:
+        return problems
+    out = []
+    for p in problems:
+        m = _MISSING.fullmatch(p.message)
+        if m and (tuple(p.loc), m.group(1)) in suggested:
+            continue
+        out.append(p)
+    return out
 
 
 def _problem_code(problem: Any) -> Rule:
