@@ -295,6 +295,199 @@ def schema_(
     sys.stdout.write(json.dumps(schema_for(matches[0]), indent=2, sort_keys=True) + "\n")
 
 
+class RouteFormat(str, Enum):
+    """Output formats of `meshc route`."""
+
+    text = "text"
+    json = "json"
+
+
+def _pairs(values: list[str] | None, flag: str, *, colon: bool = False) -> list[tuple[str, str]]:
+    """`K=V` (and, with `colon`, `K: V`) flag values as pairs; a malformed one is a usage error."""
+    out: list[tuple[str, str]] = []
+    for raw in values or ():
+        if colon and ":" in raw and ("=" not in raw or raw.index(":") < raw.index("=")) and not raw.startswith(":"):
+            key, _, value = raw.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+        elif "=" in raw:
+            key, _, value = raw.partition("=")
+        else:
+            form = "`K=V` or `K: V`" if colon else "`K=V`"
+            fail(f"{flag} `{raw}` is not {form}")
+        key = key.strip()
+        if not key:
+            fail(f"{flag} `{raw}` has an empty name")
+        out.append((key, value))
+    return out
+
+
+def _claims(headers: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], dict[str, object]]:
+    """Split `@request.auth.claims.X=V` pseudo-headers (validated JWT claims) from real headers."""
+    from meshc.compile import claim_path
+
+    plain: list[tuple[str, str]] = []
+    claims: dict[str, object] = {}
+    for key, value in headers:
+        path = claim_path(key)
+        if path is None:
+            plain.append((key, value))
+            continue
+        node = claims
+        for part in path[:-1]:
+            node = node.setdefault(part, {})  # type: ignore[assignment]
+        node[path[-1]] = value
+    return plain, claims
+
+
+def _warn_errors(errors: int, notes: list) -> None:
+    if errors:
+        noun = "error" if errors == 1 else "errors"
+        sys.stderr.write(
+            f"meshc: warning: the configuration has {errors} {noun} (see `meshc lint`); "
+            "explaining what Istio would do with the resources that are valid\n"
+        )
+    for note in notes:
+        where = f"{note.origin.file}:{note.origin.line}: " if note.origin is not None and note.origin.file else ""
+        sys.stderr.write(f"meshc: warning: {where}{note.message}\n")
+
+
+@app.command()
+def route(
+    paths: PathsArg = None,
+    host: Annotated[str, typer.Option("--host", help="Host (Host header) of the request; may carry :port.")] = "",
+    path: Annotated[str, typer.Option("--path", help="Path, with the query string if any.")] = "/",
+    method: Annotated[str, typer.Option("--method", help="HTTP method.")] = "GET",
+    header: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--header", help="A request header, `K=V` or `K: V`; repeat for more."),
+    ] = None,
+    query: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--query", help="A query parameter `K=V` (appended to the path); repeat for more."),
+    ] = None,
+    port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--port", help="Destination port (default: the service's or the gateway's only port)."),
+    ] = None,
+    gateway: Annotated[
+        str, typer.Option("--gateway", help="`mesh` (from a sidecar) or NS/NAME of a Gateway.")
+    ] = "mesh",
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the client sidecar (short names, exportTo)."),
+    ] = "default",
+    source_labels: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--source-labels", help="A label `K=V` of the client workload; repeat for more."),
+    ] = None,
+    format: Annotated[RouteFormat, typer.Option("--format", "-f", help="Output format.")] = RouteFormat.text,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Explain where one request goes: the route taken, why earlier routes did not match, and the policy."""
+    import json
+
+    from meshc.route import RouteError, explain, load, to_json, to_text
+    from meshc.simulate import Request
+
+    if not host.strip():
+        fail("--host is required")
+    if port is not None and not 1 <= port <= 65535:
+        fail(f"--port {port} is not a port number (1-65535)")
+    if not path.startswith("/"):
+        fail(f"--path `{path}` must start with `/`")
+    headers, claims = _claims(_pairs(header, "--header", colon=True))
+    queries = _pairs(query, "--query")
+    labels = dict(_pairs(source_labels, "--source-labels"))
+    if queries:
+        from urllib.parse import quote
+
+        joined = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in queries)
+        path = f"{path}{'&' if '?' in path else '?'}{joined}"
+    targets = paths or ["."]
+    _check_paths(targets)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(targets, opts)
+    request = Request(
+        host,
+        path,
+        method.upper(),
+        headers,
+        port,
+        gateway=gateway,
+        source_namespace=source_namespace,
+        source_labels=labels,
+        claims=claims,
+    )
+    try:
+        result = explain(loaded, request)
+    except RouteError as exc:
+        fail(str(exc))
+    _warn_errors(loaded.errors, result.notes)
+    if format is RouteFormat.json:
+        sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
+    else:
+        sys.stdout.write(
+            to_text(result, width=max(100, _terminal_width()) if sys.stdout.isatty() else 100, color=_color())
+        )
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("compile")
+def compile_(
+    paths: PathsArg = None,
+    target: Annotated[str, typer.Option("--target", "-t", help="`ir`, `envoy` or `nginx`.")] = "",
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+    ] = None,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the sidecar the mesh context is compiled for."),
+    ] = "default",
+    source_labels: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--source-labels", help="A label `K=V` of that sidecar's workload; repeat for more."),
+    ] = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
+    from meshc import backends
+    from meshc.compile import Scope, compile_mesh
+    from meshc.ir import to_yaml
+    from meshc.route import load
+
+    targets_known = ["ir", *sorted(backends.BACKENDS)]
+    if not target:
+        fail(f"--target is required: one of {', '.join(targets_known)}")
+    if target not in targets_known:
+        fail(f"unknown target `{target}`; expected one of {', '.join(targets_known)}")
+    render = None
+    if target != "ir":
+        try:
+            render = backends.load(target)
+        except backends.BackendUnavailable as exc:
+            fail(str(exc))
+    labels = dict(_pairs(source_labels, "--source-labels"))
+    paths_ = paths or ["."]
+    _check_paths(paths_)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(paths_, opts)
+    compiled = compile_mesh(loaded.mesh, Scope(source_namespace, labels))
+    _warn_errors(loaded.errors, compiled.notes)
+    if render is None:
+        text = to_yaml(compiled)
+    else:
+        text, diagnostics = render(compiled)
+        for diag in diagnostics:
+            sys.stderr.write(f"meshc: {diag.severity.label}: {diag.code} {diag.message}\n")
+    _write(text, output)
+    raise typer.Exit(EXIT_OK)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
     try:

@@ -16,8 +16,8 @@ IR
 │   │       │       │   └─ fault, cors
 │   │       │       └─ skipped: [SkippedMatch]   match blocks removed at config time, with the reason
 │   │       └─ tcp_routes: [TcpRoute]      TLS passthrough / TCP
-│   ├─ clusters: [Cluster]             `outbound|PORT|SUBSET|FQDN`, sorted by name, with the resolved
-│   │                                  DestinationRule policy (load balancer, connection pool, outlier
+│   ├─ clusters: [Cluster]             `outbound|PORT|SUBSET|FQDN`, sorted by host, port, subset, with the
+│   │                                  resolved DestinationRule policy (load balancer, connection pool, outlier
 │   │                                  detection, TLS), each block with its origin
 │   ├─ jwt_providers: [JwtProvider]    RequestAuthentications selecting the workload
 │   └─ authorization_policies: [AuthorizationPolicy]
@@ -955,7 +955,7 @@ class Context:
     """Listeners, sorted by (port, address)."""
     clusters: list[Cluster] = field(default_factory=list)
     """Clusters referenced by routes (and, for a full compile, every service port and subset),
-    sorted by name."""
+    sorted by (host, port, subset)."""
     jwt_providers: list[JwtProvider] = field(default_factory=list)
     """JWT providers from RequestAuthentications that select this workload, sorted by name."""
     authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)
