@@ -453,6 +453,44 @@ def compile_(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when the target cannot express something (MC4xx).")
+    ] = False,
+    bind: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--bind", help="envoy: bind every listener to this address (e.g. 127.0.0.1)."),
+    ] = None,
+    port_offset: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--port-offset", help="envoy: add N to every listener port (80 -> 80+N)."),
+    ] = None,
+    port_map: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--port-map", help="envoy: listen on Q instead of P, `P=Q`; repeat for more."),
+    ] = None,
+    admin_port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--admin-port", help="envoy: port of the admin interface on 127.0.0.1 (default 15000)."),
+    ] = None,
+    upstream: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            "--upstream",
+            help="envoy: `CLUSTER=HOST:PORT[,HOST:PORT]` replaces the endpoints of a cluster (glob allowed).",
+        ),
+    ] = None,
+    endpoint: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--endpoint", help="envoy: `ADDR[:PORT]=HOST:PORT` moves one endpoint in every cluster."),
+    ] = None,
+    overrides: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--overrides", help="envoy: a YAML file with the same settings (flags win)."),
+    ] = None,
+    context: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--context", help="envoy: only this proxy (`mesh`, `gateway:NS/K=V`); repeat for more."),
+    ] = None,
 ) -> None:
     """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
     from meshc import backends
@@ -471,21 +509,99 @@ def compile_(
             render = backends.load(target)
         except backends.BackendUnavailable as exc:
             fail(str(exc))
+    target_flags = [bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context]
+    envoy_options = None
+    if target == "envoy":
+        envoy_options = _envoy_options(bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context)
+    elif any(f is not None for f in target_flags):
+        fail(
+            "--bind, --port-offset, --port-map, --admin-port, --upstream, --endpoint, --overrides and --context "
+            "apply to --target envoy"
+        )
     labels = dict(_pairs(source_labels, "--source-labels"))
     paths_ = paths or ["."]
     _check_paths(paths_)
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
     loaded = load(paths_, opts)
+    if loaded.errors:
+        noun = "error" if loaded.errors == 1 else "errors"
+        fail(f"the input has {loaded.errors} {noun}; run `meshc lint` and fix them before compiling")
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace, labels))
     _warn_errors(loaded.errors, compiled.notes)
+    gaps = []
     if render is None:
         text = to_yaml(compiled)
     else:
-        text, diagnostics = render(compiled)
-        for diag in diagnostics:
-            sys.stderr.write(f"meshc: {diag.severity.label}: {diag.code} {diag.message}\n")
+        from meshc import render as render_diags
+
+        if envoy_options is not None:
+            text, gaps = render(compiled, envoy_options)  # type: ignore[call-arg]
+        else:
+            text, gaps = render(compiled)
+        for diag in gaps:
+            line = render_diags.text([diag]).rstrip("\n")
+            sys.stderr.write(f"{line}\n" + (f"  help: {diag.help}\n" if diag.help else ""))
     _write(text, output)
-    raise typer.Exit(EXIT_OK)
+    if gaps:
+        noun = "gap" if len(gaps) == 1 else "gaps"
+        sys.stderr.write(f"meshc: {len(gaps)} {noun}: the {target} configuration differs from Istio where shown\n")
+    raise typer.Exit(EXIT_FINDINGS if strict and gaps else EXIT_OK)
+
+
+def _envoy_options(
+    bind: str | None,
+    port_offset: int | None,
+    port_map: list[str] | None,
+    admin_port: int | None,
+    upstream: list[str] | None,
+    endpoint: list[str] | None,
+    overrides: Path | None,
+    context: list[str] | None,
+) -> object:
+    """EnvoyOptions from the overrides file, then the flags; a bad value is a usage error."""
+    from meshc.backends.envoy import (
+        EnvoyOptions,
+        OptionError,
+        load_overrides,
+        parse_endpoint,
+        parse_port_map,
+        parse_upstream,
+    )
+
+    try:
+        opts = EnvoyOptions()
+        if overrides is not None:
+            import yaml
+
+            try:
+                data = yaml.safe_load(overrides.read_text(encoding="utf-8"))
+            except OSError as exc:
+                fail(f"cannot read `{overrides}`: {exc.strerror}")
+            except yaml.YAMLError as exc:
+                fail(f"`{overrides}` is not valid YAML: {exc}")
+            opts = load_overrides(data, opts)
+        if bind is not None:
+            opts.bind = bind
+        if port_offset is not None:
+            opts.port_offset = port_offset
+        if port_map:
+            opts.port_map.update(parse_port_map(port_map))
+        if admin_port is not None:
+            opts.admin_port = admin_port
+        if upstream:
+            opts.upstreams = [parse_upstream(u) for u in upstream] + opts.upstreams
+        if endpoint:
+            opts.endpoints.update(dict(parse_endpoint(e) for e in endpoint))
+        if context:
+            opts.contexts = list(context)
+    except OptionError as exc:
+        fail(str(exc))
+    for port in [opts.admin_port, *opts.port_map.values()]:
+        if not 0 < port < 65536:
+            fail(f"port {port} is not a port number (1-65535)")
+    if opts.port_offset < 0 or opts.port_offset > 65535:
+        fail(f"--port-offset {opts.port_offset} must be 0-65535")
+    return opts
 
 
 def main(argv: list[str] | None = None) -> int:

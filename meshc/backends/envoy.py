@@ -1245,14 +1245,23 @@ class _Renderer:
             kind = "STATIC"
         else:
             kind = "STRICT_DNS" if endpoints else ("STATIC" if cl.discovery != "STRICT_DNS" else "STRICT_DNS")
+        origin = cl.destination_rules[0] if cl.subset and cl.destination_rules else cl.service
+        hint = f"add WorkloadEntries, or run with `--upstream '{cl.name}=HOST:PORT'`"
         if not endpoints and not original_dst:
             what = f"subset `{cl.subset}` of {cl.host}" if cl.subset else cl.host
-            origin = cl.destination_rules[0] if cl.subset and cl.destination_rules else cl.service
             self.diag_origin(
                 codes.CLUSTER_WITHOUT_ENDPOINTS,
                 f"cluster {cl.name}: no endpoint address is known for {what}; Envoy answers 503 for traffic to it",
                 origin,
-                help=f"add WorkloadEntries, or run with `--upstream '{cl.name}=HOST:PORT'`",
+                help=hint,
+            )
+        elif cl.subset and not overridden and cl.endpoints and all(_is_name_fallback(cl, e) for e in cl.endpoints):
+            self.diag_origin(
+                codes.CLUSTER_WITHOUT_ENDPOINTS,
+                f"cluster {cl.name}: no endpoint address is known for subset `{cl.subset}`; the cluster resolves "
+                f"{cl.host}, which reaches every version, not only the subset",
+                origin,
+                help=hint,
             )
         out: dict[str, Any] = {"name": cl.name, "type": kind}
         out["connect_timeout"] = cl.connection_pool.connect_timeout
@@ -1464,6 +1473,11 @@ def _request_principal(value: str) -> dict[str, Any]:
     iss_m = _metadata(["iss"], {"present_match": True} if iss == "*" else {"string_match": _glob(iss)})
     sub_m = _metadata(["sub"], {"present_match": True} if sub == "*" else {"string_match": _glob(sub)})
     return {"and_ids": {"ids": [iss_m, sub_m]}}
+
+
+def _is_name_fallback(cl: irm.Cluster, ep: irm.Endpoint) -> bool:
+    """The endpoint compile adds when no address is known: the service's own DNS name."""
+    return ep.origin is None and ep.address == cl.host
 
 
 def _seconds(duration: str) -> int:
