@@ -46,6 +46,7 @@ class Stub:
 def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
 
         def _answer(self) -> None:
             length = int(self.headers.get("content-length") or 0)
