@@ -158,7 +158,7 @@ def _check_request(dep: diff.Deployment, req: dict[str, Any], signer: diff.Signe
             p = dest.share / 100
             sd = math.sqrt(samples * p * (1 - p))
             assert abs(got - samples * p) <= SIGMAS * sd + 1, (
-                f"{context}\n{dest.cluster.cluster}: {got}/{samples}, expected {p:.3f} (±{SIGMAS} sigma = {SIGMAS * sd:.1f})"
+                f"{context}\n{dest.cluster.cluster}: {got}/{samples}, expected {p:.3f} (4 sigma = {SIGMAS * sd:.1f})"
             )
         for name, pct in (expect.get("shares") or {}).items():
             p = pct / 100
