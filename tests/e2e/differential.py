@@ -23,7 +23,7 @@ from meshc import ir
 from meshc.backends import envoy as backend
 from meshc.compile import compile_mesh
 from meshc.config import Options
-from meshc.route import Loaded, explain, load
+from meshc.route import Loaded, RouteError, explain, load
 from meshc.simulate import Decision, Request
 from tests.e2e import envoy as harness
 from tests.e2e import stubs as stubs_mod
@@ -93,8 +93,10 @@ class Deployment:
         resp = harness.request(self.ports[port], path, host=host, method=method, headers=headers, timeout=timeout)
         obs = Observation(resp.status, resp.stub, response_headers=resp.headers, elapsed=resp.elapsed)
         obs.location = resp.headers.get("location")
-        if resp.stub is not None:
-            echo = resp.json()
+        echo = _echo(resp.body)
+        if echo is not None:
+            # The body names the stub, so a route that removes the `x-stub` response header still tells.
+            obs.backend = str(echo["stub"])
             query = str(echo.get("query") or "")
             obs.path = str(echo["path"]) + (f"?{query}" if query else "")
             hdrs = echo.get("headers")
@@ -114,11 +116,23 @@ class Deployment:
         claims: dict[str, Any] | None = None,
     ) -> Decision:
         request = Request(host, path, method, list(headers or []), port, gateway=gateway, claims=dict(claims or {}))
-        return explain(self.loaded, request).decision
+        try:
+            return explain(self.loaded, request).decision
+        except RouteError as exc:
+            # `meshc route` refuses the request (a gateway that does not serve the host): Envoy answers 404.
+            return Decision(request, "no_route", status=404, reason=f"meshc route: {exc}")
 
     def backends_of(self, decision: Decision) -> dict[str, list[str]]:
         """Cluster → stub names, for the destinations the simulator chose."""
         return {d.cluster.cluster: self.cluster_backends.get(d.cluster.cluster, []) for d in decision.destinations}
+
+
+def _echo(body: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "stub" in data else None
 
 
 def _stub_plan(compiled: ir.IR) -> tuple[dict[str, tuple[str, int]], dict[str, list[str]]]:
