@@ -1207,7 +1207,7 @@ class _Renderer:
             origin = cl.destination_rules[0] if cl.destination_rules else cl.service
             self.diag_origin(
                 codes.CLUSTER_CONFLICT,
-                f"cluster {cl.name} of `{ctx.name}` differs from the one of `{found[1]}`; the latter is used",
+                f"cluster {cl.name} of `{ctx.name}` differs from the one of `{found[1]}`, which is the one written",
                 origin,
                 help="compile one proxy at a time with `--context NAME`",
             )

@@ -284,7 +284,7 @@ PEER_IDENTITY = stage(
           principals: ["cluster.local/ns/default/sa/productpage"]
     ```
 
-    Use instead (when the check can be made on the request): a JWT principal or a header:
+    Use instead: when the check can be made on the request, a JWT principal or a header:
     ```yaml
     rules:
     - from:
