@@ -128,8 +128,13 @@ def _check_paths(paths: list[str]) -> None:
             continue
         if not os.path.exists(p):
             fail(f"no such file or folder: `{p}`")
-        if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
-            fail(f"cannot read folder `{p}`")
+        if os.path.isdir(p):
+            if not os.access(p, os.R_OK | os.X_OK):
+                fail(f"cannot read folder `{p}`")
+            from meshc.source import expand_paths
+
+            if next(expand_paths([p]), None) is None:
+                fail(f"no .yaml, .yml or .json files under `{p}`")
 
 
 PathsArg = Annotated[
@@ -429,7 +434,7 @@ def route(
         sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
     else:
         sys.stdout.write(
-            to_text(result, width=max(100, _terminal_width()) if sys.stdout.isatty() else 100, color=_color())
+            to_text(result, width=max(120, _terminal_width()) if sys.stdout.isatty() else 120, color=_color())
         )
     raise typer.Exit(EXIT_OK)
 
@@ -602,6 +607,52 @@ def _envoy_options(
     if opts.port_offset < 0 or opts.port_offset > 65535:
         fail(f"--port-offset {opts.port_offset} must be 0-65535")
     return opts
+
+
+class TestFormat(str, Enum):
+    """Output formats of `meshc test`."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@app.command("test")
+def test_(
+    tests: Annotated[list[str], typer.Argument(help="Test files or folders (meshc or istio-config-validator format).")],
+    config: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--config", help="Istio configuration files or folders (default: each test file's `config:`)."),
+    ] = None,
+    format: Annotated[TestFormat, typer.Option("--format", "-f", help="Output format.")] = TestFormat.text,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+    ] = None,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Run routing tests: every case, every failure; exit 1 when a case fails."""
+    from meshc import routetest
+
+    _check_paths(tests)
+    if config:
+        _check_paths(config)
+    opts = build_options(None, True, cluster_domain=cluster_domain)
+    try:
+        specs = routetest.read_tests(tests, config)
+    except routetest.TestFileError as exc:
+        fail(str(exc))
+    suite = routetest.run(specs, opts)
+    if format is TestFormat.json:
+        body = routetest.to_json(suite)
+    elif format is TestFormat.junit:
+        body = routetest.to_junit(suite)
+    else:
+        body = routetest.to_text(suite)
+    _write(body, output)
+    if format is not TestFormat.text or output is not None:
+        sys.stderr.write(routetest.summary(suite) + "\n")
+    raise typer.Exit(EXIT_FINDINGS if suite.failed else EXIT_OK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from meshc.compile import MESH, Compiler, Scope, domain_matches
 from meshc.config import Options
 from meshc.diagnostics import Severity
 from meshc.mesh import Mesh, ServiceHost
+from meshc.models.networking import is_http_protocol
 from meshc.simulate import Decision, Request, simulate, split_authority
 
 
@@ -134,10 +135,43 @@ def _mesh_port(mesh: Mesh, hostname: str, request: Request, *, check_only: bool 
             return ports[0]
         listed = ", ".join(str(p) for p in ports) or "none"
         raise RouteError(f"host `{hostname}` has several ports ({listed}); choose one with --port")
-    if any(domain_matches(h, hostname) for h in _mesh_vs_hosts(mesh, ns)):
-        # istiod puts VirtualService hosts outside the registry on port 80.
-        return request.port or 80
-    raise RouteError(_unknown_host(mesh, hostname, ns))
+    ports = _vs_host_ports(mesh, hostname, ns)
+    if ports is None:
+        raise RouteError(_unknown_host(mesh, hostname, ns))
+    if check_only:
+        return request.port or 0
+    if len(ports) == 1:
+        return ports[0]
+    listed = ", ".join(str(p) for p in ports)
+    raise RouteError(f"host `{hostname}` is served on several ports ({listed}); choose one with --port")
+
+
+def _vs_host_ports(mesh: Mesh, hostname: str, namespace: str) -> list[int] | None:
+    """Ports a sidecar serves a VirtualService host outside the registry on (None: no such host).
+
+    istiod gives such a host a virtual host on the ports of the registry services of the same
+    VirtualService, or on port 80 when it has none (`buildSidecarVirtualHostsForVirtualService`).
+    """
+    from meshc.compile import _VS
+
+    found = False
+    ports: set[int] = set()
+    scope = frozenset({namespace})
+    for res in mesh.of_kind("VirtualService"):
+        if res.spec is None:
+            continue
+        vs = _VS(res, mesh)
+        if MESH not in vs.gateways or not vs.visible_from(namespace):
+            continue
+        if not any(domain_matches(h, hostname) for h in vs.hosts):
+            continue
+        found = True
+        services = [e for h in vs.hosts for e in mesh.hosts.get(h, ()) if e.visible_from(scope)]
+        for svc in services:
+            ports.update(p.number for p in svc.ports if p.protocol is None or is_http_protocol(p.protocol))
+    if not found:
+        return None
+    return sorted(ports) or [80]
 
 
 def _unknown_host(mesh: Mesh, hostname: str, namespace: str) -> str:
@@ -151,6 +185,16 @@ def _unknown_host(mesh: Mesh, hostname: str, namespace: str) -> str:
         if short is not None:
             known.add(short[0] if short[1] == namespace else f"{short[0]}.{short[1]}")
     known.update(h for h in _mesh_vs_hosts(mesh, namespace) if h != "*")
+    hidden = [e for e in mesh.any_host(hostname, namespace) if not e.visible_from(scope)]
+    if not hidden and hostname.count(".") in (1, 2):
+        hidden = [e for e in mesh.hosts.get(f"{hostname}.svc.{mesh.domain}", ()) if not e.visible_from(scope)]
+        hidden += [e for e in mesh.hosts.get(f"{hostname}.{mesh.domain}", ()) if not e.visible_from(scope)]
+    if hidden:
+        e = hidden[0]
+        return (
+            f"host `{e.hostname}` is not exported to namespace `{namespace}` "
+            f"({e.resource.kind} {e.resource.namespace}/{e.resource.name} limits exportTo)"
+        )
     close = difflib.get_close_matches(hostname, sorted(known), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
     if not known:
@@ -312,6 +356,7 @@ def to_json(exp: Explanation) -> dict[str, Any]:
                 "match": s.match,
                 "matched": s.matched,
                 "removed": s.removed,
+                "delegate": s.delegate,
                 "reason": s.reason,
             }
             for s in d.trace
@@ -459,11 +504,13 @@ def _step_label(step: Any) -> str:
     where = step.route
     if step.rule is not None:
         where = f"{step.virtual_service} rule {step.rule}" + (f" match {step.match}" if step.match is not None else "")
+    if step.delegate:
+        where += f" via {step.delegate}"
     mark = "✓" if step.matched else ("-" if step.removed else "✗")
     return f"{mark} {where}: {step.reason}"
 
 
-def to_text(exp: Explanation, *, width: int = 100, color: bool = False) -> str:
+def to_text(exp: Explanation, *, width: int = 120, color: bool = False) -> str:
     """The decision as a tree (plain text unless `color`)."""
     from rich.tree import Tree
 
@@ -488,7 +535,7 @@ def to_text(exp: Explanation, *, width: int = 100, color: bool = False) -> str:
     if vh is None:
         node.add(f"no_route (404): {d.reason}")
         return _render(root, width, color)
-    host_node = node.add(f"host {vh.name.rsplit(':', 1)[0]}  (virtual host {vh.name})")
+    host_node = node.add(f"virtual host {vh.name}")
     host_node.add(f"domains: {', '.join(vh.domains)}")
     route = d.route
     if vh.virtual_services:
@@ -574,8 +621,6 @@ def to_text(exp: Explanation, *, width: int = 100, color: bool = False) -> str:
     if route.cors is not None:
         origins = ", ".join(f"{o.kind} {o.value}" for o in route.cors.allow_origins) or "none"
         chosen.add(f"cors: origins {origins}; methods {', '.join(route.cors.allow_methods) or 'none'}")
-    for note in exp.notes:
-        root.add(f"note: {note.message}")
     return _render(root, width, color)
 
 

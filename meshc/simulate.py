@@ -125,6 +125,8 @@ class Step:
     """`ns/name`."""
     removed: bool = False
     """The match block produced no route (removed when the configuration was generated)."""
+    delegate: str | None = None
+    """`ns/name rule k [match l]` of the delegate rule merged into the root rule, if any."""
 
 
 @dataclass
@@ -353,13 +355,29 @@ def _ref(route: ir.Route) -> tuple[int | None, int | None, str | None]:
     return vs.rule, vs.match, f"{vs.namespace}/{vs.name}"
 
 
+def _delegate_text(origin: ir.RouteOrigin | None) -> str | None:
+    if origin is None or origin.delegate is None:
+        return None
+    d = origin.delegate
+    return f"{d.namespace}/{d.name} rule {d.rule}" + (f" match {d.match}" if d.match is not None else "")
+
+
 def _skipped_step(s: ir.SkippedMatch) -> Step:
     vs = s.origin.virtual_service
     rid = f"{vs.namespace}/{vs.name}/http/{vs.rule}" + (f"/match/{vs.match}" if vs.match is not None else "")
     if s.origin.delegate is not None:
         d = s.origin.delegate
         rid += f"/delegate/{d.namespace}/{d.name}/http/{d.rule}" + (f"/match/{d.match}" if d.match is not None else "")
-    return Step(rid, False, f"removed at config time: {s.reason}", vs.rule, vs.match, f"{vs.namespace}/{vs.name}", True)
+    return Step(
+        rid,
+        False,
+        f"removed at config time: {s.reason}",
+        vs.rule,
+        vs.match,
+        f"{vs.namespace}/{vs.name}",
+        True,
+        _delegate_text(s.origin),
+    )
 
 
 def percents(weights: list[int]) -> list[tuple[int, float]]:
@@ -417,8 +435,8 @@ def simulate(ir_: ir.IR, request: Request, *, context: str | None = None) -> Dec
     listener = next((li for li in ctx.listeners if li.port == port), None)
     decision.listener = listener
     if listener is None:
-        ports = ", ".join(str(li.port) for li in ctx.listeners) or "none"
-        decision.reason = f"no listener on port {port} (ports: {ports})"
+        ports = ", ".join(str(li.port) for li in ctx.listeners)
+        decision.reason = f"no listener on port {port}" + (f" (ports: {ports})" if ports else "")
         return decision
     chain = _chain(listener, request)
     decision.chain = chain
@@ -449,11 +467,13 @@ def simulate(ir_: ir.IR, request: Request, *, context: str | None = None) -> Dec
         rule, match, vs = _ref(route)
         failed = check(route.match, request)
         if failed is not None:
-            decision.trace.append(Step(route.id, False, failed, rule, match, vs))
+            decision.trace.append(Step(route.id, False, failed, rule, match, vs, delegate=_delegate_text(route.origin)))
             continue
         conditions = describe(route.match)
         reason = " and ".join(conditions) if conditions else "matches every request"
-        decision.trace.append(Step(route.id, True, reason, rule, match, vs))
+        decision.trace.append(Step(route.id, True, reason, rule, match, vs, delegate=_delegate_text(route.origin)))
+        # Blocks removed at config time after this route are listed too: they never apply.
+        decision.trace.extend(_skipped_step(s) for s in skipped[k:])
         _apply(decision, ctx, route, request, scheme)
         return decision
     while k < len(skipped):

@@ -363,6 +363,8 @@ class _Fast:
                 raise _Bail
 
     def _flow_node(self, s: str, i: int, line: int, depth: int, *, key: bool) -> tuple[Any, int, int]:
+        if i >= len(s):
+            raise _Bail  # `{key:` at the end of a line: a multi-line flow collection, left to the C parser
         c = s[i]
         if c == "[" or c == "{":
             value, end = self._flow(s, i, line, depth + 1)
