@@ -517,9 +517,9 @@ class _Renderer:
             del common["alpn_protocols"]
         params: dict[str, Any] = {}
         if tls.min_protocol_version:
-            params["tls_minimum_protocol_version"] = tls.min_protocol_version
+            params["tls_minimum_protocol_version"] = _tls_version(tls.min_protocol_version)
         if tls.max_protocol_version:
-            params["tls_maximum_protocol_version"] = tls.max_protocol_version
+            params["tls_maximum_protocol_version"] = _tls_version(tls.max_protocol_version)
         if tls.cipher_suites:
             params["cipher_suites"] = list(tls.cipher_suites)
         if params:
@@ -1390,6 +1390,14 @@ class _Renderer:
             )
             return None
         common: dict[str, Any] = {}
+        if tls.credential_name and tls.mode == "SIMPLE" and not tls.ca_certificates:
+            self.diag_origin(
+                codes.CREDENTIAL_NAME,
+                f"cluster {cl.name}: the CA certificate is in Secret `{tls.credential_name}`, which a static "
+                "bootstrap cannot read; the server is verified against the system's roots",
+                tls.origin,
+                help="set `caCertificates` to a file",
+            )
         if tls.mode == "MUTUAL":
             if tls.client_certificate and tls.private_key:
                 common["tls_certificates"] = [
@@ -1473,6 +1481,12 @@ def _request_principal(value: str) -> dict[str, Any]:
     iss_m = _metadata(["iss"], {"present_match": True} if iss == "*" else {"string_match": _glob(iss)})
     sub_m = _metadata(["sub"], {"present_match": True} if sub == "*" else {"string_match": _glob(sub)})
     return {"and_ids": {"ids": [iss_m, sub_m]}}
+
+
+def _tls_version(name: str) -> str:
+    """Istio's `TLSV1_2` as Envoy's `TLSv1_2` (`TLS_AUTO` unchanged)."""
+    upper = name.upper()
+    return "TLSv" + upper[4:] if upper.startswith("TLSV") else upper
 
 
 def _is_name_fallback(cl: irm.Cluster, ep: irm.Endpoint) -> bool:

@@ -235,6 +235,39 @@ spec:
         }
 
 
+def test_mutual_tls_server_with_versions_and_ciphers_validates(tmp_path: Path) -> None:
+    crt, key = _certificate(tmp_path, "m.example.com")
+    ca, _ = _certificate(tmp_path, "ca.example.com")
+    text = f"""
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {{name: gw, namespace: istio-system}}
+spec:
+  selector: {{istio: ingressgateway}}
+  servers:
+  - port: {{number: 443, name: https, protocol: HTTPS}}
+    hosts: [m.example.com]
+    tls:
+      mode: MUTUAL
+      serverCertificate: {crt}
+      privateKey: {key}
+      caCertificates: {ca}
+      subjectAltNames: [client.example.com]
+      minProtocolVersion: TLSV1_2
+      maxProtocolVersion: TLSV1_3
+      cipherSuites: [ECDHE-ECDSA-AES128-GCM-SHA256]
+"""
+    boot_text, diags = backend.render(_compile_text(text))
+    assert not diags
+    result = harness.validate(boot_text)
+    assert result.ok, result.output
+    listener = yaml.safe_load(boot_text)["static_resources"]["listeners"][0]
+    tls = listener["filter_chains"][0]["transport_socket"]["typed_config"]
+    assert tls["require_client_certificate"] is True
+    params = tls["common_tls_context"]["tls_params"]
+    assert (params["tls_minimum_protocol_version"], params["tls_maximum_protocol_version"]) == ("TLSv1_2", "TLSv1_3")
+
+
 def _compile_text(text: str) -> ir.IR:
     loaded = load(["-"], Options(), stdin=io.BytesIO(text.encode()))
     assert loaded.errors == 0
