@@ -609,6 +609,97 @@ def _envoy_options(
     return opts
 
 
+class DiffFormat(str, Enum):
+    """Output formats of `meshc diff`."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("diff")
+def diff_(
+    paths: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(help="OLD NEW (files or folders); with --base, the PATHS to compare (default: .)."),
+    ] = None,
+    base: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--base", help="Compare the working tree's PATHS with the same paths at this git revision."),
+    ] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.text,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the client sidecar the mesh routes are compiled for."),
+    ] = "default",
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Show what a change does to routing: requests that change destination, rules, weights, policies, lint."""
+    import json
+
+    from meshc import diff as d
+
+    args = list(paths or [])
+    if base is None and len(args) != 2:
+        fail("expected OLD and NEW (files or folders), or --base GIT_REV [PATHS]...")
+    if base is not None and not args:
+        args = ["."]
+    _check_paths(args)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    try:
+        if base is None:
+            result = d.compare_paths([args[0]], [args[1]], opts, source_namespace=source_namespace)
+        else:
+            result = d.compare_base(base, args, opts, source_namespace=source_namespace)
+    except d.DiffError as exc:
+        fail(str(exc))
+    if format is DiffFormat.json:
+        sys.stdout.write(json.dumps(d.to_json(result), indent=2) + "\n")
+    elif format is DiffFormat.markdown:
+        sys.stdout.write(d.to_markdown(result))
+    else:
+        width = max(100, _terminal_width()) if sys.stdout.isatty() else 100
+        sys.stdout.write(d.to_text(result, color=_color(), width=width))
+    raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
+
+
+class GraphFormat(str, Enum):
+    """Output formats of `meshc graph`."""
+
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+@app.command("graph")
+def graph_(
+    paths: PathsArg = None,
+    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.mermaid,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the client sidecar the mesh routes are compiled for."),
+    ] = "default",
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Draw the mesh: gateways → VirtualServices → hosts → subsets, with matches and weights on the edges."""
+    from meshc import graph
+    from meshc.compile import Scope, compile_mesh
+    from meshc.route import load
+
+    targets = paths or ["."]
+    _check_paths(targets)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(targets, opts)
+    compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
+    _warn_errors(loaded.errors, compiled.notes)
+    g = graph.build(compiled)
+    sys.stdout.write(graph.mermaid(g) if format is GraphFormat.mermaid else graph.dot(g))
+    raise typer.Exit(EXIT_OK)
+
+
 class TestFormat(str, Enum):
     """Output formats of `meshc test`."""
 

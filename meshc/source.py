@@ -220,7 +220,8 @@ _DQ_ESCAPES = {
     "L": "\u2028", "P": "\u2029",
 }  # fmt: skip
 _HEX_ESCAPE_LEN = {"x": 2, "u": 4, "U": 8}
-_FLOW_PLAIN_STOP = re.compile(r",|\]|\}|\[|\{|:(?=[\s,\[\]{}])|:$|\s#")
+_FLOW_PLAIN_STOP = re.compile(r"[,\[\]{}?:]|\s#")
+"""Where a plain scalar inside a flow collection ends (libyaml also stops at `?` and any `:`)."""
 _DOC_START = re.compile(r"^---(?=[ \t]|$)", re.M)
 _NEEDS_C = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\u2028\u2029]")
 """Characters the fast parser leaves to libyaml: controls, odd line breaks (CR, NEL, LS, PS)."""
@@ -375,12 +376,16 @@ class _Fast:
         if c == "'":
             value, end = _single_quoted(s, i)
             return value, end, end - i
-        if c in "#&*!|>%@`,?" or (c in "-:" and (i + 1 >= len(s) or s[i + 1] in " ,[]{}")):
+        if c in "#&*!|>%@`,?]}:" or (c == "-" and (i + 1 >= len(s) or s[i + 1] in " ,[]{}")):
             raise _Bail
         m = _FLOW_PLAIN_STOP.search(s, i + 1)
         end = m.start() if m else len(s)
-        if m and m.group() == " #":
-            raise _Bail
+        if m is not None:
+            stop = m.group()
+            if stop == "?" or stop[-1] == "#":
+                raise _Bail
+            if stop == ":" and (end + 1 >= len(s) or s[end + 1] != " "):
+                raise _Bail  # `a:b`, `a:}` inside a flow collection: libyaml rejects them
         text = s[i:end].rstrip(" ")
         if not text or "\t" in text:
             raise _Bail
