@@ -458,32 +458,44 @@ def compile_(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Backend gaps (MC4xx) are errors: exit 1 (nginx: nothing written).")
+    ] = False,
     bind: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--bind", help="nginx: bind every listener to this address (e.g. 127.0.0.1)."),
+        typer.Option("--bind", help="envoy, nginx: bind every listener to this address (e.g. 127.0.0.1)."),
     ] = None,
     port_offset: Annotated[
-        int, typer.Option("--port-offset", help="nginx: add this to every listener port (80 → 80+N).")
-    ] = 0,
+        Optional[int],  # noqa: UP045
+        typer.Option("--port-offset", help="envoy, nginx: add N to every listener port (80 -> 80+N)."),
+    ] = None,
     port_map: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--port-map", help="nginx: `PORT=PORT`, listen on another port; repeat for more."),
+        typer.Option("--port-map", help="envoy, nginx: listen on Q instead of P, `P=Q`; repeat for more."),
     ] = None,
-    context: Annotated[
-        Optional[list[str]],  # noqa: UP045
-        typer.Option("--context", help="nginx: only this proxy (`mesh`, `gateway:NS/K=V`); repeat for more."),
+    admin_port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--admin-port", help="envoy: port of the admin interface on 127.0.0.1 (default 15000)."),
     ] = None,
     upstream: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--upstream", help="nginx: `CLUSTER=HOST:PORT[,...]` (CLUSTER may be a glob); repeat."),
+        typer.Option(
+            "--upstream",
+            help="envoy, nginx: `CLUSTER=HOST:PORT[,HOST:PORT]` replaces a cluster's endpoints (glob allowed).",
+        ),
     ] = None,
     endpoint: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--endpoint", help="nginx: `ADDRESS[:PORT]=HOST:PORT`, replace an endpoint everywhere."),
+        typer.Option("--endpoint", help="envoy, nginx: `ADDR[:PORT]=HOST:PORT` moves one endpoint in every cluster."),
     ] = None,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Backend gaps (MC4xx warnings) are errors: exit 1, nothing written.")
-    ] = False,
+    overrides: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--overrides", help="envoy: a YAML file with the same settings (flags win)."),
+    ] = None,
+    context: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--context", help="envoy, nginx: only this proxy (`mesh`, `gateway:NS/K=V`); repeat for more."),
+    ] = None,
 ) -> None:
     """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
     from meshc import backends
@@ -502,23 +514,107 @@ def compile_(
             render = backends.load(target)
         except backends.BackendUnavailable as exc:
             fail(str(exc))
+    envoy_options = None
+    if target == "envoy":
+        envoy_options = _envoy_options(bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context)
+    elif target == "nginx":
+        if admin_port is not None or overrides is not None:
+            fail("--admin-port and --overrides apply to --target envoy")
+    elif any(f is not None for f in (bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context)):
+        fail(
+            "--bind, --port-offset, --port-map, --upstream, --endpoint and --context apply to --target envoy "
+            "and nginx; --admin-port and --overrides to envoy"
+        )
     labels = dict(_pairs(source_labels, "--source-labels"))
     paths_ = paths or ["."]
     _check_paths(paths_)
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
     loaded = load(paths_, opts)
+    if loaded.errors:
+        first = loaded.first_error
+        where = (
+            f"{first.span.path}:{first.span.line}:{first.span.column}: {first.code} {first.message}; " if first else ""
+        )
+        more = f" (and {loaded.errors - 1} more)" if loaded.errors > 1 else ""
+        fail(f"{where}the input has errors{more}; run `meshc lint` and fix them before compiling")
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace, labels))
     _warn_errors(loaded.errors, compiled.notes)
+    gaps = []
     if render is None:
         text = to_yaml(compiled)
     elif target == "nginx":
-        text = _compile_nginx(compiled, bind, port_offset, port_map, context, upstream, endpoint, strict)
+        text = _compile_nginx(compiled, bind, port_offset or 0, port_map, context, upstream, endpoint, strict)
     else:
-        text, diagnostics = render(compiled)
-        for diag in diagnostics:
-            sys.stderr.write(f"meshc: {diag.severity.label}: {diag.code} {diag.message}\n")
+        from meshc import render as render_diags
+
+        if envoy_options is not None:
+            text, gaps = render(compiled, envoy_options)  # type: ignore[call-arg]
+        else:
+            text, gaps = render(compiled)
+        for diag in gaps:
+            line = render_diags.text([diag]).rstrip("\n")
+            sys.stderr.write(f"{line}\n" + (f"  help: {diag.help}\n" if diag.help else ""))
     _write(text, output)
-    raise typer.Exit(EXIT_OK)
+    if gaps:
+        noun = "gap" if len(gaps) == 1 else "gaps"
+        sys.stderr.write(f"meshc: {len(gaps)} {noun}: the {target} configuration differs from Istio where shown\n")
+    raise typer.Exit(EXIT_FINDINGS if strict and gaps else EXIT_OK)
+
+
+def _envoy_options(
+    bind: str | None,
+    port_offset: int | None,
+    port_map: list[str] | None,
+    admin_port: int | None,
+    upstream: list[str] | None,
+    endpoint: list[str] | None,
+    overrides: Path | None,
+    context: list[str] | None,
+) -> object:
+    """EnvoyOptions from the overrides file, then the flags; a bad value is a usage error."""
+    from meshc.backends.envoy import (
+        EnvoyOptions,
+        OptionError,
+        load_overrides,
+        parse_endpoint,
+        parse_port_map,
+        parse_upstream,
+    )
+
+    try:
+        opts = EnvoyOptions()
+        if overrides is not None:
+            # The project's own loader: PyYAML is only a test dependency.
+            from meshc.source import load as load_yaml
+
+            read = load_yaml([str(overrides)])
+            if read.errors:
+                span, message, _ = read.errors[0]
+                fail(f"{span.path}:{span.line}:{span.column}: {message}")
+            data = read.documents[0].data if read.documents else None
+            opts = load_overrides(data, opts)
+        if bind is not None:
+            opts.bind = bind
+        if port_offset is not None:
+            opts.port_offset = port_offset
+        if port_map:
+            opts.port_map.update(parse_port_map(port_map))
+        if admin_port is not None:
+            opts.admin_port = admin_port
+        if upstream:
+            opts.upstreams = [parse_upstream(u) for u in upstream] + opts.upstreams
+        if endpoint:
+            opts.endpoints.update(dict(parse_endpoint(e) for e in endpoint))
+        if context:
+            opts.contexts = list(context)
+    except OptionError as exc:
+        fail(str(exc))
+    for port in [opts.admin_port, *opts.port_map.values()]:
+        if not 0 < port < 65536:
+            fail(f"port {port} is not a port number (1-65535)")
+    if opts.port_offset < 0 or opts.port_offset > 65535:
+        fail(f"--port-offset {opts.port_offset} must be 0-65535")
+    return opts
 
 
 class DiffFormat(str, Enum):

@@ -1,5 +1,6 @@
 """Every rule meshc has; importing this package registers them all."""
 
+from meshc.rules import envoy as envoy
 from meshc.rules import input as input
 from meshc.rules import nginx as nginx
 from meshc.rules import routing as routing

@@ -214,6 +214,7 @@ def test_mirror_and_header_operations() -> None:
             # mirror 100% (`/many`): the canary gets a copy with Host `web-shadow`, the client the stable answer
             before = len(running[canary].requests)
             assert ngx.request(port, "/many/1", host="web").stub == stable
+            running[canary].wait_for(before + 1)  # the copy may arrive after the client's answer
             copies = running[canary].requests[before:]
             assert len(copies) == 1 and copies[0]["headers"]["host"] == "web-shadow" and copies[0]["path"] == "/many/1"
             # mirror 25% (`/shadow`) within tolerance
