@@ -481,6 +481,14 @@ def compile_(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--endpoint", help="nginx: `ADDRESS[:PORT]=HOST:PORT`, replace an endpoint everywhere."),
     ] = None,
+    resolver: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--resolver", help="nginx: `IP[:PORT]` of a DNS server for DNS-name endpoints; repeat."),
+    ] = None,
+    resolver_valid: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--resolver-valid", help="nginx: cache DNS answers this long (e.g. 10s) instead of their TTL."),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Backend gaps (MC4xx warnings) are errors: exit 1, nothing written.")
     ] = False,
@@ -512,7 +520,9 @@ def compile_(
     if render is None:
         text = to_yaml(compiled)
     elif target == "nginx":
-        text = _compile_nginx(compiled, bind, port_offset, port_map, context, upstream, endpoint, strict)
+        text = _compile_nginx(
+            compiled, bind, port_offset, port_map, context, upstream, endpoint, resolver, resolver_valid, strict
+        )
     else:
         text, diagnostics = render(compiled)
         for diag in diagnostics:
@@ -620,6 +630,8 @@ def _compile_nginx(
     context: list[str] | None,
     upstream: list[str] | None,
     endpoint: list[str] | None,
+    resolver: list[str] | None,
+    resolver_valid: str | None,
     strict: bool,
 ) -> str:
     """nginx.conf for `compile --target nginx`; MC4xx diagnostics go to stderr with file:line.
@@ -641,6 +653,8 @@ def _compile_nginx(
             contexts=list(context or []),
             upstreams=[nginx.parse_upstream(u) for u in upstream or []],
             endpoints=dict(nginx.parse_endpoint(e) for e in endpoint or []),
+            resolvers=[nginx.parse_resolver(r) for r in resolver or []],
+            resolver_valid=nginx.parse_duration(resolver_valid) if resolver_valid is not None else None,
         )
     except nginx.OptionError as exc:
         fail(str(exc))

@@ -448,6 +448,7 @@ class _Renderer:
         self.bound: dict[tuple[str, int], str] = {}
         self.upstream_names: set[str] = set()
         self.serial = 0
+        self.dns_count = 0
         self.extra_locations: list[str] = []
         """Locations a route needs beside its own (mirrors), drained into the server block."""
         self.clusters = {cl.name: cl for ctx in ir.contexts for cl in ctx.clusters}
@@ -960,9 +961,12 @@ class _Renderer:
         """
         total = sum(w or 1 for _, _, w in servers)
         pairs = tuple(((w or 1) / total, _server_address(h, p)) for h, p, w in servers)
-        n = self.next_id()
+        self.dns_count += 1  # a counter of its own: the other generated names do not move
+        n = self.dns_count
         var = f"meshc_dns_{n}"
         note = f"# {_comment(cl.name)}: DNS endpoints, resolved at request time (MC466)"
+        if cl.subset:
+            note += "; the subset shares the Service's name"
         if len(pairs) == 1:
             self.out.dns.append(f"    geo ${var} {{ default {_quote(pairs[0][1])}; }}  {note}")
         else:
@@ -990,6 +994,11 @@ class _Renderer:
             )
         if tries > 1:
             lost.append(f"{tries} tries for retries (at most one try per resolved address)")
+        if cl.subset:
+            lost.append(
+                f"subset `{_comment(cl.subset)}` (its name is the Service's: every pod of the Service may answer; "
+                "point the subset at its own addresses with --upstream)"
+            )
         names = ", ".join(sorted({a for _, a in pairs}))
         message = (
             f"cluster `{_comment(cl.name)}` has DNS endpoints ({_comment(names)[:200]}): resolved at request "
