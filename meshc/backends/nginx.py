@@ -8,8 +8,11 @@ Structure (shared/research/translation.md §3):
 ```
 http {
   geo $meshc_dollar                 a literal `$` for values from the input
-  upstream <cluster> { ... }        one per IR cluster: balancing method, server lines with
-                                    max_conns / max_fails / fail_timeout, keepalive
+  resolver ...                      with --resolver: DNS servers for DNS-name endpoints
+  upstream <cluster> { ... }        one per IR cluster with IP endpoints: balancing method, server
+                                    lines with max_conns / max_fails / fail_timeout, keepalive
+  geo $meshc_dns_N { ... }          one per cluster with DNS-name endpoints: its `host:port`, which
+                                    `proxy_pass http://$meshc_dns_N` resolves per request (MC466)
   map <variable> $meshc_cN { ... }  one per distinct condition: 1 when it holds, 0 otherwise
                                     (anchored `~` regexes only; plain map strings compare
                                     case-insensitively)
