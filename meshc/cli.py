@@ -496,6 +496,14 @@ def compile_(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--context", help="envoy, nginx: only this proxy (`mesh`, `gateway:NS/K=V`); repeat for more."),
     ] = None,
+    resolver: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--resolver", help="nginx: `IP[:PORT]` of a DNS server for DNS-name endpoints; repeat."),
+    ] = None,
+    resolver_valid: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--resolver-valid", help="nginx: cache DNS answers this long (e.g. 10s) instead of their TTL."),
+    ] = None,
 ) -> None:
     """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
     from meshc import backends
@@ -514,6 +522,8 @@ def compile_(
             render = backends.load(target)
         except backends.BackendUnavailable as exc:
             fail(str(exc))
+    if target != "nginx" and (resolver or resolver_valid is not None):
+        fail("--resolver and --resolver-valid apply to --target nginx")
     envoy_options = None
     if target == "envoy":
         envoy_options = _envoy_options(bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context)
@@ -543,7 +553,9 @@ def compile_(
     if render is None:
         text = to_yaml(compiled)
     elif target == "nginx":
-        text = _compile_nginx(compiled, bind, port_offset or 0, port_map, context, upstream, endpoint, strict)
+        text = _compile_nginx(
+            compiled, bind, port_offset or 0, port_map, context, upstream, endpoint, resolver, resolver_valid, strict
+        )
     else:
         from meshc import render as render_diags
 
@@ -716,6 +728,8 @@ def _compile_nginx(
     context: list[str] | None,
     upstream: list[str] | None,
     endpoint: list[str] | None,
+    resolver: list[str] | None,
+    resolver_valid: str | None,
     strict: bool,
 ) -> str:
     """nginx.conf for `compile --target nginx`; MC4xx diagnostics go to stderr with file:line.
@@ -737,6 +751,8 @@ def _compile_nginx(
             contexts=list(context or []),
             upstreams=[nginx.parse_upstream(u) for u in upstream or []],
             endpoints=dict(nginx.parse_endpoint(e) for e in endpoint or []),
+            resolvers=[nginx.parse_resolver(r) for r in resolver or []],
+            resolver_valid=nginx.parse_duration(resolver_valid) if resolver_valid is not None else None,
         )
     except nginx.OptionError as exc:
         fail(str(exc))

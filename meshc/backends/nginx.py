@@ -8,8 +8,11 @@ Structure (shared/research/translation.md §3):
 ```
 http {
   geo $meshc_dollar                 a literal `$` for values from the input
-  upstream <cluster> { ... }        one per IR cluster: balancing method, server lines with
-                                    max_conns / max_fails / fail_timeout, keepalive
+  resolver ...                      with --resolver: DNS servers for DNS-name endpoints
+  upstream <cluster> { ... }        one per IR cluster with IP endpoints: balancing method, server
+                                    lines with max_conns / max_fails / fail_timeout, keepalive
+  geo $meshc_dns_N { ... }          one per cluster with DNS-name endpoints: its `host:port`, which
+                                    `proxy_pass http://$meshc_dns_N` resolves per request (MC466)
   map <variable> $meshc_cN { ... }  one per distinct condition: 1 when it holds, 0 otherwise
                                     (anchored `~` regexes only; plain map strings compare
                                     case-insensitively)
@@ -125,6 +128,11 @@ class NginxOptions:
     matching entry wins."""
     endpoints: dict[str, Address] = field(default_factory=dict)
     """`host` or `host:port` of an endpoint → the address to use instead, in every cluster."""
+    resolvers: list[Address] = field(default_factory=list)
+    """DNS servers (IP addresses) for the `resolver` directive: DNS-name endpoints are resolved at
+    request time through them. Empty: no `resolver` (requests to DNS-name endpoints answer 502)."""
+    resolver_valid: str | None = None
+    """`valid=` of the `resolver` directive (how long answers are cached; default: their TTL)."""
 
     def listen_port(self, port: int) -> int:
         """The port a listener for `port` binds."""
@@ -155,6 +163,28 @@ def parse_address(text: str, default_port: int | None = None) -> Address:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise OptionError(f"bad address `{text}`: port must be 1-65535")
     return Address(host, int(port))
+
+
+_NGINX_TIME = re.compile(r"[1-9][0-9]{0,8}(ms|s|m|h|d)?\Z")
+
+
+def parse_resolver(text: str) -> Address:
+    """`IP[:PORT]` or `[IPv6][:PORT]` of a DNS server (port 53 by default).
+
+    Host names are refused: nginx would resolve them once, at start, through the system's resolver.
+    """
+    addr = parse_address(text, default_port=53)
+    if not _is_ip(addr.host):
+        raise OptionError(f"bad resolver `{text}`: expected an IP address (IP[:PORT] or [IPv6][:PORT])")
+    return addr
+
+
+def parse_duration(text: str) -> str:
+    """An nginx time such as `10s`, `500ms`, `5m` (checked, returned as it is)."""
+    t = text.strip()
+    if not _NGINX_TIME.match(t):
+        raise OptionError(f"bad duration `{text}`: expected a number with ms, s, m, h or d (e.g. 10s)")
+    return t
 
 
 def parse_port_map(items: list[str]) -> dict[int, int]:
@@ -381,10 +411,26 @@ class _Out:
     """Lines of the http block, in sections that are written in a fixed order."""
 
     upstreams: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
     maps: list[str] = field(default_factory=list)
     splits: list[str] = field(default_factory=list)
     servers: list[str] = field(default_factory=list)
     literals: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where `proxy_pass` sends a cluster's traffic.
+
+    `upstream`: the name of an `upstream` block (IP endpoints; resolved nowhere). `dns`: no block,
+    the endpoints as (share, `host:port`) strings that `proxy_pass http://$variable` resolves at
+    request time through `resolver` (a `split_clients` value may be such a string directly).
+    """
+
+    upstream: str | None = None
+    dns: tuple[tuple[float, str], ...] = ()
+    var: str | None = None
+    """The variable holding the (chosen) `host:port` of a DNS target, for `proxy_pass http://$var`."""
 
 
 # --- the renderer -------------------------------------------------------------------------------
@@ -405,6 +451,7 @@ class _Renderer:
         self.bound: dict[tuple[str, int], str] = {}
         self.upstream_names: set[str] = set()
         self.serial = 0
+        self.dns_count = 0
         self.extra_locations: list[str] = []
         """Locations a route needs beside its own (mirrors), drained into the server block."""
         self.clusters = {cl.name: cl for ctx in ir.contexts for cl in ctx.clusters}
@@ -685,7 +732,19 @@ class _Renderer:
             "",
             '    geo $meshc_dollar { default "$"; }  # a literal `$` inside values',
         ]
-        for section in (self.out.literals, self.out.upstreams, self.out.maps, self.out.splits, self.out.servers):
+        if self.opts.resolvers:
+            valid = f" valid={self.opts.resolver_valid}" if self.opts.resolver_valid else ""
+            servers = " ".join(str(a) for a in self.opts.resolvers)
+            lines.append(f"    resolver {servers}{valid};  # --resolver: DNS-name endpoints, at request time")
+        sections = (
+            self.out.literals,
+            self.out.upstreams,
+            self.out.dns,
+            self.out.maps,
+            self.out.splits,
+            self.out.servers,
+        )
+        for section in sections:
             if section:
                 lines.append("")
                 lines.extend(section)
@@ -707,7 +766,7 @@ class _Renderer:
                 policy.origin,
             )
         uses = self._cluster_uses(ctx)
-        upstreams: dict[str, str | None] = {}
+        upstreams: dict[str, _Target | None] = {}
         for cl in ctx.clusters:
             upstreams[cl.name] = self.upstream(cl, prefix, uses.get(cl.name, 1))
         for lst in ctx.listeners:
@@ -746,8 +805,11 @@ class _Renderer:
                 out.append((ep.address, ep.port, ep.weight, ep.origin))
         return out
 
-    def upstream(self, cl: irm.Cluster, prefix: str, tries: int) -> str | None:
-        """Write the upstream block of a cluster; its name, or None when it cannot be written."""
+    def upstream(self, cl: irm.Cluster, prefix: str, tries: int) -> _Target | None:
+        """Write the upstream block of a cluster, or the variable `proxy_pass` reads for DNS names.
+
+        Returns where its traffic goes, or None when it cannot be written.
+        """
         policy_origin = cl.destination_rules[0] if cl.destination_rules else cl.service
         if cl.discovery == "ORIGINAL_DST" or cl.load_balancer.policy == "PASSTHROUGH":
             self.at_origin(
@@ -777,13 +839,11 @@ class _Renderer:
                 policy_origin,
             )
             return None
+        lb = cl.load_balancer
+        cp = cl.connection_pool
+        self._cluster_gaps(cl)
         if dns:
-            self.at_origin(
-                codes.DNS,
-                f"cluster `{_comment(cl.name)}` has DNS endpoints: nginx resolves them once, at start, and "
-                "fails to start when a name does not resolve",
-                policy_origin,
-            )
+            return self.dns_target(cl, servers, tries, policy_origin)
         base = prefix + _sanitize(f"{cl.host}_{cl.port}_{cl.subset or ''}")
         name = base
         k = 1
@@ -792,7 +852,6 @@ class _Renderer:
             name = f"{base}_{k}"
         self.upstream_names.add(name)
         lines = [f"    upstream {name} {{  # {_comment(cl.name)}"]
-        lb = cl.load_balancer
         if lb.policy in ("RING_HASH", "MAGLEV") and lb.hash is not None:
             key = self._hash_key(lb.hash, cl)
             if key:
@@ -808,29 +867,6 @@ class _Renderer:
             lines.append("        random;")
         else:
             lines.append("        least_conn;  # LEAST_REQUEST (approximation: fewest active connections)")
-        if lb.minimum_ring_size is not None or lb.table_size is not None:
-            self.at_origin(
-                codes.LOAD_BALANCER,
-                f"cluster `{_comment(cl.name)}`: the ring or table size cannot be set in nginx",
-                lb.origin,
-                "consistentHash",
-            )
-        if lb.warmup:
-            self.at_origin(
-                codes.LOAD_BALANCER,
-                f"cluster `{_comment(cl.name)}`: warmup (slow start) is NGINX Plus only",
-                lb.origin,
-                "warmup",
-            )
-        if lb.locality_enabled:
-            self.at_origin(
-                codes.LOAD_BALANCER,
-                f"cluster `{_comment(cl.name)}`: locality load balancing is not expressible in nginx",
-                lb.origin,
-                "localityLbSetting",
-            )
-        cp = cl.connection_pool
-        self._pool_gaps(cl, cp)
         params = ""
         od = cl.outlier_detection
         if od is not None:
@@ -878,6 +914,33 @@ class _Renderer:
             lines.append(f"        keepalive_time {duration};")
         lines.append("    }")
         self.out.upstreams.extend(lines)
+        return _Target(upstream=name)
+
+    def _cluster_gaps(self, cl: irm.Cluster) -> None:
+        """Gaps of a cluster that hold whether it becomes an upstream block or a DNS target."""
+        lb = cl.load_balancer
+        if lb.minimum_ring_size is not None or lb.table_size is not None:
+            self.at_origin(
+                codes.LOAD_BALANCER,
+                f"cluster `{_comment(cl.name)}`: the ring or table size cannot be set in nginx",
+                lb.origin,
+                "consistentHash",
+            )
+        if lb.warmup:
+            self.at_origin(
+                codes.LOAD_BALANCER,
+                f"cluster `{_comment(cl.name)}`: warmup (slow start) is NGINX Plus only",
+                lb.origin,
+                "warmup",
+            )
+        if lb.locality_enabled:
+            self.at_origin(
+                codes.LOAD_BALANCER,
+                f"cluster `{_comment(cl.name)}`: locality load balancing is not expressible in nginx",
+                lb.origin,
+                "localityLbSetting",
+            )
+        self._pool_gaps(cl, cl.connection_pool)
         if cl.tls is not None:
             rule = codes.MESH_IDENTITY if cl.tls.mode == "ISTIO_MUTUAL" else codes.TLS
             self.at_origin(
@@ -887,7 +950,70 @@ class _Renderer:
                 cl.tls.origin,
                 "mode",
             )
-        return name
+
+    def dns_target(
+        self, cl: irm.Cluster, servers: list[tuple[str, int, int | None]], tries: int, origin: Any
+    ) -> _Target:
+        """A cluster with a DNS-name endpoint: the variable `proxy_pass` reads, no upstream block.
+
+        In an upstream block nginx resolves `server` names once, at load, and refuses to start when
+        one does not resolve. `proxy_pass http://$variable` makes it resolve the `host:port` per
+        request through `resolver` instead (again once the answer's TTL, or `valid=`, runs out),
+        closer to Envoy's STRICT_DNS. A single endpoint is a `geo` constant, several a
+        `split_clients` by endpoint weight.
+        """
+        total = sum(w or 1 for _, _, w in servers)
+        pairs = tuple(((w or 1) / total, _server_address(h, p)) for h, p, w in servers)
+        self.dns_count += 1  # a counter of its own: the other generated names do not move
+        n = self.dns_count
+        var = f"meshc_dns_{n}"
+        note = f"# {_comment(cl.name)}: DNS endpoints, resolved at request time (MC466)"
+        if cl.subset:
+            note += "; the subset shares the Service's name"
+        if len(pairs) == 1:
+            self.out.dns.append(f"    geo ${var} {{ default {_quote(pairs[0][1])}; }}  {note}")
+        else:
+            self.out.splits.append(f"    {note}; endpoint weights")
+            self._split(var, f"d{n}", [(share, _quote(addr)) for share, addr in pairs])
+        lb = cl.load_balancer
+        cp = cl.connection_pool
+        policy = "consistentHash" if lb.hash is not None and lb.policy in ("RING_HASH", "MAGLEV") else lb.policy
+        lost = [
+            f"load balancing ({_comment(policy)}: nginx tries the resolved addresses in the resolver's rotation)",
+            "keepalive (a new connection per request)",
+        ]
+        if cp.max_connections != irm.UNLIMITED:
+            lost.append(f"tcp.maxConnections {cp.max_connections} (max_conns)")
+        if cp.max_requests_per_connection or cp.idle_timeout or cp.max_connection_duration:
+            lost.append("maxRequestsPerConnection/idleTimeout/maxConnectionDuration (no kept connections)")
+        od = cl.outlier_detection
+        if od is not None:
+            lost.append("outlierDetection (max_fails/fail_timeout)")
+            self.at_origin(
+                codes.OUTLIER,
+                f"cluster `{_comment(cl.name)}`: outlier detection is not applied: its endpoints are DNS names "
+                "resolved at request time, without an upstream block to keep failure counts (MC466)",
+                od.origin,
+            )
+        if tries > 1:
+            lost.append(f"{tries} tries for retries (at most one try per resolved address)")
+        if cl.subset:
+            lost.append(
+                f"subset `{_comment(cl.subset)}` (its name is the Service's: every pod of the Service may answer; "
+                "point the subset at its own addresses with --upstream)"
+            )
+        names = ", ".join(sorted({a for _, a in pairs}))
+        message = (
+            f"cluster `{_comment(cl.name)}` has DNS endpoints ({_comment(names)[:200]}): resolved at request "
+            f"time via `resolver` (proxy_pass with a variable, no upstream block); upstream-level settings "
+            f"that do not apply: {'; '.join(lost)}"
+        )
+        help = None
+        if not self.opts.resolvers:
+            message += "; no --resolver given: requests to it answer 502 until a resolver is configured"
+            help = "compile with --resolver IP[:PORT] (a DNS server that knows the name), or --upstream addresses"
+        self.at_origin(codes.DNS, message, origin, help=help)
+        return _Target(dns=pairs, var=var)
 
     def _hash_key(self, h: irm.HashPolicy, cl: irm.Cluster) -> str | None:
         if h.kind == "source_ip":
@@ -951,7 +1077,7 @@ class _Renderer:
 
     # listeners and servers -----------------------------------------------------------------------
 
-    def listener(self, lst: irm.Listener, ctx: irm.Context, upstreams: dict[str, str | None], prefix: str) -> None:
+    def listener(self, lst: irm.Listener, ctx: irm.Context, upstreams: dict[str, _Target | None], prefix: str) -> None:
         address = self.opts.bind or lst.address
         port = self.opts.listen_port(lst.port)
         try:
@@ -1001,7 +1127,7 @@ class _Renderer:
         vh: irm.VirtualHost,
         listen: str,
         tag: str,
-        upstreams: dict[str, str | None],
+        upstreams: dict[str, _Target | None],
         chain: irm.FilterChain,
     ) -> bool:
         """Write one server block; True when it is the listener's default server (domain `*`)."""
@@ -1112,7 +1238,7 @@ class _Renderer:
 
     # routes --------------------------------------------------------------------------------------
 
-    def route_location(self, route: irm.Route, loc: str, upstreams: dict[str, str | None]) -> list[str]:
+    def route_location(self, route: irm.Route, loc: str, upstreams: dict[str, _Target | None]) -> list[str]:
         """The named location of one route."""
         head = f"        location {loc} {{  # {_comment(route.id)}"
         if route.name:
@@ -1249,17 +1375,25 @@ class _Renderer:
     # forwarding ----------------------------------------------------------------------------------
 
     def forward(
-        self, route: irm.Route, fw: irm.Forward, body: list[str], ind: str, upstreams: dict[str, str | None]
+        self, route: irm.Route, fw: irm.Forward, body: list[str], ind: str, upstreams: dict[str, _Target | None]
     ) -> None:
         # rewrites come after the abort (written already) and before everything else
         self.rewrite(route, fw, body, ind)
         # destination
         dests: list[tuple[float, str]] = []
+        dns = False
         total = sum(wc.weight for wc in fw.clusters) or 1
         for wc in fw.clusters:
             up = upstreams.get(wc.cluster) if wc.known else None
-            dests.append((wc.weight / total, up or "meshc_none"))
-        if len(dests) > 1:
+            share = wc.weight / total
+            if up is None:
+                dests.append((share, "meshc_none"))
+            elif up.upstream is not None:
+                dests.append((share, up.upstream))
+            else:  # a DNS target: its `host:port` strings, weighted within the cluster's share
+                dns = True
+                dests.extend((share * part, _quote(addr)) for part, addr in up.dns)
+        if len(fw.clusters) > 1:
             n = self.next_id()
             var = f"meshc_split_{n}"
             self._split(var, f"w{n}", dests)
@@ -1270,17 +1404,19 @@ class _Renderer:
                 body.append(f"{ind}}}")
             self._per_destination_gaps(route, fw)
         else:
-            target = dests[0][1] if dests else "meshc_none"
-            if target == "meshc_none":
+            only = upstreams.get(fw.clusters[0].cluster) if fw.clusters and fw.clusters[0].known else None
+            if only is None:
                 body.append(f"{ind}return 503;  # unknown cluster: Envoy answers 503")
                 return
+            target = only.upstream or f"${only.var}"
+            dns = only.upstream is None
         # mirrors
         for mirror in fw.mirrors:
             up = upstreams.get(mirror.cluster) if mirror.known else None
             if up is None:
                 body.append(f"{ind}# mirror to unknown cluster {_comment(mirror.cluster)} left out")
                 continue
-            self.mirror(route, mirror, up, body, ind)
+            self.mirror(route, mirror, up.upstream or f"${up.var}", body, ind)
         # headers
         authority = fw.rewrite.authority if fw.rewrite and fw.rewrite.authority else None
         self.headers_request(route, route.request_headers, authority, body, ind)
@@ -1312,7 +1448,10 @@ class _Renderer:
             )
         self.retry(route, retries, overall, body, ind)
         body.append(f"{ind}proxy_http_version 1.1;")
-        body.append(f"{ind}proxy_pass http://{target};")
+        if dns:
+            body.append(f"{ind}proxy_pass http://{target};  # resolved at request time (resolver)")
+        else:
+            body.append(f"{ind}proxy_pass http://{target};")
 
     def _per_destination_gaps(self, route: irm.Route, fw: irm.Forward) -> None:
         for i, wc in enumerate(fw.clusters):
@@ -1616,8 +1755,10 @@ __all__ = [
     "NginxOptions",
     "OptionError",
     "parse_address",
+    "parse_duration",
     "parse_endpoint",
     "parse_port_map",
+    "parse_resolver",
     "parse_upstream",
     "render",
 ]

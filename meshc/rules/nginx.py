@@ -518,13 +518,27 @@ DNS = stage(
     "nginx-dns-endpoint",
     Severity.WARNING,
     """
-    An upstream is a DNS name: nginx resolves it once, at start, and refuses to start if it does not resolve.
+    A cluster's endpoint is a DNS name: resolved at request time via `resolver`; upstream-level settings do not apply.
 
     ## Why is this bad?
-    Envoy re-resolves `STRICT_DNS` clusters while it runs; OSS nginx 1.22 resolves `server` names
-    when it loads the configuration (re-resolution, `resolve`, is NGINX Plus in that version). A
-    Kubernetes Service name that only resolves inside the cluster makes `nginx -t` fail outside it,
-    and address changes are not seen until a reload.
+    In an `upstream` block OSS nginx 1.22 resolves `server` names once, when it loads the
+    configuration, and refuses to start when one does not resolve (a Kubernetes Service name
+    outside its cluster). So such a cluster gets no `upstream` block: `proxy_pass` reads its
+    `host:port` from a variable and nginx resolves it per request through the `resolver` directive
+    (`--resolver IP[:PORT]`, answers cached for their TTL or `--resolver-valid`), which is close to
+    Envoy's re-resolving `STRICT_DNS`. What lives in an upstream block is then lost, and the
+    message lists what applies to the cluster:
+    - the balancing method (`least_conn`, `random`, `hash ... consistent`): nginx tries the
+      addresses of the answer in the resolver's rotation;
+    - `keepalive` and `maxRequestsPerConnection`/`idleTimeout`/`maxConnectionDuration`: a new
+      connection per request;
+    - `max_conns` (`tcp.maxConnections`) and `max_fails`/`fail_timeout` (outlier detection, also
+      reported as `MC457`);
+    - retries: at most one try per resolved address (a single-address name is tried once);
+    - a subset: it has the Service's name, so every pod of the Service may answer.
+    Without `--resolver` no `resolver` is written (meshc never reads `/etc/resolv.conf`, so the
+    output stays deterministic): the file still loads, and requests to the cluster answer 502
+    (`no resolver defined`) until one is configured.
 
     ## Example
     ```yaml
@@ -534,8 +548,10 @@ DNS = stage(
       resolution: DNS
     ```
 
-    Use instead: point the cluster at addresses when you compile:
+    Use instead: name the DNS server, or point the cluster at addresses when you compile (they
+    keep an `upstream` block with every setting):
     ```sh
+    meshc compile . --target nginx --resolver 10.96.0.10
     meshc compile . --target nginx --upstream 'outbound|443||api.example.com=203.0.113.10:443'
     ```
     """,

@@ -90,3 +90,40 @@ def test_missing_nginx_fails_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ngx.shutil, "which", lambda *a, **k: None)
     with pytest.raises(pytest.fail.Exception, match="nginx` command is missing"):
         ngx.nginx_binary()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--resolver", "dns.example.com"], "bad resolver"),
+        (["--resolver", "10.0.0.1:99999"], "port must be 1-65535"),
+        (["--resolver", "10.0.0.1", "--resolver-valid", "10 s"], "bad duration"),
+    ],
+)
+def test_bad_resolver_is_a_usage_error(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(["compile", BOOKINFO, "--target", "nginx", *args], capsys)
+    assert code == 2 and message in err
+
+
+def test_resolver_options(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(
+        [
+            "compile",
+            BOOKINFO,
+            "--target",
+            "nginx",
+            "--resolver",
+            "10.96.0.10",
+            "--resolver",
+            "[fd00::a]:5353",
+            "--resolver-valid",
+            "30s",
+        ],
+        capsys,
+    )
+    assert code == 0
+    assert "    resolver 10.96.0.10:53 [fd00::a]:5353 valid=30s;" in out
+    assert "server reviews.default.svc.cluster.local" not in out
+    assert "MC466 [warning] cluster `outbound|9080|v2|reviews.default.svc.cluster.local` has DNS endpoints" in err
+    assert "no --resolver given" not in err
+    assert ngx.validate(out).ok

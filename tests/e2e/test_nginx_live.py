@@ -1,7 +1,8 @@
 """The real nginx accepts and runs what `meshc compile --target nginx` writes.
 
-- every example and every routing case compiles to a configuration `nginx -t` accepts (the
-  clusters pointed at loopback: Kubernetes Service names do not resolve outside a cluster, MC466);
+- every example and every routing case compiles to a configuration `nginx -t` accepts, with the
+  clusters pointed at loopback so that they keep `upstream` blocks (without overrides, see
+  test_nginx_dns.py: Service names are resolved at request time, MC466);
 - `examples/bookinfo` runs: `end-user: jason` reaches reviews v2, everyone else v1, and the ingress
   gateway's redirect and prefix rewrite work;
 - weights and abort percentages hold within a stated statistical tolerance.
