@@ -12,7 +12,7 @@ from typing import Any
 from meshc import models
 from meshc.config import Options
 from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, format_field
-from meshc.mesh import Mesh, Resource
+from meshc.mesh import GATEWAY_API_GROUP, Mesh, Resource, raw_object, salvage
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
@@ -37,6 +37,14 @@ class Inventory:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     """Documents not checked, by kind (or by a description such as `(not a resource)`)."""
+    partial: list[Resource] = field(default_factory=list)
+    """Documents that failed validation, salvaged (`Resource.valid` False) so references to them resolve."""
+    foreign: list[Resource] = field(default_factory=list)
+    """Documents of kinds meshc does not check but that Istio resources refer to (Gateway API Gateways)."""
+
+    def indexed(self) -> list[Resource]:
+        """Everything the Mesh indexes: valid resources, then salvaged and foreign ones."""
+        return [*self.resources, *self.partial, *self.foreign]
 
 
 @dataclass
@@ -105,7 +113,7 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     kind = data.get("kind")
     info = models.lookup(api_version, kind)
     if info is None:
-        _unknown_kind(inv, doc, api_version, kind)
+        _unknown_kind(inv, doc, api_version, kind, options)
         return
     if not isinstance(api_version, str) or not models.version_ok(info, api_version):
         versions = ", ".join(f"`{_api(info.group, v)}`" for v in info.versions)
@@ -136,11 +144,17 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
                 resource=ref,
             )
         )
+    valid = model is not None
     if model is None:
-        return
+        model = salvage(info.model, data)
+        if model is None:
+            return
     meta = getattr(model, "metadata", None)
     given = getattr(meta, "namespace", None)
-    inv.resources.append(Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given)))
+    if not valid and not getattr(meta, "name", None):
+        return
+    resource = Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given), valid=valid)
+    (inv.resources if valid else inv.partial).append(resource)
 
 
 def _problem_code(problem: Any) -> Rule:
@@ -152,7 +166,7 @@ def _problem_code(problem: Any) -> Rule:
     return stage.INVALID_VALUE
 
 
-def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any) -> None:
+def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any, options: Options) -> None:
     label = kind if isinstance(kind, str) and kind else "(no kind)"
     group = api_version.rpartition("/")[0] if isinstance(api_version, str) and "/" in api_version else ""
     if group in ISTIO_GROUPS and isinstance(kind, str) and kind not in ISTIO_UNMODELED.get(group, ()):
@@ -168,6 +182,11 @@ def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any) ->
             )
         )
     inv.skipped[label] += 1
+    if group == GATEWAY_API_GROUP and kind == "Gateway":
+        raw = raw_object(doc.data)
+        if raw is not None:
+            ns = raw.metadata.namespace
+            inv.foreign.append(Resource(doc, kind, group, raw, ns or options.default_namespace, bool(ns), valid=False))
 
 
 def _api(group: str, version: str) -> str:
@@ -293,7 +312,7 @@ def lint(paths: Iterable[str], options: Options, *, stdin: Any = None) -> LintRe
     enabled = {r.code for r in rules}
     with no_gc():
         inv = read(paths, options, stdin=stdin)
-        mesh = Mesh(inv.resources, options)
+        mesh = Mesh(inv.indexed(), options)
         findings, skipped_rules = run_rules(mesh, rules)
     sources = {f.path: f for f in inv.loaded.files}
     out: list[Diagnostic] = []
