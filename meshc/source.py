@@ -363,6 +363,8 @@ class _Fast:
                 raise _Bail
 
     def _flow_node(self, s: str, i: int, line: int, depth: int, *, key: bool) -> tuple[Any, int, int]:
+        if i >= len(s):
+            raise _Bail  # `{a:` ends the line: leave it to the full parser
         c = s[i]
         if c == "[" or c == "{":
             value, end = self._flow(s, i, line, depth + 1)
