@@ -12,7 +12,7 @@ from typing import Any
 from meshc import models
 from meshc.config import Options
 from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, format_field
-from meshc.mesh import GATEWAY_API_GROUP, Mesh, Resource, raw_object, salvage
+from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, raw_object, salvage
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
@@ -40,7 +40,7 @@ class Inventory:
     partial: list[Resource] = field(default_factory=list)
     """Documents that failed validation, salvaged (`Resource.valid` False) so references to them resolve."""
     foreign: list[Resource] = field(default_factory=list)
-    """Documents of kinds meshc does not check but that Istio resources refer to (Gateway API Gateways)."""
+    """Documents of kinds meshc does not check but indexes (`mesh.FOREIGN_KINDS`: Gateway API Gateways, ...)."""
 
     def indexed(self) -> list[Resource]:
         """Everything the Mesh indexes: valid resources, then salvaged and foreign ones."""
@@ -182,7 +182,7 @@ def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any, op
             )
         )
     inv.skipped[label] += 1
-    if group == GATEWAY_API_GROUP and kind == "Gateway":
+    if (group, kind) in FOREIGN_KINDS:
         raw = raw_object(doc.data)
         if raw is not None:
             ns = raw.metadata.namespace

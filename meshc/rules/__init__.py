@@ -1,6 +1,10 @@
 """Every rule meshc has; importing this package registers them all."""
 
+from meshc.rules import gateways as gateways
 from meshc.rules import input as input
+from meshc.rules import references as references
+from meshc.rules import security as security
+from meshc.rules import services as services
 from meshc.rules.base import RULES, Finding, Rule, describe, find, rule
 
 __all__ = ["RULES", "Finding", "Rule", "describe", "find", "rule"]
