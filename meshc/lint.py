@@ -39,6 +39,8 @@ class Inventory:
     """Documents not checked, by kind (or by a description such as `(not a resource)`)."""
     partial: list[Resource] = field(default_factory=list)
     """Documents that failed validation, salvaged (`Resource.valid` False) so references to them resolve."""
+    annotations: dict[int, Any] = field(default_factory=dict)
+    """Annotations of the document each input diagnostic is about, by `id(diagnostic)` (for suppression)."""
     foreign: list[Resource] = field(default_factory=list)
     """Documents of kinds meshc does not check but indexes (`mesh.FOREIGN_KINDS`: Gateway API Gateways, ...)."""
 
@@ -130,28 +132,31 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
         return
     model, problems = models.validate(info.model, data)
     ref = _ref_from_data(data, kind)
+    meta = data.get("metadata")
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
     for p in problems:
         code = _problem_code(p)
         # A missing field is reported on the key of the object that lacks it.
         at_key = p.at_key or (code is stage.MISSING_FIELD and bool(p.loc))
-        inv.diagnostics.append(
-            _stage_diag(
-                code,
-                doc.span(p.loc, key=at_key),
-                p.message,
-                help=p.help,
-                field=format_field(p.loc),
-                resource=ref,
-            )
+        diag = _stage_diag(
+            code,
+            doc.span(p.loc, key=at_key),
+            p.message,
+            help=p.help,
+            field=format_field(p.loc),
+            resource=ref,
         )
+        inv.diagnostics.append(diag)
+        if isinstance(notes, dict):
+            inv.annotations[id(diag)] = notes
     valid = model is not None
     if model is None:
         model = salvage(info.model, data)
         if model is None:
             return
-    meta = getattr(model, "metadata", None)
-    given = getattr(meta, "namespace", None)
-    if not valid and not getattr(meta, "name", None):
+    model_meta = getattr(model, "metadata", None)
+    given = getattr(model_meta, "namespace", None)
+    if not valid and not getattr(model_meta, "name", None):
         return
     resource = Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given), valid=valid)
     (inv.resources if valid else inv.partial).append(resource)
@@ -275,12 +280,13 @@ def to_diagnostic(entry: Rule, finding: Finding, options: Options) -> Diagnostic
     )
 
 
-def _suppressed_codes(resource: Resource | None) -> set[str]:
-    if resource is None:
+def _suppressed_codes(annotations: Any) -> set[str]:
+    """Codes listed in the suppression annotations (`meshc.dev/ignore`, `galley.istio.io/analyze-suppress`)."""
+    if not annotations:
         return set()
     out: set[str] = set()
     for key in SUPPRESS_ANNOTATIONS:
-        value = resource.annotations.get(key)
+        value = annotations.get(key)
         if value:
             out.update(v.strip().upper() for v in str(value).split(",") if v.strip())
     return out
@@ -317,14 +323,14 @@ def lint(paths: Iterable[str], options: Options, *, stdin: Any = None) -> LintRe
     sources = {f.path: f for f in inv.loaded.files}
     out: list[Diagnostic] = []
     suppressed = 0
-    candidates: list[tuple[Diagnostic, Resource | None]] = [(d, None) for d in inv.diagnostics]
-    candidates.extend((to_diagnostic(r, f, options), f.resource) for r, f in findings)
-    for diag, resource in candidates:
+    candidates: list[tuple[Diagnostic, Any, bool]] = [(d, inv.annotations.get(id(d)), True) for d in inv.diagnostics]
+    candidates.extend((to_diagnostic(r, f, options), f.resource.annotations, False) for r, f in findings)
+    for diag, notes, from_stage in candidates:
         if diag.code not in enabled:
             continue
-        if diag.code in options.severity and resource is None:
+        if diag.code in options.severity and from_stage:
             diag = Diagnostic(**{**_fields(diag), "severity": options.severity[diag.code]})
-        ignored = _suppressed_codes(resource)
+        ignored = _suppressed_codes(notes)
         if ignored and _matches(ignored, diag):
             suppressed += 1
             continue
