@@ -938,6 +938,55 @@ class Mesh:
             return names[1] in self.service_namespaces
         return self.has_services
 
+    def is_cluster_local(self, host: str, namespace: str) -> bool:
+        """Whether `host`, written in `namespace`, names something inside the cluster.
+
+        True for `*.svc.<domain>` names (short names included), Kubernetes Services and
+        `MESH_INTERNAL` ServiceEntries.
+        """
+        if self.fqdn(host, namespace).endswith(f".svc.{self.domain}"):
+            return True
+        service = self.lookup_host(host, namespace, frozenset(("*", namespace)))
+        if service is None:
+            return False
+        return not service.is_service_entry or service.resource.spec.location == "MESH_INTERNAL"
+
+    def gateway_hosts(self, gateway: Resource, namespace: str) -> list[str]:
+        """Hosts a gateway serves to VirtualServices of `namespace` (`host.NamesForNamespace`).
+
+        For an Istio Gateway, the server hosts: `ns/host` only for namespace `ns` (`.` is the
+        Gateway's namespace, `*` any), a bare host for every namespace. For a Gateway API
+        Gateway, the listener hostnames (`*` for a listener without one).
+        """
+        out: list[str] = []
+        if isinstance(gateway.model, RawObject):
+            listeners = gateway.model.spec.get("listeners")
+            for listener in listeners if isinstance(listeners, list) else ():
+                if isinstance(listener, dict):
+                    hostname = listener.get("hostname")
+                    out.append(hostname if isinstance(hostname, str) and hostname else "*")
+            return out
+        for server in getattr(gateway.spec, "servers", None) or ():
+            for h in server.hosts or ():
+                ns, host = split_host(h)
+                if ns is None:
+                    out.append(host)
+                    continue
+                if ns == ".":
+                    ns = gateway.namespace
+                if ns in ("*", namespace):
+                    out.append(host)
+        return out
+
+    def serves(self, gateway_hosts: Iterable[str], hosts: Iterable[str], namespace: str) -> bool:
+        """Whether any VirtualService host (written in `namespace`) matches any gateway host.
+
+        Hosts are compared as written and, for short names, as `name.<namespace>.svc.<domain>`,
+        as istiod resolves VirtualService hosts.
+        """
+        candidates = [h for host in hosts for h in {host, self.fqdn(host, namespace)}]
+        return any(host_matches(g, h) for g in gateway_hosts for h in candidates)
+
     def is_partially_known(self, host: str, namespace: str) -> bool:
         """True when `host` names a Service or ServiceEntry that failed validation."""
         return self.fqdn(host, namespace) in self.partial_hostnames

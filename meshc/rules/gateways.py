@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from meshc.diagnostics import Severity
-from meshc.mesh import Mesh, Resource, selector_text
+from meshc.mesh import Mesh, Resource, selector_text, split_host
 from meshc.rules.base import Finding, rule
 
 
@@ -191,7 +191,7 @@ def conflicting_gateways(mesh: Mesh) -> Iterator[Finding]:
             continue
         for i, server in enumerate(getattr(gw.spec, "servers", None) or ()):
             for j, host in enumerate(server.hosts or ()):
-                name = host.rpartition("/")[2].lower()
+                name = split_host(host)[1].lower()
                 slots[(server.port.number, name, server.bind or "")].append((gw, i, j))
     cache: dict[Any, bool] = {}
     conflicts: dict[tuple[int, int], tuple[Resource, int, int, list[tuple[Resource, int, int]]]] = {}

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from meshc.diagnostics import Severity
 from meshc.mesh import (
+    GATEWAY_API_GROUP,
     INTERNAL_GATEWAY_MARK,
     Mesh,
     Resource,
@@ -354,32 +355,6 @@ def legacy_gateway_reference(mesh: Mesh) -> Iterator[Finding]:
         )
 
 
-def _istio_gateway_hosts(gateway: Resource, vs_namespace: str) -> list[str]:
-    """Server hosts of a Gateway that a VirtualService in `vs_namespace` may bind to."""
-    out: list[str] = []
-    for server in getattr(gateway.spec, "servers", None) or ():
-        for h in server.hosts or ():
-            if "/" not in h:
-                out.append(h)
-                continue
-            ns, _, host = h.partition("/")
-            if ns == ".":
-                ns = gateway.namespace
-            if ns in ("*", vs_namespace):
-                out.append(host)
-    return out
-
-
-def _kube_gateway_hosts(gateway: Resource) -> list[str]:
-    listeners = gateway.model.spec.get("listeners")
-    out = []
-    for listener in listeners if isinstance(listeners, list) else ():
-        if isinstance(listener, dict):
-            hostname = listener.get("hostname")
-            out.append(hostname if isinstance(hostname, str) and hostname else "*")
-    return out
-
-
 @rule("MC107", "host-not-in-gateway", Severity.WARNING, istio="IST0132")
 def host_not_in_gateway(mesh: Mesh) -> Iterator[Finding]:
     """None of a VirtualService's hosts is served by a Gateway it is bound to.
@@ -410,20 +385,13 @@ def host_not_in_gateway(mesh: Mesh) -> Iterator[Finding]:
         if INTERNAL_GATEWAY_MARK in ref:
             continue
         ns, name = mesh.gateway_ref(ref, vs.namespace)
-        gateway = mesh.find("Gateway", ns, name)
-        if gateway is not None:
-            gw_hosts = _istio_gateway_hosts(gateway, vs.namespace)
-            where: tuple[str | int, ...] = ("spec", "servers")
-        elif (ns, name) in mesh.kube_gateways:
-            gateway = mesh.kube_gateways[(ns, name)]
-            gw_hosts = _kube_gateway_hosts(gateway)
-            where = ("spec", "listeners")
-        else:
+        gateway = mesh.find("Gateway", ns, name) or mesh.kube_gateways.get((ns, name))
+        if gateway is None:
             continue
-        vs_hosts = list(vs.spec.hosts or ())
-        candidates = [*vs_hosts, *(mesh.fqdn(h, vs.namespace) for h in vs_hosts)]
-        if any(host_matches(g, h) for g in gw_hosts for h in candidates):
+        gw_hosts = mesh.gateway_hosts(gateway, vs.namespace)
+        if mesh.serves(gw_hosts, vs.spec.hosts or (), vs.namespace):
             continue
+        where = ("spec", "listeners") if gateway.group == GATEWAY_API_GROUP else ("spec", "servers")
         served = ", ".join(f"`{h}`" for h in gw_hosts) if gw_hosts else "none"
         yield Finding(
             vs,

@@ -21,17 +21,6 @@ def _unverified(tls: Any, dr: Resource) -> bool:
     return not (tls.credentialName and dr.spec.workloadSelector is not None)
 
 
-def _mesh_internal(mesh: Mesh, dr: Resource) -> bool:
-    """Whether the rule's host is served inside the cluster, where certificates come from a private CA."""
-    host = dr.spec.host
-    if mesh.fqdn(host, dr.namespace).endswith(f".svc.{mesh.domain}"):
-        return True
-    service = mesh.lookup_host(host, dr.namespace, frozenset(("*", dr.namespace)))
-    if service is None:
-        return False
-    return not service.is_service_entry or service.resource.spec.location == "MESH_INTERNAL"
-
-
 def _unverified_tls(mesh: Mesh) -> list[tuple[Resource, tuple[str | int, ...], Any, Any]]:
     """(DestinationRule, policy path, policy, port-level setting or None) of every TLS without a CA."""
     out: list[tuple[Resource, tuple[str | int, ...], Any, Any]] = []
@@ -52,7 +41,7 @@ def _unverified_tls(mesh: Mesh) -> list[tuple[Resource, tuple[str | int, ...], A
             for i, port in enumerate(policy.portLevelSettings):
                 if port.tls is not None and _unverified(port.tls, dr):
                     found.append((dr, (*loc, "portLevelSettings", i), policy, port))
-        if found and _mesh_internal(mesh, dr):
+        if found and mesh.is_cluster_local(dr.spec.host, dr.namespace):
             out.extend(found)
     return out
 
