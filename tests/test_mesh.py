@@ -246,3 +246,24 @@ def test_rules_resolve_hosts_only_through_the_mesh() -> None:
 def test_clean_example_has_no_finding(path: str) -> None:
     report = lint([str(ROOT / path)], Options())
     assert report.diagnostics == []
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    """`meshc lint deploy/ deploy/gw.yaml` (a hook's args plus its files) must not see duplicates."""
+    (tmp_path / "gw.yaml").write_text(
+        """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: shop, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [shop.example.com]
+    tls: {mode: SIMPLE, credentialName: shop-cert}
+""",
+        encoding="utf-8",
+    )
+    report = lint([str(tmp_path), str(tmp_path / "gw.yaml"), str(tmp_path / "." / "gw.yaml")], Options())
+    assert report.files == 1
+    assert report.diagnostics == []  # no conflict of the Gateway with its own copy (MC303, MC304)
