@@ -463,7 +463,7 @@ def unknown_destination_rule_host(mesh: Mesh) -> Iterator[Finding]:
             dr,
             ("spec", "host"),
             f"host `{host}` matches no Service or ServiceEntry",
-            help=f"did you mean `{guess}`?" if guess else None,
+            help=f"did you mean `{guess}`?" if guess else "define a Service, or a ServiceEntry for an external host",
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from typing import Any
 
@@ -240,11 +241,15 @@ def unknown_source_namespace(mesh: Mesh) -> Iterator[Finding]:
                     for k, pattern in enumerate(getattr(source, field, None) or ()):
                         if any(namespace_pattern_matches(pattern, ns) for ns in namespaces):
                             continue
+                        close = difflib.get_close_matches(pattern, namespaces, n=1, cutoff=0.7)
+                        listing = ", ".join(f"`{ns}`" for ns in namespaces[:8]) + (
+                            ", ..." if len(namespaces) > 8 else ""
+                        )
                         yield Finding(
                             ap,
                             ("spec", "rules", i, "from", j, "source", field, k),
                             f"namespace `{pattern}` matches no namespace",
-                            help="known namespaces: " + ", ".join(namespaces),
+                            help=f"did you mean `{close[0]}`?" if close else f"namespaces of the input: {listing}",
                         )
 
 

@@ -188,7 +188,7 @@ def sidecar_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
             f"selector `{selector_text(selector)}` matches no workload in namespace `{sc.namespace}`",
             help=f"{_describe(elsewhere[0])} matches, but a Sidecar only applies in its own namespace"
             if elsewhere
-            else None,
+            else "check the labels against the pod template labels of the workloads",
         )
 
 
@@ -229,12 +229,13 @@ def conflicting_sidecar_selectors(mesh: Mesh) -> Iterator[Finding]:
         if len(sidecars) < 2:
             continue
         for sc in sidecars:
-            others = ", ".join(f"`{o.full_name}`" for o in sidecars if o is not sc)
+            others = [o for o in sidecars if o is not sc]
             yield Finding(
                 sc,
                 ("spec", "workloadSelector", "labels"),
-                f"{_describe(w)} is also selected by Sidecar {others}",
+                f"{_describe(w)} is also selected by Sidecar " + ", ".join(f"`{o.full_name}`" for o in others),
                 help="a workload takes its configuration from one Sidecar only; make the selectors disjoint",
+                related=tuple((o, ("spec", "workloadSelector", "labels"), "the other selector") for o in others),
             )
 
 
@@ -272,12 +273,15 @@ def multiple_default_sidecars(mesh: Mesh) -> Iterator[Finding]:
         if len(sidecars) < 2:
             continue
         for sc in sidecars:
-            others = ", ".join(f"`{o.name}`" for o in sidecars if o is not sc)
+            others = [o for o in sidecars if o is not sc]
             yield Finding(
                 sc,
-                ("metadata", "name"),
-                f"namespace `{ns}` has another Sidecar without `workloadSelector`: {others}",
+                ("spec",),
+                f"namespace `{ns}` has another Sidecar without `workloadSelector`: "
+                + ", ".join(f"`{o.name}`" for o in others),
                 help="keep one default Sidecar per namespace; give the others a `workloadSelector`",
+                key=True,
+                related=tuple((o, ("spec",), "another Sidecar without `workloadSelector`") for o in others),
             )
 
 
@@ -494,19 +498,27 @@ def workload_port_protocol_conflict(mesh: Mesh) -> Iterator[Finding]:
     ```
     """
     for w, services in _mesh_workloads(mesh):
-        protocols: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        protocols: dict[int, dict[str, list[tuple[Resource, int]]]] = defaultdict(lambda: defaultdict(list))
         for svc in services:
-            for port in svc.spec.ports or ():
-                protocols[port.port][_transport(port)].append(svc.name)
+            for i, port in enumerate(svc.spec.ports or ()):
+                protocols[port.port][_transport(port)].append((svc, i))
         for number, by_protocol in sorted(protocols.items()):
             if len(by_protocol) < 2:
                 continue
-            parts = "; ".join(f"{p}: {', '.join(f'`{n}`' for n in names)}" for p, names in sorted(by_protocol.items()))
+            parts = "; ".join(
+                f"{p}: {', '.join(f'`{svc.name}`' for svc, _ in entries)}" for p, entries in sorted(by_protocol.items())
+            )
             yield Finding(
                 w.resource,
-                ("metadata", "name"),
+                (*w.template_loc, "metadata", "labels"),
                 f"port `{number}` of this workload is exposed with different protocols by several Services",
-                help=parts,
+                help=f"use one protocol for port `{number}` in every Service ({parts})",
+                key=True,
+                related=tuple(
+                    (svc, ("spec", "ports", i), f"`{svc.name}` declares port {number} as {p}")
+                    for p, entries in sorted(by_protocol.items())
+                    for svc, i in entries
+                ),
             )
 
 
@@ -538,20 +550,25 @@ def workload_target_port_conflict(mesh: Mesh) -> Iterator[Finding]:
     ```
     """
     for w, services in _mesh_workloads(mesh):
-        targets: dict[str, dict[int, str]] = defaultdict(dict)
+        targets: dict[str, dict[int, tuple[Resource, int]]] = defaultdict(dict)
         for svc in services:
-            for port in svc.spec.ports or ():
+            for i, port in enumerate(svc.spec.ports or ()):
                 target = port.targetPort if port.targetPort not in (None, 0, "") else port.port
-                targets[str(target)].setdefault(port.port, svc.name)
+                targets[str(target)].setdefault(port.port, (svc, i))
         for target, ports in sorted(targets.items()):
             if len(ports) < 2:
                 continue
-            listing = ", ".join(f"`{name}` port {number}" for number, name in sorted(ports.items()))
+            listing = ", ".join(f"`{svc.name}` port {number}" for number, (svc, _) in sorted(ports.items()))
             yield Finding(
                 w.resource,
-                ("metadata", "name"),
+                (*w.template_loc, "metadata", "labels"),
                 f"target port `{target}` of this workload is reached through different Service ports",
-                help=listing,
+                help=f"use the same Service port for target port `{target}` everywhere ({listing})",
+                key=True,
+                related=tuple(
+                    (svc, ("spec", "ports", i), f"`{svc.name}` maps port {number} to {target}")
+                    for number, (svc, i) in sorted(ports.items())
+                ),
             )
 
 
