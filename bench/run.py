@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,19 +28,30 @@ PYYAML = (
 )
 
 
+# Runs one command as its only child and reports that child's wall time and peak RSS (KiB), so the
+# memory figure is the command's own, not the largest of every process this script started.
+_PROBE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
+    "t = time.perf_counter() - t\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "err = p.stderr.decode(errors='replace').strip().splitlines()\n"
+    "print(p.returncode, t, rss, (err[-1] if err else ''), sep='\\t')\n"
+)
+
+
 def timed(cmd: Sequence[str], repeat: int) -> tuple[float, int]:
-    """Best wall time of `repeat` runs and the peak RSS (KiB) of the slowest child seen."""
+    """Best wall time of `repeat` runs of cmd, and its peak RSS in KiB."""
     best = float("inf")
     peak = 0
     for _ in range(repeat):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, check=False)
-        elapsed = time.perf_counter() - start
-        if proc.returncode not in (0, 1):
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
-            raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err[-1] if err else ''}")
-        best = min(best, elapsed)
-        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        probe = subprocess.run([PY, "-c", _PROBE, *cmd], capture_output=True, text=True, cwd=ROOT, check=True)
+        code, secs, rss, last = probe.stdout.rstrip("\n").split("\t", 3)
+        if int(code) not in (0, 1):
+            raise SystemExit(f"command failed ({code}): {' '.join(cmd)}\n{last}")
+        best = min(best, float(secs))
+        peak = max(peak, int(rss))
     return best, peak
 
 

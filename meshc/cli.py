@@ -128,8 +128,13 @@ def _check_paths(paths: list[str]) -> None:
             continue
         if not os.path.exists(p):
             fail(f"no such file or folder: `{p}`")
-        if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
-            fail(f"cannot read folder `{p}`")
+        if os.path.isdir(p):
+            if not os.access(p, os.R_OK | os.X_OK):
+                fail(f"cannot read folder `{p}`")
+            from meshc.source import expand_paths
+
+            if next(expand_paths([p]), None) is None:
+                fail(f"no .yaml, .yml or .json files under `{p}`")
 
 
 PathsArg = Annotated[
@@ -293,6 +298,336 @@ def schema_(
     if len(matches) > 1:
         matches = [m for m in matches if m.istio] or matches
     sys.stdout.write(json.dumps(schema_for(matches[0]), indent=2, sort_keys=True) + "\n")
+
+
+class RouteFormat(str, Enum):
+    """Output formats of `meshc route`."""
+
+    text = "text"
+    json = "json"
+
+
+def _pairs(values: list[str] | None, flag: str, *, colon: bool = False) -> list[tuple[str, str]]:
+    """`K=V` (and, with `colon`, `K: V`) flag values as pairs; a malformed one is a usage error."""
+    out: list[tuple[str, str]] = []
+    for raw in values or ():
+        if colon and ":" in raw and ("=" not in raw or raw.index(":") < raw.index("=")) and not raw.startswith(":"):
+            key, _, value = raw.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+        elif "=" in raw:
+            key, _, value = raw.partition("=")
+        else:
+            form = "`K=V` or `K: V`" if colon else "`K=V`"
+            fail(f"{flag} `{raw}` is not {form}")
+        key = key.strip()
+        if not key:
+            fail(f"{flag} `{raw}` has an empty name")
+        out.append((key, value))
+    return out
+
+
+def _claims(headers: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], dict[str, object]]:
+    """Split `@request.auth.claims.X=V` pseudo-headers (validated JWT claims) from real headers."""
+    from meshc.compile import claim_path
+
+    plain: list[tuple[str, str]] = []
+    claims: dict[str, object] = {}
+    for key, value in headers:
+        path = claim_path(key)
+        if path is None:
+            plain.append((key, value))
+            continue
+        node = claims
+        for part in path[:-1]:
+            node = node.setdefault(part, {})  # type: ignore[assignment]
+        node[path[-1]] = value
+    return plain, claims
+
+
+def _warn_errors(errors: int, notes: list) -> None:
+    if errors:
+        noun = "error" if errors == 1 else "errors"
+        sys.stderr.write(
+            f"meshc: warning: the configuration has {errors} {noun} (see `meshc lint`); "
+            "explaining what Istio would do with the resources that are valid\n"
+        )
+    for note in notes:
+        where = f"{note.origin.file}:{note.origin.line}: " if note.origin is not None and note.origin.file else ""
+        sys.stderr.write(f"meshc: warning: {where}{note.message}\n")
+
+
+@app.command()
+def route(
+    paths: PathsArg = None,
+    host: Annotated[str, typer.Option("--host", help="Host (Host header) of the request; may carry :port.")] = "",
+    path: Annotated[str, typer.Option("--path", help="Path, with the query string if any.")] = "/",
+    method: Annotated[str, typer.Option("--method", help="HTTP method.")] = "GET",
+    header: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--header", help="A request header, `K=V` or `K: V`; repeat for more."),
+    ] = None,
+    query: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--query", help="A query parameter `K=V` (appended to the path); repeat for more."),
+    ] = None,
+    port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--port", help="Destination port (default: the service's or the gateway's only port)."),
+    ] = None,
+    gateway: Annotated[
+        str, typer.Option("--gateway", help="`mesh` (from a sidecar) or NS/NAME of a Gateway.")
+    ] = "mesh",
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the client sidecar (short names, exportTo)."),
+    ] = "default",
+    source_labels: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--source-labels", help="A label `K=V` of the client workload; repeat for more."),
+    ] = None,
+    format: Annotated[RouteFormat, typer.Option("--format", "-f", help="Output format.")] = RouteFormat.text,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Explain where one request goes: the route taken, why earlier routes did not match, and the policy."""
+    import json
+
+    from meshc.route import RouteError, explain, load, to_json, to_text
+    from meshc.simulate import Request
+
+    if not host.strip():
+        fail("--host is required")
+    if port is not None and not 1 <= port <= 65535:
+        fail(f"--port {port} is not a port number (1-65535)")
+    if not path.startswith("/"):
+        fail(f"--path `{path}` must start with `/`")
+    headers, claims = _claims(_pairs(header, "--header", colon=True))
+    queries = _pairs(query, "--query")
+    labels = dict(_pairs(source_labels, "--source-labels"))
+    if queries:
+        from urllib.parse import quote
+
+        joined = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in queries)
+        path = f"{path}{'&' if '?' in path else '?'}{joined}"
+    targets = paths or ["."]
+    _check_paths(targets)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(targets, opts)
+    request = Request(
+        host,
+        path,
+        method.upper(),
+        headers,
+        port,
+        gateway=gateway,
+        source_namespace=source_namespace,
+        source_labels=labels,
+        claims=claims,
+    )
+    try:
+        result = explain(loaded, request)
+    except RouteError as exc:
+        fail(str(exc))
+    _warn_errors(loaded.errors, result.notes)
+    if format is RouteFormat.json:
+        sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
+    else:
+        sys.stdout.write(
+            to_text(result, width=max(120, _terminal_width()) if sys.stdout.isatty() else 120, color=_color())
+        )
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("compile")
+def compile_(
+    paths: PathsArg = None,
+    target: Annotated[str, typer.Option("--target", "-t", help="`ir`, `envoy` or `nginx`.")] = "",
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+    ] = None,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the sidecar the mesh context is compiled for."),
+    ] = "default",
+    source_labels: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--source-labels", help="A label `K=V` of that sidecar's workload; repeat for more."),
+    ] = None,
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
+    from meshc import backends
+    from meshc.compile import Scope, compile_mesh
+    from meshc.ir import to_yaml
+    from meshc.route import load
+
+    targets_known = ["ir", *sorted(backends.BACKENDS)]
+    if not target:
+        fail(f"--target is required: one of {', '.join(targets_known)}")
+    if target not in targets_known:
+        fail(f"unknown target `{target}`; expected one of {', '.join(targets_known)}")
+    render = None
+    if target != "ir":
+        try:
+            render = backends.load(target)
+        except backends.BackendUnavailable as exc:
+            fail(str(exc))
+    labels = dict(_pairs(source_labels, "--source-labels"))
+    paths_ = paths or ["."]
+    _check_paths(paths_)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(paths_, opts)
+    compiled = compile_mesh(loaded.mesh, Scope(source_namespace, labels))
+    _warn_errors(loaded.errors, compiled.notes)
+    if render is None:
+        text = to_yaml(compiled)
+    else:
+        text, diagnostics = render(compiled)
+        for diag in diagnostics:
+            sys.stderr.write(f"meshc: {diag.severity.label}: {diag.code} {diag.message}\n")
+    _write(text, output)
+    raise typer.Exit(EXIT_OK)
+
+
+class DiffFormat(str, Enum):
+    """Output formats of `meshc diff`."""
+
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("diff")
+def diff_(
+    paths: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Argument(help="OLD NEW (files or folders); with --base, the PATHS to compare (default: .)."),
+    ] = None,
+    base: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--base", help="Compare the working tree's PATHS with the same paths at this git revision."),
+    ] = None,
+    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.text,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the client sidecar the mesh routes are compiled for."),
+    ] = "default",
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Show what a change does to routing: requests that change destination, rules, weights, policies, lint."""
+    import json
+
+    from meshc import diff as d
+
+    args = list(paths or [])
+    if base is None and len(args) != 2:
+        fail("expected OLD and NEW (files or folders), or --base GIT_REV [PATHS]...")
+    if base is not None and not args:
+        args = ["."]
+    _check_paths(args)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    try:
+        if base is None:
+            result = d.compare_paths([args[0]], [args[1]], opts, source_namespace=source_namespace)
+        else:
+            result = d.compare_base(base, args, opts, source_namespace=source_namespace)
+    except d.DiffError as exc:
+        fail(str(exc))
+    if format is DiffFormat.json:
+        sys.stdout.write(json.dumps(d.to_json(result), indent=2) + "\n")
+    elif format is DiffFormat.markdown:
+        sys.stdout.write(d.to_markdown(result))
+    else:
+        width = max(100, _terminal_width()) if sys.stdout.isatty() else 100
+        sys.stdout.write(d.to_text(result, color=_color(), width=width))
+    raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
+
+
+class GraphFormat(str, Enum):
+    """Output formats of `meshc graph`."""
+
+    mermaid = "mermaid"
+    dot = "dot"
+
+
+@app.command("graph")
+def graph_(
+    paths: PathsArg = None,
+    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.mermaid,
+    source_namespace: Annotated[
+        str,
+        typer.Option("--source-namespace", help="Namespace of the client sidecar the mesh routes are compiled for."),
+    ] = "default",
+    config: ConfigOpt = None,
+    no_config: NoConfigOpt = False,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Draw the mesh: gateways → VirtualServices → hosts → subsets, with matches and weights on the edges."""
+    from meshc import graph
+    from meshc.compile import Scope, compile_mesh
+    from meshc.route import load
+
+    targets = paths or ["."]
+    _check_paths(targets)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    loaded = load(targets, opts)
+    compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
+    _warn_errors(loaded.errors, compiled.notes)
+    g = graph.build(compiled)
+    sys.stdout.write(graph.mermaid(g) if format is GraphFormat.mermaid else graph.dot(g))
+    raise typer.Exit(EXIT_OK)
+
+
+class TestFormat(str, Enum):
+    """Output formats of `meshc test`."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+@app.command("test")
+def test_(
+    tests: Annotated[list[str], typer.Argument(help="Test files or folders (meshc or istio-config-validator format).")],
+    config: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--config", help="Istio configuration files or folders (default: each test file's `config:`)."),
+    ] = None,
+    format: Annotated[TestFormat, typer.Option("--format", "-f", help="Output format.")] = TestFormat.text,
+    output: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+    ] = None,
+    cluster_domain: DomainOpt = None,
+) -> None:
+    """Run routing tests: every case, every failure; exit 1 when a case fails."""
+    from meshc import routetest
+
+    _check_paths(tests)
+    if config:
+        _check_paths(config)
+    opts = build_options(None, True, cluster_domain=cluster_domain)
+    try:
+        specs = routetest.read_tests(tests, config)
+    except routetest.TestFileError as exc:
+        fail(str(exc))
+    suite = routetest.run(specs, opts)
+    if format is TestFormat.json:
+        body = routetest.to_json(suite)
+    elif format is TestFormat.junit:
+        body = routetest.to_junit(suite)
+    else:
+        body = routetest.to_text(suite)
+    _write(body, output)
+    if format is not TestFormat.text or output is not None:
+        sys.stderr.write(routetest.summary(suite) + "\n")
+    raise typer.Exit(EXIT_FINDINGS if suite.failed else EXIT_OK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,7 +134,7 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     ref = _ref_from_data(data, kind)
     meta = data.get("metadata")
     notes = meta.get("annotations") if isinstance(meta, dict) else None
-    for p in problems:
+    for p in _merge_typos(problems):
         code = _problem_code(p)
         # A missing field is reported on the key of the object that lacks it.
         at_key = p.at_key or (code is stage.MISSING_FIELD and bool(p.loc))
@@ -160,6 +160,32 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
         return
     resource = Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given), valid=valid)
     (inv.resources if valid else inv.partial).append(resource)
+
+
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
+
+
+def _merge_typos(problems: list[Any]) -> list[Any]:
+    """Drop "missing `host`" when the same object has an unknown field that is a typo of `host`.
+
+    One mistake (`hostt: r`) then gives one diagnostic, on the misspelled key, not two.
+    """
+    suggested = set()
+    for p in problems:
+        if p.at_key and p.help:
+            m = _DID_YOU_MEAN.search(p.help)
+            if m:
+                suggested.add((p.loc[:-1], m.group(1)))
+    if not suggested:
+        return problems
+    out = []
+    for p in problems:
+        m = _MISSING.fullmatch(p.message)
+        if m and (tuple(p.loc), m.group(1)) in suggested:
+            continue
+        out.append(p)
+    return out
 
 
 def _problem_code(problem: Any) -> Rule:
@@ -318,7 +344,8 @@ def lint(paths: Iterable[str], options: Options, *, stdin: Any = None) -> LintRe
     enabled = {r.code for r in rules}
     with no_gc():
         inv = read(paths, options, stdin=stdin)
-        mesh = Mesh(inv.indexed(), options)
+        # Like istioctl analyze, assume Istio's default ingress gateway (Mesh docstring).
+        mesh = Mesh(inv.indexed(), options, defaults=True)
         findings, skipped_rules = run_rules(mesh, rules)
     sources = {f.path: f for f in inv.loaded.files}
     out: list[Diagnostic] = []

@@ -212,7 +212,7 @@ _PLAIN_KEY = re.compile(
     re.X,
 )
 _KEY = r"""(?:[^\s\-?:,\[\]{}#&*!|>'"%@`][^:#\t]*?|[-?:][^\s:#,\[\]{}][^:#\t]*?)"""
-_LINE = re.compile(r"( *)(?:(-)(?: +|$))?(?:(" + _KEY + r")[ ]*:(?: +|$))?(.*)")
+_LINE = re.compile(r"( *)(-(?: +|$))?(?:(" + _KEY + r")[ ]*:(?: +|$))?(.*)")
 """One line of block YAML: indentation, an optional "- ", an optional plain key and ":", the rest."""
 _DQ_ESCAPES = {
     "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
@@ -220,7 +220,8 @@ _DQ_ESCAPES = {
     "L": "\u2028", "P": "\u2029",
 }  # fmt: skip
 _HEX_ESCAPE_LEN = {"x": 2, "u": 4, "U": 8}
-_FLOW_PLAIN_STOP = re.compile(r",|\]|\}|\[|\{|:(?=[\s,\[\]{}])|:$|\s#")
+_FLOW_PLAIN_STOP = re.compile(r"[,\[\]{}?:]|\s#")
+"""Where a plain scalar inside a flow collection ends (libyaml also stops at `?` and any `:`)."""
 _DOC_START = re.compile(r"^---(?=[ \t]|$)", re.M)
 _NEEDS_C = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\u2028\u2029]")
 """Characters the fast parser leaves to libyaml: controls, odd line breaks (CR, NEL, LS, PS)."""
@@ -364,7 +365,7 @@ class _Fast:
 
     def _flow_node(self, s: str, i: int, line: int, depth: int, *, key: bool) -> tuple[Any, int, int]:
         if i >= len(s):
-            raise _Bail  # `{a:` ends the line: leave it to the full parser
+            raise _Bail  # `{key:` at the end of a line: a multi-line flow collection, left to the C parser
         c = s[i]
         if c == "[" or c == "{":
             value, end = self._flow(s, i, line, depth + 1)
@@ -375,12 +376,16 @@ class _Fast:
         if c == "'":
             value, end = _single_quoted(s, i)
             return value, end, end - i
-        if c in "#&*!|>%@`,?" or (c in "-:" and (i + 1 >= len(s) or s[i + 1] in " ,[]{}")):
+        if c in "#&*!|>%@`,?]}:" or (c == "-" and (i + 1 >= len(s) or s[i + 1] in " ,[]{}")):
             raise _Bail
         m = _FLOW_PLAIN_STOP.search(s, i + 1)
         end = m.start() if m else len(s)
-        if m and m.group() == " #":
-            raise _Bail
+        if m is not None:
+            stop = m.group()
+            if stop == "?" or stop[-1] == "#":
+                raise _Bail
+            if stop == ":" and (end + 1 >= len(s) or s[end + 1] != " "):
+                raise _Bail  # `a:b`, `a:}` inside a flow collection: libyaml rejects them
         text = s[i:end].rstrip(" ")
         if not text or "\t" in text:
             raise _Bail
@@ -510,17 +515,26 @@ class _Fast:
 
     def parse(self) -> tuple[Any, int, int]:
         """Parse the whole document; return (root, first content line, first content column)."""
+        # This loop is the hot path of `meshc lint`: the current frame lives in local variables,
+        # and only nesting changes touch the stack.
         lines = self.lines
         n = len(lines)
         pos = self.pos
         match_line = _LINE.match
+        bool_null = _BOOL_NULL
+        numeric = _NUMERIC_START
+        special = _VALUE_SPECIAL
         none = _NONE
         root: Any = None
         root_line = root_col = 0
-        # A frame is [indent, container, positions, is_map, pending]; `pending` is the key (or
-        # list index) that waits for a nested block on the next lines, else _NONE.
-        stack: list[list[Any]] = []
-        top: list[Any] = []
+        # Frames below the current one: (indent, container, positions, is_map).
+        stack: list[tuple[int, Any, Any, bool]] = []
+        cur: Any = None
+        cur_tab: Any = None
+        cur_ind = -1
+        cur_map = False
+        # The key (or list index) of the current frame that waits for a nested block, else _NONE.
+        pending: Any = none
         idx = 0
         if n and lines[0].startswith("---"):
             rest = lines[0][3:].lstrip(" \t")
@@ -531,8 +545,7 @@ class _Fast:
         while idx < n:
             raw = lines[idx]
             idx += 1
-            m = match_line(raw)
-            ind_s, dash, key_text, rest = m.groups()
+            ind_s, dash, key_text, rest = match_line(raw).groups()
             if dash is None and key_text is None:
                 if not rest or rest[0] == "#":
                     continue
@@ -546,33 +559,30 @@ class _Fast:
                 raise _Bail
             is_item = dash is not None
             # Close the frames this line is outside of.
-            while stack:
-                top = stack[-1]
-                if top[0] > ind or (top[0] == ind and not is_item and not top[3]):
-                    stack.pop()
+            while cur is not None and (cur_ind > ind or (cur_ind == ind and not is_item and not cur_map)):
+                pending = none
+                if stack:
+                    cur_ind, cur, cur_tab, cur_map = stack.pop()
                 else:
-                    break
-            if stack:
-                if top[4] is not none:
-                    if ind > top[0] or (is_item and ind == top[0] and top[3]):
+                    cur = None
+            if cur is not None:
+                if pending is not none:
+                    if ind > cur_ind or (is_item and ind == cur_ind and cur_map):
                         # The key (or "-") waiting for a nested block gets it: this line opens it.
                         new: Any = [] if is_item else {}
                         table: Any = [] if is_item else {}
                         pos[id(new)] = table
-                        pending = top[4]
-                        top[1][pending] = new
-                        if top[3]:
-                            old = top[2][pending]
-                            top[2][pending] = (old[0], old[1], old[2], line, ind + 1, 0)
+                        cur[pending] = new
+                        if cur_map:
+                            old = cur_tab[pending]
+                            cur_tab[pending] = (old[0], old[1], old[2], line, ind + 1, 0)
                         else:
-                            top[2][pending] = (line, ind + 1, 0, line, ind + 1, 0)
-                        top[4] = none
-                        top = [ind, new, table, not is_item, none]
-                        stack.append(top)
-                        if len(stack) > MAX_DEPTH:
+                            cur_tab[pending] = (line, ind + 1, 0, line, ind + 1, 0)
+                        stack.append((cur_ind, cur, cur_tab, cur_map))
+                        if len(stack) >= MAX_DEPTH:
                             raise _Bail
-                    else:
-                        top[4] = none
+                        cur, cur_tab, cur_ind, cur_map = new, table, ind, not is_item
+                    pending = none
             else:
                 if root is not None:
                     raise _Bail
@@ -580,19 +590,18 @@ class _Fast:
                 root_line, root_col = line, ind + 1
                 table = [] if is_item else {}
                 pos[id(root)] = table
-                top = [ind, root, table, not is_item, none]
-                stack.append(top)
-            if top[0] != ind:
+                cur, cur_tab, cur_ind, cur_map = root, table, ind, not is_item
+            if cur_ind != ind:
                 raise _Bail
             if is_item:
-                if top[3]:
+                if cur_map:
                     raise _Bail
                 if key_text is None:
-                    col = m.start(4)
+                    col = len(raw) - len(rest)
                     if not rest or rest[0] == "#":
-                        top[4] = len(top[1])
-                        top[1].append(None)
-                        top[2].append((line, col + 1, 0, line, col + 1, 0))
+                        pending = len(cur)
+                        cur.append(None)
+                        cur_tab.append((line, col + 1, 0, line, col + 1, 0))
                         continue
                     c = rest[0]
                     if c == "-" and (len(rest) == 1 or rest[1] == " "):
@@ -600,33 +609,33 @@ class _Fast:
                     quoted = self._quoted_key(rest) if c == '"' or c == "'" else None
                     if quoted is None:
                         value, vlen, idx = self._value(rest, col, idx, ind)
-                        top[1].append(value)
-                        top[2].append((line, col + 1, vlen, line, col + 1, vlen))
+                        cur.append(value)
+                        cur_tab.append((line, col + 1, vlen, line, col + 1, vlen))
                         continue
                     key, klen, rest_at = quoted
                     vcol = col + rest_at
                     rest = rest[rest_at:]
                 else:
-                    col = m.start(3)
-                    key = resolve_plain(key_text)
+                    col = ind + len(dash)
+                    key = resolve_plain(key_text) if key_text[0] in numeric else bool_null.get(key_text, key_text)
                     klen = len(key_text)
-                    vcol = m.start(4)
+                    vcol = len(raw) - len(rest)
                 # "- key: value": a mapping starts inside the item, at the key's column.
                 new = {}
                 table = {}
                 pos[id(new)] = table
-                top[1].append(new)
-                top[2].append((line, col + 1, 0, line, col + 1, 0))
-                top = [col, new, table, True, none]
-                stack.append(top)
-                if len(stack) > MAX_DEPTH:
+                cur.append(new)
+                cur_tab.append((line, col + 1, 0, line, col + 1, 0))
+                stack.append((cur_ind, cur, cur_tab, cur_map))
+                if len(stack) >= MAX_DEPTH:
                     raise _Bail
+                cur, cur_tab, cur_ind, cur_map = new, table, col, True
                 kcol = col
             elif key_text is not None:
-                key = resolve_plain(key_text) if key_text[0] in _NUMERIC_START else _BOOL_NULL.get(key_text, key_text)
+                key = resolve_plain(key_text) if key_text[0] in numeric else bool_null.get(key_text, key_text)
                 klen = len(key_text)
                 kcol = ind
-                vcol = m.start(4)
+                vcol = len(raw) - len(rest)
             else:
                 quoted = self._quoted_key(rest) if rest[0] == '"' or rest[0] == "'" else None
                 if quoted is None:
@@ -635,17 +644,16 @@ class _Fast:
                 kcol = ind
                 vcol = ind + rest_at
                 rest = rest[rest_at:]
-            if not top[3]:
+            if not cur_map:
                 raise _Bail
-            d = top[1]
-            if key in d or key_text == "<<":
+            if key in cur or key_text == "<<":
                 raise _Bail  # duplicates and merge keys: the C path reports and implements them
             if not rest or rest[0] == "#":
-                top[4] = key
-                d[key] = None
-                top[2][key] = (line, kcol + 1, klen, line, kcol + klen + 2, 0)
+                pending = key
+                cur[key] = None
+                cur_tab[key] = (line, kcol + 1, klen, line, kcol + klen + 2, 0)
                 continue
-            if rest[0] in _VALUE_SPECIAL:
+            if rest[0] in special:
                 value, vlen, idx = self._value(rest, vcol, idx, kcol)
             else:
                 # Inline fast path for the common case: a plain scalar.
@@ -653,10 +661,10 @@ class _Fast:
                 text = (rest if k < 0 else rest[:k]).rstrip(" ")
                 if ": " in text or text[-1] == ":" or "\t" in text:
                     raise _Bail
-                value = resolve_plain(text) if text[0] in _NUMERIC_START else _BOOL_NULL.get(text, text)
+                value = resolve_plain(text) if text[0] in numeric else bool_null.get(text, text)
                 vlen = len(text)
-            d[key] = value
-            top[2][key] = (line, kcol + 1, klen, line, vcol + 1, vlen)
+            cur[key] = value
+            cur_tab[key] = (line, kcol + 1, klen, line, vcol + 1, vlen)
         if root is None:
             return None, 0, 0
         return root, root_line, root_col

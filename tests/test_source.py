@@ -338,3 +338,21 @@ def test_load_never_writes_its_inputs(tmp_path: Path) -> None:
     before = (f.stat().st_mtime_ns, f.read_bytes())
     load([str(tmp_path)])
     assert (f.stat().st_mtime_ns, f.read_bytes()) == before
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="ab1:?#,-'\" []{}", min_size=1, max_size=14))
+def test_flow_collections_parse_the_same_or_the_fast_parser_declines(body: str) -> None:
+    """Wherever the fast parser answers for a one-line flow value, libyaml gives the same data."""
+    for opener, closer in (("[", "]"), ("{", "}")):
+        text = f"k: {opener}{body}{closer}\n"
+        fast = source._Fast([text.rstrip("\n")], 1)
+        try:
+            froot, _, _ = fast.parse()
+        except source._Bail:
+            continue
+        try:
+            docs = list(source._c_parse(text, 1))
+        except source.LoadError as exc:
+            raise AssertionError(f"fast parser accepted {text!r}, libyaml rejects it: {exc.message}") from None
+        assert docs[0][0] == froot, text

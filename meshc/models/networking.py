@@ -441,25 +441,7 @@ GRPC_STATUSES = (
     "DATA_LOSS",
     "UNAUTHENTICATED",
 )
-GrpcStatus = Literal[
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-]
+GrpcStatus = Literal[GRPC_STATUSES]  # type: ignore[valid-type]  # the tuple above, as a Literal
 
 
 class FaultDelay(Model):

@@ -1,0 +1,2141 @@
+"""Compile the Mesh into the IR: every Istio default, name and route order is decided here, once.
+
+The passes follow istiod (`pilot/pkg/networking/core`): contexts (the sidecar of a client namespace,
+and one per gateway workload), listeners per port, route tables per listener, virtual hosts per
+host, routes per VirtualService match block, then the clusters the routes use with their resolved
+DestinationRule policy, then the security policies of each workload. translation.md §1 and §4 give
+the rules; comments name the istiod function a step mirrors where it is not obvious.
+
+`Scope` narrows a compile to what `meshc route` needs (one context, one port, the virtual hosts
+that could serve one host and the clusters they use); the narrowed IR is a subset of the full one,
+so the simulator never disagrees with `meshc compile`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshc import ir
+from meshc.mesh import Mesh, Resource, ServiceHost, export_set, host_covers, host_matches, split_host
+from meshc.models.networking import is_http_protocol, is_tls_protocol
+
+MESH = "mesh"
+DEFAULT_RETRY_ON = ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"]
+INGRESS_SELECTORS = ({"istio": "ingressgateway"}, {"istio": "egressgateway"})
+REDIRECT_CODES = {0: 301, 301: 301, 302: 302, 303: 303, 307: 307, 308: 308}
+CLAIM_PREFIX = "@request.auth.claims"
+_CLAIM_BRACKETS = re.compile(r"\[([^\]]+)\]")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to compile: everything (the default), or the slice one request needs."""
+
+    source_namespace: str = "default"
+    """Namespace of the client sidecar (short names, exportTo, `sourceNamespace` matches)."""
+    source_labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels of the client workload (`sourceLabels` matches)."""
+    context: str | None = None
+    """None: every context; `mesh`: the sidecar only; `ns/name`: the context serving that Gateway."""
+    host: str | None = None
+    """Only the virtual hosts whose domains can serve this host (and the clusters they use)."""
+    port: int | None = None
+    """Only listeners on this port."""
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def cluster_name(port: int | str, subset: str | None, host: str) -> str:
+    """Istio's outbound cluster name `outbound|PORT|SUBSET|FQDN` (`model.BuildSubsetKey`)."""
+    return f"outbound|{port}|{subset or ''}|{host}"
+
+
+def _timestamp(res: Resource) -> str:
+    meta = getattr(res.model, "metadata", None)
+    ts = getattr(meta, "creationTimestamp", None) if meta is not None else None
+    if ts is None:
+        return ""
+    if isinstance(ts, datetime.datetime):
+        return ts.isoformat()
+    return str(ts)
+
+
+def _order_key(res: Resource) -> tuple[str, str, str]:
+    # sortConfigByCreationTime: creation time, then name, then namespace.
+    return (_timestamp(res), res.name, res.namespace)
+
+
+def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
+    if res.doc is None:
+        return ir.Origin(res.kind, res.namespace, res.name, _field(loc))
+    span = res.span(loc)
+    return ir.Origin(res.kind, res.namespace, res.name, _field(loc), span.path, span.line)
+
+
+def _field(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _duration(value: Any) -> str | None:
+    if value is None:
+        return None
+    envoy = getattr(value, "envoy", None)
+    return envoy if envoy is not None else str(value)
+
+
+def _seconds(value: Any) -> int | None:
+    if value is None:
+        return None
+    return int(getattr(value, "seconds", 0))
+
+
+def _percent(p: Any) -> float:
+    """Istio `Percent` → float (unset value → 0)."""
+    value = getattr(p, "value", None)
+    return float(value) if value is not None else 0.0
+
+
+def _string_match(m: Any, *, presence_empty: bool = True) -> ir.StringMatch:
+    """VirtualService StringMatch → IR; `{}` and `regex: "*"` become presence (canBeConvertedToPresentMatch)."""
+    if m is None:
+        return ir.StringMatch("present")
+    if m.exact is not None:
+        return ir.StringMatch("exact", m.exact)
+    if m.prefix is not None:
+        return ir.StringMatch("prefix", m.prefix)
+    if m.regex is not None:
+        if m.regex == "*":
+            return ir.StringMatch("present")
+        return ir.StringMatch("regex", m.regex)
+    return ir.StringMatch("present")
+
+
+def _is_present_form(m: Any) -> bool:
+    return m is None or (m.exact is None and m.prefix is None and (m.regex is None or m.regex == "*"))
+
+
+def claim_path(name: str) -> list[str] | None:
+    """The claim path of a `@request.auth.claims.X` / `@request.auth.claims[X][Y]` header, else None."""
+    if not name.startswith(CLAIM_PREFIX):
+        return None
+    rest = name[len(CLAIM_PREFIX) :]
+    if rest.startswith("."):
+        parts = rest[1:].split(".")
+        return parts if all(parts) else None
+    if rest.startswith("["):
+        parts = _CLAIM_BRACKETS.findall(rest)
+        return parts if parts and "".join(f"[{p}]" for p in parts) == rest else None
+    return None
+
+
+def _header_ops(ops: Any) -> tuple[ir.HeaderOps, str | None]:
+    """(operations, authority) of one HeaderOperations (`TranslateHeadersOperations`)."""
+    if ops is None:
+        return ir.HeaderOps(), None
+    authority = None
+    set_: list[ir.HeaderValue] = []
+    add: list[ir.HeaderValue] = []
+    for target, values in ((set_, ops.set), (add, ops.add)):
+        for key in sorted(values):
+            if key.lower() in (":authority", "host") and (target is set_ or authority is None):
+                authority = values[key]
+            if key.startswith(":") or key.lower() == "host":
+                continue
+            target.append(ir.HeaderValue(key, values[key]))
+    # `set` wins over `add` for the authority.
+    set_auth = next((ops.set[k] for k in sorted(ops.set) if k.lower() in (":authority", "host")), None)
+    if set_auth is not None:
+        authority = set_auth
+    remove = [k for k in ops.remove if not (k.startswith(":") or k.lower() == "host")]
+    return ir.HeaderOps(set_, add, remove), authority
+
+
+def _merge_ops(a: ir.HeaderOps, b: ir.HeaderOps) -> ir.HeaderOps:
+    return ir.HeaderOps([*a.set, *b.set], [*a.add, *b.add], [*a.remove, *b.remove])
+
+
+def _labels_text(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def domain_matches(domain: str, host: str) -> bool:
+    """Whether an Envoy virtual host domain matches a Host (lowercase, port already stripped)."""
+    if domain == "*" or domain == host:
+        return True
+    if domain.startswith("*"):
+        suffix = domain[1:]
+        return len(host) > len(suffix) and host.endswith(suffix)
+    if domain.endswith("*"):
+        prefix = domain[:-1]
+        return len(host) > len(prefix) and host.startswith(prefix)
+    return False
+
+
+def _catch_all(match: ir.RouteMatch) -> bool:
+    # route.IsCatchAllRoute: prefix `/` or regex `.*`, and no header, query or metadata matcher.
+    path_all = (match.path.kind == "prefix" and match.path.value == "/") or (
+        match.path.kind == "regex" and match.path.value == ".*"
+    )
+    return (
+        path_all
+        and not match.headers
+        and match.method is None
+        and match.authority is None
+        and match.scheme is None
+        and not match.query_params
+        and not match.jwt_claims
+    )
+
+
+# --- VirtualServices ------------------------------------------------------------------------------
+
+
+class _VS:
+    """A VirtualService with hosts and gateway references resolved (`resolveVirtualServiceShortnames`)."""
+
+    __slots__ = ("export", "gateways", "hosts", "key", "name", "namespace", "res", "spec")
+
+    def __init__(self, res: Resource, mesh: Mesh) -> None:
+        self.res = res
+        self.spec = res.spec
+        self.namespace = res.namespace
+        self.name = res.name
+        self.hosts = [mesh.fqdn(h, res.namespace) if h != "*" else "*" for h in self.spec.hosts]
+        self.gateways = [resolve_gateway(g, res.namespace, mesh) for g in self.spec.gateways] or [MESH]
+        self.export = export_set(self.spec.exportTo, res.namespace)
+        self.key = _order_key(res)
+
+    def visible_from(self, namespace: str) -> bool:
+        return "*" in self.export or namespace in self.export
+
+    def group(self, namespace: str) -> int:
+        """0: private to `namespace`; 1: exported to it by name; 2: public (`VirtualServicesForGateway`)."""
+        if "*" in self.export:
+            return 2
+        if self.export == frozenset({self.namespace}) and self.namespace == namespace:
+            return 0
+        return 1
+
+
+def resolve_gateway(ref: str, namespace: str, mesh: Mesh) -> str:
+    """`mesh`, or `ns/name` of the Gateway a VirtualService reference points to."""
+    if ref == MESH:
+        return MESH
+    ns, name = mesh.gateway_ref(ref, namespace)
+    return f"{ns}/{name}"
+
+
+@dataclass
+class _Item:
+    """A route or a skipped match block of one VirtualService, in the order they were produced."""
+
+    route: ir.Route | None = None
+    skipped: ir.SkippedMatch | None = None
+
+
+# --- DestinationRules -------------------------------------------------------------------------------
+
+
+class _Rules:
+    """DestinationRules indexed by host; the precedence of `Mesh.destination_rules_for`, in O(1)."""
+
+    def __init__(self, mesh: Mesh) -> None:
+        self.mesh = mesh
+        self.exact: dict[str, list[Resource]] = {}
+        self.wildcard: list[tuple[str, Resource]] = []
+        for r in mesh.of_kind("DestinationRule"):
+            spec = r.spec
+            if spec is None or not spec.host:
+                continue
+            host = mesh.fqdn(spec.host, r.namespace)
+            if host.startswith("*"):
+                self.wildcard.append((host, r))
+            else:
+                self.exact.setdefault(host, []).append(r)
+        self.cache: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Resource]] = {}
+
+    def applicable(
+        self, fqdn: str, namespace: str, labels: Mapping[str, str], service_ns: str | None
+    ) -> list[Resource]:
+        """DestinationRules for traffic from a workload (`namespace`, `labels`) to `fqdn`, oldest first."""
+        key = (fqdn, namespace, tuple(sorted(labels.items())))
+        found = self.cache.get(key)
+        if found is not None:
+            return found
+        order = [namespace]
+        if service_ns and service_ns not in order:
+            order.append(service_ns)
+        root = self.mesh.options.root_namespace
+        if root not in order:
+            order.append(root)
+        result: list[Resource] = []
+        for ns in order:
+            exact = [r for r in self.exact.get(fqdn, ()) if self._usable(r, ns, namespace, labels)]
+            if exact:
+                result = exact
+                break
+            wild = [(h, r) for h, r in self.wildcard if host_covers(h, fqdn) and self._usable(r, ns, namespace, labels)]
+            if wild:
+                best = max(len(h) for h, _ in wild)
+                result = [r for h, r in wild if len(h) == best]
+                break
+        result = sorted(result, key=_order_key)
+        self.cache[key] = result
+        return result
+
+    @staticmethod
+    def _usable(r: Resource, ns: str, client_ns: str, labels: Mapping[str, str]) -> bool:
+        if r.namespace != ns:
+            return False
+        spec = r.spec
+        selector = spec.workloadSelector
+        if selector is not None and selector.matchLabels:
+            if r.namespace != client_ns:
+                return False
+            if any(labels.get(k) != v for k, v in selector.matchLabels.items()):
+                return False
+        # Outside the client's namespace, a rule counts only when it is exported to it.
+        return ns == client_ns or bool(export_set(spec.exportTo, r.namespace) & {"*", client_ns})
+
+
+@dataclass
+class _Merged:
+    """Several DestinationRules for one host merged as istiod does (`mergeDestinationRule`)."""
+
+    rules: list[Resource]
+    top: Resource | None
+    """The first rule with a top-level trafficPolicy."""
+    subsets: dict[str, tuple[Resource, int]]
+    """Subset name → (rule, index in its spec.subsets); a duplicate name keeps the first."""
+
+
+def _merge_rules(rules: list[Resource]) -> _Merged:
+    top = next((r for r in rules if r.spec.trafficPolicy is not None), None)
+    subsets: dict[str, tuple[Resource, int]] = {}
+    for r in rules:
+        for i, s in enumerate(r.spec.subsets):
+            subsets.setdefault(s.name, (r, i))
+    return _Merged(rules, top, subsets)
+
+
+# --- the compiler -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Gateway:
+    """A Gateway resource with its servers."""
+
+    res: Resource
+    key: str
+    """`ns/name`."""
+
+
+@dataclass
+class _ContextPlan:
+    """A context before compilation: who it is and which Gateways it serves."""
+
+    name: str
+    kind: str
+    namespace: str
+    labels: dict[str, str]
+    gateways: list[_Gateway]
+    namespace_reason: str | None = None
+
+
+@dataclass
+class _State:
+    """Per-context compile state."""
+
+    plan: _ContextPlan
+    services: dict[str, ServiceHost]
+    """Visible registry entries by hostname."""
+    clusters: dict[str, ir.Cluster | None] = field(default_factory=dict)
+    """Clusters by name (None: referenced but unknown)."""
+
+
+class Compiler:
+    """Mesh → IR. One instance per compile; `compile()` runs the passes."""
+
+    def __init__(self, mesh: Mesh, scope: Scope | None = None) -> None:
+        self.mesh = mesh
+        self.scope = scope or Scope()
+        self.notes: dict[tuple[Any, ...], ir.Note] = {}
+        self.rules = _Rules(mesh)
+        self.host_filter = self.scope.host.lower().rsplit(":", 1)[0] if self.scope.host else None
+        if self.scope.host and self.scope.host.startswith("["):
+            self.host_filter = self.scope.host.lower()
+        self.vs_resources = {(r.namespace, r.name): r for r in mesh.of_kind("VirtualService") if r.spec is not None}
+        self.vs_by_name: dict[tuple[str, str], _VS] = {}
+        self.vss = []
+        for r in self.vs_resources.values():
+            if self.host_filter is not None and not any(
+                self.may_serve(mesh.fqdn(h, r.namespace) if h != "*" else h) for h in r.spec.hosts
+            ):
+                continue
+            vs = _VS(r, mesh)
+            self.vs_by_name[(vs.namespace, vs.name)] = vs
+            self.vss.append(vs)
+
+    def may_serve(self, host: str) -> bool:
+        """Whether a vhost built from `host` can serve the host being asked about (always, unfiltered).
+
+        A sidecar's domains for a service are its FQDN and prefixes of it (`name`, `name.ns`, ...); a
+        gateway's are VirtualService hosts or the more specific server host, so a host that neither
+        starts with the asked host, nor matches it, nor is a wildcard can be skipped.
+        """
+        hf = self.host_filter
+        if hf is None:
+            return True
+        host = host.lower()
+        return host.startswith("*") or host.startswith(hf) or domain_matches(host, hf)
+
+    def virtual_service(self, namespace: str, name: str) -> _VS | None:
+        """The VirtualService `namespace/name` (delegates included), resolved on first use."""
+        vs = self.vs_by_name.get((namespace, name))
+        if vs is None:
+            res = self.vs_resources.get((namespace, name))
+            if res is None:
+                return None
+            vs = _VS(res, self.mesh)
+            self.vs_by_name[(namespace, name)] = vs
+        return vs
+
+    # --- entry point ------------------------------------------------------------------------------
+
+    def compile(self) -> ir.IR:
+        """Run every pass and return the IR."""
+        contexts: list[ir.Context] = []
+        for plan in self.plans():
+            contexts.append(self.context(plan))
+        notes = sorted(
+            self.notes.values(),
+            key=lambda n: (
+                (n.origin.file or "") if n.origin else "",
+                (n.origin.line or 0) if n.origin else 0,
+                n.code,
+                n.message,
+            ),
+        )
+        return ir.IR(contexts, self.mesh.domain, notes)
+
+    def note(self, code: str, message: str, origin: ir.Origin | None, context: str | None = None) -> None:
+        """Record something compile could not decide (deduplicated)."""
+        key = (code, message, origin.file if origin else None, origin.line if origin else None, context)
+        self.notes.setdefault(key, ir.Note(code, message, origin, context))
+
+    # --- contexts ---------------------------------------------------------------------------------
+
+    def plans(self) -> list[_ContextPlan]:
+        """The contexts to compile: the sidecar, then one per gateway workload (sorted by name)."""
+        wanted = self.scope.context
+        out: list[_ContextPlan] = []
+        if wanted in (None, MESH):
+            out.append(_ContextPlan(MESH, "sidecar", self.scope.source_namespace, dict(self.scope.source_labels), []))
+        if wanted == MESH:
+            return out
+        groups: dict[tuple[str, tuple[tuple[str, str], ...]], _ContextPlan] = {}
+        for res in self.mesh.of_kind("Gateway"):
+            if res.spec is None:
+                continue
+            selector = dict(res.spec.selector or {})
+            ns, reason, labels = self._gateway_workload(res, selector)
+            key = (ns, tuple(sorted(selector.items())))
+            plan = groups.get(key)
+            if plan is None:
+                name = f"gateway:{ns}/{_labels_text(selector)}"
+                plan = _ContextPlan(name, "gateway", ns, labels, [], reason)
+                groups[key] = plan
+            plan.gateways.append(_Gateway(res, f"{res.namespace}/{res.name}"))
+        for plan in sorted(groups.values(), key=lambda p: p.name):
+            plan.gateways.sort(key=lambda g: _order_key(g.res))
+            if wanted is None or any(g.key == wanted for g in plan.gateways):
+                out.append(plan)
+        return out
+
+    def _gateway_workload(self, res: Resource, selector: dict[str, str]) -> tuple[str, str, dict[str, str]]:
+        """(namespace, how it was decided, labels) of the workload a Gateway selects."""
+        found = self.mesh.workloads_matching(selector) if selector else []
+        if found:
+            namespaces = sorted({w.namespace for w in found})
+            ns = res.namespace if res.namespace in namespaces else namespaces[0]
+            w = next(w for w in found if w.namespace == ns)
+            return ns, f"{w.resource.kind} {w.namespace}/{w.resource.name} matches the selector", dict(w.labels)
+        if selector in INGRESS_SELECTORS:
+            root = self.mesh.options.root_namespace
+            return root, f"assumed: Istio's default gateway runs in `{root}`", dict(selector)
+        return res.namespace, "assumed: no workload in the input matches the selector", dict(selector)
+
+    def context(self, plan: _ContextPlan) -> ir.Context:
+        """Compile one context."""
+        state = _State(plan, self.visible_services(plan.namespace))
+        listeners = self.sidecar_listeners(state) if plan.kind == "sidecar" else self.gateway_listeners(state)
+        if self.host_filter is None and plan.kind == "sidecar":
+            # A full compile has a cluster per service port and subset, as istiod builds them.
+            for svc in sorted(state.services.values(), key=lambda s: s.hostname):
+                for p in svc.ports:
+                    if (p.protocol or "").upper() == "UDP":
+                        continue
+                    self.cluster(state, svc.hostname, p.number, None)
+                    merged = self.merged_rules(state, svc.hostname)
+                    for subset in merged.subsets:
+                        self.cluster(state, svc.hostname, p.number, subset)
+        clusters = sorted(
+            (c for c in state.clusters.values() if c is not None), key=lambda c: (c.host, c.port, c.subset or "")
+        )
+        providers, policies = self.security(plan)
+        return ir.Context(
+            plan.name,
+            plan.kind,  # type: ignore[arg-type]
+            plan.namespace,
+            plan.labels,
+            [_origin(g.res) for g in plan.gateways],
+            plan.namespace_reason,
+            listeners,
+            clusters,
+            providers,
+            policies,
+        )
+
+    def visible_services(self, namespace: str) -> dict[str, ServiceHost]:
+        """Registry entries visible from `namespace`; for a repeated hostname, the own namespace wins."""
+        out: dict[str, ServiceHost] = {}
+        scope = frozenset({namespace})
+        for hostname, entries in self.mesh.hosts.items():
+            visible = [e for e in entries if e.visible_from(scope)]
+            if not visible:
+                continue
+            own = [e for e in visible if e.namespace == namespace]
+            out[hostname] = (own or visible)[0]
+        return out
+
+    # --- sidecar ------------------------------------------------------------------------------------
+
+    def sidecar_listeners(self, state: _State) -> list[ir.Listener]:
+        """One HTTP listener per service port (`0.0.0.0_<port>`, route table `<port>`)."""
+        ns = state.plan.namespace
+        vss = sorted(
+            (v for v in self.vss if MESH in v.gateways and v.hosts and v.visible_from(ns)),
+            key=lambda v: (v.group(ns), v.key),
+        )
+        ports: set[int] = set()
+        for svc in state.services.values():
+            for p in svc.ports:
+                if self._http_port(p.protocol):
+                    ports.add(p.number)
+        if any(not any(h in state.services for h in v.hosts) for v in vss):
+            ports.add(80)  # VirtualService hosts outside the registry live on port 80 (istiod's "gross HACK")
+        if self.scope.port is not None:
+            ports &= {self.scope.port}
+        listeners = []
+        for port in sorted(ports):
+            vhosts = self.sidecar_virtual_hosts(state, vss, port)
+            chain = ir.FilterChain("http", "HTTP", route_config=ir.RouteConfig(str(port), vhosts))
+            listeners.append(ir.Listener(f"0.0.0.0_{port}", "0.0.0.0", port, "HTTP", [chain]))
+        return listeners
+
+    @staticmethod
+    def _http_port(protocol: str | None) -> bool:
+        # Undeclared protocols are sniffed, and sniffed ports get HTTP routes (IsHTTPOrSniffed).
+        return protocol is None or is_http_protocol(protocol)
+
+    def sidecar_virtual_hosts(self, state: _State, vss: list[_VS], port: int) -> list[ir.VirtualHost]:
+        """`BuildSidecarOutboundVirtualHosts` for one port."""
+        ns = state.plan.namespace
+        by_name = {
+            h: s
+            for h, s in state.services.items()
+            if (p := s.port(port)) and self._http_port(p.protocol) and self.may_serve(h)
+        }
+        wildcard_services = [h for h in by_name if h.startswith("*")]
+        if port != 80:
+            # selectVirtualServices: only VirtualServices with a host that matches a service on the port.
+            vss = [v for v in vss if self._selects(v, by_name, wildcard_services)]
+        best_wildcard = self._wildcard_index(vss, by_name)
+        wrappers: list[tuple[list[str], list[ServiceHost], _VS | None]] = []
+        covered: set[str] = set()
+        for vs in vss:
+            if not self._has_routes(vs, port, MESH, state.plan):
+                continue
+            plain, services = self._separate(vs, by_name, best_wildcard)
+            if not services and port != 80:
+                continue
+            wrappers.append((plain, services, vs))
+            covered.update(s.hostname for s in services)
+        for hostname in sorted(by_name):
+            if hostname not in covered:
+                wrappers.append(([], [by_name[hostname]], None))
+        names: set[str] = set()
+        taken: set[str] = set()
+        vhosts: list[ir.VirtualHost] = []
+        for plain, services, vs in wrappers:
+            candidates: list[tuple[str, list[str], ServiceHost | None]] = [(h, [h], None) for h in plain]
+            candidates += [(s.hostname, self.service_domains(s, ns), s) for s in services]
+            for hostname, domains, svc in candidates:
+                name = f"{hostname}:{port}"
+                if name in names:
+                    self._duplicate(state, name, vs)
+                    continue
+                names.add(name)
+                kept = []
+                for d in domains:
+                    if d.lower() in taken:
+                        continue
+                    taken.add(d.lower())
+                    kept.append(d)
+                if len(kept) != len(domains):
+                    self._duplicate(state, name, vs)
+                if not kept:
+                    continue
+                if self.host_filter is not None and not any(domain_matches(d, self.host_filter) for d in kept):
+                    continue
+                vh = ir.VirtualHost(name, kept)
+                if svc is not None:
+                    vh.services = [_origin(svc.resource)]
+                if vs is None:
+                    assert svc is not None
+                    vh.routes = [self.default_route(state, svc, port)]
+                else:
+                    items = self.vs_items(state, vs, port, MESH, is_tls=False)
+                    self._fill(vh, [(vs, items)], sort_catch_all=False)
+                vhosts.append(vh)
+        vhosts.sort(key=lambda v: v.name)
+        return vhosts
+
+    def _duplicate(self, state: _State, name: str, vs: _VS | None) -> None:
+        if vs is None:
+            return
+        self.note(
+            "duplicate-domain",
+            f"`{name}` is already served by an earlier VirtualService on this sidecar; "
+            f"VirtualService {vs.namespace}/{vs.name} does not apply to it (IST0109)",
+            _origin(vs.res, ("spec", "hosts")),
+            state.plan.name,
+        )
+
+    @staticmethod
+    def _selects(vs: _VS, by_name: Mapping[str, ServiceHost], wildcard_services: list[str]) -> bool:
+        for h in vs.hosts:
+            if h in by_name:
+                return True
+            if h.startswith("*"):
+                if any(host_matches(h, s) for s in by_name):
+                    return True
+            elif any(host_matches(h, s) for s in wildcard_services):
+                return True
+        return False
+
+    @staticmethod
+    def _wildcard_index(vss: list[_VS], by_name: Mapping[str, ServiceHost]) -> dict[str, _VS]:
+        """Service → the VirtualService with the most specific wildcard host matching it."""
+        best: dict[str, tuple[int, _VS]] = {}
+        for vs in vss:
+            for h in vs.hosts:
+                if not h.startswith("*"):
+                    continue
+                for s in by_name:
+                    if host_matches(h, s) and (s not in best or len(h) > best[s][0]):
+                        best[s] = (len(h), vs)
+        return {s: vs for s, (_, vs) in best.items()}
+
+    @staticmethod
+    def _separate(
+        vs: _VS, by_name: Mapping[str, ServiceHost], best_wildcard: Mapping[str, _VS]
+    ) -> tuple[list[str], list[ServiceHost]]:
+        """`separateVSHostsAndServices`: (hosts outside the registry, registry services)."""
+        plain: list[str] = []
+        services: list[ServiceHost] = []
+        seen: set[str] = set()
+        for h in vs.hosts:
+            if h.startswith("*"):
+                continue
+            svc = by_name.get(h)
+            if svc is not None:
+                if h not in seen:
+                    services.append(svc)
+                    seen.add(h)
+            else:
+                plain.append(h)
+        for h in vs.hosts:
+            if not h.startswith("*"):
+                continue
+            found = False
+            for s in sorted(by_name):
+                if not host_matches(s, h):
+                    continue
+                found = True
+                if best_wildcard.get(s) is vs and s not in seen:
+                    services.append(by_name[s])
+                    seen.add(s)
+            if not found:
+                plain.append(h)
+        return plain, services
+
+    def service_domains(self, svc: ServiceHost, namespace: str) -> list[str]:
+        """The FQDN and the short forms a client in `namespace` may use (`generateVirtualHostDomains`)."""
+        h = svc.hostname
+        out = [h]
+        short = self.mesh.short_names(h)
+        if short is not None:
+            name, svc_ns = short
+            if svc_ns == namespace:
+                out += [name, f"{name}.{svc_ns}.svc", f"{name}.{svc_ns}"]
+            else:
+                out += [f"{name}.{svc_ns}", f"{name}.{svc_ns}.svc"]
+        return out
+
+    def default_route(self, state: _State, svc: ServiceHost, port: int) -> ir.Route:
+        """The route a sidecar has for a service without VirtualService (`BuildDefaultHTTPOutboundRoute`)."""
+        name = cluster_name(port, None, svc.hostname)
+        self.cluster(state, svc.hostname, port, None)
+        hash_ = self.service_hash(state, svc.hostname, port)
+        forward = ir.Forward(
+            [ir.WeightedCluster(name, 100, svc.hostname, port)],
+            retries=self.retry_policy(None, False),
+            hash_policy=[hash_] if hash_ else [],
+        )
+        return ir.Route("default", ir.RouteMatch(), "forward", name="default", forward=forward, catch_all=True)
+
+    # --- gateways -----------------------------------------------------------------------------------
+
+    def gateway_listeners(self, state: _State) -> list[ir.Listener]:
+        """Listeners of a gateway workload: Gateway servers merged by port (`MergeGateways`)."""
+        plan = state.plan
+        by_port: dict[tuple[str, int], list[tuple[_Gateway, int, Any]]] = {}
+        for gw in plan.gateways:
+            for i, server in enumerate(gw.res.spec.servers):
+                bind = server.bind or "0.0.0.0"
+                if self.scope.port is not None and server.port.number != self.scope.port:
+                    continue
+                by_port.setdefault((bind, server.port.number), []).append((gw, i, server))
+        listeners = []
+        for (bind, port), servers in sorted(by_port.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            chains = self.gateway_chains(state, port, servers)
+            if not chains:
+                continue
+            listeners.append(ir.Listener(f"{bind}_{port}", bind, port, chains[0].protocol, chains))
+        return listeners
+
+    @staticmethod
+    def _server_family(server: Any) -> str:
+        proto = (server.port.protocol or "").upper()
+        mode = server.tls.mode if server.tls is not None else None
+        if is_http_protocol(proto):
+            return "HTTP"
+        if proto == "HTTPS" and mode not in ("PASSTHROUGH", "AUTO_PASSTHROUGH"):
+            return "HTTPS"
+        if is_tls_protocol(proto):
+            return "TLS"
+        return "TCP"
+
+    def gateway_chains(
+        self, state: _State, port: int, servers: list[tuple[_Gateway, int, Any]]
+    ) -> list[ir.FilterChain]:
+        """Filter chains of one gateway port."""
+        plain_http = [(g, i, s) for g, i, s in servers if self._server_family(s) == "HTTP"]
+        chains: list[ir.FilterChain] = []
+        families = {self._server_family(s) for _, _, s in servers}
+        if "HTTP" in families and len(families) > 1:
+            g, i, _ = next((g, i, s) for g, i, s in servers if self._server_family(s) != "HTTP")
+            self.note(
+                "port-conflict",
+                f"port {port} mixes plain HTTP and TLS servers; istiod keeps the plain HTTP servers",
+                _origin(g.res, ("spec", "servers", i)),
+                state.plan.name,
+            )
+            servers = plain_http
+        if plain_http:
+            vhosts = self.gateway_virtual_hosts(state, port, plain_http, is_tls=False)
+            redirect = any(s.tls is not None and s.tls.httpsRedirect for _, _, s in plain_http)
+            g0, i0, _ = plain_http[0]
+            chains.append(
+                ir.FilterChain(
+                    "http",
+                    "HTTP",
+                    https_redirect=redirect,
+                    route_config=ir.RouteConfig(f"http.{port}", vhosts),
+                    origin=_origin(g0.res, ("spec", "servers", i0)),
+                )
+            )
+            return chains
+        for gw, i, server in servers:
+            family = self._server_family(server)
+            names = self._sni_hosts(server)
+            origin = _origin(gw.res, ("spec", "servers", i))
+            gw_ns, gw_name = gw.key.split("/", 1)
+            suffix = f"{port}.{server.port.name}.{gw_name}.{gw_ns}"
+            if family == "HTTPS":
+                route_name = f"https.{suffix}"
+                vhosts = self.gateway_virtual_hosts(state, port, [(gw, i, server)], is_tls=True)
+                chains.append(
+                    ir.FilterChain(
+                        route_name,
+                        "HTTPS",
+                        server_names=names,
+                        tls=self.server_tls(server.tls),
+                        route_config=ir.RouteConfig(route_name, vhosts),
+                        origin=origin,
+                    )
+                )
+            else:
+                kind = "tls" if family == "TLS" else "tcp"
+                terminate = (
+                    family == "TLS"
+                    and server.tls is not None
+                    and server.tls.mode
+                    not in (
+                        "PASSTHROUGH",
+                        "AUTO_PASSTHROUGH",
+                    )
+                )
+                routes = self.gateway_tcp_routes(state, gw, server, port, passthrough=family == "TLS" and not terminate)
+                chains.append(
+                    ir.FilterChain(
+                        f"{kind}.{suffix}",
+                        family,  # type: ignore[arg-type]
+                        server_names=names if family == "TLS" else [],
+                        tls=self.server_tls(server.tls) if family == "TLS" else None,
+                        tcp_routes=routes,
+                        origin=origin,
+                    )
+                )
+        return chains
+
+    @staticmethod
+    def _sni_hosts(server: Any) -> list[str]:
+        hosts = [split_host(h)[1].lower() for h in server.hosts]
+        return [] if "*" in hosts else hosts
+
+    @staticmethod
+    def server_tls(tls: Any) -> ir.ServerTLS | None:
+        """Gateway server TLS settings → IR."""
+        if tls is None or (tls.mode is None and not tls.credentialName and not tls.serverCertificate):
+            return None
+        mode = tls.mode or "SIMPLE"
+        return ir.ServerTLS(
+            mode,
+            tls.serverCertificate,
+            tls.privateKey,
+            tls.caCertificates,
+            tls.credentialName,
+            list(tls.credentialNames),
+            list(tls.subjectAltNames),
+            tls.minProtocolVersion,
+            tls.maxProtocolVersion,
+            list(tls.cipherSuites),
+            mode == "MUTUAL",
+        )
+
+    def _gateway_vss(self, state: _State, gateway: str) -> list[_VS]:
+        ns = state.plan.namespace
+        return sorted(
+            (v for v in self.vss if gateway in v.gateways and v.hosts and v.visible_from(ns)),
+            key=lambda v: (v.group(ns), v.key),
+        )
+
+    def gateway_virtual_hosts(
+        self, state: _State, port: int, servers: list[tuple[_Gateway, int, Any]], *, is_tls: bool
+    ) -> list[ir.VirtualHost]:
+        """`buildGatewayHTTPRouteConfig`: VirtualService hosts ∩ server hosts, routes merged per host."""
+        by_host: dict[str, ir.VirtualHost] = {}
+        sequences: dict[str, list[tuple[_VS, list[_Item]]]] = {}
+        built: dict[tuple[str, str, str], list[_Item]] = {}
+        for gw, _i, server in servers:
+            gw_ns = gw.res.namespace
+            for vs in self._gateway_vss(state, gw.key):
+                server_hosts = self._server_hosts(server, gw_ns, vs.namespace)
+                common = _intersection(server_hosts, vs.hosts)
+                if not common:
+                    continue
+                if self.host_filter is not None and not any(domain_matches(h, self.host_filter) for h in common):
+                    continue
+                key = (gw.key, vs.namespace, vs.name)
+                items = built.get(key)
+                if items is None:
+                    if not self._has_routes(vs, port, gw.key, state.plan):
+                        continue
+                    items = self.vs_items(state, vs, port, gw.key, is_tls=is_tls)
+                    built[key] = items
+                for h in common:
+                    h = h.lower()
+                    if self.host_filter is not None and not domain_matches(h, self.host_filter):
+                        continue
+                    vh = by_host.get(h)
+                    if vh is None:
+                        vh = ir.VirtualHost(f"{h}:{port}", [h])
+                        by_host[h] = vh
+                        sequences[h] = []
+                    sequences[h].append((vs, items))
+                    if server.tls is not None and server.tls.httpsRedirect:
+                        vh.require_tls = True
+            if server.tls is not None and server.tls.httpsRedirect:
+                for raw in server.hosts:
+                    h = split_host(raw)[1].lower()
+                    if self.host_filter is not None and not domain_matches(h, self.host_filter):
+                        continue
+                    vh = by_host.get(h)
+                    if vh is None:
+                        by_host[h] = ir.VirtualHost(f"{h}:{port}", [h], require_tls=True)
+                        sequences[h] = []
+                    else:
+                        vh.require_tls = True
+        for h, vh in by_host.items():
+            self._fill(vh, sequences[h], sort_catch_all=True)
+        if not by_host:
+            # No VirtualService for this port: Envoy answers 404 to everything.
+            return [ir.VirtualHost(f"blackhole:{port}", ["*"])]
+        return sorted(by_host.values(), key=lambda v: v.name)
+
+    @staticmethod
+    def _server_hosts(server: Any, gateway_ns: str, vs_ns: str) -> list[str]:
+        """Server hosts a VirtualService in `vs_ns` may bind to (`NamesForNamespace`)."""
+        out = []
+        for raw in server.hosts:
+            ns, h = split_host(raw)
+            if ns == ".":
+                ns = gateway_ns
+            if ns is not None and ns not in ("*", vs_ns):
+                continue
+            out.append(h)
+        return out
+
+    def gateway_tcp_routes(
+        self, state: _State, gw: _Gateway, server: Any, port: int, *, passthrough: bool
+    ) -> list[ir.TcpRoute]:
+        """TLS-passthrough (`tls[]`) or TCP (`tcp[]`) routes of VirtualServices bound to the Gateway."""
+        routes: list[ir.TcpRoute] = []
+        for vs in self._gateway_vss(state, gw.key):
+            server_hosts = self._server_hosts(server, gw.res.namespace, vs.namespace)
+            if not _intersection(server_hosts, vs.hosts):
+                continue
+            routes.extend(self.tcp_routes(state, vs, port, gw.key, tls=passthrough))
+        return routes
+
+    def tcp_routes(self, state: _State, vs: _VS, port: int, gateway: str, *, tls: bool) -> list[ir.TcpRoute]:
+        """Routes of `spec.tls` (tls=True) or `spec.tcp`."""
+        out: list[ir.TcpRoute] = []
+        section = "tls" if tls else "tcp"
+        for i, rule in enumerate(getattr(vs.spec, section)):
+            matches = list(rule.match) or [None]
+            for j, m in enumerate(matches):
+                if m is not None:
+                    if m.port and m.port != port:
+                        continue
+                    gws = [resolve_gateway(g, vs.namespace, self.mesh) for g in m.gateways]
+                    if gws and gateway not in gws:
+                        continue
+                    if not gws and not self._source_ok(m.sourceLabels, m.sourceNamespace, state.plan):
+                        continue
+                loc: tuple[str | int, ...] = ("spec", section, i) + (("match", j) if m is not None else ())
+                clusters = self.weighted(state, vs, rule.route, (*loc[:3], "route"), port)[0]
+                out.append(
+                    ir.TcpRoute(
+                        f"{vs.namespace}/{vs.name}/{section}/{i}" + (f"/match/{j}" if m is not None else ""),
+                        clusters,
+                        sni_hosts=[h.lower() for h in getattr(m, "sniHosts", None) or []] if m is not None else [],
+                        destination_subnets=list(m.destinationSubnets) if m is not None else [],
+                        origin=_origin(vs.res, loc),
+                    )
+                )
+        return out
+
+    # --- routes -------------------------------------------------------------------------------------
+
+    def _source_ok(self, labels: Mapping[str, str], namespace: str | None, plan: _ContextPlan) -> bool:
+        if any(plan.labels.get(k) != v for k, v in labels.items()):
+            return False
+        return not namespace or namespace == plan.namespace
+
+    def _config_time_reason(self, m: Any, vs_ns: str, port: int, gateway: str, plan: _ContextPlan) -> str | None:
+        """Why a match block produces no route for this proxy (translateRoute + sourceMatchHTTP), or None."""
+        if m is None:
+            return None
+        if m.port and m.port != port:
+            return f"port {m.port} is not the listener port {port}"
+        gws = [resolve_gateway(g, vs_ns, self.mesh) for g in m.gateways]
+        if gws:
+            if gateway in gws:
+                return None
+            return f"gateways [{', '.join(m.gateways)}] do not include {gateway}"
+        missing = [f"{k}={v}" for k, v in sorted(m.sourceLabels.items()) if plan.labels.get(k) != v]
+        if missing:
+            have = _labels_text(plan.labels) or "none"
+            return f"sourceLabels {', '.join(missing)} not on the client (client labels: {have})"
+        if m.sourceNamespace and m.sourceNamespace != plan.namespace:
+            return f"sourceNamespace {m.sourceNamespace} is not the client namespace {plan.namespace}"
+        return None
+
+    def _has_routes(self, vs: _VS, port: int, gateway: str, plan: _ContextPlan) -> bool:
+        """Cheap check: does the VirtualService produce at least one route here?"""
+        for rule in vs.spec.http:
+            if rule.delegate is not None:
+                if any(it.route is not None for it in self._delegate_items(None, vs, rule, 0, port, gateway, plan)):
+                    return True
+                continue
+            if not rule.match:
+                return True
+            for m in rule.match:
+                if self._config_time_reason(m, vs.namespace, port, gateway, plan) is None:
+                    return True
+        return False
+
+    def vs_items(self, state: _State, vs: _VS, port: int, gateway: str, *, is_tls: bool) -> list[_Item]:
+        """`BuildHTTPRoutesForVirtualService`: routes in order, stopping after a catch-all."""
+        items: list[_Item] = []
+        catch_all: str | None = None
+        for i, rule in enumerate(vs.spec.http):
+            if catch_all is not None:
+                items.extend(self._after_catch_all(vs, rule, i, catch_all))
+                continue
+            if rule.delegate is not None:
+                produced = self._delegate_items(state, vs, rule, i, port, gateway, state.plan, is_tls=is_tls)
+                for it in produced:
+                    if catch_all is not None and it.route is not None:
+                        it = _Item(skipped=ir.SkippedMatch(it.route.origin, f"after catch-all route {catch_all}", 0))  # type: ignore[arg-type]
+                    items.append(it)
+                    if it.route is not None and it.route.catch_all and catch_all is None:
+                        catch_all = it.route.id
+                continue
+            blocks = list(enumerate(rule.match)) or [(None, None)]
+            for j, m in blocks:
+                ref = self._rule_ref(vs, rule, i, j, m)
+                origin = ir.RouteOrigin(ref)
+                if catch_all is not None:
+                    items.append(_Item(skipped=ir.SkippedMatch(origin, f"after catch-all route {catch_all}", 0)))
+                    continue
+                reason = self._config_time_reason(m, vs.namespace, port, gateway, state.plan)
+                if reason is not None:
+                    items.append(_Item(skipped=ir.SkippedMatch(origin, reason, 0)))
+                    continue
+                route = self.translate(state, vs, rule, m, port, origin, vs.namespace, vs, is_tls=is_tls)
+                if route is None:
+                    continue
+                items.append(_Item(route=route))
+                if route.catch_all:
+                    catch_all = route.id
+            if not rule.match and catch_all is None:
+                # A rule without match ends the VirtualService even if it produced nothing.
+                catch_all = f"{vs.namespace}/{vs.name}/http/{i}"
+        return items
+
+    def _after_catch_all(self, vs: _VS, rule: Any, i: int, catch_all: str) -> list[_Item]:
+        out = []
+        for j, m in list(enumerate(rule.match)) or [(None, None)]:
+            ref = self._rule_ref(vs, rule, i, j, m)
+            out.append(_Item(skipped=ir.SkippedMatch(ir.RouteOrigin(ref), f"after catch-all route {catch_all}", 0)))
+        return out
+
+    def _rule_ref(self, vs: _VS, rule: Any, i: int, j: int | None, m: Any) -> ir.RuleRef:
+        loc: tuple[str | int, ...] = ("spec", "http", i) + (("match", j) if j is not None else ())
+        span = vs.res.span(loc) if vs.res.doc is not None else None
+        return ir.RuleRef(
+            vs.namespace,
+            vs.name,
+            i,
+            j,
+            rule.name,
+            getattr(m, "name", None) if m is not None else None,
+            span.path if span else None,
+            span.line if span else None,
+        )
+
+    def _fill(self, vh: ir.VirtualHost, sequences: list[tuple[_VS, list[_Item]]], *, sort_catch_all: bool) -> None:
+        """Put the routes of one or more VirtualServices into a vhost, in final order."""
+        routes: list[ir.Route] = []
+        pending: list[tuple[ir.SkippedMatch, int, int]] = []  # (skipped, sequence index, position in sequence)
+        positions: dict[int, tuple[int, int]] = {}
+        for s, (vs, items) in enumerate(sequences):
+            origin = _origin(vs.res)
+            if origin not in vh.virtual_services:
+                vh.virtual_services.append(origin)
+            for k, it in enumerate(items):
+                if it.route is not None:
+                    positions[id(it.route)] = (s, k)
+                    routes.append(it.route)
+                elif it.skipped is not None:
+                    pending.append((it.skipped, s, k))
+        if sort_catch_all:
+            # route.SortVHostRoutes: catch-all routes move to the end, keeping their relative order.
+            routes = [r for r in routes if not r.catch_all] + [r for r in routes if r.catch_all]
+        # Dedupe shared route objects (the same VirtualService bound twice) while keeping order.
+        seen: set[int] = set()
+        unique = []
+        for r in routes:
+            if id(r) not in seen:
+                seen.add(id(r))
+                unique.append(r)
+        vh.routes = unique
+        final_index = {id(r): n for n, r in enumerate(unique)}
+        for skipped, s, k in pending:
+            before = len(unique)
+            for r in unique:
+                pos = positions.get(id(r))
+                if pos is not None and pos[0] == s and pos[1] > k:
+                    before = min(before, final_index[id(r)])
+            vh.skipped.append(ir.SkippedMatch(skipped.origin, skipped.reason, before))
+
+    def translate(
+        self,
+        state: _State,
+        vs: _VS,
+        rule: Any,
+        m: Any,
+        port: int,
+        origin: ir.RouteOrigin,
+        dest_ns: str,
+        owner: _VS,
+        *,
+        is_tls: bool,
+        mirror_ns: str | None = None,
+    ) -> ir.Route | None:
+        """`translateRoute`: one match block of one rule → one route (None when it has no action)."""
+        match = self.route_match(m)
+        route_id = self._route_id(origin)
+        name = rule.name
+        if m is not None and getattr(m, "name", None):
+            name = f"{name or ''}.{m.name}"
+        req_ops, authority = _header_ops(rule.headers.request if rule.headers else None)
+        resp_ops, _ = _header_ops(rule.headers.response if rule.headers else None)
+        route = ir.Route(
+            route_id,
+            match,
+            "forward",
+            name=name,
+            origin=origin,
+            request_headers=req_ops,
+            response_headers=resp_ops,
+            catch_all=_catch_all(match),
+        )
+        loc = ("spec", "http", origin.virtual_service.rule if origin.delegate is None else origin.delegate.rule)
+        if rule.redirect is not None:
+            redirect = self.redirect(rule.redirect, port, is_tls)
+            if redirect is None:
+                self.note(
+                    "unsupported-redirect-code",
+                    f"redirectCode {rule.redirect.redirectCode} is not supported by Istio; the rule gets no "
+                    "action and Envoy rejects it, so meshc leaves it out",
+                    _origin(owner.res, (*loc, "redirect", "redirectCode")),
+                    state.plan.name,
+                )
+                return None
+            route.action = "redirect"
+            route.redirect = redirect
+        elif rule.directResponse is not None:
+            body = rule.directResponse.body
+            route.action = "direct_response"
+            route.direct_response = ir.DirectResponse(
+                rule.directResponse.status,
+                body.string if body is not None else None,
+                body.bytes if body is not None else None,
+            )
+        else:
+            route.forward = self.forward(state, vs, rule, port, authority, route, dest_ns, owner, loc, mirror_ns)
+        if rule.fault is not None:
+            route.fault = self.fault(rule.fault)
+        if rule.corsPolicy is not None:
+            route.cors = self.cors(rule.corsPolicy)
+        return route
+
+    @staticmethod
+    def _route_id(origin: ir.RouteOrigin) -> str:
+        def part(ref: ir.RuleRef) -> str:
+            text = f"{ref.namespace}/{ref.name}/http/{ref.rule}"
+            return text + (f"/match/{ref.match}" if ref.match is not None else "")
+
+        text = part(origin.virtual_service)
+        if origin.delegate is not None:
+            text += "/delegate/" + part(origin.delegate)
+        return text
+
+    def route_match(self, m: Any) -> ir.RouteMatch:
+        """`TranslateRouteMatch`."""
+        out = ir.RouteMatch()
+        if m is None:
+            return out
+        if m.uri is not None:
+            kind, value = ("prefix", "/")
+            if m.uri.exact is not None:
+                kind, value = "exact", m.uri.exact
+            elif m.uri.prefix is not None:
+                kind, value = "prefix", m.uri.prefix
+            elif m.uri.regex is not None:
+                kind, value = "regex", m.uri.regex
+            out.path = ir.PathMatch(kind, value, bool(m.ignoreUriCase))  # type: ignore[arg-type]
+        elif m.ignoreUriCase:
+            out.path = ir.PathMatch("prefix", "/", True)
+        headers: list[ir.HeaderMatch] = []
+        for name, sm in m.headers.items():
+            claim = claim_path(name)
+            if claim is not None:
+                out.jwt_claims.append(ir.ClaimMatch(claim, _string_match(sm)))
+                continue
+            headers.append(ir.HeaderMatch(name.lower(), _string_match(sm)))
+        for name, sm in m.withoutHeaders.items():
+            claim = claim_path(name)
+            if claim is not None:
+                out.jwt_claims.append(ir.ClaimMatch(claim, _string_match(sm), invert=True))
+                continue
+            headers.append(ir.HeaderMatch(name.lower(), _string_match(sm), True, not _is_present_form(sm)))
+        headers.sort(key=lambda h: h.name)
+        out.headers = headers
+        if m.method is not None:
+            out.method = _string_match(m.method)
+        if m.authority is not None:
+            out.authority = _string_match(m.authority)
+        if m.scheme is not None:
+            out.scheme = _string_match(m.scheme)
+        out.query_params = [ir.QueryParamMatch(k, _string_match(v)) for k, v in sorted(m.queryParams.items())]
+        return out
+
+    @staticmethod
+    def redirect(r: Any, port: int, is_tls: bool) -> ir.Redirect | None:
+        """`ApplyRedirect`."""
+        code = REDIRECT_CODES.get(r.redirectCode or 0)
+        if code is None:
+            return None
+        out = ir.Redirect(code, r.uri or None, r.authority or None, r.scheme or None)
+        if r.port is not None or r.derivePort is not None:
+            new_port = r.port if r.port is not None else (port if r.derivePort == "FROM_REQUEST_PORT" else None)
+            scheme = r.scheme or ("https" if is_tls else "http")
+            if (new_port == 80 and scheme == "http") or (new_port == 443 and scheme == "https"):
+                new_port = None
+            out.port = new_port
+        return out
+
+    def forward(
+        self,
+        state: _State,
+        vs: _VS,
+        rule: Any,
+        port: int,
+        authority: str | None,
+        route: ir.Route,
+        dest_ns: str,
+        owner: _VS,
+        loc: tuple[str | int, ...],
+        mirror_ns: str | None,
+    ) -> ir.Forward:
+        """`applyHTTPRouteDestination`."""
+        fwd = ir.Forward([])
+        fwd.timeout = _duration(rule.timeout)
+        host_rewrite = authority
+        rewrite = None
+        if rule.rewrite is not None:
+            rw = rule.rewrite
+            rewrite = ir.Rewrite()
+            if rw.uriRegexRewrite is not None:
+                rewrite.uri_regex = rw.uriRegexRewrite.match
+                rewrite.uri_regex_substitution = rw.uriRegexRewrite.rewrite
+            elif rw.uri:
+                rewrite.uri = rw.uri
+            if rw.authority:
+                host_rewrite = rw.authority
+        clusters, hashes, single_ops = self.weighted(
+            state, vs, rule.route, (*loc, "route"), port, dest_ns=dest_ns, owner=owner
+        )
+        fwd.clusters = clusters
+        fwd.hash_policy = hashes
+        if single_ops is not None:
+            req, resp, dest_authority = single_ops
+            route.request_headers = _merge_ops(route.request_headers, req)
+            route.response_headers = _merge_ops(route.response_headers, resp)
+            if dest_authority and host_rewrite is None:
+                host_rewrite = dest_authority
+        if host_rewrite is not None:
+            rewrite = rewrite or ir.Rewrite()
+            rewrite.authority = host_rewrite
+        fwd.rewrite = rewrite
+        consistent = len(rule.route) == 1 and bool(hashes)
+        fwd.retries = self.retry_policy(rule.retries, consistent)
+        fwd.mirrors = self.mirrors(state, rule, port, mirror_ns or dest_ns, owner, loc)
+        return fwd
+
+    def weighted(
+        self,
+        state: _State,
+        vs: _VS,
+        destinations: list[Any],
+        loc: tuple[str | int, ...],
+        port: int,
+        *,
+        dest_ns: str | None = None,
+        owner: _VS | None = None,
+    ) -> tuple[list[ir.WeightedCluster], list[ir.HashPolicy], tuple[ir.HeaderOps, ir.HeaderOps, str | None] | None]:
+        """Destinations → weighted clusters, hash policies, and (single destination) its header ops."""
+        ns = dest_ns or vs.namespace
+        owner = owner or vs
+        out: list[ir.WeightedCluster] = []
+        hashes: list[ir.HashPolicy] = []
+        single = len(destinations) == 1
+        single_ops = None
+        for k, d in enumerate(destinations):
+            if not single and not d.weight:
+                continue  # zero or missing weight: no traffic (the entry is dropped)
+            wc = self.destination(state, d.destination, port, ns, owner, (*loc, k, "destination"))
+            wc.weight = 100 if single else d.weight
+            headers = getattr(d, "headers", None)
+            if headers is not None:
+                req, authority = _header_ops(headers.request)
+                resp, _ = _header_ops(headers.response)
+                if single:
+                    single_ops = (req, resp, authority)
+                else:
+                    wc.request_headers, wc.response_headers, wc.host_rewrite = req, resp, authority
+            h = self.destination_hash(state, wc.host, d.destination)
+            if h is not None:
+                hashes.append(h)
+            out.append(wc)
+        return out, hashes, single_ops
+
+    def destination(
+        self, state: _State, dest: Any, port: int, ns: str, owner: _VS, loc: tuple[str | int, ...]
+    ) -> ir.WeightedCluster:
+        """`GetDestinationCluster`: the cluster of one destination (noting unknown hosts and subsets)."""
+        host = self.mesh.fqdn(dest.host, ns)
+        svc = state.services.get(host)
+        if dest.port is not None:
+            number = dest.port.number
+        elif svc is not None and len(svc.ports) == 1:
+            number = svc.ports[0].number
+        else:
+            number = port
+        wc = ir.WeightedCluster(cluster_name(number, dest.subset, host), 100, host, number, dest.subset)
+        cluster = self.cluster(state, host, number, dest.subset, owner, loc)
+        wc.known = cluster is not None
+        return wc
+
+    def mirrors(
+        self, state: _State, rule: Any, port: int, ns: str, owner: _VS, loc: tuple[str | int, ...]
+    ) -> list[ir.Mirror]:
+        """`MirrorPercent` / `MirrorPercentByPolicy`: mirrors with a percentage > 0."""
+        out: list[ir.Mirror] = []
+        entries: list[tuple[Any, float | None, tuple[str | int, ...]]] = []
+        if rule.mirror is not None:
+            if rule.mirrorPercentage is not None:
+                pct: float | None = _percent(rule.mirrorPercentage)
+            elif rule.mirrorPercent is not None or rule.mirror_percent is not None:
+                pct = float(rule.mirrorPercent if rule.mirrorPercent is not None else rule.mirror_percent)
+            else:
+                pct = 100.0
+            entries.append((rule.mirror, pct, (*loc, "mirror")))
+        for k, mp in enumerate(rule.mirrors):
+            pct = _percent(mp.percentage) if mp.percentage is not None else 100.0
+            entries.append((mp.destination, pct, (*loc, "mirrors", k, "destination")))
+        for dest, pct, where in entries:
+            if not pct or pct <= 0:
+                continue
+            wc = self.destination(state, dest, port, ns, owner, where)
+            out.append(ir.Mirror(wc.cluster, wc.host, wc.port, pct, wc.subset, wc.known))
+        return out
+
+    @staticmethod
+    def retry_policy(retries: Any, consistent_hash: bool) -> ir.RetryPolicy | None:
+        """`retry.ConvertPolicy`: Istio's default when unset, none when `attempts` is 0."""
+        out = ir.RetryPolicy(2, list(DEFAULT_RETRY_ON), [503], previous_hosts_predicate=not consistent_hash)
+        if retries is None:
+            out.is_default = True
+            return out
+        if not retries.attempts or retries.attempts <= 0:
+            return None
+        out.attempts = retries.attempts
+        if retries.retryOn:
+            tokens: list[str] = []
+            codes: list[int] = []
+            for part in retries.retryOn.split(","):
+                part = part.strip()
+                if not part:
+                    continue
+                if part.isdigit():
+                    codes.append(int(part))
+                else:
+                    tokens.append(part)
+            if codes and "retriable-status-codes" not in ",".join(tokens):
+                tokens.append("retriable-status-codes")
+            out.retry_on = tokens
+            out.retriable_status_codes = codes
+        out.per_try_timeout = _duration(retries.perTryTimeout)
+        if retries.retryIgnorePreviousHosts is not None:
+            out.previous_hosts_predicate = bool(retries.retryIgnorePreviousHosts)
+        out.retry_remote_localities = bool(retries.retryRemoteLocalities)
+        out.backoff_base_interval = _duration(retries.backoff)
+        return out
+
+    @staticmethod
+    def fault(f: Any) -> ir.Fault | None:
+        """`TranslateFault`: a delay without percentage delays nothing; an abort without one aborts nothing."""
+        out = ir.Fault()
+        if f.delay is not None and f.delay.fixedDelay is not None:
+            pct = _percent(f.delay.percentage) if f.delay.percentage is not None else float(f.delay.percent or 0)
+            out.delay = ir.FaultDelay(_duration(f.delay.fixedDelay) or "0s", pct)
+        if f.abort is not None and (f.abort.httpStatus is not None or f.abort.grpcStatus is not None):
+            pct = _percent(f.abort.percentage) if f.abort.percentage is not None else 0.0
+            out.abort = ir.FaultAbort(pct, f.abort.httpStatus, f.abort.grpcStatus)
+        if out.delay is None and out.abort is None:
+            return None
+        return out
+
+    @staticmethod
+    def cors(c: Any) -> ir.Cors:
+        """`TranslateCORSPolicy`."""
+        if c.allowOrigins:
+            origins = [_string_match(o) for o in c.allowOrigins]
+        else:
+            origins = [ir.StringMatch("exact", o) for o in c.allowOrigin]
+        return ir.Cors(
+            origins,
+            list(c.allowMethods),
+            list(c.allowHeaders),
+            list(c.exposeHeaders),
+            _seconds(c.maxAge),
+            c.allowCredentials,
+            c.unmatchedPreflights != "IGNORE",
+        )
+
+    # --- delegation ---------------------------------------------------------------------------------
+
+    def _delegate_items(
+        self,
+        state: _State | None,
+        root: _VS,
+        rule: Any,
+        i: int,
+        port: int,
+        gateway: str,
+        plan: _ContextPlan,
+        *,
+        is_tls: bool = False,
+    ) -> list[_Item]:
+        """A delegating rule replaced by the delegate's rules merged with it (translation.md §4.5)."""
+        ref = rule.delegate
+        ns = ref.namespace or root.namespace
+        root_ref = self._rule_ref(root, rule, i, None, None)
+        delegate = self.virtual_service(ns, ref.name or "")
+        reason = None
+        if delegate is None:
+            reason = f"delegate {ns}/{ref.name} not found"
+        elif delegate.spec.hosts:
+            reason = f"delegate {ns}/{ref.name} has hosts, so it is not a delegate"
+        elif not delegate.visible_from(root.namespace):
+            reason = f"delegate {ns}/{ref.name} is not exported to namespace {root.namespace}"
+        if reason is not None:
+            if state is not None:
+                self.note(
+                    "missing-delegate",
+                    f"{reason}; the rule is dropped",
+                    _origin(root.res, ("spec", "http", i, "delegate")),
+                    plan.name,
+                )
+            return [_Item(skipped=ir.SkippedMatch(ir.RouteOrigin(root_ref), reason, 0))]
+        assert delegate is not None
+        items: list[_Item] = []
+        root_matches = list(rule.match)
+        for k, drule in enumerate(delegate.spec.http):
+            if drule.delegate is not None:
+                items.append(
+                    _Item(
+                        skipped=ir.SkippedMatch(
+                            ir.RouteOrigin(root_ref, self._rule_ref(delegate, drule, k, None, None)),
+                            "delegation is one level only",
+                            0,
+                        )
+                    )
+                )
+                continue
+            pairs = _merge_matches(root_matches, list(drule.match))
+            if pairs is None:
+                items.append(
+                    _Item(
+                        skipped=ir.SkippedMatch(
+                            ir.RouteOrigin(root_ref, self._rule_ref(delegate, drule, k, None, None)),
+                            "its match conflicts with the root rule's match",
+                            0,
+                        )
+                    )
+                )
+                continue
+            merged_rule = _MergedRule(rule, drule)
+            for root_j, del_j, merged in pairs:
+                vs_ref = self._rule_ref(root, rule, i, root_j, root_matches[root_j] if root_j is not None else None)
+                d_ref = self._rule_ref(delegate, drule, k, del_j, drule.match[del_j] if del_j is not None else None)
+                origin = ir.RouteOrigin(vs_ref, d_ref)
+                why = self._config_time_reason(merged, delegate.namespace, port, gateway, plan)
+                if why is not None:
+                    items.append(_Item(skipped=ir.SkippedMatch(origin, why, 0)))
+                    continue
+                if state is None:
+                    items.append(_Item(route=ir.Route("probe", ir.RouteMatch(), "forward")))
+                    return items
+                route = self.translate(
+                    state,
+                    delegate,
+                    merged_rule,
+                    merged,
+                    port,
+                    origin,
+                    delegate.namespace,
+                    delegate,
+                    is_tls=is_tls,
+                    mirror_ns=root.namespace if drule.mirror is None and not drule.mirrors else None,
+                )
+                if route is not None:
+                    items.append(_Item(route=route))
+        return items
+
+    # --- clusters -----------------------------------------------------------------------------------
+
+    def merged_rules(self, state: _State, host: str) -> _Merged:
+        """The DestinationRules that apply to `host` in this context, merged."""
+        svc = state.services.get(host)
+        rules = self.rules.applicable(host, state.plan.namespace, state.plan.labels, svc.namespace if svc else None)
+        return _merge_rules(rules)
+
+    def cluster(
+        self,
+        state: _State,
+        host: str,
+        port: int,
+        subset: str | None,
+        owner: _VS | None = None,
+        loc: tuple[str | int, ...] = (),
+    ) -> ir.Cluster | None:
+        """The cluster `outbound|port|subset|host` (built once per context); None when it cannot exist."""
+        name = cluster_name(port, subset, host)
+        if name in state.clusters:
+            return state.clusters[name]
+        svc = state.services.get(host)
+        where = _origin(owner.res, loc) if owner is not None else None
+        if svc is None:
+            state.clusters[name] = None
+            if owner is not None:
+                known = self.mesh.any_host(host, state.plan.namespace)
+                why = (
+                    f"host `{host}` is not visible from namespace `{state.plan.namespace}` (exportTo)"
+                    if any(k.hostname == host for k in known)
+                    else f"host `{host}` is not in the registry (no Service or ServiceEntry)"
+                )
+                self.note("unknown-host", f"{why}; Envoy answers 503 for traffic sent to it", where, state.plan.name)
+            return None
+        sport = svc.port(port)
+        if sport is None:
+            state.clusters[name] = None
+            if owner is not None:
+                ports = ", ".join(str(p.number) for p in svc.ports) or "none"
+                self.note(
+                    "unknown-port",
+                    f"`{host}` has no port {port} (ports: {ports}); Envoy answers 503 for traffic sent to it",
+                    where,
+                    state.plan.name,
+                )
+            return None
+        merged = self.merged_rules(state, host)
+        subset_entry = None
+        if subset:
+            subset_entry = merged.subsets.get(subset)
+            if subset_entry is None:
+                state.clusters[name] = None
+                if owner is not None:
+                    defined = ", ".join(sorted(merged.subsets)) or "none"
+                    self.note(
+                        "unknown-subset",
+                        f"subset `{subset}` is not defined for host `{host}` (subsets: {defined}); "
+                        "Envoy answers 503 for traffic sent to it",
+                        where,
+                        state.plan.name,
+                    )
+                return None
+        cluster = ir.Cluster(
+            name,
+            host,
+            port,
+            "STATIC",
+            subset,
+            protocol=sport.protocol,
+            service=_origin(svc.resource),
+            destination_rules=[_origin(r) for r in merged.rules],
+        )
+        if subset_entry is not None:
+            r, idx = subset_entry
+            cluster.subset_labels = dict(r.spec.subsets[idx].labels)
+        self.apply_policy(cluster, merged, subset_entry, port)
+        self.endpoints(cluster, svc, sport)
+        state.clusters[name] = cluster
+        return cluster
+
+    def apply_policy(
+        self, cluster: ir.Cluster, merged: _Merged, subset_entry: tuple[Resource, int] | None, port: int
+    ) -> None:
+        """`MergeTrafficPolicy`: top level (or its port entry), the subset's blocks, the subset's port entry."""
+        blocks: dict[str, tuple[Any, ir.PolicyOrigin] | None] = dict.fromkeys(
+            ("loadBalancer", "connectionPool", "outlierDetection", "tls")
+        )
+        top = merged.top
+        if top is not None:
+            tp = top.spec.trafficPolicy
+            base: tuple[str | int, ...] = ("spec", "trafficPolicy")
+            entry = _port_entry(tp.portLevelSettings, port)
+            if entry is not None:
+                k, pls = entry
+                where: tuple[str | int, ...] = (*base, "portLevelSettings", k)
+                for b in blocks:
+                    value = getattr(pls, b)
+                    blocks[b] = (value, _policy_origin(top, "port", (*where, b))) if value is not None else None
+            else:
+                for b in blocks:
+                    value = getattr(tp, b)
+                    if value is not None:
+                        blocks[b] = (value, _policy_origin(top, "top", (*base, b)))
+        if subset_entry is not None:
+            r, idx = subset_entry
+            stp = r.spec.subsets[idx].trafficPolicy
+            if stp is not None:
+                base = ("spec", "subsets", idx, "trafficPolicy")
+                for b in blocks:
+                    value = getattr(stp, b)
+                    if value is not None:
+                        blocks[b] = (value, _policy_origin(r, "subset", (*base, b)))
+                entry = _port_entry(stp.portLevelSettings, port)
+                if entry is not None:
+                    k, pls = entry
+                    where = (*base, "portLevelSettings", k)
+                    for b in blocks:
+                        value = getattr(pls, b)
+                        blocks[b] = (
+                            (value, _policy_origin(r, "subset-port", (*where, b))) if value is not None else None
+                        )
+        if blocks["loadBalancer"] is not None:
+            cluster.load_balancer = _load_balancer(*blocks["loadBalancer"])
+            if cluster.load_balancer.policy == "PASSTHROUGH":
+                cluster.discovery = "ORIGINAL_DST"
+        if blocks["connectionPool"] is not None:
+            cluster.connection_pool = _connection_pool(*blocks["connectionPool"])
+        if blocks["outlierDetection"] is not None:
+            cluster.outlier_detection = _outlier(*blocks["outlierDetection"])
+        if blocks["tls"] is not None:
+            cluster.tls = _upstream_tls(*blocks["tls"])
+
+    def endpoints(self, cluster: ir.Cluster, svc: ServiceHost, sport: Any) -> None:
+        """Endpoints from WorkloadEntries and ServiceEntry endpoints, filtered by the subset's labels."""
+        res = svc.resource
+        labels = cluster.subset_labels
+        found: list[ir.Endpoint] = []
+        dns = False
+        if svc.is_service_entry:
+            spec = res.spec
+            resolution = spec.resolution or "NONE"
+            if resolution == "NONE":
+                if cluster.discovery == "STATIC":
+                    cluster.discovery = "ORIGINAL_DST"
+                return
+            dns = resolution in ("DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS")
+            for k, ep in enumerate(spec.endpoints):
+                if not ep.address:
+                    continue
+                if any(ep.labels.get(a) != b for a, b in labels.items()):
+                    continue
+                ep_port = ep.ports.get(sport.name) if sport.name else None
+                found.append(
+                    ir.Endpoint(
+                        ep.address,
+                        ep_port or (sport.target_port if isinstance(sport.target_port, int) else None) or sport.number,
+                        ep.weight,
+                        dict(ep.labels),
+                        _origin(res, ("spec", "endpoints", k)),
+                    )
+                )
+        if svc.selector is not None:
+            for w in self.mesh.workloads:
+                if w.resource.kind != "WorkloadEntry" or w.namespace != svc.namespace or not w.address:
+                    continue
+                if not w.matches(svc.selector) or any(w.labels.get(a) != b for a, b in labels.items()):
+                    continue
+                port = None
+                if sport.name and sport.name in w.ports:
+                    port = w.ports[sport.name]
+                elif isinstance(sport.target_port, str) and sport.target_port in w.ports:
+                    port = w.ports[sport.target_port]
+                elif isinstance(sport.target_port, int):
+                    port = sport.target_port
+                found.append(
+                    ir.Endpoint(
+                        w.address,
+                        port or sport.number,
+                        getattr(w.resource.spec, "weight", None),
+                        dict(w.labels),
+                        _origin(w.resource),
+                    )
+                )
+        if not found and (dns or not svc.is_service_entry) and not svc.hostname.startswith("*"):
+            # No address known: resolve the name itself (a Kubernetes Service's FQDN, a DNS ServiceEntry host).
+            target = sport.target_port if isinstance(sport.target_port, int) else sport.number
+            found.append(ir.Endpoint(svc.hostname, target if not svc.is_service_entry else sport.number))
+            dns = True
+        if cluster.discovery != "ORIGINAL_DST":
+            is_ip = all(_looks_like_ip(e.address) for e in found)
+            cluster.discovery = "STRICT_DNS" if (dns or not is_ip) else "STATIC"
+        cluster.endpoints = sorted(found, key=lambda e: (e.address, e.port))
+
+    def destination_hash(self, state: _State, host: str, dest: Any) -> ir.HashPolicy | None:
+        """`hashForHTTPDestination`: subset port entry, subset, DR port entry (explicit port only), DR."""
+        merged = self.merged_rules(state, host)
+        if not merged.rules:
+            return None
+        top = merged.top
+        found: tuple[Any, ir.PolicyOrigin] | None = None
+        if top is not None:
+            tp = top.spec.trafficPolicy
+            if tp.loadBalancer is not None and tp.loadBalancer.consistentHash is not None:
+                found = (
+                    tp.loadBalancer.consistentHash,
+                    _policy_origin(top, "top", ("spec", "trafficPolicy", "loadBalancer", "consistentHash")),
+                )
+            if dest.port is not None:
+                entry = _port_entry(tp.portLevelSettings, dest.port.number)
+                if entry is not None and entry[1].loadBalancer is not None and entry[1].loadBalancer.consistentHash:
+                    found = (
+                        entry[1].loadBalancer.consistentHash,
+                        _policy_origin(
+                            top,
+                            "port",
+                            ("spec", "trafficPolicy", "portLevelSettings", entry[0], "loadBalancer", "consistentHash"),
+                        ),
+                    )
+        if dest.subset and dest.subset in merged.subsets:
+            r, idx = merged.subsets[dest.subset]
+            stp = r.spec.subsets[idx].trafficPolicy
+            if stp is not None:
+                base = ("spec", "subsets", idx, "trafficPolicy")
+                if stp.loadBalancer is not None and stp.loadBalancer.consistentHash is not None:
+                    found = (
+                        stp.loadBalancer.consistentHash,
+                        _policy_origin(r, "subset", (*base, "loadBalancer", "consistentHash")),
+                    )
+                if dest.port is not None:
+                    entry = _port_entry(stp.portLevelSettings, dest.port.number)
+                    if entry is not None and entry[1].loadBalancer is not None and entry[1].loadBalancer.consistentHash:
+                        found = (
+                            entry[1].loadBalancer.consistentHash,
+                            _policy_origin(
+                                r,
+                                "subset-port",
+                                (*base, "portLevelSettings", entry[0], "loadBalancer", "consistentHash"),
+                            ),
+                        )
+        return _hash_policy(*found) if found is not None else None
+
+    def service_hash(self, state: _State, host: str, port: int) -> ir.HashPolicy | None:
+        """`hashForService`: the DR's consistentHash, overridden by its entry for the port."""
+        merged = self.merged_rules(state, host)
+        top = merged.top
+        if top is None:
+            return None
+        tp = top.spec.trafficPolicy
+        found = None
+        if tp.loadBalancer is not None and tp.loadBalancer.consistentHash is not None:
+            found = (
+                tp.loadBalancer.consistentHash,
+                _policy_origin(top, "top", ("spec", "trafficPolicy", "loadBalancer", "consistentHash")),
+            )
+        entry = _port_entry(tp.portLevelSettings, port)
+        if entry is not None and entry[1].loadBalancer is not None and entry[1].loadBalancer.consistentHash:
+            found = (
+                entry[1].loadBalancer.consistentHash,
+                _policy_origin(
+                    top,
+                    "port",
+                    ("spec", "trafficPolicy", "portLevelSettings", entry[0], "loadBalancer", "consistentHash"),
+                ),
+            )
+        return _hash_policy(*found) if found is not None else None
+
+    # --- security -----------------------------------------------------------------------------------
+
+    def security(self, plan: _ContextPlan) -> tuple[list[ir.JwtProvider], list[ir.AuthorizationPolicy]]:
+        """RequestAuthentications and AuthorizationPolicies that select the context's workload."""
+        providers: list[ir.JwtProvider] = []
+        for res in self.mesh.of_kind("RequestAuthentication"):
+            if not self._selects_workload(res, plan):
+                continue
+            for k, rule in enumerate(res.spec.jwtRules):
+                providers.append(
+                    ir.JwtProvider(
+                        f"{res.namespace}/{res.name}/{k}",
+                        rule.issuer,
+                        list(rule.audiences),
+                        rule.jwks,
+                        rule.jwksUri or rule.jwks_uri,
+                        [ir.JwtHeader(h.name, h.prefix) for h in rule.fromHeaders],
+                        list(rule.fromParams),
+                        list(rule.fromCookies),
+                        bool(rule.forwardOriginalToken),
+                        rule.outputPayloadToHeader,
+                        [ir.ClaimToHeader(c.header, c.claim) for c in rule.outputClaimToHeaders],
+                        _duration(rule.timeout),
+                        list(rule.spaceDelimitedClaims),
+                        _origin(res, ("spec", "jwtRules", k)),
+                    )
+                )
+        policies: list[ir.AuthorizationPolicy] = []
+        for res in self.mesh.of_kind("AuthorizationPolicy"):
+            if not self._selects_workload(res, plan):
+                continue
+            spec = res.spec
+            rules = []
+            for rule in spec.rules:
+                rules.append(
+                    ir.AuthzRule(
+                        [_authz_source(f.source) for f in rule.from_],
+                        [_authz_operation(t.operation) for t in rule.to],
+                        [ir.AuthzCondition(c.key, list(c.values), list(c.notValues)) for c in rule.when],
+                    )
+                )
+            policies.append(
+                ir.AuthorizationPolicy(
+                    f"{res.namespace}/{res.name}",
+                    spec.action or "ALLOW",
+                    rules,
+                    spec.provider.name if spec.provider is not None else None,
+                    dict(spec.selector.matchLabels) if spec.selector is not None else {},
+                    str(res.annotations.get("istio.io/dry-run", "")).lower() == "true",
+                    _origin(res),
+                )
+            )
+        providers.sort(key=lambda p: p.name)
+        policies.sort(key=lambda p: p.name)
+        return providers, policies
+
+    def _selects_workload(self, res: Resource, plan: _ContextPlan) -> bool:
+        spec = res.spec
+        if spec is None:
+            return False
+        if spec.targetRef is not None or spec.targetRefs:
+            # Gateway API attachment: only the gateways named by the reference.
+            refs = [spec.targetRef] if spec.targetRef is not None else list(spec.targetRefs)
+            return plan.kind == "gateway" and any(
+                r.kind == "Gateway" and any(g.key == f"{r.namespace or res.namespace}/{r.name}" for g in plan.gateways)
+                for r in refs
+            )
+        selector = dict(spec.selector.matchLabels) if spec.selector is not None else {}
+        if res.namespace == self.mesh.options.root_namespace and not selector:
+            return True
+        if res.namespace != plan.namespace:
+            return False
+        return all(plan.labels.get(k) == v for k, v in selector.items())
+
+
+class _MergedRule:
+    """A root rule and a delegate rule merged (`mergeHTTPRoute`): delegate fields win, the root fills gaps."""
+
+    _FILLED = (
+        "rewrite",
+        "directResponse",
+        "timeout",
+        "retries",
+        "fault",
+        "mirror",
+        "mirrorPercent",
+        "mirror_percent",
+        "mirrorPercentage",
+        "corsPolicy",
+        "headers",
+    )
+
+    def __init__(self, root: Any, delegate: Any) -> None:
+        self.root = root
+        self.delegate = delegate
+        if delegate.name and root.name:
+            self.name = f"{root.name}-{delegate.name}"
+        else:
+            self.name = delegate.name or root.name
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self.delegate, attr)
+        if attr in self._FILLED and value is None:
+            return getattr(self.root, attr)
+        if attr == "mirrors" and not value:
+            return self.root.mirrors
+        return value
+
+
+class _MergedMatch:
+    """A root match block and a delegate match block merged (`mergeHTTPMatchRequest`)."""
+
+    def __init__(self, root: Any, leaf: Any) -> None:
+        self.name = f"{root.name}-{leaf.name}" if root.name and leaf.name else (leaf.name or root.name)
+        for attr in ("uri", "scheme", "method", "authority"):
+            value = getattr(leaf, attr)
+            setattr(self, attr, value if value is not None else getattr(root, attr))
+        self.headers = {**root.headers, **leaf.headers}
+        self.withoutHeaders = {**root.withoutHeaders, **leaf.withoutHeaders}
+        self.queryParams = {**root.queryParams, **leaf.queryParams}
+        self.port = leaf.port or root.port
+        self.sourceLabels = {**root.sourceLabels, **leaf.sourceLabels}
+        self.sourceNamespace = leaf.sourceNamespace or root.sourceNamespace
+        self.gateways = list(leaf.gateways) or list(root.gateways)
+        self.ignoreUriCase = leaf.ignoreUriCase
+        self.statPrefix = leaf.statPrefix or root.statPrefix
+
+
+def _merge_matches(root: list[Any], leaf: list[Any]) -> list[tuple[int | None, int | None, Any]] | None:
+    """`mergeHTTPMatchRequests`: every delegate block needs a compatible root block; None on conflict."""
+    if not root:
+        return [(None, j, m) for j, m in enumerate(leaf)] or [(None, None, None)]
+    if not leaf:
+        return [(i, None, m) for i, m in enumerate(root)]
+    out: list[tuple[int | None, int | None, Any]] = []
+    for j, sub in enumerate(leaf):
+        found = False
+        for i, r in enumerate(root):
+            if _match_conflict(r, sub):
+                continue
+            out.append((i, j, _MergedMatch(r, sub)))
+            found = True
+        if not found:
+            return None
+    return out or None
+
+
+def _match_conflict(root: Any, leaf: Any) -> bool:
+    """`hasConflict`."""
+    for attr in ("uri", "scheme", "method", "authority"):
+        if _string_conflict(getattr(root, attr), getattr(leaf, attr)):
+            return True
+    for key, value in leaf.headers.items():
+        if _string_conflict(root.headers.get(key), value):
+            return True
+    for key, value in leaf.withoutHeaders.items():
+        if _string_conflict(root.withoutHeaders.get(key), value):
+            return True
+    for key, value in leaf.queryParams.items():
+        if _string_conflict(root.queryParams.get(key), value):
+            return True
+    if bool(root.ignoreUriCase) != bool(leaf.ignoreUriCase):
+        return True
+    if root.port and leaf.port and root.port != leaf.port:
+        return True
+    if root.sourceNamespace and leaf.sourceNamespace != root.sourceNamespace:
+        return True
+    for k, v in leaf.sourceLabels.items():
+        if root.sourceLabels.get(k) and root.sourceLabels.get(k) != v:
+            return True
+    return bool(root.gateways and leaf.gateways and not set(leaf.gateways) <= set(root.gateways))
+
+
+def _string_conflict(root: Any, leaf: Any) -> bool:
+    """`stringMatchConflict`."""
+    if root is None or leaf is None:
+        return False
+    if root.regex and (leaf.regex or leaf.prefix or leaf.exact):
+        return True
+    if leaf.regex and (root.regex or root.prefix or root.exact):
+        return True
+    if root.exact:
+        if leaf.prefix:
+            return True
+        return leaf.exact != root.exact
+    if root.prefix:
+        if leaf.prefix:
+            return not leaf.prefix.startswith(root.prefix)
+        if leaf.exact:
+            return not leaf.exact.startswith(root.prefix)
+    return True
+
+
+def _intersection(server_hosts: Iterable[str], vs_hosts: Iterable[str]) -> list[str]:
+    """`host.Names.Intersection`: for each overlapping pair, the more specific host."""
+    out: list[str] = []
+    vs_list = list(vs_hosts)
+    for s in server_hosts:
+        for v in vs_list:
+            if host_covers(v, s):
+                pick = s
+            elif host_covers(s, v):
+                pick = v
+            else:
+                continue
+            if pick not in out:
+                out.append(pick)
+    return out
+
+
+def _port_entry(settings: list[Any], port: int) -> tuple[int, Any] | None:
+    for k, p in enumerate(settings or ()):
+        if p.port is not None and p.port.number == port:
+            return k, p
+    return None
+
+
+def _policy_origin(res: Resource, level: str, loc: tuple[str | int, ...]) -> ir.PolicyOrigin:
+    if res.doc is None:
+        return ir.PolicyOrigin(res.namespace, res.name, level, _field(loc))  # type: ignore[arg-type]
+    span = res.span(loc)
+    return ir.PolicyOrigin(res.namespace, res.name, level, _field(loc), span.path, span.line)  # type: ignore[arg-type]
+
+
+def _hash_policy(ch: Any, origin: ir.PolicyOrigin) -> ir.HashPolicy | None:
+    """`consistentHashToHashPolicy`."""
+    if ch.httpHeaderName:
+        return ir.HashPolicy("header", ch.httpHeaderName, origin=origin)
+    if ch.httpCookie is not None:
+        return ir.HashPolicy("cookie", ch.httpCookie.name, ch.httpCookie.path, _duration(ch.httpCookie.ttl), origin)
+    if ch.useSourceIp:
+        return ir.HashPolicy("source_ip", origin=origin)
+    if ch.httpQueryParameterName:
+        return ir.HashPolicy("query_parameter", ch.httpQueryParameterName, origin=origin)
+    return None
+
+
+def _load_balancer(lb: Any, origin: ir.PolicyOrigin) -> ir.LoadBalancer:
+    out = ir.LoadBalancer("LEAST_REQUEST", origin=origin)
+    if lb is None:
+        out.origin = None
+        return out
+    simple = lb.simple
+    if simple == "ROUND_ROBIN":
+        out.policy = "ROUND_ROBIN"
+    elif simple == "RANDOM":
+        out.policy = "RANDOM"
+    elif simple == "PASSTHROUGH":
+        out.policy = "PASSTHROUGH"
+    ch = lb.consistentHash
+    if ch is not None:
+        out.hash = _hash_policy(ch, origin)
+        if ch.maglev is not None:
+            out.policy = "MAGLEV"
+            out.table_size = ch.maglev.tableSize or None
+        else:
+            out.policy = "RING_HASH"
+            size = ch.ringHash.minimumRingSize if ch.ringHash is not None else ch.minimumRingSize
+            out.minimum_ring_size = size or 1024
+    if lb.localityLbSetting is not None:
+        out.locality_enabled = lb.localityLbSetting.enabled
+    if lb.warmup is not None:
+        out.warmup = _duration(lb.warmup.duration)
+    elif lb.warmupDurationSecs is not None:
+        out.warmup = _duration(lb.warmupDurationSecs)
+    return out
+
+
+def _connection_pool(cp: Any, origin: ir.PolicyOrigin) -> ir.ConnectionPool:
+    out = ir.ConnectionPool(origin=origin)
+    if cp is None:
+        out.origin = None
+        return out
+    tcp, http = cp.tcp, cp.http
+    if tcp is not None:
+        if tcp.maxConnections:
+            out.max_connections = tcp.maxConnections
+        if tcp.connectTimeout is not None:
+            out.connect_timeout = _duration(tcp.connectTimeout) or out.connect_timeout
+        if tcp.tcpKeepalive is not None:
+            ka = tcp.tcpKeepalive
+            out.tcp_keepalive = ir.TcpKeepalive(ka.probes, _duration(ka.time), _duration(ka.interval))
+        out.max_connection_duration = _duration(tcp.maxConnectionDuration)
+        out.idle_timeout = _duration(tcp.idleTimeout)
+    if http is not None:
+        if http.http1MaxPendingRequests:
+            out.max_pending_requests = http.http1MaxPendingRequests
+        if http.http2MaxRequests:
+            out.max_requests = http.http2MaxRequests
+        if http.maxRetries:
+            out.max_retries = http.maxRetries
+        if http.maxRequestsPerConnection:
+            out.max_requests_per_connection = http.maxRequestsPerConnection
+        if http.idleTimeout is not None:
+            out.idle_timeout = _duration(http.idleTimeout)
+        out.h2_upgrade_policy = getattr(http, "h2UpgradePolicy", None)
+        out.use_client_protocol = bool(http.useClientProtocol)
+        out.max_concurrent_streams = http.maxConcurrentStreams or None
+    return out
+
+
+def _outlier(od: Any, origin: ir.PolicyOrigin) -> ir.OutlierDetection | None:
+    if od is None:
+        return None
+    out = ir.OutlierDetection(origin=origin)
+    c5 = getattr(od, "consecutive5xxErrors", None)
+    if c5 is not None:
+        out.consecutive_5xx = c5
+        out.enforcing_consecutive_5xx = 100 if c5 > 0 else 0
+    if od.consecutiveGatewayErrors is not None:
+        out.consecutive_gateway_failure = od.consecutiveGatewayErrors
+        out.enforcing_consecutive_gateway_failure = 100 if od.consecutiveGatewayErrors > 0 else 0
+    if od.interval is not None:
+        out.interval = _duration(od.interval) or out.interval
+    if od.baseEjectionTime is not None:
+        out.base_ejection_time = _duration(od.baseEjectionTime) or out.base_ejection_time
+    if od.maxEjectionPercent:
+        out.max_ejection_percent = od.maxEjectionPercent
+    if od.minHealthPercent is not None:
+        out.min_health_percent = od.minHealthPercent
+    out.split_external_local_origin_errors = bool(od.splitExternalLocalOriginErrors)
+    if od.consecutiveLocalOriginFailures is not None:
+        out.consecutive_local_origin_failure = od.consecutiveLocalOriginFailures
+    return out
+
+
+def _upstream_tls(tls: Any, origin: ir.PolicyOrigin) -> ir.UpstreamTLS | None:
+    if tls is None or not tls.mode or tls.mode == "DISABLE":
+        return None
+    return ir.UpstreamTLS(
+        tls.mode,
+        tls.sni,
+        tls.clientCertificate,
+        tls.privateKey,
+        tls.caCertificates,
+        tls.credentialName,
+        list(tls.subjectAltNames),
+        bool(tls.insecureSkipVerify),
+        origin,
+    )
+
+
+def _authz_source(s: Any) -> ir.AuthzSource:
+    return ir.AuthzSource(
+        list(s.principals),
+        list(s.notPrincipals),
+        list(s.requestPrincipals),
+        list(s.notRequestPrincipals),
+        list(s.namespaces),
+        list(s.notNamespaces),
+        list(s.serviceAccounts),
+        list(s.notServiceAccounts),
+        list(s.ipBlocks),
+        list(s.notIpBlocks),
+        list(s.remoteIpBlocks),
+        list(s.notRemoteIpBlocks),
+    )
+
+
+def _authz_operation(o: Any) -> ir.AuthzOperation:
+    return ir.AuthzOperation(
+        list(o.hosts),
+        list(o.notHosts),
+        list(o.ports),
+        list(o.notPorts),
+        list(o.methods),
+        list(o.notMethods),
+        list(o.paths),
+        list(o.notPaths),
+    )
+
+
+_IP = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$|^unix://")
+
+
+def _looks_like_ip(address: str) -> bool:
+    return bool(_IP.match(address))
+
+
+def compile_mesh(mesh: Mesh, scope: Scope | None = None) -> ir.IR:
+    """Compile a Mesh (or the slice of it `scope` asks for) into the IR."""
+    return Compiler(mesh, scope).compile()

@@ -1,0 +1,1148 @@
+"""The IR: what `meshc compile` decides about a mesh, as plain data that backends translate.
+
+Structure (every name, default and order is decided once, in `meshc.compile`):
+
+```
+IR
+├─ contexts: [Context]                 one per proxy: the sidecar ("mesh") and each gateway workload
+│   ├─ listeners: [Listener]           one per (bind address, port), sorted by port
+│   │   └─ filter_chains: [FilterChain]    plain HTTP, one per HTTPS server (SNI), TLS/TCP
+│   │       ├─ route_config: RouteConfig   HTTP only
+│   │       │   └─ virtual_hosts: [VirtualHost]   sorted by name; domains picked by Envoy's rules
+│   │       │       ├─ routes: [Route]     FINAL order: first match wins; backends never reorder
+│   │       │       │   ├─ match: RouteMatch          path, headers, method, authority, scheme, query, JWT claims
+│   │       │       │   ├─ forward | redirect | direct_response
+│   │       │       │   ├─ request_headers / response_headers: HeaderOps
+│   │       │       │   └─ fault, cors
+│   │       │       └─ skipped: [SkippedMatch]   match blocks removed at config time, with the reason
+│   │       └─ tcp_routes: [TcpRoute]      TLS passthrough / TCP
+│   ├─ clusters: [Cluster]             `outbound|PORT|SUBSET|FQDN`, sorted by host, port, subset, with the
+│   │                                  resolved DestinationRule policy (load balancer, connection pool, outlier
+│   │                                  detection, TLS), each block with its origin
+│   ├─ jwt_providers: [JwtProvider]    RequestAuthentications selecting the workload
+│   └─ authorization_policies: [AuthorizationPolicy]
+└─ notes: [Note]                       what compile could not decide (unknown host, subset, delegate)
+```
+
+Conventions:
+- Durations are protobuf JSON strings (`"10s"`, `"0.5s"`); `None` means "not set" where the field
+  says what that implies. Percentages are floats from 0 to 100.
+- Header names in matchers are lowercase (Envoy compares names case-insensitively); values are
+  kept as written (compared case-sensitively).
+- Every node that comes from a resource carries an origin (`Origin`, `RouteOrigin`,
+  `PolicyOrigin`) so a backend can write comments and the simulator can explain a decision.
+- `to_dict` omits a field whose value equals the field's default (None, empty list, False, ...),
+  so `ir.yaml` stays readable; `from_dict` restores the defaults. Key order is declaration order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+IR_VERSION = 1
+"""Bumped on any incompatible change of the IR's shape or meaning."""
+
+UNLIMITED = 4294967295
+"""Istio's value for a circuit-breaker threshold that is not set (`math.MaxUint32`)."""
+
+# --- origins ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Origin:
+    """A resource (and optionally a field in it) an IR node comes from."""
+
+    kind: str
+    """Resource kind: `VirtualService`, `DestinationRule`, `Gateway`, `Service`, ..."""
+    namespace: str
+    """Resource namespace (the effective one)."""
+    name: str
+    """Resource name."""
+    field: str = ""
+    """Field path inside the resource (`spec.http[1].match[0]`); empty for the whole resource."""
+    file: str | None = None
+    """Source file as given on the command line; None for resources meshc made up."""
+    line: int | None = None
+    """1-based line of `field` in `file`."""
+
+
+@dataclass(slots=True)
+class RuleRef:
+    """One HTTP match block of one VirtualService: `spec.http[rule].match[match]`."""
+
+    namespace: str
+    """VirtualService namespace."""
+    name: str
+    """VirtualService name."""
+    rule: int
+    """Index in `spec.http`."""
+    match: int | None = None
+    """Index in `spec.http[rule].match`; None when the rule has no `match` (it matches everything)."""
+    rule_name: str | None = None
+    """`spec.http[rule].name`."""
+    match_name: str | None = None
+    """`spec.http[rule].match[match].name`."""
+    file: str | None = None
+    """Source file of the VirtualService."""
+    line: int | None = None
+    """Line of the match block (or of the rule when it has no match)."""
+
+
+@dataclass(slots=True)
+class RouteOrigin:
+    """Where a route comes from: the root VirtualService rule and, for delegation, the delegate's."""
+
+    virtual_service: RuleRef
+    """The VirtualService bound to the host (the root when delegating)."""
+    delegate: RuleRef | None = None
+    """The delegate VirtualService's rule merged into the root rule (translation.md §4.5)."""
+
+
+@dataclass(slots=True)
+class PolicyOrigin:
+    """Which DestinationRule, and which level of it, a policy block comes from."""
+
+    namespace: str
+    """DestinationRule namespace."""
+    name: str
+    """DestinationRule name."""
+    level: Literal["top", "port", "subset", "subset-port"]
+    """`top`: spec.trafficPolicy; `port`: its portLevelSettings; `subset`: a subset's
+    trafficPolicy; `subset-port`: that subset's portLevelSettings."""
+    field: str = ""
+    """Field path of the block (`spec.subsets[1].trafficPolicy.loadBalancer`)."""
+    file: str | None = None
+    """Source file of the DestinationRule."""
+    line: int | None = None
+    """Line of the block."""
+
+
+# --- matching -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class StringMatch:
+    """Envoy's StringMatcher plus presence: how one value is compared."""
+
+    kind: Literal["exact", "prefix", "regex", "present"]
+    """`exact`/`prefix`: case-sensitive comparison; `regex`: RE2 that must match the WHOLE value;
+    `present`: the value exists (an empty value counts)."""
+    value: str = ""
+    """The string or RE2 pattern; empty for `present`."""
+
+
+@dataclass(slots=True)
+class PathMatch:
+    """How the request path (without the query string) is matched."""
+
+    kind: Literal["exact", "prefix", "regex"]
+    """`exact` (Envoy `path`), `prefix` (`prefix`) or `regex` (`safe_regex`, whole-path RE2)."""
+    value: str
+    """Path, prefix or RE2 pattern."""
+    ignore_case: bool = False
+    """VirtualService `ignoreUriCase` (Envoy `case_sensitive: false`); no effect on `regex`."""
+
+
+@dataclass(slots=True)
+class HeaderMatch:
+    """One header condition (from `headers` or `withoutHeaders`)."""
+
+    name: str
+    """Lowercase header name."""
+    match: StringMatch
+    """How the value is compared (`present` for `{}` or `regex: "*"`)."""
+    invert: bool = False
+    """`withoutHeaders`: the condition holds when the match does NOT (Envoy `invert_match`)."""
+    treat_missing_as_empty: bool = False
+    """A missing header is compared as `""` (Envoy `treat_missing_header_as_empty`); set for
+    `withoutHeaders` except the presence form, so `withoutHeaders: {x: {exact: v}}` holds when x is
+    absent."""
+
+
+@dataclass(slots=True)
+class QueryParamMatch:
+    """One query parameter condition; the name is case-sensitive and the value raw (not decoded)."""
+
+    name: str
+    """Parameter name as written."""
+    match: StringMatch
+    """How the (first) value is compared (`present` for `{}` or `regex: "*"`)."""
+
+
+@dataclass(slots=True)
+class ClaimMatch:
+    """A JWT claim condition (`headers["@request.auth.claims.X"]`).
+
+    Envoy matches it on the dynamic metadata of `envoy.filters.http.jwt_authn`, path `payload.X...`;
+    it needs a JwtProvider that validated the token.
+    """
+
+    claim: list[str]
+    """Claim path, outermost first (`@request.auth.claims.group.id` → `[group, id]`)."""
+    match: StringMatch
+    """How the claim (a string, or any element of a list of strings) is compared."""
+    invert: bool = False
+    """From `withoutHeaders`: holds when the claim does not match."""
+
+
+@dataclass(slots=True)
+class RouteMatch:
+    """Conditions of one route; all must hold (AND). Several routes express OR."""
+
+    path: PathMatch = field(default_factory=lambda: PathMatch("prefix", "/"))
+    """Path condition; a match block without `uri` gets prefix `/`."""
+    headers: list[HeaderMatch] = field(default_factory=list)
+    """Header conditions, sorted by name (`headers` and `withoutHeaders` together)."""
+    method: StringMatch | None = None
+    """`:method` condition."""
+    authority: StringMatch | None = None
+    """`:authority` (Host) condition; the value includes any `:port` the client sent."""
+    scheme: StringMatch | None = None
+    """`:scheme` condition (`http`/`https`)."""
+    query_params: list[QueryParamMatch] = field(default_factory=list)
+    """Query parameter conditions, sorted by name."""
+    jwt_claims: list[ClaimMatch] = field(default_factory=list)
+    """JWT claim conditions, in the order written."""
+
+
+# --- actions ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class HeaderValue:
+    """A header name and value."""
+
+    name: str
+    """Header name as written."""
+    value: str
+    """Header value (may hold Envoy `%VAR%` substitutions, passed through)."""
+
+
+@dataclass(slots=True)
+class HeaderOps:
+    """Header manipulation; applied in this order: remove, set, add."""
+
+    set: list[HeaderValue] = field(default_factory=list)
+    """Overwrite or add (Envoy `OVERWRITE_IF_EXISTS_OR_ADD`), sorted by name. `:`-prefixed names and
+    `host` are not here: a Host change is a `Rewrite.authority`."""
+    add: list[HeaderValue] = field(default_factory=list)
+    """Append a value (Envoy `APPEND_IF_EXISTS_OR_ADD`), sorted by name."""
+    remove: list[str] = field(default_factory=list)
+    """Names to remove, as written (`:`-prefixed names and `host` dropped)."""
+
+
+@dataclass(slots=True)
+class WeightedCluster:
+    """One destination of a forwarding route."""
+
+    cluster: str
+    """Cluster name `outbound|PORT|SUBSET|FQDN` (see `Cluster`)."""
+    weight: int
+    """Relative weight (> 0). A route with one destination has weight 100. The share of traffic
+    is weight / sum of the route's weights."""
+    host: str
+    """Destination FQDN (short names resolved in the VirtualService namespace)."""
+    port: int
+    """Destination port (destination.port, else the service's only port, else the listener port)."""
+    subset: str | None = None
+    """DestinationRule subset name."""
+    request_headers: HeaderOps = field(default_factory=HeaderOps)
+    """Per-destination request header operations (only with several destinations; with one, Istio
+    folds them into the route's operations)."""
+    response_headers: HeaderOps = field(default_factory=HeaderOps)
+    """Per-destination response header operations (as above)."""
+    host_rewrite: str | None = None
+    """Per-destination Host rewrite from `headers.request.set.host` (several destinations only)."""
+    known: bool = True
+    """False when the context has no such cluster (unknown host or subset): Envoy answers 503
+    (no healthy upstream / cluster not found) for the traffic that picks it."""
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """Envoy retry policy of a route."""
+
+    attempts: int
+    """Retries after the first try (Envoy `num_retries`)."""
+    retry_on: list[str]
+    """Envoy retry conditions (`connect-failure`, `5xx`, `retriable-status-codes`, ...), in order."""
+    retriable_status_codes: list[int] = field(default_factory=list)
+    """Status codes retried under `retriable-status-codes`."""
+    per_try_timeout: str | None = None
+    """Timeout of each try; None: the route timeout bounds each try."""
+    backoff_base_interval: str | None = None
+    """Envoy `retry_back_off.base_interval`; None: Envoy's default (25ms)."""
+    previous_hosts_predicate: bool = True
+    """Retries avoid hosts already tried (`envoy.retry_host_predicates.previous_hosts`)."""
+    host_selection_retry_max_attempts: int = 5
+    """Envoy `host_selection_retry_max_attempts`."""
+    retry_remote_localities: bool = False
+    """Add the `envoy.retry_priorities.previous_priorities` retry priority."""
+    is_default: bool = False
+    """True when this is Istio's mesh default (the VirtualService sets no `retries`)."""
+
+
+@dataclass(slots=True)
+class FaultDelay:
+    """A fixed delay injected before forwarding."""
+
+    fixed_delay: str
+    """The delay."""
+    percentage: float
+    """Share of requests delayed, 0-100 (0 when the VirtualService sets no percentage)."""
+
+
+@dataclass(slots=True)
+class FaultAbort:
+    """An error answered instead of forwarding; no retries follow."""
+
+    percentage: float
+    """Share of requests aborted, 0-100 (0 when no percentage is set: nothing is aborted)."""
+    http_status: int | None = None
+    """HTTP status returned."""
+    grpc_status: str | None = None
+    """gRPC status name returned (`UNAVAILABLE`, ...), for gRPC requests."""
+
+
+@dataclass(slots=True)
+class Fault:
+    """Fault injection of a route (Envoy `envoy.filters.http.fault` per-route config)."""
+
+    delay: FaultDelay | None = None
+    """Delay, applied first."""
+    abort: FaultAbort | None = None
+    """Abort."""
+
+
+@dataclass(slots=True)
+class Mirror:
+    """A mirror (shadow) destination; the copy's Host gets a `-shadow` suffix."""
+
+    cluster: str
+    """Cluster name."""
+    host: str
+    """Destination FQDN."""
+    port: int
+    """Destination port."""
+    percentage: float
+    """Share of requests mirrored, 0 < p <= 100 (100 when unset; 0 mirrors are dropped)."""
+    subset: str | None = None
+    """Subset name."""
+    known: bool = True
+    """False when the context has no such cluster."""
+
+
+@dataclass(slots=True)
+class Rewrite:
+    """Rewrites applied to a forwarded request."""
+
+    uri: str | None = None
+    """Replace the matched path prefix (the whole path for exact/regex matches): Envoy `prefix_rewrite`."""
+    uri_regex: str | None = None
+    """RE2 pattern for Envoy `regex_rewrite` (every match is replaced)."""
+    uri_regex_substitution: str | None = None
+    """Substitution for `uri_regex` (`\\1` refers to groups)."""
+    authority: str | None = None
+    """New Host/:authority: `rewrite.authority`, else `headers.request.set` of `host`/`:authority`
+    (Envoy `host_rewrite_literal`)."""
+
+
+@dataclass(slots=True)
+class HashPolicy:
+    """A consistent-hash key from a DestinationRule `loadBalancer.consistentHash`."""
+
+    kind: Literal["header", "cookie", "source_ip", "query_parameter"]
+    """What is hashed."""
+    name: str | None = None
+    """Header, cookie or query parameter name."""
+    cookie_path: str | None = None
+    """Cookie path (cookie only)."""
+    cookie_ttl: str | None = None
+    """Cookie TTL: Envoy generates the cookie when it is absent (cookie only)."""
+    origin: PolicyOrigin | None = None
+    """The DestinationRule block it comes from."""
+
+
+@dataclass(slots=True)
+class Forward:
+    """Forward the request to one or more clusters (Envoy `route` action)."""
+
+    clusters: list[WeightedCluster]
+    """Destinations with relative weights (zero-weight destinations removed). One entry means a
+    single cluster (Envoy `cluster`); several mean `weighted_clusters`."""
+    timeout: str | None = None
+    """Whole-request timeout including retries; None: no timeout (Istio emits `0s`; Envoy's own
+    default of 15s does NOT apply)."""
+    retries: RetryPolicy | None = None
+    """Retry policy; None: no retries (`retries.attempts: 0`)."""
+    rewrite: Rewrite | None = None
+    """Path and Host rewrites."""
+    mirrors: list[Mirror] = field(default_factory=list)
+    """Mirror destinations."""
+    hash_policy: list[HashPolicy] = field(default_factory=list)
+    """Consistent-hash keys, one per destination that has one, in destination order."""
+
+
+@dataclass(slots=True)
+class Redirect:
+    """Answer with a redirect; the query string is kept."""
+
+    code: int
+    """Status: 301, 302, 303, 307 or 308."""
+    path: str | None = None
+    """New path (replaces the whole path); None: keep the request path."""
+    authority: str | None = None
+    """New host; None: keep the request's."""
+    scheme: str | None = None
+    """New scheme; None: keep the request's."""
+    port: int | None = None
+    """New port; None: the scheme's default (port 80 with http and 443 with https are dropped;
+    `derivePort: FROM_REQUEST_PORT` is resolved to the listener port)."""
+
+
+@dataclass(slots=True)
+class DirectResponse:
+    """Answer directly, without forwarding."""
+
+    status: int
+    """HTTP status."""
+    body: str | None = None
+    """Body text (`body.string`)."""
+    body_base64: str | None = None
+    """Body bytes, base64 as written (`body.bytes`)."""
+
+
+@dataclass(slots=True)
+class Cors:
+    """CORS policy of a route (Envoy per-route `CorsPolicy`)."""
+
+    allow_origins: list[StringMatch] = field(default_factory=list)
+    """Allowed origins (`allowOrigins`, else the deprecated `allowOrigin` as exact matches)."""
+    allow_methods: list[str] = field(default_factory=list)
+    """Allowed methods."""
+    allow_headers: list[str] = field(default_factory=list)
+    """Allowed request headers."""
+    expose_headers: list[str] = field(default_factory=list)
+    """Exposed response headers."""
+    max_age: int | None = None
+    """Preflight cache time in seconds."""
+    allow_credentials: bool | None = None
+    """`Access-Control-Allow-Credentials`; None: not set."""
+    forward_not_matching_preflights: bool = True
+    """Forward preflights whose origin does not match (False for `unmatchedPreflights: IGNORE`)."""
+
+
+@dataclass(slots=True)
+class Route:
+    """One Envoy route: a match and an action. Routes are tried in list order; the first match wins."""
+
+    id: str
+    """Unique, stable id: `<ns>/<vs>/http/<i>/match/<j>` (`.../http/<i>` without match), with
+    `/delegate/<ns>/<vs>/http/<k>/match/<l>` appended for delegated rules; `default` for the route
+    meshc makes when no VirtualService exists."""
+    match: RouteMatch
+    """Conditions."""
+    action: Literal["forward", "redirect", "direct_response"]
+    """Which of `forward`, `redirect`, `direct_response` is set (redirect > directResponse > route)."""
+    name: str | None = None
+    """Envoy route name: `http[i].name`, plus `.` + `match[j].name` when the block has one."""
+    origin: RouteOrigin | None = None
+    """The VirtualService rule; None for the `default` route."""
+    forward: Forward | None = None
+    """Forwarding action."""
+    redirect: Redirect | None = None
+    """Redirect action."""
+    direct_response: DirectResponse | None = None
+    """Direct response action."""
+    request_headers: HeaderOps = field(default_factory=HeaderOps)
+    """Request header operations of the rule (plus those of its single destination)."""
+    response_headers: HeaderOps = field(default_factory=HeaderOps)
+    """Response header operations of the rule (plus those of its single destination)."""
+    fault: Fault | None = None
+    """Fault injection."""
+    cors: Cors | None = None
+    """CORS policy."""
+    catch_all: bool = False
+    """The route matches every request (prefix `/` or regex `.*`, no other condition)."""
+
+
+@dataclass(slots=True)
+class SkippedMatch:
+    """A match block (or rule) that produced no route, kept so the simulator can say why."""
+
+    origin: RouteOrigin
+    """The rule and match block."""
+    reason: str
+    """Why, in words (`gateways [x] do not include mesh`, `port 8080 is not the listener port 80`,
+    `after catch-all route ...`, `conflicts with the root match`, `delegate not found`)."""
+    before: int
+    """Index in `VirtualHost.routes` of the first route that comes after it (len(routes) at the end)."""
+
+
+@dataclass(slots=True)
+class VirtualHost:
+    """A set of domains with their routes (Envoy `VirtualHost`)."""
+
+    name: str
+    """`<host>:<port>`, or `blackhole:<port>` for a gateway route table with no VirtualService."""
+    domains: list[str]
+    """Lowercase domains: exact names, `*.suffix`, `prefix.*` or `*`. Envoy picks the vhost by
+    exact domain, then longest suffix wildcard, then longest prefix wildcard, then `*`; the port
+    of the Host header is ignored."""
+    routes: list[Route] = field(default_factory=list)
+    """Routes in final order (empty: every request gets 404)."""
+    require_tls: bool = False
+    """Gateway `tls.httpsRedirect`: every plain-HTTP request gets a 301 to `https://`."""
+    virtual_services: list[Origin] = field(default_factory=list)
+    """VirtualServices whose rules are in `routes`, in merge order."""
+    services: list[Origin] = field(default_factory=list)
+    """Registry entries (Service, ServiceEntry) this vhost serves on a sidecar."""
+    skipped: list[SkippedMatch] = field(default_factory=list)
+    """Match blocks removed at config time, in the order they would have appeared."""
+
+
+@dataclass(slots=True)
+class RouteConfig:
+    """An HTTP route table (Envoy `RouteConfiguration`)."""
+
+    name: str
+    """Sidecar: the port (`9080`); gateway: `http.<port>` or `https.<port>.<portName>.<gw>.<ns>`."""
+    virtual_hosts: list[VirtualHost]
+    """Virtual hosts, sorted by name; domains are unique across them."""
+
+
+# --- listeners ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ServerTLS:
+    """TLS settings of a gateway server (downstream)."""
+
+    mode: Literal["SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL", "PASSTHROUGH", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL"]
+    """Gateway `tls.mode` (SIMPLE when unset)."""
+    server_certificate: str | None = None
+    """Certificate file path."""
+    private_key: str | None = None
+    """Private key file path."""
+    ca_certificates: str | None = None
+    """CA bundle to verify client certificates (MUTUAL, OPTIONAL_MUTUAL)."""
+    credential_name: str | None = None
+    """Kubernetes Secret holding key, certificate (and CA); served by SDS."""
+    credential_names: list[str] = field(default_factory=list)
+    """Several Secrets (e.g. RSA and ECDSA)."""
+    subject_alt_names: list[str] = field(default_factory=list)
+    """Accepted client certificate SANs."""
+    min_protocol_version: str | None = None
+    """`TLSV1_2`, ...; None: Envoy's default."""
+    max_protocol_version: str | None = None
+    """Maximum TLS version; None: Envoy's default."""
+    cipher_suites: list[str] = field(default_factory=list)
+    """Allowed cipher suites; empty: Envoy's default."""
+    require_client_certificate: bool = False
+    """True for MUTUAL."""
+
+
+@dataclass(slots=True)
+class TcpRoute:
+    """A TCP or TLS-passthrough route (VirtualService `tcp[]`/`tls[]`): first match wins."""
+
+    id: str
+    """`<ns>/<vs>/tls/<i>/match/<j>` or `.../tcp/<i>/match/<j>`."""
+    clusters: list[WeightedCluster]
+    """Destinations with relative weights."""
+    sni_hosts: list[str] = field(default_factory=list)
+    """SNI names that select this route (TLS); empty: any."""
+    destination_subnets: list[str] = field(default_factory=list)
+    """Destination IP ranges; empty: any."""
+    origin: Origin | None = None
+    """The VirtualService and field."""
+
+
+@dataclass(slots=True)
+class FilterChain:
+    """What a listener does with a connection: TLS termination, HTTP routing or TCP proxying."""
+
+    name: str
+    """Stable name: `http`, `https.<port>.<portName>.<gw>.<ns>`, `tls.<...>` or `tcp`."""
+    protocol: Literal["HTTP", "HTTPS", "TLS", "TCP"]
+    """`HTTP`: plain HTTP; `HTTPS`: TLS terminated then HTTP; `TLS`: SNI-routed TLS (passthrough or
+    terminated then TCP); `TCP`: plain TCP."""
+    server_names: list[str] = field(default_factory=list)
+    """SNI names selecting this chain (TLS/HTTPS); empty: any."""
+    tls: ServerTLS | None = None
+    """Downstream TLS settings (None: plaintext or passthrough without inspection)."""
+    https_redirect: bool = False
+    """Gateway `tls.httpsRedirect` on a plain-HTTP server."""
+    route_config: RouteConfig | None = None
+    """HTTP route table (HTTP, HTTPS)."""
+    tcp_routes: list[TcpRoute] = field(default_factory=list)
+    """TCP/TLS routes (TLS, TCP), first match wins."""
+    origin: Origin | None = None
+    """The Gateway server (`spec.servers[i]`); None on a sidecar."""
+
+
+@dataclass(slots=True)
+class Listener:
+    """A listening socket (Envoy `Listener`)."""
+
+    name: str
+    """`<address>_<port>` (`0.0.0.0_80`)."""
+    address: str
+    """Bind address (`0.0.0.0` unless the Gateway server sets `bind`)."""
+    port: int
+    """Port."""
+    protocol: Literal["HTTP", "HTTPS", "TLS", "TCP"]
+    """Protocol of the first filter chain (a port serves one protocol family)."""
+    filter_chains: list[FilterChain]
+    """Filter chains: HTTP chains first, then by SNI names."""
+
+
+# --- clusters -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """An upstream address of a cluster."""
+
+    address: str
+    """IP address or DNS name."""
+    port: int
+    """Port."""
+    weight: int | None = None
+    """Load-balancing weight (WorkloadEntry `weight`); None: equal."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Workload labels (what subsets select on)."""
+    origin: Origin | None = None
+    """WorkloadEntry, ServiceEntry endpoint or Service."""
+
+
+@dataclass(slots=True)
+class LoadBalancer:
+    """Load-balancing policy of a cluster."""
+
+    policy: Literal["LEAST_REQUEST", "ROUND_ROBIN", "RANDOM", "PASSTHROUGH", "RING_HASH", "MAGLEV"]
+    """Envoy lb policy; LEAST_REQUEST when unset (Istio's default, also for LEAST_CONN)."""
+    hash: HashPolicy | None = None
+    """Consistent-hash key (RING_HASH, MAGLEV); the routes carry it as `Forward.hash_policy`."""
+    minimum_ring_size: int | None = None
+    """RING_HASH ring size (1024 when unset)."""
+    table_size: int | None = None
+    """MAGLEV table size (None: Envoy's default 65537)."""
+    locality_enabled: bool | None = None
+    """`localityLbSetting.enabled`; None: not set."""
+    warmup: str | None = None
+    """Slow-start window (`warmup.duration` or `warmupDurationSecs`)."""
+    origin: PolicyOrigin | None = None
+    """DestinationRule block; None: defaults."""
+
+
+@dataclass(slots=True)
+class TcpKeepalive:
+    """TCP keepalive of upstream connections; None fields use the OS defaults."""
+
+    probes: int | None = None
+    """Unanswered probes before the connection is dropped."""
+    time: str | None = None
+    """Idle time before the first probe."""
+    interval: str | None = None
+    """Time between probes."""
+
+
+@dataclass(slots=True)
+class ConnectionPool:
+    """Connection limits and timeouts of a cluster (effective values: Istio defaults filled in)."""
+
+    max_connections: int = UNLIMITED
+    """`tcp.maxConnections` (Envoy `max_connections`)."""
+    max_pending_requests: int = UNLIMITED
+    """`http.http1MaxPendingRequests`."""
+    max_requests: int = UNLIMITED
+    """`http.http2MaxRequests`."""
+    max_retries: int = UNLIMITED
+    """`http.maxRetries` (concurrent retries)."""
+    connect_timeout: str = "10s"
+    """`tcp.connectTimeout`; mesh default 10s."""
+    tcp_keepalive: TcpKeepalive | None = None
+    """`tcp.tcpKeepalive`."""
+    max_connection_duration: str | None = None
+    """`tcp.maxConnectionDuration`."""
+    max_requests_per_connection: int | None = None
+    """`http.maxRequestsPerConnection`; None: unlimited."""
+    idle_timeout: str | None = None
+    """`http.idleTimeout`, else `tcp.idleTimeout`; None: Envoy's default (1h)."""
+    h2_upgrade_policy: str | None = None
+    """`http.h2UpgradePolicy`."""
+    use_client_protocol: bool = False
+    """`http.useClientProtocol`."""
+    max_concurrent_streams: int | None = None
+    """`http.maxConcurrentStreams`."""
+    origin: PolicyOrigin | None = None
+    """DestinationRule block; None: defaults."""
+
+
+@dataclass(slots=True)
+class OutlierDetection:
+    """Passive health checking (effective values: Envoy's defaults filled in where Istio leaves them)."""
+
+    consecutive_5xx: int = 5
+    """Consecutive 5xx before ejection (`consecutive5xxErrors`; Envoy default 5)."""
+    enforcing_consecutive_5xx: int = 100
+    """Percent chance to eject on `consecutive_5xx` (0 when `consecutive5xxErrors: 0`)."""
+    consecutive_gateway_failure: int = 5
+    """Consecutive 502/503/504 before ejection (`consecutiveGatewayErrors`)."""
+    enforcing_consecutive_gateway_failure: int = 0
+    """Percent chance to eject on gateway failures (100 when `consecutiveGatewayErrors` > 0)."""
+    enforcing_success_rate: int = 0
+    """Always 0: Istio disables success-rate ejection."""
+    interval: str = "10s"
+    """Sweep interval."""
+    base_ejection_time: str = "30s"
+    """Base ejection time (multiplied by the number of ejections)."""
+    max_ejection_percent: int = 10
+    """Maximum share of hosts ejected."""
+    min_health_percent: int = 0
+    """Below this share of healthy hosts, ejection stops (Envoy `healthy_panic_threshold`; 0 when unset)."""
+    split_external_local_origin_errors: bool = False
+    """Count local-origin failures (connect errors, timeouts) separately."""
+    consecutive_local_origin_failure: int | None = None
+    """Consecutive local-origin failures before ejection (with the split)."""
+    origin: PolicyOrigin | None = None
+    """DestinationRule block."""
+
+
+@dataclass(slots=True)
+class UpstreamTLS:
+    """TLS from the proxy to the upstream (DestinationRule `trafficPolicy.tls`)."""
+
+    mode: Literal["SIMPLE", "MUTUAL", "ISTIO_MUTUAL"]
+    """TLS mode (`DISABLE` gives no UpstreamTLS)."""
+    sni: str | None = None
+    """SNI sent."""
+    client_certificate: str | None = None
+    """Client certificate file (MUTUAL)."""
+    private_key: str | None = None
+    """Client private key file (MUTUAL)."""
+    ca_certificates: str | None = None
+    """CA bundle to verify the server."""
+    credential_name: str | None = None
+    """Secret holding client certificate, key and CA (gateways only)."""
+    subject_alt_names: list[str] = field(default_factory=list)
+    """Accepted server SANs."""
+    insecure_skip_verify: bool = False
+    """Do not verify the server certificate."""
+    origin: PolicyOrigin | None = None
+    """DestinationRule block."""
+
+
+@dataclass(slots=True)
+class Cluster:
+    """An upstream cluster (Envoy `Cluster`), one per (host, port, subset)."""
+
+    name: str
+    """`outbound|<port>|<subset>|<fqdn>` (subset empty for the whole service)."""
+    host: str
+    """Service FQDN (or ServiceEntry host)."""
+    port: int
+    """Service port."""
+    discovery: Literal["STATIC", "STRICT_DNS", "ORIGINAL_DST"]
+    """STATIC: `endpoints` are IPs; STRICT_DNS: `endpoints` are names resolved by DNS (a Kubernetes
+    Service without known endpoints resolves its own FQDN); ORIGINAL_DST: forward to the address the
+    client connected to (PASSTHROUGH load balancing, ServiceEntry `resolution: NONE`)."""
+    subset: str | None = None
+    """Subset name."""
+    subset_labels: dict[str, str] = field(default_factory=dict)
+    """Labels the subset selects (endpoints are already filtered)."""
+    protocol: str | None = None
+    """Service port protocol (`HTTP`, `HTTP2`, `GRPC`, `TCP`, ...); None: not declared (sniffed)."""
+    endpoints: list[Endpoint] = field(default_factory=list)
+    """Upstream addresses, sorted by (address, port)."""
+    load_balancer: LoadBalancer = field(default_factory=lambda: LoadBalancer("LEAST_REQUEST"))
+    """Load balancing."""
+    connection_pool: ConnectionPool = field(default_factory=ConnectionPool)
+    """Connection limits and timeouts."""
+    outlier_detection: OutlierDetection | None = None
+    """Outlier detection; None when no DestinationRule level sets it (no ejection)."""
+    tls: UpstreamTLS | None = None
+    """Upstream TLS; None: plaintext (meshc does not model Istio's automatic mTLS)."""
+    service: Origin | None = None
+    """The Service or ServiceEntry."""
+    destination_rules: list[Origin] = field(default_factory=list)
+    """DestinationRules that apply (the first gives the top-level policy; subsets are merged)."""
+
+
+# --- security -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class JwtHeader:
+    """Where a JWT is read from a header."""
+
+    name: str
+    """Header name."""
+    prefix: str | None = None
+    """Value prefix to strip (`Bearer `)."""
+
+
+@dataclass(slots=True)
+class ClaimToHeader:
+    """Copy a validated claim to a request header."""
+
+    header: str
+    """Header name."""
+    claim: str
+    """Claim name."""
+
+
+@dataclass(slots=True)
+class JwtProvider:
+    """One `jwtRules` entry of a RequestAuthentication selecting the context's workload."""
+
+    name: str
+    """Stable provider name: `<ns>/<name>/<index>`."""
+    issuer: str | None = None
+    """Expected `iss`."""
+    audiences: list[str] = field(default_factory=list)
+    """Accepted `aud` values; empty: any."""
+    jwks: str | None = None
+    """Inline JWKS (JSON text)."""
+    jwks_uri: str | None = None
+    """URL of the JWKS (fetched by the proxy)."""
+    from_headers: list[JwtHeader] = field(default_factory=list)
+    """Token locations in headers; empty (and no params/cookies): `Authorization: Bearer`."""
+    from_params: list[str] = field(default_factory=list)
+    """Query parameters holding the token; empty: `access_token` when no header is given."""
+    from_cookies: list[str] = field(default_factory=list)
+    """Cookies holding the token."""
+    forward_original_token: bool = False
+    """Keep the token in the forwarded request."""
+    output_payload_to_header: str | None = None
+    """Header that receives the base64 payload."""
+    output_claim_to_headers: list[ClaimToHeader] = field(default_factory=list)
+    """Claims copied to headers."""
+    timeout: str | None = None
+    """JWKS fetch timeout."""
+    space_delimited_claims: list[str] = field(default_factory=list)
+    """Claims whose value is a space-separated list."""
+    origin: Origin | None = None
+    """The RequestAuthentication and field."""
+
+
+@dataclass(slots=True)
+class AuthzSource:
+    """`from[].source`: every non-empty field must hold (AND); values within a field are OR."""
+
+    principals: list[str] = field(default_factory=list)
+    """Peer identities (`cluster.local/ns/x/sa/y`, `*` globs)."""
+    not_principals: list[str] = field(default_factory=list)
+    """Negated principals."""
+    request_principals: list[str] = field(default_factory=list)
+    """JWT `iss/sub`."""
+    not_request_principals: list[str] = field(default_factory=list)
+    """Negated request principals."""
+    namespaces: list[str] = field(default_factory=list)
+    """Peer namespaces (mTLS)."""
+    not_namespaces: list[str] = field(default_factory=list)
+    """Negated namespaces."""
+    service_accounts: list[str] = field(default_factory=list)
+    """Peer service accounts (`ns/sa`)."""
+    not_service_accounts: list[str] = field(default_factory=list)
+    """Negated service accounts."""
+    ip_blocks: list[str] = field(default_factory=list)
+    """Peer IPs/CIDRs."""
+    not_ip_blocks: list[str] = field(default_factory=list)
+    """Negated IP blocks."""
+    remote_ip_blocks: list[str] = field(default_factory=list)
+    """Original client IPs (X-Forwarded-For)."""
+    not_remote_ip_blocks: list[str] = field(default_factory=list)
+    """Negated remote IP blocks."""
+
+
+@dataclass(slots=True)
+class AuthzOperation:
+    """`to[].operation`: every non-empty field must hold (AND); values within a field are OR."""
+
+    hosts: list[str] = field(default_factory=list)
+    """Host header values (case-insensitive, `*` globs)."""
+    not_hosts: list[str] = field(default_factory=list)
+    """Negated hosts."""
+    ports: list[str] = field(default_factory=list)
+    """Destination ports."""
+    not_ports: list[str] = field(default_factory=list)
+    """Negated ports."""
+    methods: list[str] = field(default_factory=list)
+    """HTTP methods."""
+    not_methods: list[str] = field(default_factory=list)
+    """Negated methods."""
+    paths: list[str] = field(default_factory=list)
+    """Paths (`*` prefix/suffix globs, `{*}`/`{**}` templates)."""
+    not_paths: list[str] = field(default_factory=list)
+    """Negated paths."""
+
+
+@dataclass(slots=True)
+class AuthzCondition:
+    """`when[]`: a condition on a request attribute."""
+
+    key: str
+    """Attribute (`request.headers[x]`, `request.auth.claims[groups]`, `source.ip`, ...)."""
+    values: list[str] = field(default_factory=list)
+    """Accepted values (OR)."""
+    not_values: list[str] = field(default_factory=list)
+    """Rejected values."""
+
+
+@dataclass(slots=True)
+class AuthzRule:
+    """One `rules[]` entry: a request matches when `sources`, `operations` and `conditions` all hold."""
+
+    sources: list[AuthzSource] = field(default_factory=list)
+    """`from[]` (OR); empty: any source."""
+    operations: list[AuthzOperation] = field(default_factory=list)
+    """`to[]` (OR); empty: any operation."""
+    conditions: list[AuthzCondition] = field(default_factory=list)
+    """`when[]` (AND); empty: no condition."""
+
+
+@dataclass(slots=True)
+class AuthorizationPolicy:
+    """An AuthorizationPolicy that applies to the context's workload, in Istio terms."""
+
+    name: str
+    """`<ns>/<name>`."""
+    action: Literal["ALLOW", "DENY", "AUDIT", "CUSTOM"]
+    """Action (ALLOW when unset). Evaluation: CUSTOM, then DENY, then ALLOW; with any ALLOW policy,
+    a request that matches none is denied."""
+    rules: list[AuthzRule] = field(default_factory=list)
+    """Rules (OR). Empty: matches no request (an ALLOW policy with no rules denies everything)."""
+    provider: str | None = None
+    """Extension provider name (CUSTOM)."""
+    selector: dict[str, str] = field(default_factory=dict)
+    """Workload selector; empty: every workload of the namespace (mesh-wide in the root namespace)."""
+    dry_run: bool = False
+    """`istio.io/dry-run: "true"`: evaluated and logged, never enforced."""
+    origin: Origin | None = None
+    """The AuthorizationPolicy."""
+
+
+# --- contexts -----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Context:
+    """One proxy: a sidecar (`mesh`) for a client namespace and labels, or a gateway workload."""
+
+    name: str
+    """`mesh`, or `gateway:<ns>/<k=v,...>` (the gateway workload's namespace and selector)."""
+    kind: Literal["sidecar", "gateway"]
+    """Sidecar (outbound traffic of a workload) or gateway."""
+    namespace: str
+    """Sidecar: the client namespace (short names, exportTo, `sourceNamespace`); gateway: the
+    namespace of the gateway workload."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Sidecar: the client's labels (`sourceLabels`); gateway: the Gateway selector."""
+    gateways: list[Origin] = field(default_factory=list)
+    """Gateway resources served by this proxy (Gateways with the same selector share it)."""
+    namespace_reason: str | None = None
+    """Gateway: how `namespace` was decided (workload found in the input, or assumed)."""
+    listeners: list[Listener] = field(default_factory=list)
+    """Listeners, sorted by (port, address)."""
+    clusters: list[Cluster] = field(default_factory=list)
+    """Clusters referenced by routes (and, for a full compile, every service port and subset),
+    sorted by (host, port, subset)."""
+    jwt_providers: list[JwtProvider] = field(default_factory=list)
+    """JWT providers from RequestAuthentications that select this workload, sorted by name."""
+    authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)
+    """AuthorizationPolicies that select this workload, sorted by name."""
+
+
+@dataclass(slots=True)
+class Note:
+    """Something compile could not decide; the bad piece was dropped and compile went on."""
+
+    code: str
+    """Short kebab-case reason: `unknown-host`, `unknown-subset`, `missing-delegate`,
+    `unsupported-redirect-code`, `duplicate-domain`, ..."""
+    message: str
+    """One sentence for humans."""
+    origin: Origin | None = None
+    """Where in the input."""
+    context: str | None = None
+    """Context name, when it is specific to one."""
+
+
+@dataclass(slots=True)
+class IR:
+    """Everything `meshc compile` decided."""
+
+    contexts: list[Context]
+    """The sidecar context first, then gateway contexts sorted by name."""
+    cluster_domain: str = "cluster.local"
+    """Kubernetes cluster domain used for FQDNs."""
+    notes: list[Note] = field(default_factory=list)
+    """What compile could not decide, sorted by (file, line, code)."""
+    version: int = IR_VERSION
+    """IR format version."""
+
+    def context(self, name: str) -> Context | None:
+        """The context with this name."""
+        for c in self.contexts:
+            if c.name == name:
+                return c
+        return None
+
+
+# --- serialisation ------------------------------------------------------------------------------
+
+_DEFAULTS: dict[type, list[tuple[str, Any]]] = {}
+
+
+def _fields(cls: type) -> list[tuple[str, Any]]:
+    """(name, default or MISSING) of a dataclass, cached."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = []
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                found.append((f.name, f.default))
+            elif f.default_factory is not dataclasses.MISSING:
+                found.append((f.name, f.default_factory()))
+            else:
+                found.append((f.name, dataclasses.MISSING))
+        _DEFAULTS[cls] = found
+    return found
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain data (dicts, lists, scalars) of an IR node; fields equal to their default are left out."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        out: dict[str, Any] = {}
+        for name, default in _fields(type(obj)):
+            value = getattr(obj, name)
+            if default is not dataclasses.MISSING and value == default:
+                continue
+            out[name] = to_dict(value)
+        return out
+    if isinstance(obj, list):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def from_dict(cls: type, data: Any) -> Any:
+    """Rebuild an IR node of type `cls` from `to_dict` output (missing fields get their defaults)."""
+    return _build(cls, data)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _build(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is Union or (sys.version_info >= (3, 10) and origin is types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if data is None:
+            return None
+        return _build(args[0], data)
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        return [_build(item, v) for v in data]
+    if origin is dict:
+        _, value = typing.get_args(tp)
+        return {k: _build(value, v) for k, v in data.items()}
+    if origin is Literal:
+        return data
+    if dataclasses.is_dataclass(tp):
+        hints = _HINTS.get(tp)
+        if hints is None:
+            hints = typing.get_type_hints(tp)
+            _HINTS[tp] = hints
+        kwargs = {name: _build(hints[name], value) for name, value in data.items()}
+        return tp(**kwargs)
+    if tp is float and isinstance(data, int):
+        return float(data)
+    return data
+
+
+# --- YAML ---------------------------------------------------------------------------------------
+
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:|@=+\-]*\Z")
+_RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"})
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def dump_yaml(data: Any) -> str:
+    """Block-style YAML of plain data, byte-for-byte deterministic (no dependency, no anchors)."""
+    lines: list[str] = []
+    _emit(data, 0, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _emit(data: Any, indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(data, dict):
+        if not data:
+            lines.append(pad + "{}")
+            return
+        for key, value in data.items():
+            k = _scalar(key)
+            if isinstance(value, dict) and value:
+                lines.append(f"{pad}{k}:")
+                _emit(value, indent + 2, lines)
+            elif isinstance(value, list) and value:
+                lines.append(f"{pad}{k}:")
+                _emit(value, indent, lines)
+            else:
+                lines.append(f"{pad}{k}: {_inline(value)}")
+        return
+    if isinstance(data, list):
+        if not data:
+            lines.append(pad + "[]")
+            return
+        for item in data:
+            if isinstance(item, (dict, list)) and item:
+                sub: list[str] = []
+                _emit(item, indent + 2, sub)
+                first = sub[0]
+                lines.append(f"{pad}- {first[indent + 2 :]}")
+                lines.extend(sub[1:])
+            else:
+                lines.append(f"{pad}- {_inline(item)}")
+        return
+    lines.append(pad + _scalar(data))
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    return _scalar(value)
+
+
+def to_yaml(ir: IR) -> str:
+    """The IR as YAML (`meshc compile --target ir`): deterministic bytes for the same input."""
+    return dump_yaml(to_dict(ir))

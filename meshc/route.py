@@ -1,0 +1,647 @@
+"""Explain one request: load, compile the slice of the mesh it needs, simulate, and render the decision.
+
+`explain()` is shared by `meshc route` and `meshc test`; `to_json()` gives the shape of design.md §5
+and `to_text()` the tree `meshc route` prints. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from meshc import ir
+from meshc.compile import MESH, Compiler, Scope, domain_matches
+from meshc.config import Options
+from meshc.diagnostics import Severity
+from meshc.mesh import Mesh, ServiceHost
+from meshc.models.networking import is_http_protocol
+from meshc.simulate import Decision, Request, simulate, split_authority
+
+
+class RouteError(Exception):
+    """A request meshc cannot explain (unknown host or gateway, ambiguous port): one line, exit 2."""
+
+
+@dataclass
+class Loaded:
+    """A configuration read once and indexed, ready for many requests."""
+
+    mesh: Mesh
+    errors: int
+    """Errors found while reading (YAML and schema); the resources that validated are still used."""
+    files: int
+    """Files read."""
+
+
+def load(paths: Iterable[str], options: Options, *, stdin: Any = None) -> Loaded:
+    """Read the inputs (as `meshc lint` does) and build the Mesh."""
+    from meshc.lint import read
+    from meshc.source import no_gc
+
+    with no_gc():
+        inv = read(paths, options, stdin=stdin)
+        mesh = Mesh(inv.resources, options)
+    errors = sum(1 for d in inv.diagnostics if d.severity >= Severity.ERROR)
+    return Loaded(mesh, errors, len(inv.loaded.files))
+
+
+@dataclass
+class Explanation:
+    """A decision and what it was computed from."""
+
+    decision: Decision
+    ir: ir.IR
+    """The compiled slice (one context, one port, the vhosts that can serve the host)."""
+    notes: list[ir.Note] = field(default_factory=list)
+    """Compile notes of that slice (unknown hosts, subsets, delegates)."""
+
+
+def explain(loaded: Loaded, request: Request) -> Explanation:
+    """Resolve the defaults of `request` (port, gateway), compile the slice it needs and simulate it."""
+    mesh = loaded.mesh
+    request.host = request.host.strip()
+    if not request.host:
+        raise RouteError("the host is empty")
+    hostname, host_port = split_authority(request.host)
+    if request.gateway == MESH:
+        context = MESH
+        if request.port is None:
+            request.port = host_port if host_port is not None else _mesh_port(mesh, hostname, request)
+        else:
+            _mesh_port(mesh, hostname, request, check_only=True)
+    else:
+        context = _gateway_key(mesh, request.gateway)
+        request.gateway = context
+        if request.port is None:
+            request.port = host_port if host_port is not None else _gateway_port(mesh, context, request)
+    scope = Scope(
+        request.source_namespace,
+        dict(request.source_labels),
+        context=context,
+        host=hostname,
+        port=request.port,
+    )
+    compiled = Compiler(mesh, scope).compile()
+    decision = simulate(compiled, request, context=None)
+    if request.gateway != MESH and decision.virtual_host is None:
+        _check_gateway_host(mesh, context, hostname, request.port)
+    return Explanation(decision, compiled, compiled.notes)
+
+
+# --- defaults and checks -------------------------------------------------------------------------------
+
+
+def registry_host(mesh: Mesh, hostname: str, namespace: str) -> ServiceHost | None:
+    """The registry entry a client in `namespace` reaches with `hostname` (short forms included)."""
+    scope = frozenset({namespace})
+    domain = mesh.domain
+    candidates = [mesh.fqdn(hostname, namespace)]
+    parts = hostname.split(".")
+    if len(parts) == 2:
+        candidates.append(f"{hostname}.svc.{domain}")
+    elif len(parts) == 3 and parts[2] == "svc":
+        candidates.append(f"{hostname}.{domain}")
+    for name in candidates:
+        for entry in mesh.hosts.get(name, ()):
+            if entry.visible_from(scope):
+                return entry
+    return None
+
+
+def _mesh_vs_hosts(mesh: Mesh, namespace: str) -> list[str]:
+    from meshc.compile import _VS
+
+    out = []
+    for res in mesh.of_kind("VirtualService"):
+        if res.spec is None:
+            continue
+        vs = _VS(res, mesh)
+        if MESH in vs.gateways and vs.visible_from(namespace):
+            out.extend(vs.hosts)
+    return out
+
+
+def _mesh_port(mesh: Mesh, hostname: str, request: Request, *, check_only: bool = False) -> int:
+    ns = request.source_namespace
+    svc = registry_host(mesh, hostname, ns)
+    if svc is not None:
+        ports = [p.number for p in svc.ports if (p.protocol or "").upper() != "UDP"]
+        if check_only:
+            return request.port or 0
+        if len(ports) == 1:
+            return ports[0]
+        listed = ", ".join(str(p) for p in ports) or "none"
+        raise RouteError(f"host `{hostname}` has several ports ({listed}); choose one with --port")
+    ports = _vs_host_ports(mesh, hostname, ns)
+    if ports is None:
+        raise RouteError(_unknown_host(mesh, hostname, ns))
+    if check_only:
+        return request.port or 0
+    if len(ports) == 1:
+        return ports[0]
+    listed = ", ".join(str(p) for p in ports)
+    raise RouteError(f"host `{hostname}` is served on several ports ({listed}); choose one with --port")
+
+
+def _vs_host_ports(mesh: Mesh, hostname: str, namespace: str) -> list[int] | None:
+    """Ports a sidecar serves a VirtualService host outside the registry on (None: no such host).
+
+    istiod gives such a host a virtual host on the ports of the registry services of the same
+    VirtualService, or on port 80 when it has none (`buildSidecarVirtualHostsForVirtualService`).
+    """
+    from meshc.compile import _VS
+
+    found = False
+    ports: set[int] = set()
+    scope = frozenset({namespace})
+    for res in mesh.of_kind("VirtualService"):
+        if res.spec is None:
+            continue
+        vs = _VS(res, mesh)
+        if MESH not in vs.gateways or not vs.visible_from(namespace):
+            continue
+        if not any(domain_matches(h, hostname) for h in vs.hosts):
+            continue
+        found = True
+        services = [e for h in vs.hosts for e in mesh.hosts.get(h, ()) if e.visible_from(scope)]
+        for svc in services:
+            ports.update(p.number for p in svc.ports if p.protocol is None or is_http_protocol(p.protocol))
+    if not found:
+        return None
+    return sorted(ports) or [80]
+
+
+def _unknown_host(mesh: Mesh, hostname: str, namespace: str) -> str:
+    known: set[str] = set()
+    scope = frozenset({namespace})
+    for name, entries in mesh.hosts.items():
+        if not any(e.visible_from(scope) for e in entries):
+            continue
+        known.add(name)
+        short = mesh.short_names(name)
+        if short is not None:
+            known.add(short[0] if short[1] == namespace else f"{short[0]}.{short[1]}")
+    known.update(h for h in _mesh_vs_hosts(mesh, namespace) if h != "*")
+    hidden = [e for e in mesh.any_host(hostname, namespace) if not e.visible_from(scope)]
+    if not hidden and hostname.count(".") in (1, 2):
+        hidden = [e for e in mesh.hosts.get(f"{hostname}.svc.{mesh.domain}", ()) if not e.visible_from(scope)]
+        hidden += [e for e in mesh.hosts.get(f"{hostname}.{mesh.domain}", ()) if not e.visible_from(scope)]
+    if hidden:
+        e = hidden[0]
+        return (
+            f"host `{e.hostname}` is not exported to namespace `{namespace}` "
+            f"({e.resource.kind} {e.resource.namespace}/{e.resource.name} limits exportTo)"
+        )
+    close = difflib.get_close_matches(hostname, sorted(known), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""
+    if not known:
+        hint = "; the input defines no Service, ServiceEntry or VirtualService host"
+    return f"unknown host `{hostname}` from namespace `{namespace}`{hint}"
+
+
+def _gateway_key(mesh: Mesh, ref: str) -> str:
+    gateways = [r for r in mesh.of_kind("Gateway") if r.spec is not None]
+    if "/" in ref:
+        ns, _, name = ref.partition("/")
+        if any(r.namespace == ns and r.name == name for r in gateways):
+            return ref
+    else:
+        found = [r for r in gateways if r.name == ref]
+        if len(found) == 1:
+            return f"{found[0].namespace}/{found[0].name}"
+        if len(found) > 1:
+            names = ", ".join(f"`{r.namespace}/{r.name}`" for r in found)
+            raise RouteError(f"gateway `{ref}` is ambiguous: {names}; write NS/NAME")
+    names = sorted(f"{r.namespace}/{r.name}" for r in gateways)
+    close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
+    if close:
+        hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?"
+    elif names:
+        hint = f"; gateways: {', '.join(f'`{n}`' for n in names)}"
+    else:
+        hint = "; the input defines no Gateway"
+    raise RouteError(f"unknown gateway `{ref}`{hint}")
+
+
+def _gateway_servers(mesh: Mesh, key: str) -> list[Any]:
+    plans = [p for p in Compiler(mesh, Scope(context=key)).plans() if p.kind == "gateway"]
+    return [s for p in plans for g in p.gateways for s in g.res.spec.servers]
+
+
+def _gateway_port(mesh: Mesh, key: str, request: Request) -> int:
+    ports = sorted({s.port.number for s in _gateway_servers(mesh, key)})
+    if len(ports) == 1:
+        return ports[0]
+    listed = ", ".join(str(p) for p in ports) or "none"
+    raise RouteError(f"gateway `{key}` listens on several ports ({listed}); choose one with --port")
+
+
+def _check_gateway_host(mesh: Mesh, key: str, hostname: str, port: int) -> None:
+    served = []
+    for s in _gateway_servers(mesh, key):
+        if s.port.number != port:
+            continue
+        for raw in s.hosts:
+            h = raw.split("/", 1)[-1].lower()
+            served.append(h)
+            if domain_matches(h, hostname):
+                return
+    close = difflib.get_close_matches(hostname, sorted(set(served)), n=3, cutoff=0.5)
+    shown = close or sorted(set(served))
+    listed = ", ".join(f"`{h}`" for h in shown) or "none"
+    raise RouteError(f"gateway `{key}` does not serve host `{hostname}` on port {port}; hosts served: {listed}")
+
+
+# --- JSON (design.md §5) ---------------------------------------------------------------------------
+
+
+def _headers_dict(headers: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in headers:
+        out[k] = f"{out[k]},{v}" if k in out else v
+    return out
+
+
+def _ops(ops: ir.HeaderOps) -> dict[str, Any]:
+    return {
+        "set": {h.name: h.value for h in ops.set},
+        "add": {h.name: h.value for h in ops.add},
+        "remove": list(ops.remove),
+    }
+
+
+def _ops_empty(ops: ir.HeaderOps) -> bool:
+    return not (ops.set or ops.add or ops.remove)
+
+
+def to_json(exp: Explanation) -> dict[str, Any]:
+    """The decision as design.md §5 promises (plus extra fields)."""
+    d = exp.decision
+    req = d.request
+    route = d.route
+    vs_ref = route.origin.virtual_service if route is not None and route.origin is not None else None
+    delegate = route.origin.delegate if route is not None and route.origin is not None else None
+    fwd = route.forward if route is not None else None
+    vh = d.virtual_host
+    out: dict[str, Any] = {
+        "request": {
+            "host": req.host,
+            "port": req.port,
+            "path": req.path,
+            "method": req.method,
+            "headers": _headers_dict(req.headers),
+            "gateway": req.gateway,
+            "scheme": req.scheme,
+            "source_namespace": req.source_namespace,
+            "source_labels": dict(req.source_labels),
+        },
+        "host": vh.name.rsplit(":", 1)[0] if vh is not None and not vh.name.startswith("blackhole:") else None,
+        "context": d.context.name if d.context is not None else None,
+        "listener": d.listener.name if d.listener is not None else None,
+        "route_config": d.chain.route_config.name if d.chain is not None and d.chain.route_config else None,
+        "virtual_host": {"name": vh.name, "domains": list(vh.domains)} if vh is not None else None,
+        "virtual_service": {"namespace": vs_ref.namespace, "name": vs_ref.name} if vs_ref is not None else None,
+        "rule": {"index": vs_ref.rule, "name": vs_ref.rule_name} if vs_ref is not None else None,
+        "match": {"index": vs_ref.match, "name": vs_ref.match_name} if vs_ref is not None else None,
+        "delegate": (
+            {"namespace": delegate.namespace, "name": delegate.name, "rule": delegate.rule, "match": delegate.match}
+            if delegate is not None
+            else None
+        ),
+        "route": {"id": route.id, "name": route.name} if route is not None else None,
+        "action": d.action,
+        "status": d.status,
+        "reason": d.reason,
+        "destinations": [
+            {
+                "host": x.cluster.host,
+                "port": x.cluster.port,
+                "subset": x.cluster.subset,
+                "weight": x.percent,
+                "share": round(x.share, 4),
+                "cluster": x.cluster.cluster,
+                "known": x.cluster.known,
+                **(
+                    {
+                        "headers": {
+                            "request": _ops(x.cluster.request_headers),
+                            "response": _ops(x.cluster.response_headers),
+                        }
+                    }
+                    if not (_ops_empty(x.cluster.request_headers) and _ops_empty(x.cluster.response_headers))
+                    else {}
+                ),
+            }
+            for x in d.destinations
+        ],
+        "redirect": None,
+        "direct_response": None,
+        "rewrite": None,
+        "fault": None,
+        "timeout": fwd.timeout if fwd is not None else None,
+        "retries": None,
+        "mirror": None,
+        "headers": None,
+        "cors": None,
+        "hash_policy": None,
+        "policy": {},
+        "trace": [
+            {
+                "route": s.route,
+                "virtual_service": s.virtual_service,
+                "rule": s.rule,
+                "match": s.match,
+                "matched": s.matched,
+                "removed": s.removed,
+                "delegate": s.delegate,
+                "reason": s.reason,
+            }
+            for s in d.trace
+        ],
+    }
+    if d.action == "redirect":
+        r = route.redirect if route is not None else None
+        out["redirect"] = {
+            "uri": r.path if r else None,
+            "authority": r.authority if r else None,
+            "scheme": r.scheme if r else "https",
+            "port": r.port if r else None,
+            "code": d.status,
+            "location": d.location,
+        }
+    if route is not None and route.direct_response is not None and d.action == "direct_response":
+        dr = route.direct_response
+        out["direct_response"] = {"status": dr.status, "body": dr.body, "body_base64": dr.body_base64}
+    if fwd is not None:
+        if fwd.rewrite is not None:
+            rw = fwd.rewrite
+            out["rewrite"] = {
+                "uri": rw.uri,
+                "uri_regex": rw.uri_regex,
+                "uri_regex_substitution": rw.uri_regex_substitution,
+                "authority": rw.authority,
+                "path": d.forwarded_path,
+            }
+        if fwd.retries is not None:
+            out["retries"] = ir.to_dict(fwd.retries) | {"is_default": fwd.retries.is_default}
+        if fwd.mirrors:
+            out["mirror"] = [ir.to_dict(m) for m in fwd.mirrors]
+        if fwd.hash_policy:
+            out["hash_policy"] = [ir.to_dict(h) for h in fwd.hash_policy]
+    if route is not None:
+        if route.fault is not None:
+            f = route.fault
+            out["fault"] = {
+                "delay": {"fixed_delay": f.delay.fixed_delay, "percentage": f.delay.percentage} if f.delay else None,
+                "abort": (
+                    {
+                        "http_status": f.abort.http_status,
+                        "grpc_status": f.abort.grpc_status,
+                        "percentage": f.abort.percentage,
+                    }
+                    if f.abort
+                    else None
+                ),
+            }
+        if not (_ops_empty(route.request_headers) and _ops_empty(route.response_headers)):
+            out["headers"] = {"request": _ops(route.request_headers), "response": _ops(route.response_headers)}
+        if route.cors is not None:
+            out["cors"] = ir.to_dict(route.cors)
+    for name, cluster in d.clusters.items():
+        out["policy"][name] = {
+            "load_balancer": ir.to_dict(cluster.load_balancer),
+            "connection_pool": ir.to_dict(cluster.connection_pool),
+            "outlier_detection": ir.to_dict(cluster.outlier_detection) if cluster.outlier_detection else None,
+            "tls": ir.to_dict(cluster.tls) if cluster.tls else None,
+            "destination_rules": [f"{o.namespace}/{o.name}" for o in cluster.destination_rules],
+            "discovery": cluster.discovery,
+            "endpoints": [f"{e.address}:{e.port}" for e in cluster.endpoints],
+        }
+    out["notes"] = [n.message for n in exp.notes]
+    return out
+
+
+# --- text (rich tree) --------------------------------------------------------------------------------
+
+
+def _where(file: str | None, line: int | None) -> str:
+    if not file:
+        return ""
+    return f"  ({file}:{line})" if line else f"  ({file})"
+
+
+def _request_line(req: Request) -> str:
+    parts = [f"{req.method} {req.scheme or 'http'}://{req.host}{req.path}"]
+    extra = [f"port {req.port}"]
+    if req.headers:
+        extra.append("headers " + ", ".join(f"{k}: {v}" for k, v in req.headers))
+    if req.claims:
+        extra.append("claims " + ", ".join(f"{k}={v}" for k, v in sorted(req.claims.items())))
+    return parts[0] + "  [" + "; ".join(extra) + "]"
+
+
+def _lb_text(c: ir.Cluster) -> str:
+    lb = c.load_balancer
+    text = lb.policy
+    if lb.hash is not None:
+        text += f" on {lb.hash.kind}" + (f" {lb.hash.name}" if lb.hash.name else "")
+    return text
+
+
+def _policy_lines(c: ir.Cluster) -> list[str]:
+    def src(o: ir.PolicyOrigin | None) -> str:
+        if o is None:
+            return "Istio default"
+        return f"DestinationRule {o.namespace}/{o.name} {o.level}" + (f", {o.file}:{o.line}" if o.file else "")
+
+    lines = [f"load balancer: {_lb_text(c)}  ({src(c.load_balancer.origin)})"]
+    cp = c.connection_pool
+    limits = []
+    for label, value in (
+        ("max connections", cp.max_connections),
+        ("max pending", cp.max_pending_requests),
+        ("max requests", cp.max_requests),
+        ("max retries", cp.max_retries),
+    ):
+        if value != ir.UNLIMITED:
+            limits.append(f"{label} {value}")
+    limits.append(f"connect timeout {cp.connect_timeout}")
+    if cp.max_requests_per_connection:
+        limits.append(f"max requests per connection {cp.max_requests_per_connection}")
+    if cp.idle_timeout:
+        limits.append(f"idle timeout {cp.idle_timeout}")
+    lines.append(f"connection pool: {', '.join(limits)}  ({src(cp.origin)})")
+    od = c.outlier_detection
+    if od is not None:
+        lines.append(
+            f"outlier detection: eject after {od.consecutive_5xx} consecutive 5xx"
+            f" (enforcing {od.enforcing_consecutive_5xx}%), every {od.interval}, for {od.base_ejection_time},"
+            f" at most {od.max_ejection_percent}%  ({src(od.origin)})"
+        )
+    if c.tls is not None:
+        lines.append(f"tls: {c.tls.mode}" + (f" sni {c.tls.sni}" if c.tls.sni else "") + f"  ({src(c.tls.origin)})")
+    return lines
+
+
+def _retry_text(r: ir.RetryPolicy | None) -> tuple[str, str | None]:
+    if r is None:
+        return "retries: none (attempts 0)", None
+    text = f"retries: {r.attempts}"
+    if r.per_try_timeout:
+        text += f", {r.per_try_timeout} per try"
+    if r.is_default:
+        text += "  (Istio default)"
+    on = f"on {', '.join(r.retry_on)}"
+    if r.retriable_status_codes:
+        on += f"; status codes {', '.join(str(c) for c in r.retriable_status_codes)}"
+    return text, on
+
+
+def _step_label(step: Any) -> str:
+    where = step.route
+    if step.rule is not None:
+        where = f"{step.virtual_service} rule {step.rule}" + (f" match {step.match}" if step.match is not None else "")
+    if step.delegate:
+        where += f" via {step.delegate}"
+    mark = "✓" if step.matched else ("-" if step.removed else "✗")
+    return f"{mark} {where}: {step.reason}"
+
+
+def to_text(exp: Explanation, *, width: int = 120, color: bool = False) -> str:
+    """The decision as a tree (plain text unless `color`)."""
+    from rich.tree import Tree
+
+    d = exp.decision
+    req = d.request
+    root = Tree(_request_line(req))
+    ctx = d.context
+    if ctx is None:
+        root.add(f"no proxy: {d.reason}")
+        return _render(root, width, color)
+    who = (
+        f"sidecar in namespace {ctx.namespace}" + (f" with labels {_labels(ctx.labels)}" if ctx.labels else "")
+        if ctx.kind == "sidecar"
+        else f"gateway {', '.join(f'{g.namespace}/{g.name}' for g in ctx.gateways)} (workload in {ctx.namespace})"
+    )
+    node = root.add(f"proxy: {who}")
+    if d.listener is None or d.chain is None or d.chain.route_config is None:
+        node.add(f"{d.action}: {d.reason}")
+        return _render(root, width, color)
+    node = node.add(f"listener {d.listener.name} › route table {d.chain.route_config.name}")
+    vh = d.virtual_host
+    if vh is None:
+        node.add(f"no_route (404): {d.reason}")
+        return _render(root, width, color)
+    host_node = node.add(f"virtual host {vh.name}")
+    host_node.add(f"domains: {', '.join(vh.domains)}")
+    route = d.route
+    if vh.virtual_services:
+        for o in vh.virtual_services:
+            host_node.add(f"VirtualService {o.namespace}/{o.name}{_where(o.file, o.line)}")
+    elif route is not None and route.origin is None:
+        host_node.add("no VirtualService: the default route")
+    if d.trace:
+        tried = host_node.add("routes, in order (first match wins)")
+        for step in d.trace:
+            tried.add(_step_label(step))
+    if d.action == "no_route":
+        host_node.add(f"no_route (404): {d.reason}")
+        return _render(root, width, color)
+    if d.action == "redirect" and route is None:
+        host_node.add(f"redirect {d.status} to {d.location}: {d.reason}")
+        return _render(root, width, color)
+    assert route is not None
+    label = route.id if route.origin is None else f"rule {route.origin.virtual_service.rule}"
+    if route.origin is not None:
+        ref = route.origin.virtual_service
+        if ref.rule_name:
+            label += f" ({ref.rule_name})"
+        if ref.match is not None:
+            label += f" match {ref.match}" + (f" ({ref.match_name})" if ref.match_name else "")
+        if route.origin.delegate is not None:
+            dl = route.origin.delegate
+            label += f" via delegate {dl.namespace}/{dl.name} rule {dl.rule}"
+        label += _where(ref.file, ref.line)
+    chosen = host_node.add(f"chosen: {label} → {d.action}")
+    if d.action == "redirect":
+        chosen.add(f"redirect {d.status} to {d.location}")
+    elif d.action == "direct_response":
+        dr = route.direct_response
+        body = f", body {dr.body!r}" if dr is not None and dr.body else ""
+        chosen.add(f"direct response {d.status}{body}")
+    else:
+        fwd = route.forward
+        assert fwd is not None
+        for x in d.destinations:
+            c = x.cluster
+            dest = chosen.add(
+                f"{x.percent}% → {c.cluster}" + ("" if c.known else "  (unknown cluster: Envoy answers 503)")
+            )
+            cluster = d.clusters.get(c.cluster)
+            if cluster is not None:
+                eps = ", ".join(f"{e.address}:{e.port}" for e in cluster.endpoints) or "none"
+                dest.add(f"endpoints ({cluster.discovery}): {eps}")
+                for line in _policy_lines(cluster):
+                    dest.add(line)
+        chosen.add(f"timeout: {fwd.timeout}" if fwd.timeout else "timeout: none (Istio default: disabled)")
+        retry, retry_on = _retry_text(fwd.retries)
+        retry_node = chosen.add(retry)
+        if retry_on:
+            retry_node.add(retry_on)
+        if fwd.rewrite is not None:
+            rw = fwd.rewrite
+            parts = []
+            if rw.uri is not None:
+                parts.append(f"uri prefix → {rw.uri}")
+            if rw.uri_regex is not None:
+                parts.append(f"uri regex {rw.uri_regex} → {rw.uri_regex_substitution}")
+            if rw.authority is not None:
+                parts.append(f"authority → {rw.authority}")
+            chosen.add(f"rewrite: {', '.join(parts)}; upstream sees {d.forwarded_authority}{d.forwarded_path}")
+        for m in fwd.mirrors:
+            chosen.add(f"mirror: {m.percentage:g}% → {m.cluster}")
+        if fwd.hash_policy:
+            chosen.add("hash: " + ", ".join(h.kind + (f" {h.name}" if h.name else "") for h in fwd.hash_policy))
+    if route.fault is not None:
+        f = route.fault
+        if f.delay is not None:
+            chosen.add(f"fault: delay {f.delay.fixed_delay} for {f.delay.percentage:g}% of requests")
+        if f.abort is not None:
+            status = f.abort.http_status if f.abort.http_status is not None else f"grpc {f.abort.grpc_status}"
+            chosen.add(f"fault: abort with {status} for {f.abort.percentage:g}% of requests")
+    for label_, ops in (("request headers", route.request_headers), ("response headers", route.response_headers)):
+        if not _ops_empty(ops):
+            parts = [f"set {h.name}: {h.value}" for h in ops.set]
+            parts += [f"add {h.name}: {h.value}" for h in ops.add]
+            parts += [f"remove {n}" for n in ops.remove]
+            chosen.add(f"{label_}: {'; '.join(parts)}")
+    if route.cors is not None:
+        origins = ", ".join(f"{o.kind} {o.value}" for o in route.cors.allow_origins) or "none"
+        chosen.add(f"cors: origins {origins}; methods {', '.join(route.cors.allow_methods) or 'none'}")
+    return _render(root, width, color)
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def _render(tree: Any, width: int, color: bool) -> str:
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        width=width,
+        no_color=not color,
+        color_system="standard" if color else None,
+        force_terminal=color,
+        highlight=False,
+        markup=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+    console.print(tree)
+    return buf.getvalue()

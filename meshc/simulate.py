@@ -1,0 +1,536 @@
+"""Walk the IR with Envoy's semantics: which route a request takes, and why the earlier ones did not.
+
+The simulator only reads the IR (`meshc.ir`), so `meshc route` explains exactly what `meshc compile`
+emits. Order of the walk: context → listener (by port) → filter chain (plain HTTP, or TLS by SNI)
+→ route table → virtual host (exact domain, longest `*.suffix`, longest `prefix.*`, `*`; the Host's
+port is ignored) → routes in order, first match wins → action. Conditions follow Envoy's route.v3
+matchers; the docstrings of `tests/test_simulate.py` name the doc or translation.md line each
+behaviour follows.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import re2
+
+from meshc import ir
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass
+class Request:
+    """An HTTP request as a client sends it."""
+
+    host: str
+    """Host / :authority as sent (may carry `:port`)."""
+    path: str = "/"
+    """:path, with the query string if any."""
+    method: str = "GET"
+    """:method."""
+    headers: Headers = field(default_factory=list)
+    """Other headers, in order; a name may repeat."""
+    port: int | None = None
+    """Destination port (the listener); None: the port in `host`, else 80."""
+    scheme: str | None = None
+    """:scheme; None: `https` on a TLS-terminating chain, else `http`."""
+    gateway: str = "mesh"
+    """`mesh` (from a sidecar) or `ns/name` of a Gateway."""
+    source_namespace: str = "default"
+    """Client namespace (mesh only)."""
+    source_labels: dict[str, str] = field(default_factory=dict)
+    """Client labels (mesh only)."""
+    claims: dict[str, Any] = field(default_factory=dict)
+    """Claims of a JWT the proxy validated (`@request.auth.claims.*` matches)."""
+
+    @property
+    def hostname(self) -> str:
+        """The Host without its port, lowercase (what vhost selection compares)."""
+        return split_authority(self.host)[0]
+
+    @property
+    def listener_port(self) -> int:
+        """The port the request arrives on."""
+        if self.port is not None:
+            return self.port
+        port = split_authority(self.host)[1]
+        return port if port is not None else 80
+
+    @property
+    def path_only(self) -> str:
+        """The path without query string and fragment."""
+        return self.path.split("?", 1)[0].split("#", 1)[0]
+
+    @property
+    def query(self) -> list[tuple[str, str]]:
+        """Raw query parameters (not percent-decoded), in order."""
+        if "?" not in self.path:
+            return []
+        raw = self.path.split("?", 1)[1].split("#", 1)[0]
+        out = []
+        for part in raw.split("&"):
+            if not part:
+                continue
+            name, _, value = part.partition("=")
+            out.append((name, value))
+        return out
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header (names compare case-insensitively); pseudo-headers included."""
+        lname = name.lower()
+        if lname == ":authority" or lname == "host":
+            return [self.host]
+        if lname == ":method":
+            return [self.method]
+        if lname == ":path":
+            return [self.path]
+        if lname == ":scheme":
+            return [self.scheme or "http"]
+        return [v for k, v in self.headers if k.lower() == lname]
+
+
+def split_authority(authority: str) -> tuple[str, int | None]:
+    """(lowercase host, port or None) of a Host header value (IPv6 in brackets supported)."""
+    text = authority.strip().lower()
+    if text.startswith("["):
+        end = text.find("]")
+        host = text[: end + 1]
+        rest = text[end + 1 :]
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if port.isdigit():
+            return host, int(port)
+    return text, None
+
+
+@dataclass
+class Step:
+    """One line of the trace: a route (or a match block removed at config time) and why it (did not) match."""
+
+    route: str
+    """Route id (`ns/vs/http/i/match/j`) or `default`."""
+    matched: bool
+    """True for the route taken."""
+    reason: str
+    """Why: the conditions that held, or the first one that did not."""
+    rule: int | None = None
+    """`http[]` index in the VirtualService."""
+    match: int | None = None
+    """`match[]` index."""
+    virtual_service: str | None = None
+    """`ns/name`."""
+    removed: bool = False
+    """The match block produced no route (removed when the configuration was generated)."""
+    delegate: str | None = None
+    """`ns/name rule k [match l]` of the delegate rule merged into the root rule, if any."""
+
+
+@dataclass
+class Destination:
+    """One destination of the decision, with its share of the traffic."""
+
+    cluster: ir.WeightedCluster
+    """The IR destination."""
+    percent: int
+    """Share of traffic in whole percent (largest-remainder rounding; the shares add up to 100)."""
+    share: float
+    """Exact share, 0-100."""
+
+
+@dataclass
+class Decision:
+    """What Envoy does with the request, and the trace that explains it."""
+
+    request: Request
+    """The request."""
+    action: str
+    """`route`, `redirect`, `direct_response`, `default` or `no_route`."""
+    context: ir.Context | None = None
+    """The proxy."""
+    listener: ir.Listener | None = None
+    """The listener (by port)."""
+    chain: ir.FilterChain | None = None
+    """The filter chain."""
+    virtual_host: ir.VirtualHost | None = None
+    """The virtual host picked."""
+    route: ir.Route | None = None
+    """The route taken."""
+    destinations: list[Destination] = field(default_factory=list)
+    """Where the traffic goes, with shares."""
+    clusters: dict[str, ir.Cluster] = field(default_factory=dict)
+    """The IR clusters of the destinations (absent: unknown cluster, Envoy answers 503)."""
+    status: int | None = None
+    """Status Envoy answers itself: 404 for no route, the redirect code, the direct response status."""
+    location: str | None = None
+    """Redirect target URL."""
+    forwarded_path: str | None = None
+    """The :path sent upstream after rewrites."""
+    forwarded_authority: str | None = None
+    """The Host sent upstream after rewrites."""
+    reason: str = ""
+    """One sentence: why this action."""
+    trace: list[Step] = field(default_factory=list)
+    """One step per route tried (and per match block removed at config time), in order."""
+
+    def pick(self, seed: int) -> ir.WeightedCluster | None:
+        """A weighted random pick among the destinations, reproducible for a seed (for tests)."""
+        if not self.destinations:
+            return None
+        rng = random.Random(seed)
+        weights = [d.cluster.weight for d in self.destinations]
+        return rng.choices([d.cluster for d in self.destinations], weights=weights)[0]
+
+
+# --- matching ---------------------------------------------------------------------------------------
+
+
+def _q(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _sm_text(sm: ir.StringMatch) -> str:
+    if sm.kind == "present":
+        return "present"
+    return f"{sm.kind} {_q(sm.value)}"
+
+
+def _sm_ok(sm: ir.StringMatch, value: str) -> bool:
+    if sm.kind == "present":
+        return True
+    if sm.kind == "exact":
+        return value == sm.value
+    if sm.kind == "prefix":
+        return value.startswith(sm.value)
+    return re2.fullmatch(sm.value, value) is not None
+
+
+def path_ok(pm: ir.PathMatch, request: Request) -> bool:
+    """Envoy: `path` and `safe_regex` compare the path without the query; `prefix` the start of :path."""
+    if pm.kind == "prefix":
+        value, want = request.path, pm.value
+        if pm.ignore_case:
+            return value.lower().startswith(want.lower())
+        return value.startswith(want)
+    value = request.path_only
+    if pm.kind == "exact":
+        return value.lower() == pm.value.lower() if pm.ignore_case else value == pm.value
+    return re2.fullmatch(pm.value, value) is not None
+
+
+def _header_ok(hm: ir.HeaderMatch, request: Request) -> tuple[bool, str]:
+    """(holds, what the request has) for one header matcher."""
+    values = request.header_values(hm.name)
+    values_seen = [""] if not values and hm.treat_missing_as_empty else values
+    ok = bool(values) if hm.match.kind == "present" else any(_sm_ok(hm.match, v) for v in values_seen)
+    if hm.invert:
+        ok = not ok
+    have = "none" if not values else ", ".join(_q(v) for v in values)
+    return ok, have
+
+
+def _claim_values(claims: dict[str, Any], path: list[str]) -> list[str] | None:
+    node: Any = claims
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    if isinstance(node, list):
+        return [str(v) for v in node]
+    return [str(node)]
+
+
+def describe(match: ir.RouteMatch) -> list[str]:
+    """The conditions of a route match, in words (empty: it matches every request)."""
+    out: list[str] = []
+    p = match.path
+    if not (p.kind == "prefix" and p.value == "/"):
+        out.append(f"uri {p.kind} {_q(p.value)}" + (" (ignoring case)" if p.ignore_case else ""))
+    for hm in match.headers:
+        word = "without header" if hm.invert else "header"
+        out.append(f"{word} {hm.name} {_sm_text(hm.match)}")
+    if match.method is not None:
+        out.append(f"method {_sm_text(match.method)}")
+    if match.authority is not None:
+        out.append(f"authority {_sm_text(match.authority)}")
+    if match.scheme is not None:
+        out.append(f"scheme {_sm_text(match.scheme)}")
+    for qm in match.query_params:
+        out.append(f"query {qm.name} {_sm_text(qm.match)}")
+    for cm in match.jwt_claims:
+        word = "without claim" if cm.invert else "claim"
+        out.append(f"{word} {'.'.join(cm.claim)} {_sm_text(cm.match)}")
+    return out
+
+
+def check(match: ir.RouteMatch, request: Request) -> str | None:
+    """None when the match holds; otherwise the first condition that fails and what the request has."""
+    p = match.path
+    if not path_ok(p, request):
+        shown = request.path if p.kind == "prefix" else request.path_only
+        case = " (ignoring case)" if p.ignore_case else ""
+        return f"uri {p.kind} {_q(p.value)}{case}, request path is {_q(shown)}"
+    for hm in match.headers:
+        ok, have = _header_ok(hm, request)
+        if not ok:
+            if hm.invert:
+                return f"without header {hm.name} {_sm_text(hm.match)}, request has {have}"
+            return f"header {hm.name} {_sm_text(hm.match)}, request has {have}"
+    for label, sm, value in (
+        ("method", match.method, request.method),
+        ("authority", match.authority, request.host),
+        ("scheme", match.scheme, request.scheme or "http"),
+    ):
+        if sm is not None and not _sm_ok(sm, value):
+            return f"{label} {_sm_text(sm)}, request has {_q(value)}"
+    query = request.query
+    for qm in match.query_params:
+        # QueryParameterMatcher compares the first value of the parameter.
+        values = [v for k, v in query if k == qm.name]
+        if not values:
+            return f"query {qm.name} {_sm_text(qm.match)}, request has none"
+        if qm.match.kind != "present" and not _sm_ok(qm.match, values[0]):
+            return f"query {qm.name} {_sm_text(qm.match)}, request has {_q(values[0])}"
+    for cm in match.jwt_claims:
+        values = _claim_values(request.claims, cm.claim)
+        ok = values is not None and (cm.match.kind == "present" or any(_sm_ok(cm.match, v) for v in values))
+        if cm.invert:
+            ok = not ok
+        if not ok:
+            have = "no such claim" if values is None else ", ".join(_q(v) for v in values)
+            word = "without claim" if cm.invert else "claim"
+            return f"{word} {'.'.join(cm.claim)} {_sm_text(cm.match)}, request has {have}"
+    return None
+
+
+# --- selection --------------------------------------------------------------------------------------
+
+
+def select_virtual_host(vhosts: list[ir.VirtualHost], hostname: str) -> ir.VirtualHost | None:
+    """Envoy's vhost choice: exact domain, then longest `*suffix`, then longest `prefix*`, then `*`."""
+    host = hostname.lower()
+    best: tuple[int, int, ir.VirtualHost] | None = None
+    for vh in vhosts:
+        for d in vh.domains:
+            d = d.lower()
+            if d == host:
+                rank = (3, len(d))
+            elif d == "*":
+                rank = (0, 0)
+            elif d.startswith("*") and len(host) > len(d) - 1 and host.endswith(d[1:]):
+                rank = (2, len(d))
+            elif d.endswith("*") and len(host) > len(d) - 1 and host.startswith(d[:-1]):
+                rank = (1, len(d))
+            else:
+                continue
+            if best is None or rank > best[:2]:
+                best = (rank[0], rank[1], vh)
+    return best[2] if best is not None else None
+
+
+def _sni_ok(names: list[str], hostname: str) -> bool:
+    if not names:
+        return True
+    for n in names:
+        if n == hostname or (n.startswith("*.") and hostname.endswith(n[1:]) and len(hostname) > len(n) - 1):
+            return True
+    return False
+
+
+def _chain(listener: ir.Listener, request: Request) -> ir.FilterChain | None:
+    host = request.hostname
+    exact = [c for c in listener.filter_chains if c.server_names and _sni_ok(c.server_names, host)]
+    if exact:
+        return exact[0]
+    return next((c for c in listener.filter_chains if not c.server_names), None)
+
+
+def _ref(route: ir.Route) -> tuple[int | None, int | None, str | None]:
+    if route.origin is None:
+        return None, None, None
+    vs = route.origin.virtual_service
+    return vs.rule, vs.match, f"{vs.namespace}/{vs.name}"
+
+
+def _delegate_text(origin: ir.RouteOrigin | None) -> str | None:
+    if origin is None or origin.delegate is None:
+        return None
+    d = origin.delegate
+    return f"{d.namespace}/{d.name} rule {d.rule}" + (f" match {d.match}" if d.match is not None else "")
+
+
+def _skipped_step(s: ir.SkippedMatch) -> Step:
+    vs = s.origin.virtual_service
+    rid = f"{vs.namespace}/{vs.name}/http/{vs.rule}" + (f"/match/{vs.match}" if vs.match is not None else "")
+    if s.origin.delegate is not None:
+        d = s.origin.delegate
+        rid += f"/delegate/{d.namespace}/{d.name}/http/{d.rule}" + (f"/match/{d.match}" if d.match is not None else "")
+    return Step(
+        rid,
+        False,
+        f"removed at config time: {s.reason}",
+        vs.rule,
+        vs.match,
+        f"{vs.namespace}/{vs.name}",
+        True,
+        _delegate_text(s.origin),
+    )
+
+
+def percents(weights: list[int]) -> list[tuple[int, float]]:
+    """(whole percent, exact share) per weight; whole percents add up to 100 (largest remainder)."""
+    total = sum(weights)
+    if total <= 0:
+        return [(0, 0.0) for _ in weights]
+    exact = [w * 100 / total for w in weights]
+    floors = [int(e) for e in exact]
+    rest = 100 - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:rest]:
+        floors[i] += 1
+    return list(zip(floors, exact, strict=True))
+
+
+def _rewrite_path(route: ir.Route, request: Request) -> str:
+    """The :path after `prefix_rewrite` / `regex_rewrite` (the query string is kept)."""
+    fwd = route.forward
+    path = request.path_only
+    query = request.path[len(path) :]
+    rw = fwd.rewrite if fwd is not None else None
+    if rw is None:
+        return request.path
+    if rw.uri_regex is not None:
+        sub = re2.compile(rw.uri_regex)
+        # Envoy's substitution uses \1..\9; RE2-Python uses the same syntax.
+        path = sub.sub(rw.uri_regex_substitution or "", path)
+    elif rw.uri is not None:
+        pm = route.match.path
+        path = rw.uri + path[len(pm.value) :] if pm.kind == "prefix" else rw.uri
+    return path + query
+
+
+def _location(redirect: ir.Redirect, request: Request, scheme: str) -> str:
+    new_scheme = redirect.scheme or scheme
+    host = redirect.authority or request.host
+    if redirect.port is not None:
+        host = split_authority(host)[0] + f":{redirect.port}"
+    elif redirect.scheme is not None and redirect.scheme != scheme:
+        host = split_authority(host)[0]
+    path = redirect.path if redirect.path is not None else request.path_only
+    query = request.path[len(request.path_only) :]
+    return f"{new_scheme}://{host}{path}{query}"
+
+
+def simulate(ir_: ir.IR, request: Request, *, context: str | None = None) -> Decision:
+    """Decide what the proxy does with `request` (context: `mesh`, or the one serving `request.gateway`)."""
+    ctx = _find_context(ir_, request, context)
+    decision = Decision(request, "no_route", ctx)
+    if ctx is None:
+        decision.reason = f"no proxy serves gateway {request.gateway}"
+        return decision
+    port = request.listener_port
+    listener = next((li for li in ctx.listeners if li.port == port), None)
+    decision.listener = listener
+    if listener is None:
+        ports = ", ".join(str(li.port) for li in ctx.listeners)
+        decision.reason = f"no listener on port {port}" + (f" (ports: {ports})" if ports else "")
+        return decision
+    chain = _chain(listener, request)
+    decision.chain = chain
+    if chain is None or chain.route_config is None:
+        decision.reason = f"port {port} carries {listener.protocol}, not HTTP"
+        return decision
+    scheme = request.scheme or ("https" if chain.protocol == "HTTPS" else "http")
+    request = _with_scheme(request, scheme)
+    decision.request = request
+    vh = select_virtual_host(chain.route_config.virtual_hosts, request.hostname)
+    decision.virtual_host = vh
+    if vh is None:
+        decision.status = 404
+        decision.reason = f"no virtual host of route table {chain.route_config.name} serves {request.hostname}"
+        return decision
+    if vh.require_tls and scheme == "http":
+        decision.action = "redirect"
+        decision.status = 301
+        decision.location = f"https://{request.hostname}{request.path}"
+        decision.reason = "the Gateway server sets httpsRedirect: plain HTTP gets a 301 to https"
+        return decision
+    skipped = sorted(vh.skipped, key=lambda s: s.before)
+    k = 0
+    for index, route in enumerate(vh.routes):
+        while k < len(skipped) and skipped[k].before <= index:
+            decision.trace.append(_skipped_step(skipped[k]))
+            k += 1
+        rule, match, vs = _ref(route)
+        failed = check(route.match, request)
+        if failed is not None:
+            decision.trace.append(Step(route.id, False, failed, rule, match, vs, delegate=_delegate_text(route.origin)))
+            continue
+        conditions = describe(route.match)
+        reason = " and ".join(conditions) if conditions else "matches every request"
+        decision.trace.append(Step(route.id, True, reason, rule, match, vs, delegate=_delegate_text(route.origin)))
+        # Blocks removed at config time after this route are listed too: they never apply.
+        decision.trace.extend(_skipped_step(s) for s in skipped[k:])
+        _apply(decision, ctx, route, request, scheme)
+        return decision
+    while k < len(skipped):
+        decision.trace.append(_skipped_step(skipped[k]))
+        k += 1
+    decision.status = 404
+    if not vh.routes:
+        decision.reason = f"virtual host {vh.name} has no routes: Envoy answers 404"
+    else:
+        decision.reason = f"no route of virtual host {vh.name} matches: Envoy answers 404"
+    return decision
+
+
+def _with_scheme(request: Request, scheme: str) -> Request:
+    if request.scheme == scheme:
+        return request
+    copy = Request(**{f: getattr(request, f) for f in request.__dataclass_fields__})
+    copy.scheme = scheme
+    return copy
+
+
+def _find_context(ir_: ir.IR, request: Request, name: str | None) -> ir.Context | None:
+    if name is not None:
+        return ir_.context(name)
+    if request.gateway == "mesh":
+        return ir_.context("mesh")
+    for ctx in ir_.contexts:
+        if ctx.kind == "gateway" and any(f"{g.namespace}/{g.name}" == request.gateway for g in ctx.gateways):
+            return ctx
+    return None
+
+
+def _apply(decision: Decision, ctx: ir.Context, route: ir.Route, request: Request, scheme: str) -> None:
+    decision.route = route
+    if route.action == "redirect" and route.redirect is not None:
+        decision.action = "redirect"
+        decision.status = route.redirect.code
+        decision.location = _location(route.redirect, request, scheme)
+        decision.reason = f"route {route.id} answers with a {route.redirect.code} redirect"
+        return
+    if route.action == "direct_response" and route.direct_response is not None:
+        decision.action = "direct_response"
+        decision.status = route.direct_response.status
+        decision.reason = f"route {route.id} answers {route.direct_response.status} directly"
+        return
+    fwd = route.forward
+    assert fwd is not None
+    decision.action = "default" if route.origin is None else "route"
+    shares = percents([c.weight for c in fwd.clusters])
+    decision.destinations = [Destination(c, p, s) for c, (p, s) in zip(fwd.clusters, shares, strict=True)]
+    by_name = {c.name: c for c in ctx.clusters}
+    for d in fwd.clusters:
+        if d.cluster in by_name:
+            decision.clusters[d.cluster] = by_name[d.cluster]
+    decision.forwarded_path = _rewrite_path(route, request)
+    decision.forwarded_authority = fwd.rewrite.authority if fwd.rewrite and fwd.rewrite.authority else request.host
+    if decision.action == "default":
+        decision.reason = "no VirtualService applies to the host: traffic goes to the host as is"
+    else:
+        decision.reason = f"route {route.id} forwards the request"
