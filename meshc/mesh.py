@@ -6,10 +6,11 @@ namespace of the resource that wrote it, wildcard ServiceEntry hosts cover the n
 and visibility follows `exportTo` (on the resource, or the Service annotation
 `networking.istio.io/exportTo`).
 
-Like `istioctl analyze`, the index adds Istio's default ingress gateway (a Pod labelled
-`istio: ingressgateway` and the Service `istio-system/istio-ingressgateway`) unless the input
-defines that Service itself. These synthetic resources are never reported on and do not count
-as "the input has Services or workloads".
+For `meshc lint` (`Mesh(..., defaults=True)`), like `istioctl analyze`, the index adds Istio's
+default ingress gateway (a Pod labelled `istio: ingressgateway` and the Service
+`istio-system/istio-ingressgateway`) unless the input defines that Service itself. These
+synthetic resources are never reported on and do not count as "the input has Services or
+workloads"; the compiler builds its Mesh without them.
 """
 
 from __future__ import annotations
@@ -599,11 +600,12 @@ class Mesh:
     `resources`, `by_kind`, `by_name` and `get` hold the valid resources of the input only.
     Documents that failed validation but could be salvaged are in `partial` (reachable through
     `of_kind(..., partial=True)` and `exists`); documents of `FOREIGN_KINDS` (Gateway API
-    Gateways, Secrets, Telemetry, WasmPlugins) are in `foreign`, `kube_gateways` and `secrets`;
-    the default ingress gateway is in `synthetic`, the host registry and `workloads`.
+    Gateways, Secrets, Telemetry, WasmPlugins) are in `foreign`, `kube_gateways` and `secrets`.
+    With `defaults=True` (what `meshc lint` uses), Istio's default ingress gateway is added unless
+    the input defines its Service: it is in `synthetic`, the host registry and `workloads`.
     """
 
-    def __init__(self, resources: list[Resource], options: Options | None = None, *, defaults: bool = True) -> None:
+    def __init__(self, resources: list[Resource], options: Options | None = None, *, defaults: bool = False) -> None:
         self.options = options or Options()
         self.domain = self.options.cluster_domain
         self.resources: list[Resource] = []
@@ -1057,8 +1059,11 @@ class Mesh:
 
     # --- resources -----------------------------------------------------------------------------
 
-    def of_kind(self, *kinds: str, partial: bool = False) -> Iterator[Resource]:
-        """Resources of the given kinds, in input order; `partial` adds the salvaged invalid ones."""
+    def of_kind(self, *kinds: str, partial: bool = True) -> Iterator[Resource]:
+        """Resources of the given kinds, in input order, salvaged invalid ones included (`partial=False`: valid only).
+
+        A Mesh built from valid resources only (the compiler's) has no salvaged ones.
+        """
         for kind in kinds:
             yield from self.by_kind.get(kind, ())
             if partial:
@@ -1106,6 +1111,15 @@ class Mesh:
             if spec is not None and spec.host:
                 out[self.fqdn(spec.host, r.namespace)].append(r)
         return out
+
+    @cached_property
+    def partial_destination_rule_hosts(self) -> frozenset[str]:
+        """Resolved hosts of the DestinationRules that failed validation (their subsets are not trusted)."""
+        return frozenset(
+            self.fqdn(r.spec.host, r.namespace)
+            for r in self.partial_by_kind.get("DestinationRule", ())
+            if isinstance(getattr(r.spec, "host", None), str)
+        )
 
     @cached_property
     def _wildcard_destination_rules(self) -> list[tuple[str, list[Resource]]]:

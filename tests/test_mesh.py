@@ -19,7 +19,7 @@ def mesh_of(text: str, **options: str) -> Mesh:
     opts = Options(**options)  # type: ignore[arg-type]
     inv = read(["-"], opts, stdin=io.BytesIO(text.encode("utf-8")))
     assert not inv.diagnostics, [d.message for d in inv.diagnostics]
-    return Mesh(inv.indexed(), opts)
+    return Mesh(inv.indexed(), opts, defaults=True)
 
 
 REGISTRY = """
