@@ -123,7 +123,8 @@ def unknown_subset(mesh: Mesh) -> Iterator[Finding]:
     The DestinationRules considered are the ones istiod applies to the VirtualService's
     namespace: rules in that namespace, then in the service's namespace, then in the root
     namespace (`istio-system`), exported to the VirtualService's namespace, exact host before
-    wildcard.
+    wildcard. A host whose DestinationRule has schema errors is not judged (the schema error is
+    the root cause).
 
     ## Why is this bad?
     Envoy has no cluster for the subset: every request routed there fails with 503
@@ -156,8 +157,8 @@ def unknown_subset(mesh: Mesh) -> Iterator[Finding]:
             rules = mesh.destination_rules_for(fqdn, vs.namespace)
             entry = defined_by[key] = (rules, [s.name for r in rules for s in r.model.spec.subsets])
         rules, defined = entry
-        if subset in defined:
-            continue
+        if subset in defined or fqdn in mesh.partial_destination_rule_hosts:
+            continue  # a DestinationRule with schema errors is reported by the schema checks
         loc = (*where, "subset")
         if not rules:
             yield Finding(
