@@ -294,12 +294,16 @@ def route_destinations(vs: Resource) -> Iterator[RouteDestination]:
     spec = vs.spec
     if spec is None:
         return
-    for loc, dest, mirror in _destinations(spec, vs.valid):
+    for loc, dest, mirror in destination_entries(spec, vs.valid):
         yield RouteDestination(loc, dest, mirror)
 
 
-def _destinations(spec: Any, valid: bool) -> list[tuple[tuple[str | int, ...], Any, bool]]:
-    """(loc, destination, is_mirror) of a VirtualService spec; see `route_destinations`."""
+def destination_entries(spec: Any, valid: bool = True) -> list[tuple[tuple[str | int, ...], Any, bool]]:
+    """(loc, destination, is_mirror) of every destination of a VirtualService spec, as a list.
+
+    The fast form of `route_destinations`; `valid=False` (a salvaged spec) drops destinations
+    without a usable host.
+    """
     out: list[tuple[tuple[str | int, ...], Any, bool]] = []
     append = out.append
     for i, rule in enumerate(spec.http):
@@ -909,7 +913,7 @@ class Mesh:
                 continue
             ns = vs.namespace
             scopes = reference_scopes(spec.exportTo, ns)
-            for loc, dest, mirror in _destinations(spec, vs.valid):
+            for loc, dest, mirror in destination_entries(spec, vs.valid):
                 key = (dest.host, ns, scopes)
                 found = resolved.get(key)
                 if found is None:
@@ -1140,6 +1144,11 @@ class Mesh:
         return list(cached)
 
     def _destination_rules_for(self, fqdn: str, client_namespace: str) -> list[Resource]:
+        exact_rules = self.destination_rules.get(fqdn, ())
+        # Fast path: an exact rule in the client's namespace wins before anything else is looked at.
+        own = [r for r in exact_rules if r.namespace == client_namespace]
+        if own:
+            return own
         service = self.lookup_host(fqdn, client_namespace, frozenset(("*", client_namespace)))
         service_ns = service.namespace if service is not None else None
         order = [client_namespace]
@@ -1147,7 +1156,6 @@ class Mesh:
             order.append(service_ns)
         if self.options.root_namespace not in order:
             order.append(self.options.root_namespace)
-        exact_rules = self.destination_rules.get(fqdn, ())
         wild_rules = [(h, rules) for h, rules in self._wildcard_destination_rules if h != fqdn and host_covers(h, fqdn)]
         for ns in order:
             exact = [r for r in exact_rules if r.namespace == ns and self._dr_visible(r, ns, client_namespace)]

@@ -10,14 +10,17 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from meshc.diagnostics import Severity
 from meshc.mesh import (
     GATEWAY_API_GROUP,
     INTERNAL_GATEWAY_MARK,
     Mesh,
+    ResolvedDestination,
     Resource,
     ServiceHost,
+    destination_entries,
     export_set,
     host_covers,
     host_matches,
@@ -49,6 +52,57 @@ def _exported(service: ServiceHost) -> str:
 
 def _virtual_services(mesh: Mesh) -> Iterator[Resource]:
     return mesh.of_kind("VirtualService", partial=True)
+
+
+@dataclass
+class _DestinationProblems:
+    """Destinations of every VirtualService that MC101-MC104 report, found in one walk."""
+
+    unknown_host: list[ResolvedDestination] = field(default_factory=list)
+    unknown_port: list[ResolvedDestination] = field(default_factory=list)
+    port_required: list[ResolvedDestination] = field(default_factory=list)
+    unknown_subset: list[tuple[ResolvedDestination, list[Resource], list[str]]] = field(default_factory=list)
+
+
+def _check_destinations(mesh: Mesh) -> _DestinationProblems:
+    out = _DestinationProblems()
+    resolved: dict[tuple[str, str, frozenset[str]], tuple[str, ServiceHost | None]] = {}
+    subsets: dict[tuple[str, str], tuple[list[Resource], list[str]]] = {}
+    untrusted = mesh.partial_destination_rule_hosts
+    for vs in mesh.of_kind("VirtualService"):
+        spec = vs.model.spec
+        ns = vs.namespace
+        scopes = reference_scopes(spec.exportTo, ns)
+        for loc, dest, mirror in destination_entries(spec, vs.valid):
+            key = (dest.host, ns, scopes)
+            found = resolved.get(key)
+            if found is None:
+                found = resolved[key] = (mesh.fqdn(dest.host, ns), mesh.lookup_host(dest.host, ns, scopes))
+            fqdn, service = found
+            if service is None:
+                out.unknown_host.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, None))
+            else:
+                port = dest.port
+                if port is None:
+                    if len(service.ports) > 1:
+                        out.port_required.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service))
+                elif service.ports and isinstance(port.number, int) and service.port(port.number) is None:
+                    out.unknown_port.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service))
+            subset = dest.subset
+            if subset:
+                entry = subsets.get((fqdn, ns))
+                if entry is None:
+                    rules = mesh.destination_rules_for(fqdn, ns)
+                    entry = subsets[(fqdn, ns)] = (rules, [s.name for r in rules for s in r.model.spec.subsets])
+                # A DestinationRule with schema errors is reported by the schema checks (one root cause).
+                if subset not in entry[1] and fqdn not in untrusted:
+                    d = ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service)
+                    out.unknown_subset.append((d, entry[0], entry[1]))
+    return out
+
+
+def _destination_problems(mesh: Mesh) -> _DestinationProblems:
+    return mesh.memo("destination-problems", _check_destinations)
 
 
 # --- destinations ----------------------------------------------------------------------------
@@ -86,9 +140,7 @@ def unknown_destination_host(mesh: Mesh) -> Iterator[Finding]:
           host: reviews
     ```
     """
-    for d in mesh.destinations:
-        if d.service is not None:
-            continue
+    for d in _destination_problems(mesh).unknown_host:
         vs = d.vs
         host = d.destination.host
         if d.fqdn in mesh.partial_hostnames or not mesh.registry_covers(d.fqdn):
@@ -146,19 +198,8 @@ def unknown_subset(mesh: Mesh) -> Iterator[Finding]:
         subset: v2
     ```
     """
-    defined_by: dict[tuple[str, str], tuple[list[Resource], list[str]]] = {}
-    for vs, where, dest, _, _, fqdn, _ in mesh.destinations:
+    for (vs, where, dest, _, _, fqdn, _), rules, defined in _destination_problems(mesh).unknown_subset:
         subset = dest.subset
-        if not subset:
-            continue
-        key = (fqdn, vs.namespace)
-        entry = defined_by.get(key)
-        if entry is None:
-            rules = mesh.destination_rules_for(fqdn, vs.namespace)
-            entry = defined_by[key] = (rules, [s.name for r in rules for s in r.model.spec.subsets])
-        rules, defined = entry
-        if subset in defined or fqdn in mesh.partial_destination_rule_hosts:
-            continue  # a DestinationRule with schema errors is reported by the schema checks
         loc = (*where, "subset")
         if not rules:
             yield Finding(
@@ -207,13 +248,10 @@ def unknown_destination_port(mesh: Mesh) -> Iterator[Finding]:
           number: 9080
     ```
     """
-    for d in mesh.destinations:
+    for d in _destination_problems(mesh).unknown_port:
         port = d.destination.port
         service = d.service
-        if port is None or service is None or not isinstance(port.number, int):
-            continue
-        if not service.ports or service.port(port.number) is not None:
-            continue
+        assert service is not None
         yield Finding(
             d.vs,
             (*d.loc, "port", "number"),
@@ -247,10 +285,9 @@ def destination_port_required(mesh: Mesh) -> Iterator[Finding]:
           number: 80
     ```
     """
-    for d in mesh.destinations:
+    for d in _destination_problems(mesh).port_required:
         service = d.service
-        if d.destination.port is not None or service is None or len(service.ports) < 2:
-            continue
+        assert service is not None
         yield Finding(
             d.vs,
             d.loc,
@@ -430,13 +467,14 @@ def unknown_destination_rule_host(mesh: Mesh) -> Iterator[Finding]:
       host: ratings
     ```
     """
-    for dr in mesh.of_kind("DestinationRule", partial=True):
-        host = dr.spec.host
+    for dr in mesh.of_kind("DestinationRule"):
+        spec = dr.model.spec
+        host = spec.host
         if not isinstance(host, str) or not host:
             continue
         direct = mesh.hosts.get(mesh.fqdn(host, dr.namespace))
         if direct and any("*" in c.export_to for c in direct):
-            continue
+            continue  # the common case: a host visible everywhere
         scopes = reference_scopes(dr.spec.exportTo, dr.namespace)
         if mesh.lookup_host(host, dr.namespace, scopes) is not None or mesh.is_partially_known(host, dr.namespace):
             continue

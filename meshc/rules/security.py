@@ -25,16 +25,20 @@ def _unverified(tls: Any, dr: Resource) -> bool:
 def _unverified_tls(mesh: Mesh) -> list[tuple[Resource, tuple[str | int, ...], Any, Any]]:
     """(DestinationRule, policy path, policy, port-level setting or None) of every TLS without a CA."""
     out: list[tuple[Resource, tuple[str | int, ...], Any, Any]] = []
-    for dr in mesh.of_kind("DestinationRule", partial=True):
-        spec = dr.spec
+    for dr in mesh.of_kind("DestinationRule"):
+        spec = dr.model.spec
         if not isinstance(spec.host, str):
             continue
         policies: list[tuple[tuple[str | int, ...], Any]] = []
-        if spec.trafficPolicy is not None:
-            policies.append((("spec", "trafficPolicy"), spec.trafficPolicy))
+        top = spec.trafficPolicy
+        if top is not None and (top.tls is not None or top.portLevelSettings):
+            policies.append((("spec", "trafficPolicy"), top))
         for i, subset in enumerate(spec.subsets):
-            if subset.trafficPolicy is not None:
-                policies.append((("spec", "subsets", i, "trafficPolicy"), subset.trafficPolicy))
+            tp = subset.trafficPolicy
+            if tp is not None and (tp.tls is not None or tp.portLevelSettings):
+                policies.append((("spec", "subsets", i, "trafficPolicy"), tp))
+        if not policies:
+            continue
         found: list[tuple[Resource, tuple[str | int, ...], Any, Any]] = []
         for loc, policy in policies:
             if policy.tls is not None and _unverified(policy.tls, dr):
