@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -52,7 +53,8 @@ class Options:
     def path_ignores(self, path: str) -> tuple[str, ...]:
         """Selectors ignored for one file."""
         out: list[str] = []
-        norm = path.replace("\\", "/")
+        # `./mesh/vs.yaml` and `mesh/vs.yaml` are the same file for a glob such as `mesh/*.yaml`.
+        norm = posixpath.normpath(path.replace("\\", "/"))
         for pattern, selectors in self.per_path_ignores:
             if fnmatch.fnmatch(norm, pattern) or fnmatch.fnmatch(Path(norm).name, pattern):
                 out.extend(selectors)

@@ -1013,6 +1013,15 @@ def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, Path | None]]:
     sorted; hidden folders (`.git`) are skipped. A path that does not exist is yielded as is
     so that the caller can report it.
     """
+    seen: set[str] = set()  # a file named twice (`deploy/ deploy/vs.yaml`) is read once
+
+    def first(f: Path) -> bool:
+        key = os.path.realpath(f)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for given in paths:
         if given == "-":
             yield "-", None
@@ -1024,8 +1033,9 @@ def expand_paths(paths: Iterable[str]) -> Iterator[tuple[str, Path | None]]:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 found.extend(Path(dirpath, f) for f in filenames if f.lower().endswith(YAML_SUFFIXES))
             for f in sorted(found):
-                yield str(f), f
-        else:
+                if first(f):
+                    yield str(f), f
+        elif first(p):
             yield given, p
 
 
