@@ -77,6 +77,7 @@ def build_options(
     fail_on: Level | None = None,
     cluster_domain: str | None = None,
     default_namespace: str | None = None,
+    complete_registry: bool = False,
 ) -> Options:
     """Options from the configuration file, then the flags; ConfigError becomes a usage error."""
     from meshc import config as cfg
@@ -92,6 +93,7 @@ def build_options(
         fail_on=Severity.parse(fail_on.value) if fail_on else None,
         cluster_domain=cluster_domain,
         default_namespace=default_namespace,
+        complete_registry=True if complete_registry else None,
     )
     from meshc.lint import validate_selectors
 
@@ -174,6 +176,14 @@ def lint(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    complete_registry: Annotated[
+        bool,
+        typer.Option(
+            "--complete-registry",
+            help="The input is the whole registry: run checks that need Services, workloads or Namespaces "
+            "even when it has none (not found is then a finding).",
+        ),
+    ] = False,
     output: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option("--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
@@ -187,7 +197,13 @@ def lint(
     targets = paths or ["."]
     _check_paths(targets)
     opts = build_options(
-        config, no_config, select=select, ignore=ignore, fail_on=fail_on, cluster_domain=cluster_domain
+        config,
+        no_config,
+        select=select,
+        ignore=ignore,
+        fail_on=fail_on,
+        cluster_domain=cluster_domain,
+        complete_registry=complete_registry,
     )
     report = run_lint(targets, opts)
     fmt = format.value if format else ("full" if sys.stdout.isatty() else "text")

@@ -42,6 +42,9 @@ class Options:
     """Namespace of resources that do not name one (what `kubectl apply` would use)."""
     root_namespace: str = "istio-system"
     """Istio's root namespace (meshConfig.rootNamespace): mesh-wide policies live there."""
+    complete_registry: bool = False
+    """The input is the whole registry: run the checks that need Services, workloads, Namespaces or
+    Secrets even when the input has none of them (then "not found" is a finding, not a skipped check)."""
     config_file: str | None = None
     """The configuration file that was read, if any."""
 
@@ -70,6 +73,7 @@ _KEYS = {
     "cluster-domain",
     "default-namespace",
     "root-namespace",
+    "complete-registry",
 }
 
 
@@ -153,6 +157,10 @@ def from_table(table: Mapping[str, Any], origin: str) -> Options:
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{origin}: `{key}` must be a non-empty string")
             opts[attr] = value
+    if "complete-registry" in table:
+        if not isinstance(table["complete-registry"], bool):
+            raise ConfigError(f"{origin}: `complete-registry` must be true or false")
+        opts["complete_registry"] = table["complete-registry"]
     return Options(**opts)
 
 

@@ -275,13 +275,17 @@ def validate_selectors(options: Options) -> list[str]:
 
 
 def run_rules(mesh: Mesh, rules: list[Rule]) -> tuple[list[tuple[Rule, Finding]], list[tuple[Rule, str]]]:
-    """Run each rule whose inputs are present; return findings and the rules skipped (with why)."""
+    """Run each rule whose inputs are present; return findings and the rules skipped (with why).
+
+    With `complete_registry` every rule runs: the input is taken to be the whole registry.
+    """
     findings: list[tuple[Rule, Finding]] = []
     skipped: list[tuple[Rule, str]] = []
+    complete = mesh.options.complete_registry
     for r in rules:
         if r.check is None:
             continue
-        missing = [need for need in r.requires if not mesh.capability(need)]
+        missing = [] if complete else [need for need in r.requires if not mesh.capability(need)]
         if missing:
             skipped.append((r, mesh.CAPABILITY_REASONS[missing[0]]))
             continue

@@ -937,8 +937,11 @@ class Mesh:
 
         A Kubernetes name `name.ns.svc.<domain>` is only judged when namespace `ns` has a Service
         or ServiceEntry in the input (another repository may hold that namespace's Services); any
-        other host is judged whenever the input has a registry at all.
+        other host is judged whenever the input has a registry at all. With
+        `Options.complete_registry` every host is judged.
         """
+        if self.options.complete_registry:
+            return True
         names = self.short_names(fqdn)
         if names is not None:
             return names[1] in self.service_namespaces

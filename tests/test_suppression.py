@@ -225,3 +225,23 @@ def test_skipped_checks_are_named_in_the_summary(tmp_path: Path, monkeypatch: An
     assert (code, found) == (0, set())
     assert "Skipped checks: the input has no Service or ServiceEntry: MC101, MC103, MC104, MC108" in err
     assert "the input has no DestinationRule: MC102" in err
+
+
+def test_complete_registry_turns_skipped_checks_into_findings(tmp_path: Path) -> None:
+    """Without Services the unknown-host check is skipped (and named); with the flag it runs."""
+    from tests.test_cli import run as run_cli
+
+    doc = tmp_path / "dr.yaml"
+    doc.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: fake\n  namespace: default\n"
+        "spec:\n  host: fake-svc\n"
+    )
+    mp = pytest.MonkeyPatch()
+    try:
+        code, out, _ = run_cli(["lint", "--no-config", "-f", "text", str(doc)], mp)
+        assert code == 0 and "MC108" not in out.split("Skipped checks:")[0]
+        assert "the input has no Service or ServiceEntry: MC101" in out and "MC108" in out
+        code, out, _ = run_cli(["lint", "--no-config", "-f", "text", "--complete-registry", str(doc)], mp)
+        assert f"{doc}:7:9: MC108 [warning] host `fake-svc` matches no Service or ServiceEntry" in out
+    finally:
+        mp.undo()

@@ -544,8 +544,8 @@ def subset_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
         if service is None:
             continue
         workloads = [w for w in mesh.workloads_of(service) if not w.synthetic]
-        if not workloads:
-            continue
+        if not workloads and not mesh.options.complete_registry:
+            continue  # the service's workloads may be defined elsewhere: not judged
         for i, subset in enumerate(dr.spec.subsets):
             labels = dict(subset.labels or {})
             if not labels:
