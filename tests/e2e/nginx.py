@@ -161,6 +161,8 @@ class Response:
     status: int
     headers: dict[str, str]
     body: bytes
+    elapsed: float = 0.0
+    """Seconds from sending the request to reading the whole answer."""
 
     @property
     def stub(self) -> str | None:
@@ -186,6 +188,7 @@ def request(
 ) -> Response:
     """One HTTP/1.1 request to 127.0.0.1:`port` with a bounded timeout (Host sent as given)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    start = time.monotonic()
     try:
         conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         conn.putheader("Host", host)
@@ -196,6 +199,7 @@ def request(
         conn.endheaders(body)
         resp = conn.getresponse()
         data = resp.read()
-        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        elapsed = time.monotonic() - start
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data, elapsed)
     finally:
         conn.close()
