@@ -831,6 +831,8 @@ def test_(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
+    # meshc needs no pydantic plugins; not scanning installed packages for them saves ~15 ms a run.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         code = app(args=argv, prog_name="meshc", standalone_mode=False)
     except typer.Exit as exc:
@@ -855,3 +857,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"meshc: internal error: {type(exc).__name__}: {exc} (set MESHC_DEBUG=1 for the traceback)\n")
         return EXIT_ERROR
     return code if isinstance(code, int) else EXIT_OK
+
+
+def run() -> NoReturn:
+    """Console-script entry: run `main`, flush the output, and exit without tearing down the heap.
+
+    A lint of thousands of documents leaves millions of small objects; freeing them one by one at
+    interpreter exit costs about 0.1 s and changes nothing the user sees. Output files are already
+    written and synced when `main` returns.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    os._exit(code)
