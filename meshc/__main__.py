@@ -1,5 +1,5 @@
 """Run the command-line interface with `python -m meshc`."""
 
-from meshc.cli import main
+from meshc.cli import run
 
-raise SystemExit(main())
+run()

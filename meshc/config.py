@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,9 @@ class Options:
     """Namespace of resources that do not name one (what `kubectl apply` would use)."""
     root_namespace: str = "istio-system"
     """Istio's root namespace (meshConfig.rootNamespace): mesh-wide policies live there."""
+    complete_registry: bool = False
+    """The input is the whole registry: run the checks that need Services, workloads, Namespaces or
+    Secrets even when the input has none of them (then "not found" is a finding, not a skipped check)."""
     config_file: str | None = None
     """The configuration file that was read, if any."""
 
@@ -52,7 +56,8 @@ class Options:
     def path_ignores(self, path: str) -> tuple[str, ...]:
         """Selectors ignored for one file."""
         out: list[str] = []
-        norm = path.replace("\\", "/")
+        # `./mesh/vs.yaml` and `mesh/vs.yaml` are the same file for a glob such as `mesh/*.yaml`.
+        norm = posixpath.normpath(path.replace("\\", "/"))
         for pattern, selectors in self.per_path_ignores:
             if fnmatch.fnmatch(norm, pattern) or fnmatch.fnmatch(Path(norm).name, pattern):
                 out.extend(selectors)
@@ -68,6 +73,7 @@ _KEYS = {
     "cluster-domain",
     "default-namespace",
     "root-namespace",
+    "complete-registry",
 }
 
 
@@ -151,6 +157,10 @@ def from_table(table: Mapping[str, Any], origin: str) -> Options:
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{origin}: `{key}` must be a non-empty string")
             opts[attr] = value
+    if "complete-registry" in table:
+        if not isinstance(table["complete-registry"], bool):
+            raise ConfigError(f"{origin}: `complete-registry` must be true or false")
+        opts["complete_registry"] = table["complete-registry"]
     return Options(**opts)
 
 

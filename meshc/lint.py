@@ -12,7 +12,7 @@ from typing import Any
 from meshc import models
 from meshc.config import Options
 from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, format_field
-from meshc.mesh import Mesh, Resource
+from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, raw_object, salvage
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
@@ -37,6 +37,16 @@ class Inventory:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     """Documents not checked, by kind (or by a description such as `(not a resource)`)."""
+    partial: list[Resource] = field(default_factory=list)
+    """Documents that failed validation, salvaged (`Resource.valid` False) so references to them resolve."""
+    annotations: dict[int, Any] = field(default_factory=dict)
+    """Annotations of the document each input diagnostic is about, by `id(diagnostic)` (for suppression)."""
+    foreign: list[Resource] = field(default_factory=list)
+    """Documents of kinds meshc does not check but indexes (`mesh.FOREIGN_KINDS`: Gateway API Gateways, ...)."""
+
+    def indexed(self) -> list[Resource]:
+        """Everything the Mesh indexes: valid resources, then salvaged and foreign ones."""
+        return [*self.resources, *self.partial, *self.foreign]
 
 
 @dataclass
@@ -105,7 +115,7 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     kind = data.get("kind")
     info = models.lookup(api_version, kind)
     if info is None:
-        _unknown_kind(inv, doc, api_version, kind)
+        _unknown_kind(inv, doc, api_version, kind, options)
         return
     if not isinstance(api_version, str) or not models.version_ok(info, api_version):
         versions = ", ".join(f"`{_api(info.group, v)}`" for v in info.versions)
@@ -122,25 +132,34 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
         return
     model, problems = models.validate(info.model, data)
     ref = _ref_from_data(data, kind)
+    meta = data.get("metadata")
+    notes = meta.get("annotations") if isinstance(meta, dict) else None
     for p in _merge_typos(problems):
         code = _problem_code(p)
         # A missing field is reported on the key of the object that lacks it.
         at_key = p.at_key or (code is stage.MISSING_FIELD and bool(p.loc))
-        inv.diagnostics.append(
-            _stage_diag(
-                code,
-                doc.span(p.loc, key=at_key),
-                p.message,
-                help=p.help,
-                field=format_field(p.loc),
-                resource=ref,
-            )
+        diag = _stage_diag(
+            code,
+            doc.span(p.loc, key=at_key),
+            p.message,
+            help=p.help,
+            field=format_field(p.loc),
+            resource=ref,
         )
+        inv.diagnostics.append(diag)
+        if isinstance(notes, dict):
+            inv.annotations[id(diag)] = notes
+    valid = model is not None
     if model is None:
+        model = salvage(info.model, data)
+        if model is None:
+            return
+    model_meta = getattr(model, "metadata", None)
+    given = getattr(model_meta, "namespace", None)
+    if not valid and not getattr(model_meta, "name", None):
         return
-    meta = getattr(model, "metadata", None)
-    given = getattr(meta, "namespace", None)
-    inv.resources.append(Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given)))
+    resource = Resource(doc, info.kind, info.group, model, given or options.default_namespace, bool(given), valid=valid)
+    (inv.resources if valid else inv.partial).append(resource)
 
 
 _MISSING = re.compile(r"missing required field `([^`]+)`")
@@ -178,7 +197,7 @@ def _problem_code(problem: Any) -> Rule:
     return stage.INVALID_VALUE
 
 
-def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any) -> None:
+def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any, options: Options) -> None:
     label = kind if isinstance(kind, str) and kind else "(no kind)"
     group = api_version.rpartition("/")[0] if isinstance(api_version, str) and "/" in api_version else ""
     if group in ISTIO_GROUPS and isinstance(kind, str) and kind not in ISTIO_UNMODELED.get(group, ()):
@@ -194,6 +213,11 @@ def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any) ->
             )
         )
     inv.skipped[label] += 1
+    if (group, kind) in FOREIGN_KINDS:
+        raw = raw_object(doc.data)
+        if raw is not None:
+            ns = raw.metadata.namespace
+            inv.foreign.append(Resource(doc, kind, group, raw, ns or options.default_namespace, bool(ns), valid=False))
 
 
 def _api(group: str, version: str) -> str:
@@ -251,13 +275,17 @@ def validate_selectors(options: Options) -> list[str]:
 
 
 def run_rules(mesh: Mesh, rules: list[Rule]) -> tuple[list[tuple[Rule, Finding]], list[tuple[Rule, str]]]:
-    """Run each rule whose inputs are present; return findings and the rules skipped (with why)."""
+    """Run each rule whose inputs are present; return findings and the rules skipped (with why).
+
+    With `complete_registry` every rule runs: the input is taken to be the whole registry.
+    """
     findings: list[tuple[Rule, Finding]] = []
     skipped: list[tuple[Rule, str]] = []
+    complete = mesh.options.complete_registry
     for r in rules:
         if r.check is None:
             continue
-        missing = [need for need in r.requires if not mesh.capability(need)]
+        missing = [] if complete else [need for need in r.requires if not mesh.capability(need)]
         if missing:
             skipped.append((r, mesh.CAPABILITY_REASONS[missing[0]]))
             continue
@@ -282,12 +310,13 @@ def to_diagnostic(entry: Rule, finding: Finding, options: Options) -> Diagnostic
     )
 
 
-def _suppressed_codes(resource: Resource | None) -> set[str]:
-    if resource is None:
+def _suppressed_codes(annotations: Any) -> set[str]:
+    """Codes listed in the suppression annotations (`meshc.dev/ignore`, `galley.istio.io/analyze-suppress`)."""
+    if not annotations:
         return set()
     out: set[str] = set()
     for key in SUPPRESS_ANNOTATIONS:
-        value = resource.annotations.get(key)
+        value = annotations.get(key)
         if value:
             out.update(v.strip().upper() for v in str(value).split(",") if v.strip())
     return out
@@ -319,19 +348,20 @@ def lint(paths: Iterable[str], options: Options, *, stdin: Any = None) -> LintRe
     enabled = {r.code for r in rules}
     with no_gc():
         inv = read(paths, options, stdin=stdin)
-        mesh = Mesh(inv.resources, options)
+        # Like istioctl analyze, assume Istio's default ingress gateway (Mesh docstring).
+        mesh = Mesh(inv.indexed(), options, defaults=True)
         findings, skipped_rules = run_rules(mesh, rules)
     sources = {f.path: f for f in inv.loaded.files}
     out: list[Diagnostic] = []
     suppressed = 0
-    candidates: list[tuple[Diagnostic, Resource | None]] = [(d, None) for d in inv.diagnostics]
-    candidates.extend((to_diagnostic(r, f, options), f.resource) for r, f in findings)
-    for diag, resource in candidates:
+    candidates: list[tuple[Diagnostic, Any, bool]] = [(d, inv.annotations.get(id(d)), True) for d in inv.diagnostics]
+    candidates.extend((to_diagnostic(r, f, options), f.resource.annotations, False) for r, f in findings)
+    for diag, notes, from_stage in candidates:
         if diag.code not in enabled:
             continue
-        if diag.code in options.severity and resource is None:
+        if diag.code in options.severity and from_stage:
             diag = Diagnostic(**{**_fields(diag), "severity": options.severity[diag.code]})
-        ignored = _suppressed_codes(resource)
+        ignored = _suppressed_codes(notes)
         if ignored and _matches(ignored, diag):
             suppressed += 1
             continue

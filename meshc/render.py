@@ -54,8 +54,12 @@ def summary(report: LintReport) -> str:
         kinds = ", ".join(f"{k} ({n})" for k, n in sorted(report.skipped.items()))
         lines.append(f"Not checked: {_plural(total, 'document')} of other kinds: {kinds}.")
     if report.skipped_rules:
-        rules = "; ".join(f"{r.code} {r.name} ({why})" for r, why in report.skipped_rules)
-        lines.append(f"Skipped checks: {rules}.")
+        # One clause per reason: "the input has no Service or ServiceEntry: MC101, MC103".
+        by_reason: dict[str, list[str]] = {}
+        for r, why in report.skipped_rules:
+            by_reason.setdefault(why, []).append(r.code)
+        clauses = "; ".join(f"{why}: {', '.join(codes)}" for why, codes in by_reason.items())
+        lines.append(f"Skipped checks: {clauses}.")
     if report.suppressed:
         lines.append(f"Suppressed: {_plural(report.suppressed, 'diagnostic')} (annotations, comments, config).")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from typing import Any
 from meshc import ir
 from meshc.compile import MESH, Compiler, Scope, domain_matches
 from meshc.config import Options
-from meshc.diagnostics import Severity
+from meshc.diagnostics import Diagnostic, Severity
 from meshc.mesh import Mesh, ServiceHost
 from meshc.models.networking import is_http_protocol
 from meshc.simulate import Decision, Request, simulate, split_authority
@@ -34,6 +34,8 @@ class Loaded:
     """Errors found while reading (YAML and schema); the resources that validated are still used."""
     files: int
     """Files read."""
+    first_error: Diagnostic | None = None
+    """The first of those errors in file order, for a one-line message."""
 
 
 def load(paths: Iterable[str], options: Options, *, stdin: Any = None) -> Loaded:
@@ -44,8 +46,8 @@ def load(paths: Iterable[str], options: Options, *, stdin: Any = None) -> Loaded
     with no_gc():
         inv = read(paths, options, stdin=stdin)
         mesh = Mesh(inv.resources, options)
-    errors = sum(1 for d in inv.diagnostics if d.severity >= Severity.ERROR)
-    return Loaded(mesh, errors, len(inv.loaded.files))
+    bad = sorted((d for d in inv.diagnostics if d.severity >= Severity.ERROR), key=Diagnostic.sort_key)
+    return Loaded(mesh, len(bad), len(inv.loaded.files), bad[0] if bad else None)
 
 
 @dataclass

@@ -1016,6 +1016,15 @@ def expand_paths(
     so that the caller can report it. `onerror` is called with the OSError of a folder that
     cannot be listed (by default such a folder is skipped).
     """
+    seen: set[str] = set()  # a file named twice (`deploy/ deploy/vs.yaml`) is read once
+
+    def first(f: Path) -> bool:
+        key = os.path.realpath(f)
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
     for given in paths:
         if given == "-":
             yield "-", None
@@ -1027,8 +1036,9 @@ def expand_paths(
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 found.extend(Path(dirpath, f) for f in filenames if f.lower().endswith(YAML_SUFFIXES))
             for f in sorted(found):
-                yield str(f), f
-        else:
+                if first(f):
+                    yield str(f), f
+        elif first(p):
             yield given, p
 
 

@@ -127,7 +127,7 @@ def test_sarif_output_validates_against_sarif_2_1_0(monkeypatch: pytest.MonkeyPa
     doc = json.loads(out)
     jsonschema.Draft4Validator(schema).validate(doc)
     run_ = doc["runs"][0]
-    assert len(run_["results"]) == 10
+    assert len(run_["results"]) == 18
     ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
     for result in run_["results"]:
         assert ids[result["ruleIndex"]] == result["ruleId"]
@@ -138,10 +138,11 @@ def test_junit_output_counts_failures_per_file(monkeypatch: pytest.MonkeyPatch) 
     assert code == 1
     root = ET.fromstring(out)
     assert root.tag == "testsuites"
-    assert root.get("failures") == "10"
+    assert root.get("failures") == "18"
     suites = {s.get("name"): int(s.get("failures", "0")) for s in root}
     assert suites == {
         "examples/broken/destination-rule.yaml": 3,
+        "examples/broken/references.yaml": 8,
         "examples/broken/syntax.yaml": 3,
         "examples/broken/virtual-service.yaml": 4,
     }
@@ -172,8 +173,8 @@ def test_output_file_is_written_atomically_and_summary_goes_to_stderr(
     code, out, err = run(["lint", "--no-config", "-f", "json", "-o", str(target), BROKEN], monkeypatch)
     assert code == 1
     assert out == ""
-    assert len(json.loads(target.read_text())) == 10
-    assert err.startswith("Found 9 errors, 1 warning")
+    assert len(json.loads(target.read_text())) == 18
+    assert err.startswith("Found 12 errors, 6 warnings")
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 
@@ -261,4 +262,4 @@ def test_console_script_runs_in_a_subprocess() -> None:
         check=False,
     )
     assert proc.returncode == 1
-    assert re.search(r"^Found 9 errors, 1 warning in 3 files\.$", proc.stdout, re.M)
+    assert re.search(r"^Found 12 errors, 6 warnings in 4 files\.$", proc.stdout, re.M)

@@ -44,6 +44,8 @@ def _load_cases() -> list[Any]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         code = data["rule"]
         for case in data["cases"]:
+            if data.get("target"):
+                case = {**case, "target": data["target"]}
             params.append(pytest.param(code, case, id=f"{code}-{case['name']}"))
     return params
 
@@ -60,12 +62,46 @@ def expectations(text: str) -> list[tuple[int, int | None, str, str]]:
 
 
 def run_case(code: str, case: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    if case.get("target"):
+        return run_backend_case(code, case)
     base = from_table(case.get("config", {}), "case") if case.get("config") else Options()
     options = base.with_flags(select=(code,)) if code.startswith("MC0") else base.with_flags(select=(code, "MC0"))
     report = lint(["-"], options, stdin=io.BytesIO(case["input"].encode("utf-8")))
     rule_diags = [d for d in report.diagnostics if d.code == code]
     input_errors = [d for d in report.diagnostics if d.code != code]
     return rule_diags, input_errors
+
+
+def run_backend_case(code: str, case: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Backend gap codes (MC4xx): compile the input, render it for `target:`, keep that code's diagnostics.
+
+    A case file for a backend code says `target: envoy` or `target: nginx` at the top; a case may
+    give `options:`, the backend's options (for Envoy, the `--overrides` file's keys; for nginx, the
+    fields of `NginxOptions`).
+    """
+    from meshc.backends import load as load_backend
+    from meshc.compile import compile_mesh
+    from meshc.route import load as load_mesh
+
+    stdin = case["input"].encode("utf-8")
+    input_errors = [
+        d
+        for d in lint(["-"], Options().with_flags(select=("MC0",)), stdin=io.BytesIO(stdin)).diagnostics
+        if d.severity.label == "error"
+    ]
+    loaded = load_mesh(["-"], Options(), stdin=io.BytesIO(stdin))
+    render = load_backend(case["target"])
+    args: tuple[Any, ...] = ()
+    if case["target"] == "envoy":
+        from meshc.backends.envoy import load_overrides
+
+        args = (load_overrides(case.get("options")),)
+    elif case["target"] == "nginx":
+        from meshc.backends.nginx import NginxOptions
+
+        args = (NginxOptions(**case.get("options", {})),)
+    _, diags = render(compile_mesh(loaded.mesh), *args)
+    return [d for d in diags if d.code == code], input_errors
 
 
 @pytest.mark.parametrize(("code", "case"), _load_cases())

@@ -36,6 +36,15 @@ class Stub:
     status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
+        """Block until the stub has received `count` requests in all (bounded); True if it did.
+
+        For requests that arrive after the client's answer (mirrors), instead of sleeping.
+        """
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.requests) >= count, timeout=timeout)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -46,6 +55,7 @@ class Stub:
 def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
 
         def _answer(self) -> None:
             length = int(self.headers.get("content-length") or 0)
@@ -59,7 +69,9 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 "query": url.query,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
             }
-            stub.requests.append(record)
+            with stub.arrived:
+                stub.requests.append(record)
+                stub.arrived.notify_all()
             body = json.dumps(record).encode()
             self.send_response(stub.status)
             self.send_header("content-type", "application/json")

@@ -1,0 +1,1532 @@
+"""The Envoy backend: the IR as one static Envoy v3 bootstrap (`meshc compile --target envoy`).
+
+One bootstrap holds every context of the IR (the sidecar and each gateway): their listeners side by
+side, their clusters merged by name. Field by field it follows what istiod writes
+(shared/research/translation.md §1): `timeout: 0s` when unset, the mesh default retry policy,
+per-route fault and CORS configs, circuit breakers with Istio's unlimited thresholds, outlier
+detection with Istio's enforcing values, and the HTTP filters in Istio's order
+(`rbac` CUSTOM stand-in → `jwt_authn` → `rbac` LOG → DENY → ALLOW → `fault` → `cors` → `router`).
+
+The backend never reorders routes or invents Istio defaults: the IR has decided them. What a static
+bootstrap cannot express offline is reported as an `MC4xx` diagnostic (see `meshc.rules.envoy`) and
+replaced by the documented fallback; the rest is still written.
+
+`EnvoyOptions` adapts the bootstrap to where it runs: bind address, port remapping, the admin port,
+and upstream overrides that point clusters or endpoints at other addresses (local stubs in tests).
+The output is deterministic: the same IR and options give the same bytes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from meshc import ir as irm
+from meshc.diagnostics import Diagnostic, ResourceRef, Span
+from meshc.rules import envoy as codes
+from meshc.rules.base import Rule
+
+# --- type URLs and names ------------------------------------------------------------------------
+
+_EXT = "type.googleapis.com/envoy.extensions"
+HCM = "envoy.filters.network.http_connection_manager"
+HCM_TYPE = f"{_EXT}.filters.network.http_connection_manager.v3.HttpConnectionManager"
+TCP_PROXY = "envoy.filters.network.tcp_proxy"
+TCP_PROXY_TYPE = f"{_EXT}.filters.network.tcp_proxy.v3.TcpProxy"
+FAULT = "envoy.filters.http.fault"
+FAULT_TYPE = f"{_EXT}.filters.http.fault.v3.HTTPFault"
+CORS = "envoy.filters.http.cors"
+CORS_TYPE = f"{_EXT}.filters.http.cors.v3.Cors"
+CORS_POLICY_TYPE = f"{_EXT}.filters.http.cors.v3.CorsPolicy"
+JWT = "envoy.filters.http.jwt_authn"
+JWT_TYPE = f"{_EXT}.filters.http.jwt_authn.v3.JwtAuthentication"
+RBAC = "envoy.filters.http.rbac"
+RBAC_TYPE = f"{_EXT}.filters.http.rbac.v3.RBAC"
+ROUTER = "envoy.filters.http.router"
+ROUTER_TYPE = f"{_EXT}.filters.http.router.v3.Router"
+TLS_INSPECTOR = "envoy.filters.listener.tls_inspector"
+TLS_INSPECTOR_TYPE = f"{_EXT}.filters.listener.tls_inspector.v3.TlsInspector"
+TLS_SOCKET = "envoy.transport_sockets.tls"
+UPSTREAM_TLS_TYPE = f"{_EXT}.transport_sockets.tls.v3.UpstreamTlsContext"
+DOWNSTREAM_TLS_TYPE = f"{_EXT}.transport_sockets.tls.v3.DownstreamTlsContext"
+PREVIOUS_HOSTS = "envoy.retry_host_predicates.previous_hosts"
+PREVIOUS_HOSTS_TYPE = f"{_EXT}.retry.host.previous_hosts.v3.PreviousHostsPredicate"
+PREVIOUS_PRIORITIES = "envoy.retry_priorities.previous_priorities"
+PREVIOUS_PRIORITIES_TYPE = f"{_EXT}.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig"
+HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+HTTP_OPTIONS_TYPE = f"{_EXT}.upstreams.http.v3.HttpProtocolOptions"
+
+JWT_PAYLOAD_KEY = "payload"
+"""`payload_in_metadata` of every provider: claims live at `envoy.filters.http.jwt_authn` / `payload`."""
+
+_REDIRECT_CODES = {
+    301: "MOVED_PERMANENTLY",
+    302: "FOUND",
+    303: "SEE_OTHER",
+    307: "TEMPORARY_REDIRECT",
+    308: "PERMANENT_REDIRECT",
+}
+
+_GRPC_CODES = {
+    "OK": 0,
+    "CANCELLED": 1,
+    "UNKNOWN": 2,
+    "INVALID_ARGUMENT": 3,
+    "DEADLINE_EXCEEDED": 4,
+    "NOT_FOUND": 5,
+    "ALREADY_EXISTS": 6,
+    "PERMISSION_DENIED": 7,
+    "RESOURCE_EXHAUSTED": 8,
+    "FAILED_PRECONDITION": 9,
+    "ABORTED": 10,
+    "OUT_OF_RANGE": 11,
+    "UNIMPLEMENTED": 12,
+    "INTERNAL": 13,
+    "UNAVAILABLE": 14,
+    "DATA_LOSS": 15,
+    "UNAUTHENTICATED": 16,
+}
+
+FAKE_JWKS = json.dumps(
+    {
+        "keys": [
+            {
+                "kty": "RSA",
+                "alg": "RS256",
+                "use": "sig",
+                "kid": "meshc-fake-key",
+                "e": "AQAB",
+                "n": (
+                    "vxiHuLEr_CQOOJLYxA4AOspHr_3qqXcQSg-PlMcqaBd75J_hWRgL7zLNy7a_T5Qf-au8gQp1PBB8KLY-D67PF1nyqLPEhnWDw"
+                    "joFmb8LnRZQ4MjnjYetR4MBRtM9RmwsLgniZN_q5AQUtKjIksEX_i03Ylz7YsqAyJi63NagZfeBjJE72gqIYcG-A7-1suTF6NN"
+                    "XuPGPWZw4GpPIARFnj5gaIh1CrOxo5q5qVFgGpg0HQqNKtW4MqvVh7qkX2PKHsJ_qYDwlEvrr_g6KqOJKB7oWXfDjbzZtsRfbU"
+                    "w6ch3qL3JY4HLwkNrJYbv6o6zIcIXjn6GgubyMx5UHuEQNwSw"
+                ),
+            }
+        ]
+    },
+    separators=(",", ":"),
+)
+"""A public key whose private half was thrown away: a provider with it rejects every token, which is
+what istiod does when it cannot get a provider's keys."""
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+class OptionError(ValueError):
+    """A malformed option value (the CLI reports it as a usage error, exit code 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A host (IP or DNS name) and port."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(slots=True)
+class EnvoyOptions:
+    """Where the bootstrap runs; everything defaults to what istiod would do in a cluster."""
+
+    bind: str | None = None
+    """Bind every listener to this address (e.g. `127.0.0.1`); None: the IR's address (`0.0.0.0`)."""
+    port_offset: int = 0
+    """Added to every listener port that `port_map` does not name (`10000`: 80 → 10080)."""
+    port_map: dict[int, int] = field(default_factory=dict)
+    """Listener port → port to bind instead (wins over `port_offset`)."""
+    admin_port: int = 15000
+    """Port of the admin interface, which always listens on 127.0.0.1 (Istio's proxies use 15000)."""
+    contexts: list[str] = field(default_factory=list)
+    """Contexts (proxies) to include, by name (`mesh`, `gateway:<ns>/<k=v>`); empty: all."""
+    upstreams: list[tuple[str, list[Address]]] = field(default_factory=list)
+    """(cluster name or glob, addresses): the matching clusters get exactly these endpoints. The first
+    matching entry wins."""
+    endpoints: dict[str, Address] = field(default_factory=dict)
+    """`host` or `host:port` of an endpoint → the address to use instead, in every cluster."""
+
+    def listen_port(self, port: int) -> int:
+        """The port a listener for `port` binds."""
+        return self.port_map.get(port, port + self.port_offset)
+
+
+def parse_address(text: str, default_port: int | None = None) -> Address:
+    """`host:port`, `[v6]:port` (or a bare host when `default_port` is given)."""
+    t = text.strip()
+    host, port = t, None
+    if t.startswith("["):
+        end = t.find("]")
+        if end < 0:
+            raise OptionError(f"bad address `{text}`: missing `]`")
+        host = t[1:end]
+        rest = t[end + 1 :]
+        if rest.startswith(":"):
+            port = rest[1:]
+        elif rest:
+            raise OptionError(f"bad address `{text}`")
+    elif t.count(":") == 1:
+        host, port = t.split(":")
+    if not host:
+        raise OptionError(f"bad address `{text}`: no host")
+    if port is None:
+        if default_port is None:
+            raise OptionError(f"bad address `{text}`: expected HOST:PORT")
+        return Address(host, default_port)
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise OptionError(f"bad address `{text}`: port must be 1-65535")
+    return Address(host, int(port))
+
+
+def parse_port_map(items: list[str]) -> dict[int, int]:
+    """`80=18080` items → {80: 18080}."""
+    out: dict[int, int] = {}
+    for item in items:
+        left, sep, right = item.partition("=")
+        if not sep or not left.strip().isdigit() or not right.strip().isdigit():
+            raise OptionError(f"bad port mapping `{item}`: expected PORT=PORT (e.g. 80=18080)")
+        a, b = int(left), int(right)
+        if not (0 < a < 65536 and 0 < b < 65536):
+            raise OptionError(f"bad port mapping `{item}`: ports must be 1-65535")
+        out[a] = b
+    return out
+
+
+def parse_upstream(item: str) -> tuple[str, list[Address]]:
+    """`CLUSTER=HOST:PORT[,HOST:PORT...]` (CLUSTER may be a glob) → (pattern, addresses)."""
+    pattern, sep, right = item.rpartition("=")
+    if not sep or not pattern.strip() or not right.strip():
+        raise OptionError(f"bad upstream `{item}`: expected CLUSTER=HOST:PORT[,HOST:PORT...]")
+    return pattern.strip(), [parse_address(a) for a in right.split(",") if a.strip()]
+
+
+def parse_endpoint(item: str) -> tuple[str, Address]:
+    """`FROM=HOST:PORT` where FROM is `host` or `host:port` of an endpoint."""
+    left, sep, right = item.partition("=")
+    if not sep or not left.strip() or not right.strip():
+        raise OptionError(f"bad endpoint mapping `{item}`: expected ADDRESS[:PORT]=HOST:PORT")
+    return left.strip(), parse_address(right)
+
+
+def load_overrides(data: Any, base: EnvoyOptions | None = None) -> EnvoyOptions:
+    """Options from an overrides document (the `--overrides FILE` YAML), on top of `base`.
+
+    ```yaml
+    bind: 127.0.0.1
+    port_offset: 10000
+    ports: {80: 18080}
+    admin_port: 15000
+    contexts: [mesh]
+    upstreams:
+      "outbound|9080|v1|reviews.default.svc.cluster.local": ["127.0.0.1:19081"]
+      "outbound|*|ratings.default.svc.cluster.local": "127.0.0.1:19090"
+    endpoints:
+      "10.0.0.11:9080": "127.0.0.1:19081"
+    ```
+    """
+    opts = base if base is not None else EnvoyOptions()
+    if data is None:
+        return opts
+    if not isinstance(data, dict):
+        raise OptionError("the overrides file must hold a mapping")
+    known = {"bind", "port_offset", "ports", "admin_port", "contexts", "upstreams", "endpoints"}
+    unknown = sorted(set(map(str, data)) - known)
+    if unknown:
+        raise OptionError(f"unknown key `{unknown[0]}` in the overrides file; known: {', '.join(sorted(known))}")
+    if "bind" in data:
+        opts.bind = str(data["bind"])
+    if "port_offset" in data:
+        if not isinstance(data["port_offset"], int):
+            raise OptionError("`port_offset` must be an integer")
+        opts.port_offset = data["port_offset"]
+    if "admin_port" in data:
+        if not isinstance(data["admin_port"], int):
+            raise OptionError("`admin_port` must be an integer")
+        opts.admin_port = data["admin_port"]
+    if "ports" in data:
+        ports = data["ports"] or {}
+        if not isinstance(ports, dict):
+            raise OptionError("`ports` must map ports to ports")
+        opts.port_map.update(parse_port_map([f"{k}={v}" for k, v in ports.items()]))
+    if "contexts" in data:
+        ctxs = data["contexts"] or []
+        opts.contexts = [str(c) for c in (ctxs if isinstance(ctxs, list) else [ctxs])]
+    if "upstreams" in data:
+        ups = data["upstreams"] or {}
+        if not isinstance(ups, dict):
+            raise OptionError("`upstreams` must map cluster names (or globs) to addresses")
+        for pattern, addrs in ups.items():
+            values = addrs if isinstance(addrs, list) else [addrs]
+            opts.upstreams.append((str(pattern), [parse_address(str(a)) for a in values]))
+    if "endpoints" in data:
+        eps = data["endpoints"] or {}
+        if not isinstance(eps, dict):
+            raise OptionError("`endpoints` must map endpoint addresses to addresses")
+        for key, value in eps.items():
+            opts.endpoints[str(key)] = parse_address(str(value))
+    return opts
+
+
+# --- small helpers ------------------------------------------------------------------------------
+
+
+def _pct(value: float) -> dict[str, Any]:
+    """A percentage (0-100) as an Envoy FractionalPercent over a million, as istiod writes it."""
+    return {"numerator": round(value * 10000), "denominator": "MILLION"}
+
+
+def _string_matcher(m: irm.StringMatch, *, ignore_case: bool = False) -> dict[str, Any]:
+    """An `envoy.type.matcher.v3.StringMatcher` (callers handle `present`)."""
+    if m.kind == "regex":
+        return {"safe_regex": {"regex": m.value}}
+    out: dict[str, Any] = {m.kind: m.value}
+    if ignore_case:
+        out["ignore_case"] = True
+    return out
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _socket(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _header_ops(ops: irm.HeaderOps) -> dict[str, Any]:
+    """`*_headers_to_add` / `*_headers_to_remove` entries (keys without the request/response prefix)."""
+    add: list[dict[str, Any]] = []
+    for h in ops.set:
+        add.append({"header": {"key": h.name, "value": h.value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"})
+    for h in ops.add:
+        add.append({"header": {"key": h.name, "value": h.value}, "append_action": "APPEND_IF_EXISTS_OR_ADD"})
+    out: dict[str, Any] = {}
+    if add:
+        out["add"] = add
+    if ops.remove:
+        out["remove"] = list(ops.remove)
+    return out
+
+
+def _put_header_ops(target: dict[str, Any], req: irm.HeaderOps, resp: irm.HeaderOps) -> None:
+    r = _header_ops(req)
+    s = _header_ops(resp)
+    if "add" in r:
+        target["request_headers_to_add"] = r["add"]
+    if "remove" in r:
+        target["request_headers_to_remove"] = r["remove"]
+    if "add" in s:
+        target["response_headers_to_add"] = s["add"]
+    if "remove" in s:
+        target["response_headers_to_remove"] = s["remove"]
+
+
+# --- the renderer -------------------------------------------------------------------------------
+
+
+class _Renderer:
+    """One bootstrap; collects diagnostics on the way."""
+
+    def __init__(self, ir: irm.IR, options: EnvoyOptions) -> None:
+        self.ir = ir
+        self.opts = options
+        self.diags: list[Diagnostic] = []
+        self.clusters: dict[str, tuple[dict[str, Any], str]] = {}
+        """Cluster name → (Envoy cluster, context that defined it)."""
+        self.extra_clusters: dict[str, dict[str, Any]] = {}
+        """Clusters meshc adds (remote JWKS)."""
+        self.bound: dict[tuple[str, int], str] = {}
+        """(address, port) → the context whose listener binds it."""
+        self._seen_diags: set[tuple[str, str, str, int]] = set()
+
+    # diagnostics ---------------------------------------------------------------------------------
+
+    def diag(
+        self,
+        rule: Rule,
+        message: str,
+        *,
+        help: str,
+        file: str | None = None,
+        line: int | None = None,
+        resource: ResourceRef | None = None,
+        field: str | None = None,
+    ) -> None:
+        key = (rule.code, message, file or "", line or 0)
+        if key in self._seen_diags:
+            return
+        self._seen_diags.add(key)
+        self.diags.append(
+            Diagnostic(
+                rule.code,
+                rule.name,
+                rule.severity,
+                message,
+                Span(file or "-", line or 1, 1),
+                resource=resource,
+                field=field or None,
+                istio_code=rule.istio_code,
+                help=help,
+            )
+        )
+
+    def diag_origin(self, rule: Rule, message: str, origin: Any, *, help: str) -> None:
+        """A diagnostic at an `Origin` or `PolicyOrigin` (or nowhere when None)."""
+        if origin is None:
+            self.diag(rule, message, help=help)
+            return
+        kind = getattr(origin, "kind", None) or "DestinationRule"
+        self.diag(
+            rule,
+            message,
+            help=help,
+            file=origin.file,
+            line=origin.line,
+            resource=ResourceRef(kind, origin.namespace, origin.name),
+            field=origin.field,
+        )
+
+    # top level -----------------------------------------------------------------------------------
+
+    def bootstrap(self) -> dict[str, Any]:
+        contexts = self.ir.contexts
+        if self.opts.contexts:
+            wanted = set(self.opts.contexts)
+            contexts = [c for c in contexts if c.name in wanted]
+        listeners: list[dict[str, Any]] = []
+        for ctx in contexts:
+            for cl in ctx.clusters:
+                self.add_cluster(cl, ctx)
+            for lst in ctx.listeners:
+                built = self.listener(lst, ctx)
+                if built is not None:
+                    listeners.append(built)
+        clusters = [self.clusters[name][0] for name in sorted(self.clusters)]
+        clusters += [self.extra_clusters[name] for name in sorted(self.extra_clusters)]
+        return {
+            "node": {"id": "meshc", "cluster": "meshc"},
+            "admin": {"address": _socket("127.0.0.1", self.opts.admin_port)},
+            "static_resources": {"listeners": listeners, "clusters": clusters},
+        }
+
+    # listeners -----------------------------------------------------------------------------------
+
+    def listener(self, lst: irm.Listener, ctx: irm.Context) -> dict[str, Any] | None:
+        address = self.opts.bind or lst.address
+        port = self.opts.listen_port(lst.port)
+        origin = next((fc.origin for fc in lst.filter_chains if fc.origin is not None), None)
+        owner = self.bound.get((address, port))
+        if owner is not None:
+            self.diag_origin(
+                codes.LISTENER_CONFLICT,
+                f"listener {lst.name} of `{ctx.name}` binds {address}:{port}, already bound by `{owner}`; "
+                "it is left out",
+                origin,
+                help="compile one proxy with `--context NAME`, or move it with `--port-map PORT=PORT`",
+            )
+            return None
+        chains: list[dict[str, Any]] = []
+        inspect_tls = False
+        for fc in lst.filter_chains:
+            built = self.filter_chains(fc, ctx, lst)
+            chains.extend(built)
+            if built and fc.protocol in ("HTTPS", "TLS"):
+                inspect_tls = True
+        if not chains:
+            return None
+        self.bound[(address, port)] = ctx.name
+        out: dict[str, Any] = {"name": lst.name, "address": _socket(address, port)}
+        if inspect_tls:
+            out["listener_filters"] = [{"name": TLS_INSPECTOR, "typed_config": {"@type": TLS_INSPECTOR_TYPE}}]
+        out["filter_chains"] = chains
+        return out
+
+    def filter_chains(self, fc: irm.FilterChain, ctx: irm.Context, lst: irm.Listener) -> list[dict[str, Any]]:
+        if fc.tls is not None and fc.protocol in ("HTTPS", "TLS"):
+            socket = self.downstream_tls(fc)
+            if socket is None:
+                return []
+        else:
+            socket = None
+        match: dict[str, Any] = {}
+        names = [n for n in fc.server_names if n != "*"]
+        if names and fc.protocol in ("HTTPS", "TLS"):
+            match["server_names"] = names
+        if fc.protocol in ("HTTP", "HTTPS"):
+            chain: dict[str, Any] = {"name": fc.name}
+            if match:
+                chain["filter_chain_match"] = match
+            chain["filters"] = [self.hcm(fc, ctx, lst)]
+            if socket is not None:
+                chain["transport_socket"] = socket
+            return [chain]
+        return self.tcp_chains(fc, match, socket)
+
+    def downstream_tls(self, fc: irm.FilterChain) -> dict[str, Any] | None:
+        tls = fc.tls
+        assert tls is not None
+        if tls.mode == "PASSTHROUGH":
+            return None if fc.protocol == "HTTPS" else {}
+        if tls.mode == "AUTO_PASSTHROUGH":
+            self.diag_origin(
+                codes.AUTO_PASSTHROUGH,
+                f"server `{fc.name}` uses AUTO_PASSTHROUGH, which needs istiod; it is left out",
+                fc.origin,
+                help="use `tls.mode: PASSTHROUGH` with VirtualService `tls` routes",
+            )
+            return None
+        if tls.mode == "ISTIO_MUTUAL":
+            self.diag_origin(
+                codes.ISTIO_MUTUAL,
+                f"server `{fc.name}` uses ISTIO_MUTUAL, which needs mesh certificates; it is left out",
+                fc.origin,
+                help="give `serverCertificate`, `privateKey` and `caCertificates` files with mode MUTUAL",
+            )
+            return None
+        if not (tls.server_certificate and tls.private_key):
+            secret = tls.credential_name or ", ".join(tls.credential_names) or "(none)"
+            self.diag_origin(
+                codes.CREDENTIAL_NAME,
+                f"server `{fc.name}` takes its certificate from Secret `{secret}`, which a static bootstrap "
+                "cannot read; it is left out",
+                fc.origin,
+                help="mount the Secret and set `serverCertificate` and `privateKey` to the files",
+            )
+            return None
+        common: dict[str, Any] = {
+            "tls_certificates": [
+                {
+                    "certificate_chain": {"filename": tls.server_certificate},
+                    "private_key": {"filename": tls.private_key},
+                }
+            ],
+            "alpn_protocols": ["h2", "http/1.1"] if fc.protocol == "HTTPS" else [],
+        }
+        if not common["alpn_protocols"]:
+            del common["alpn_protocols"]
+        params: dict[str, Any] = {}
+        if tls.min_protocol_version:
+            params["tls_minimum_protocol_version"] = _tls_version(tls.min_protocol_version)
+        if tls.max_protocol_version:
+            params["tls_maximum_protocol_version"] = _tls_version(tls.max_protocol_version)
+        if tls.cipher_suites:
+            params["cipher_suites"] = list(tls.cipher_suites)
+        if params:
+            common["tls_params"] = params
+        if tls.mode in ("MUTUAL", "OPTIONAL_MUTUAL") and tls.ca_certificates:
+            validation: dict[str, Any] = {"trusted_ca": {"filename": tls.ca_certificates}}
+            if tls.subject_alt_names:
+                validation["match_typed_subject_alt_names"] = [
+                    {"san_type": "DNS", "matcher": {"exact": san}} for san in tls.subject_alt_names
+                ]
+            common["validation_context"] = validation
+        context: dict[str, Any] = {"@type": DOWNSTREAM_TLS_TYPE, "common_tls_context": common}
+        if tls.mode == "MUTUAL" or tls.require_client_certificate:
+            context["require_client_certificate"] = True
+        return {"name": TLS_SOCKET, "typed_config": context}
+
+    def tcp_chains(self, fc: irm.FilterChain, match: dict[str, Any], socket: dict[str, Any] | None) -> list[Any]:
+        """One filter chain per TCP/TLS route, skipping routes an earlier one shadows (first match wins)."""
+        out: list[dict[str, Any]] = []
+        claimed: set[str] = set()
+        catch_all = False
+        for route in fc.tcp_routes:
+            if catch_all:
+                break
+            route_match: dict[str, Any] = {}
+            names = [n for n in route.sni_hosts if n not in claimed]
+            if route.sni_hosts and not names:
+                continue
+            if names:
+                route_match["server_names"] = names
+            elif "server_names" in match:
+                route_match["server_names"] = match["server_names"]
+            if route.destination_subnets:
+                route_match["prefix_ranges"] = [self.cidr(s) for s in route.destination_subnets]
+            if not names and not route.destination_subnets:
+                catch_all = True
+            claimed.update(names)
+            chain: dict[str, Any] = {"name": f"{fc.name}|{route.id}"}
+            if route_match:
+                chain["filter_chain_match"] = route_match
+            chain["filters"] = [{"name": TCP_PROXY, "typed_config": self.tcp_proxy(route)}]
+            if socket:
+                chain["transport_socket"] = socket
+            out.append(chain)
+        return out
+
+    def tcp_proxy(self, route: irm.TcpRoute) -> dict[str, Any]:
+        proxy: dict[str, Any] = {"@type": TCP_PROXY_TYPE, "stat_prefix": route.id}
+        if len(route.clusters) == 1:
+            proxy["cluster"] = route.clusters[0].cluster
+        else:
+            proxy["weighted_clusters"] = {
+                "clusters": [{"name": wc.cluster, "weight": wc.weight} for wc in route.clusters]
+            }
+        return proxy
+
+    @staticmethod
+    def cidr(text: str) -> dict[str, Any]:
+        net = ipaddress.ip_network(text, strict=False)
+        return {"address_prefix": str(net.network_address), "prefix_len": net.prefixlen}
+
+    # HTTP connection manager -----------------------------------------------------------------------
+
+    def hcm(self, fc: irm.FilterChain, ctx: irm.Context, lst: irm.Listener) -> dict[str, Any]:
+        rc = fc.route_config or irm.RouteConfig(name=fc.name, virtual_hosts=[])
+        uses_claims = any(r.match.jwt_claims for vh in rc.virtual_hosts for r in vh.routes)
+        config: dict[str, Any] = {
+            "@type": HCM_TYPE,
+            "stat_prefix": rc.name,
+            "codec_type": "AUTO",
+            "use_remote_address": ctx.kind == "gateway",
+            "normalize_path": True,
+            "route_config": self.route_config(rc, lst),
+            "http_filters": self.http_filters(ctx, uses_claims),
+        }
+        return {"name": HCM, "typed_config": config}
+
+    def http_filters(self, ctx: irm.Context, uses_claims: bool) -> list[dict[str, Any]]:
+        filters: list[dict[str, Any]] = []
+        by_action: dict[str, list[irm.AuthorizationPolicy]] = {"CUSTOM": [], "AUDIT": [], "DENY": [], "ALLOW": []}
+        for pol in ctx.authorization_policies:
+            by_action[pol.action].append(pol)
+        if by_action["CUSTOM"]:
+            filters.append(self.rbac_filter(by_action["CUSTOM"], "DENY", custom=True))
+        if ctx.jwt_providers:
+            filters.append(self.jwt_filter(ctx.jwt_providers, uses_claims))
+        if by_action["AUDIT"]:
+            filters.append(self.rbac_filter(by_action["AUDIT"], "LOG"))
+        if by_action["DENY"]:
+            filters.append(self.rbac_filter(by_action["DENY"], "DENY"))
+        if by_action["ALLOW"]:
+            filters.append(self.rbac_filter(by_action["ALLOW"], "ALLOW"))
+        filters.append({"name": FAULT, "typed_config": {"@type": FAULT_TYPE}})
+        filters.append({"name": CORS, "typed_config": {"@type": CORS_TYPE}})
+        filters.append({"name": ROUTER, "typed_config": {"@type": ROUTER_TYPE}})
+        return filters
+
+    # routes -----------------------------------------------------------------------------------------
+
+    def route_config(self, rc: irm.RouteConfig, lst: irm.Listener) -> dict[str, Any]:
+        return {
+            "name": rc.name,
+            "validate_clusters": False,
+            "ignore_port_in_host_matching": True,
+            "max_direct_response_body_size_bytes": 1048576,
+            "virtual_hosts": [self.virtual_host(vh, lst) for vh in rc.virtual_hosts],
+        }
+
+    def virtual_host(self, vh: irm.VirtualHost, lst: irm.Listener) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": vh.name, "domains": list(vh.domains)}
+        routes = [self.route(r, lst) for r in vh.routes]
+        if routes:
+            out["routes"] = routes
+        if vh.require_tls:
+            out["require_tls"] = "ALL"
+        return out
+
+    def route(self, r: irm.Route, lst: irm.Listener) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if r.name:
+            out["name"] = r.name
+        out["match"] = self.route_match(r.match)
+        if r.action == "redirect" and r.redirect is not None:
+            redirect = self.redirect(r.redirect)
+            if redirect is None:
+                out["direct_response"] = {"status": 404}
+            else:
+                out["redirect"] = redirect
+        elif r.action == "direct_response" and r.direct_response is not None:
+            dr: dict[str, Any] = {"status": r.direct_response.status}
+            if r.direct_response.body is not None:
+                dr["body"] = {"inline_string": r.direct_response.body}
+            elif r.direct_response.body_base64 is not None:
+                dr["body"] = {"inline_bytes": r.direct_response.body_base64}
+            out["direct_response"] = dr
+        elif r.forward is not None:
+            out["route"] = self.forward(r.forward)
+        else:
+            # No action the IR can give: Envoy answers 404 rather than guessing.
+            out["direct_response"] = {"status": 404}
+        per_filter: dict[str, Any] = {}
+        if r.fault is not None and (r.fault.delay is not None or r.fault.abort is not None):
+            per_filter[FAULT] = self.fault(r.fault)
+        if r.cors is not None:
+            per_filter[CORS] = self.cors(r.cors)
+        if per_filter:
+            out["typed_per_filter_config"] = per_filter
+        _put_header_ops(out, r.request_headers, r.response_headers)
+        return out
+
+    def route_match(self, m: irm.RouteMatch) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        path = m.path
+        if path.kind == "regex":
+            out["safe_regex"] = {"regex": path.value}
+        else:
+            out["path" if path.kind == "exact" else "prefix"] = path.value
+        out["case_sensitive"] = not path.ignore_case
+        headers = [self.header_matcher(h) for h in m.headers]
+        for name, sm in ((":authority", m.authority), (":method", m.method), (":scheme", m.scheme)):
+            if sm is not None:
+                headers.append(self.header_matcher(irm.HeaderMatch(name, sm)))
+        if headers:
+            out["headers"] = headers
+        if m.query_params:
+            qps = []
+            for q in m.query_params:
+                if q.match.kind == "present":
+                    qps.append({"name": q.name, "present_match": True})
+                else:
+                    qps.append({"name": q.name, "string_match": _string_matcher(q.match)})
+            out["query_parameters"] = qps
+        if m.jwt_claims:
+            out["dynamic_metadata"] = [self.claim_matcher(c) for c in m.jwt_claims]
+        return out
+
+    @staticmethod
+    def header_matcher(h: irm.HeaderMatch) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": h.name}
+        if h.match.kind == "present":
+            out["present_match"] = True
+        else:
+            out["string_match"] = _string_matcher(h.match)
+        if h.invert:
+            out["invert_match"] = True
+        if h.treat_missing_as_empty:
+            out["treat_missing_header_as_empty"] = True
+        return out
+
+    @staticmethod
+    def claim_value(sm: irm.StringMatch) -> dict[str, Any]:
+        """A ValueMatcher for a claim: a string claim, or any string of a list claim."""
+        if sm.kind == "present":
+            return {"present_match": True}
+        single = {"string_match": _string_matcher(sm)}
+        return {"or_match": {"value_matchers": [single, {"list_match": {"one_of": single}}]}}
+
+    def claim_matcher(self, c: irm.ClaimMatch) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "filter": JWT,
+            "path": [{"key": JWT_PAYLOAD_KEY}, *({"key": k} for k in c.claim)],
+            "value": self.claim_value(c.match),
+        }
+        if c.invert:
+            out["invert"] = True
+        return out
+
+    def redirect(self, rd: irm.Redirect) -> dict[str, Any] | None:
+        code = _REDIRECT_CODES.get(rd.code)
+        if code is None:
+            return None
+        out: dict[str, Any] = {}
+        if rd.scheme:
+            out["scheme_redirect"] = rd.scheme
+        if rd.authority:
+            out["host_redirect"] = rd.authority
+        if rd.port:
+            out["port_redirect"] = rd.port
+        if rd.path is not None:
+            out["path_redirect"] = rd.path
+        out["response_code"] = code
+        return out
+
+    def forward(self, fw: irm.Forward) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if len(fw.clusters) == 1:
+            out["cluster"] = fw.clusters[0].cluster
+        else:
+            weighted = []
+            for wc in fw.clusters:
+                entry: dict[str, Any] = {"name": wc.cluster, "weight": wc.weight}
+                _put_header_ops(entry, wc.request_headers, wc.response_headers)
+                if wc.host_rewrite:
+                    entry["host_rewrite_literal"] = wc.host_rewrite
+                weighted.append(entry)
+            out["weighted_clusters"] = {"clusters": weighted}
+        out["timeout"] = fw.timeout or "0s"
+        rw = fw.rewrite
+        if rw is not None:
+            if rw.uri_regex is not None:
+                out["regex_rewrite"] = {
+                    "pattern": {"regex": rw.uri_regex},
+                    "substitution": rw.uri_regex_substitution or "",
+                }
+            elif rw.uri is not None:
+                out["prefix_rewrite"] = rw.uri
+            if rw.authority:
+                out["host_rewrite_literal"] = rw.authority
+        if fw.retries is not None:
+            out["retry_policy"] = self.retry_policy(fw.retries)
+        if fw.mirrors:
+            out["request_mirror_policies"] = [
+                {
+                    "cluster": m.cluster,
+                    "runtime_fraction": {"default_value": _pct(m.percentage)},
+                    "trace_sampled": False,
+                }
+                for m in fw.mirrors
+            ]
+        if fw.hash_policy:
+            out["hash_policy"] = [self.hash_policy(h) for h in fw.hash_policy]
+        return out
+
+    @staticmethod
+    def retry_policy(rp: irm.RetryPolicy) -> dict[str, Any]:
+        out: dict[str, Any] = {"retry_on": ",".join(rp.retry_on), "num_retries": rp.attempts}
+        if rp.per_try_timeout:
+            out["per_try_timeout"] = rp.per_try_timeout
+        if rp.retriable_status_codes:
+            out["retriable_status_codes"] = list(rp.retriable_status_codes)
+        if rp.backoff_base_interval:
+            out["retry_back_off"] = {"base_interval": rp.backoff_base_interval}
+        if rp.previous_hosts_predicate:
+            out["retry_host_predicate"] = [{"name": PREVIOUS_HOSTS, "typed_config": {"@type": PREVIOUS_HOSTS_TYPE}}]
+        out["host_selection_retry_max_attempts"] = rp.host_selection_retry_max_attempts
+        if rp.retry_remote_localities:
+            out["retry_priority"] = {
+                "name": PREVIOUS_PRIORITIES,
+                "typed_config": {"@type": PREVIOUS_PRIORITIES_TYPE, "update_frequency": 2},
+            }
+        return out
+
+    @staticmethod
+    def hash_policy(h: irm.HashPolicy) -> dict[str, Any]:
+        if h.kind == "header":
+            return {"header": {"header_name": h.name}}
+        if h.kind == "cookie":
+            cookie: dict[str, Any] = {"name": h.name}
+            if h.cookie_path:
+                cookie["path"] = h.cookie_path
+            if h.cookie_ttl:
+                cookie["ttl"] = h.cookie_ttl
+            return {"cookie": cookie}
+        if h.kind == "query_parameter":
+            return {"query_parameter": {"name": h.name}}
+        return {"connection_properties": {"source_ip": True}}
+
+    @staticmethod
+    def fault(f: irm.Fault) -> dict[str, Any]:
+        out: dict[str, Any] = {"@type": FAULT_TYPE}
+        if f.delay is not None:
+            out["delay"] = {"fixed_delay": f.delay.fixed_delay, "percentage": _pct(f.delay.percentage)}
+        if f.abort is not None:
+            abort: dict[str, Any] = {}
+            if f.abort.http_status is not None:
+                abort["http_status"] = f.abort.http_status
+            elif f.abort.grpc_status is not None:
+                abort["grpc_status"] = _GRPC_CODES.get(f.abort.grpc_status.upper(), 2)
+            abort["percentage"] = _pct(f.abort.percentage)
+            out["abort"] = abort
+        return out
+
+    @staticmethod
+    def cors(c: irm.Cors) -> dict[str, Any]:
+        out: dict[str, Any] = {"@type": CORS_POLICY_TYPE}
+        if c.allow_origins:
+            out["allow_origin_string_match"] = [
+                {"safe_regex": {"regex": ".*"}} if o.kind == "present" else _string_matcher(o) for o in c.allow_origins
+            ]
+        if c.allow_methods:
+            out["allow_methods"] = ",".join(c.allow_methods)
+        if c.allow_headers:
+            out["allow_headers"] = ",".join(c.allow_headers)
+        if c.expose_headers:
+            out["expose_headers"] = ",".join(c.expose_headers)
+        if c.max_age is not None:
+            out["max_age"] = str(c.max_age)
+        if c.allow_credentials is not None:
+            out["allow_credentials"] = c.allow_credentials
+        out["filter_enabled"] = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
+        out["forward_not_matching_preflights"] = c.forward_not_matching_preflights
+        return out
+
+    # JWT --------------------------------------------------------------------------------------------
+
+    def jwt_filter(self, providers: list[irm.JwtProvider], uses_claims: bool) -> dict[str, Any]:
+        built: dict[str, Any] = {}
+        for p in providers:
+            built[p.name] = self.jwt_provider(p, uses_claims)
+        names = list(built)
+        if len(names) == 1:
+            requires: dict[str, Any] = {
+                "requires_any": {"requirements": [{"provider_name": names[0]}, {"allow_missing": {}}]}
+            }
+        else:
+            requires = {
+                "requires_any": {
+                    "requirements": [
+                        *({"provider_name": n} for n in names),
+                        {
+                            "requires_all": {
+                                "requirements": [
+                                    {"requires_any": {"requirements": [{"provider_name": n}, {"allow_missing": {}}]}}
+                                    for n in names
+                                ]
+                            }
+                        },
+                    ]
+                }
+            }
+        config = {
+            "@type": JWT_TYPE,
+            "providers": built,
+            "rules": [{"match": {"prefix": "/"}, "requires": requires}],
+            "bypass_cors_preflight": True,
+        }
+        return {"name": JWT, "typed_config": config}
+
+    def jwt_provider(self, p: irm.JwtProvider, uses_claims: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if p.issuer:
+            out["issuer"] = p.issuer
+        if p.audiences:
+            out["audiences"] = list(p.audiences)
+        if p.jwks is not None:
+            if _jwks_ok(p.jwks):
+                out["local_jwks"] = {"inline_string": p.jwks}
+            else:
+                self.diag_origin(
+                    codes.INVALID_JWKS,
+                    f"JWT provider `{p.name}` has no usable key in its inline `jwks`; every token of it is rejected",
+                    p.origin,
+                    help='give a JSON Web Key Set with at least one key: `{"keys": [{"kty": "RSA", ...}]}`',
+                )
+                out["local_jwks"] = {"inline_string": FAKE_JWKS}
+        elif p.jwks_uri:
+            remote = self.remote_jwks(p)
+            if remote is None:
+                out["local_jwks"] = {"inline_string": FAKE_JWKS}
+            else:
+                out["remote_jwks"] = remote
+        else:
+            self.diag_origin(
+                codes.INVALID_JWKS,
+                f"JWT provider `{p.name}` has neither `jwks` nor `jwksUri`; every token of it is rejected",
+                p.origin,
+                help="add the issuer's keys as `jwks`",
+            )
+            out["local_jwks"] = {"inline_string": FAKE_JWKS}
+        if p.from_headers:
+            out["from_headers"] = [
+                {"name": h.name, **({"value_prefix": h.prefix} if h.prefix else {})} for h in p.from_headers
+            ]
+        if p.from_params:
+            out["from_params"] = list(p.from_params)
+        if p.from_cookies:
+            out["from_cookies"] = list(p.from_cookies)
+        if p.forward_original_token:
+            out["forward"] = True
+        if p.output_payload_to_header:
+            out["forward_payload_header"] = p.output_payload_to_header
+        if p.output_claim_to_headers:
+            out["claim_to_headers"] = [
+                {"header_name": c.header, "claim_name": c.claim} for c in p.output_claim_to_headers
+            ]
+        out["payload_in_metadata"] = JWT_PAYLOAD_KEY
+        if p.space_delimited_claims:
+            out["normalize_payload_in_metadata"] = {"space_delimited_claims": list(p.space_delimited_claims)}
+        if uses_claims:
+            out["clear_route_cache"] = True
+        return out
+
+    def remote_jwks(self, p: irm.JwtProvider) -> dict[str, Any] | None:
+        assert p.jwks_uri is not None
+        url = urlsplit(p.jwks_uri)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            self.diag_origin(
+                codes.REMOTE_JWKS,
+                f"JWT provider `{p.name}`: `jwksUri` {p.jwks_uri} is not an http(s) URL; every token of it is rejected",
+                p.origin,
+                help="give the keys inline as `jwks`",
+            )
+            return None
+        port = url.port or (443 if url.scheme == "https" else 80)
+        name = f"meshc-jwks|{url.hostname}|{port}"
+        self.diag_origin(
+            codes.REMOTE_JWKS,
+            f"JWT provider `{p.name}`: the keys at {p.jwks_uri} are not inline; Envoy fetches them at run time "
+            f"(cluster `{name}`) and rejects tokens until it has them",
+            p.origin,
+            help="copy the key set into the RequestAuthentication as `jwks`",
+        )
+        if name not in self.extra_clusters:
+            cluster: dict[str, Any] = {
+                "name": name,
+                "type": "STRICT_DNS",
+                "connect_timeout": "10s",
+                "dns_lookup_family": "V4_ONLY",
+                "load_assignment": {
+                    "cluster_name": name,
+                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(url.hostname, port)}}]}],
+                },
+            }
+            if url.scheme == "https":
+                cluster["transport_socket"] = {
+                    "name": TLS_SOCKET,
+                    "typed_config": {
+                        "@type": UPSTREAM_TLS_TYPE,
+                        "sni": url.hostname,
+                        "common_tls_context": {"validation_context": {"system_root_certs": {}}},
+                    },
+                }
+            self.extra_clusters[name] = cluster
+        return {
+            "http_uri": {"uri": p.jwks_uri, "cluster": name, "timeout": p.timeout or "5s"},
+            "cache_duration": "300s",
+        }
+
+    # RBAC -------------------------------------------------------------------------------------------
+
+    def rbac_filter(self, policies: list[irm.AuthorizationPolicy], action: str, *, custom: bool = False) -> Any:
+        rules: dict[str, Any] = {}
+        shadow: dict[str, Any] = {}
+        for pol in policies:
+            if custom:
+                self.diag_origin(
+                    codes.CUSTOM_AUTHORIZATION,
+                    f"AuthorizationPolicy {pol.name} delegates to provider `{pol.provider or '?'}`, "
+                    "unknown offline; requests matching its rules are denied",
+                    pol.origin,
+                    help="state the decision as an ALLOW or DENY policy",
+                )
+            ns, _, name = pol.name.partition("/")
+            for i, rule in enumerate(pol.rules):
+                policy = self.rbac_policy(pol, rule, i, action)
+                if policy is None:
+                    continue
+                key = f"ns[{ns}]-policy[{name}]-rule[{i}]"
+                (shadow if pol.dry_run else rules)[key] = policy
+        config: dict[str, Any] = {"@type": RBAC_TYPE, "rules": {"action": action, "policies": rules}}
+        if shadow:
+            config["shadow_rules"] = {"action": action, "policies": shadow}
+        return {"name": RBAC, "typed_config": config}
+
+    def _unsupported(self, pol: irm.AuthorizationPolicy, what: str, action: str) -> None:
+        effect = "the rule is dropped" if action == "ALLOW" else "the condition is dropped"
+        self.diag_origin(
+            codes.UNSUPPORTED_AUTHZ,
+            f"AuthorizationPolicy {pol.name}: {what} cannot be checked by Envoy's RBAC filter; {effect}",
+            pol.origin,
+            help="use a supported condition (request.headers[...], source.ip, request.auth.claims[...], ...)",
+        )
+
+    def rbac_policy(
+        self, pol: irm.AuthorizationPolicy, rule: irm.AuthzRule, index: int, action: str
+    ) -> dict[str, Any] | None:
+        perms: list[dict[str, Any]] = []
+        ids: list[dict[str, Any]] = []
+        ok = True
+        if rule.operations:
+            ops = []
+            for op in rule.operations:
+                built = self.operation(pol, op, action)
+                if built is None:
+                    ok = False
+                    continue
+                ops.append(built)
+            if ops:
+                perms.append(ops[0] if len(ops) == 1 else {"or_rules": {"rules": ops}})
+        if rule.sources:
+            srcs = []
+            for src in rule.sources:
+                built_src = self.source(pol, src, action)
+                if built_src is None:
+                    ok = False
+                    continue
+                srcs.append(built_src)
+            if srcs:
+                ids.append(srcs[0] if len(srcs) == 1 else {"or_ids": {"ids": srcs}})
+        for cond in rule.conditions:
+            kind, built_cond = self.condition(pol, cond, action)
+            if built_cond is None:
+                ok = False
+                continue
+            (perms if kind == "permission" else ids).append(built_cond)
+        if not ok and action == "ALLOW":
+            return None
+        permission = {"any": True} if not perms else perms[0] if len(perms) == 1 else {"and_rules": {"rules": perms}}
+        principal = {"any": True} if not ids else ids[0] if len(ids) == 1 else {"and_ids": {"ids": ids}}
+        return {"permissions": [permission], "principals": [principal]}
+
+    @staticmethod
+    def _any_of(items: list[dict[str, Any]], key: str) -> dict[str, Any]:
+        if len(items) == 1:
+            return items[0]
+        return {"or_rules": {"rules": items}} if key == "rules" else {"or_ids": {"ids": items}}
+
+    def _field(self, values: list[str], negated: list[str], build: Any, key: str) -> list[dict[str, Any]]:
+        """[OR over values, NOT(OR over negated)] as permission or principal entries."""
+        out: list[dict[str, Any]] = []
+        if values:
+            out.append(self._any_of([build(v) for v in values], key))
+        if negated:
+            inner = self._any_of([build(v) for v in negated], key)
+            out.append({"not_rule": inner} if key == "rules" else {"not_id": inner})
+        return out
+
+    def operation(self, pol: irm.AuthorizationPolicy, op: irm.AuthzOperation, action: str) -> Any:
+        parts: list[dict[str, Any]] = []
+        parts += self._field(op.hosts, op.not_hosts, lambda v: {"header": _host_header(v)}, "rules")
+        bad_ports = [p for p in [*op.ports, *op.not_ports] if not str(p).isdigit()]
+        if bad_ports:
+            self._unsupported(pol, f"port `{bad_ports[0]}`", action)
+            return None
+        parts += self._field(op.ports, op.not_ports, lambda v: {"destination_port": int(v)}, "rules")
+        parts += self._field(
+            op.methods,
+            op.not_methods,
+            lambda v: {"header": {"name": ":method", "string_match": {"exact": v}}},
+            "rules",
+        )
+        templated = [p for p in [*op.paths, *op.not_paths] if "{" in p]
+        if templated:
+            self._unsupported(pol, f"path template `{templated[0]}`", action)
+            return None
+        parts += self._field(op.paths, op.not_paths, lambda v: {"url_path": {"path": _glob(v)}}, "rules")
+        if not parts:
+            return {"any": True}
+        return parts[0] if len(parts) == 1 else {"and_rules": {"rules": parts}}
+
+    def source(self, pol: irm.AuthorizationPolicy, src: irm.AuthzSource, action: str) -> Any:
+        parts: list[dict[str, Any]] = []
+        peer = [*src.principals, *src.not_principals, *src.namespaces, *src.not_namespaces]
+        peer += [*src.service_accounts, *src.not_service_accounts]
+        if peer:
+            self.diag_origin(
+                codes.PEER_IDENTITY,
+                f"AuthorizationPolicy {pol.name} checks mesh identities (principals/namespaces/serviceAccounts), "
+                "which no connection to this bootstrap carries",
+                pol.origin,
+                help="check a JWT principal or a request header instead",
+            )
+        parts += self._field(
+            src.principals,
+            src.not_principals,
+            lambda v: {"authenticated": {"principal_name": _glob(v if v == "*" else "spiffe://" + v)}},
+            "ids",
+        )
+        parts += self._field(
+            src.namespaces,
+            src.not_namespaces,
+            lambda v: {"authenticated": {"principal_name": {"safe_regex": {"regex": f".*/ns/{_re_glob(v)}/.*"}}}},
+            "ids",
+        )
+
+        def sa(v: str) -> dict[str, Any]:
+            ns, _, name = v.partition("/")
+            regex = f".*/ns/{_re_glob(ns)}/sa/{_re_glob(name)}"
+            return {"authenticated": {"principal_name": {"safe_regex": {"regex": regex}}}}
+
+        parts += self._field(src.service_accounts, src.not_service_accounts, sa, "ids")
+        parts += self._field(src.request_principals, src.not_request_principals, _request_principal, "ids")
+        parts += self._field(src.ip_blocks, src.not_ip_blocks, lambda v: {"direct_remote_ip": self.cidr(v)}, "ids")
+        parts += self._field(
+            src.remote_ip_blocks, src.not_remote_ip_blocks, lambda v: {"remote_ip": self.cidr(v)}, "ids"
+        )
+        if not parts:
+            return {"any": True}
+        return parts[0] if len(parts) == 1 else {"and_ids": {"ids": parts}}
+
+    def condition(self, pol: irm.AuthorizationPolicy, cond: irm.AuthzCondition, action: str) -> tuple[str, Any]:
+        key = cond.key.strip()
+        kind = "principal"
+        build: Any = None
+        if key.startswith("request.headers[") and key.endswith("]"):
+            name = key[len("request.headers[") : -1]
+            build = lambda v: {"header": {"name": name, "string_match": _glob(v)}}  # noqa: E731
+        elif key == "source.ip":
+            build = lambda v: {"direct_remote_ip": self.cidr(v)}  # noqa: E731
+        elif key == "remote.ip":
+            build = lambda v: {"remote_ip": self.cidr(v)}  # noqa: E731
+        elif key == "source.namespace":
+            build = lambda v: {  # noqa: E731
+                "authenticated": {"principal_name": {"safe_regex": {"regex": f".*/ns/{_re_glob(v)}/.*"}}}
+            }
+        elif key == "source.principal":
+            build = lambda v: {  # noqa: E731
+                "authenticated": {"principal_name": _glob(v if v == "*" else "spiffe://" + v)}
+            }
+        elif key == "request.auth.principal":
+            build = _request_principal
+        elif key in ("request.auth.audiences", "request.auth.presenter"):
+            claim = "aud" if key.endswith("audiences") else "azp"
+            build = lambda v: _claim_id([claim], v)  # noqa: E731
+        elif key.startswith("request.auth.claims[") and key.endswith("]"):
+            path = [p for p in key[len("request.auth.claims[") : -1].split("][")]
+            build = lambda v: _claim_id(path, v)  # noqa: E731
+        elif key == "destination.port" and all(str(v).isdigit() for v in [*cond.values, *cond.not_values]):
+            kind = "permission"
+            build = lambda v: {"destination_port": int(v)}  # noqa: E731
+        elif key == "destination.ip":
+            kind = "permission"
+            build = lambda v: {"destination_ip": self.cidr(v)}  # noqa: E731
+        elif key == "connection.sni":
+            kind = "permission"
+            build = lambda v: {"requested_server_name": _glob(v)}  # noqa: E731
+        if build is None:
+            self._unsupported(pol, f"condition `{key}`", action)
+            return kind, None
+        if key in ("source.namespace", "source.principal"):
+            self.diag_origin(
+                codes.PEER_IDENTITY,
+                f"AuthorizationPolicy {pol.name} checks `{key}`, a mesh identity no connection to this bootstrap "
+                "carries",
+                pol.origin,
+                help="check a JWT principal or a request header instead",
+            )
+        group = "rules" if kind == "permission" else "ids"
+        parts = self._field(list(cond.values), list(cond.not_values), build, group)
+        if not parts:
+            return kind, {"any": True}
+        if len(parts) == 1:
+            return kind, parts[0]
+        return kind, {"and_rules": {"rules": parts}} if group == "rules" else {"and_ids": {"ids": parts}}
+
+    # clusters ---------------------------------------------------------------------------------------
+
+    def add_cluster(self, cl: irm.Cluster, ctx: irm.Context) -> None:
+        built = self.cluster(cl)
+        found = self.clusters.get(cl.name)
+        if found is None:
+            self.clusters[cl.name] = (built, ctx.name)
+            return
+        if found[0] != built:
+            origin = cl.destination_rules[0] if cl.destination_rules else cl.service
+            self.diag_origin(
+                codes.CLUSTER_CONFLICT,
+                f"cluster {cl.name} of `{ctx.name}` differs from the one of `{found[1]}`, which is the one written",
+                origin,
+                help="compile one proxy at a time with `--context NAME`",
+            )
+
+    def override(self, cl: irm.Cluster) -> list[Address] | None:
+        for pattern, addrs in self.opts.upstreams:
+            if pattern == cl.name or fnmatch.fnmatchcase(cl.name, pattern):
+                return addrs
+        return None
+
+    def cluster_endpoints(self, cl: irm.Cluster) -> tuple[list[tuple[Address, int | None]], bool]:
+        """((address, weight) list, overridden)."""
+        forced = self.override(cl)
+        if forced is not None:
+            return [(a, None) for a in forced], True
+        out: list[tuple[Address, int | None]] = []
+        for ep in cl.endpoints:
+            addr = Address(ep.address, ep.port)
+            mapped = self.opts.endpoints.get(f"{ep.address}:{ep.port}") or self.opts.endpoints.get(ep.address)
+            out.append((mapped or addr, ep.weight))
+        if not out and cl.discovery == "STRICT_DNS" and not cl.subset:
+            # A Kubernetes Service without known endpoints: resolve its own name, as kube-proxy would.
+            addr = Address(cl.host, cl.port)
+            mapped = self.opts.endpoints.get(f"{cl.host}:{cl.port}") or self.opts.endpoints.get(cl.host)
+            out.append((mapped or addr, None))
+        return out, False
+
+    def cluster(self, cl: irm.Cluster) -> dict[str, Any]:
+        endpoints, overridden = self.cluster_endpoints(cl)
+        lb = cl.load_balancer
+        original_dst = (cl.discovery == "ORIGINAL_DST" or lb.policy == "PASSTHROUGH") and not overridden
+        if original_dst:
+            kind = "ORIGINAL_DST"
+        elif all(_is_ip(a.host) for a, _ in endpoints) and (cl.discovery == "STATIC" or overridden):
+            kind = "STATIC"
+        else:
+            kind = "STRICT_DNS" if endpoints else ("STATIC" if cl.discovery != "STRICT_DNS" else "STRICT_DNS")
+        origin = cl.destination_rules[0] if cl.subset and cl.destination_rules else cl.service
+        hint = f"add WorkloadEntries, or run with `--upstream '{cl.name}=HOST:PORT'`"
+        if not endpoints and not original_dst:
+            what = f"subset `{cl.subset}` of {cl.host}" if cl.subset else cl.host
+            self.diag_origin(
+                codes.CLUSTER_WITHOUT_ENDPOINTS,
+                f"cluster {cl.name}: no endpoint address is known for {what}; Envoy answers 503 for traffic to it",
+                origin,
+                help=hint,
+            )
+        elif cl.subset and not overridden and cl.endpoints and all(_is_name_fallback(cl, e) for e in cl.endpoints):
+            self.diag_origin(
+                codes.CLUSTER_WITHOUT_ENDPOINTS,
+                f"cluster {cl.name}: no endpoint address is known for subset `{cl.subset}`; the cluster resolves "
+                f"{cl.host}, which reaches every version, not only the subset",
+                origin,
+                help=hint,
+            )
+        out: dict[str, Any] = {"name": cl.name, "type": kind}
+        out["connect_timeout"] = cl.connection_pool.connect_timeout
+        if original_dst:
+            out["lb_policy"] = "CLUSTER_PROVIDED"
+        else:
+            policy = lb.policy if lb.policy != "PASSTHROUGH" else "ROUND_ROBIN"
+            out["lb_policy"] = policy
+            if policy == "RING_HASH":
+                out["ring_hash_lb_config"] = {"minimum_ring_size": lb.minimum_ring_size or 1024}
+            elif policy == "MAGLEV" and lb.table_size:
+                out["maglev_lb_config"] = {"table_size": lb.table_size}
+            elif policy in ("ROUND_ROBIN", "LEAST_REQUEST") and lb.warmup:
+                key = "round_robin_lb_config" if policy == "ROUND_ROBIN" else "least_request_lb_config"
+                out[key] = {"slow_start_config": {"slow_start_window": lb.warmup}}
+        if lb.locality_enabled:
+            self.diag_origin(
+                codes.LOCALITY_LB,
+                f"cluster {cl.name}: locality load balancing needs endpoint localities, which the input lacks; "
+                "it is not applied",
+                lb.origin,
+                help="remove `localityLbSetting` from configuration meant to run outside a cluster",
+            )
+        if kind == "STRICT_DNS":
+            out["dns_lookup_family"] = "V4_ONLY"
+        pool = cl.connection_pool
+        out["circuit_breakers"] = {
+            "thresholds": [
+                {
+                    "max_connections": pool.max_connections,
+                    "max_pending_requests": pool.max_pending_requests,
+                    "max_requests": pool.max_requests,
+                    "max_retries": pool.max_retries,
+                    "track_remaining": True,
+                }
+            ]
+        }
+        od = cl.outlier_detection
+        if od is not None:
+            detection: dict[str, Any] = {
+                "consecutive_5xx": od.consecutive_5xx,
+                "enforcing_consecutive_5xx": od.enforcing_consecutive_5xx,
+                "consecutive_gateway_failure": od.consecutive_gateway_failure,
+                "enforcing_consecutive_gateway_failure": od.enforcing_consecutive_gateway_failure,
+                "enforcing_success_rate": od.enforcing_success_rate,
+                "interval": od.interval,
+                "base_ejection_time": od.base_ejection_time,
+                "max_ejection_percent": od.max_ejection_percent,
+            }
+            if od.split_external_local_origin_errors:
+                detection["split_external_local_origin_errors"] = True
+                if od.consecutive_local_origin_failure is not None:
+                    detection["consecutive_local_origin_failure"] = od.consecutive_local_origin_failure
+                detection["enforcing_consecutive_local_origin_failure"] = 100
+                detection["enforcing_local_origin_success_rate"] = 0
+            out["outlier_detection"] = detection
+            out["common_lb_config"] = {"healthy_panic_threshold": {"value": od.min_health_percent}}
+        if pool.tcp_keepalive is not None:
+            ka: dict[str, Any] = {}
+            if pool.tcp_keepalive.probes is not None:
+                ka["keepalive_probes"] = pool.tcp_keepalive.probes
+            if pool.tcp_keepalive.time:
+                ka["keepalive_time"] = _seconds(pool.tcp_keepalive.time)
+            if pool.tcp_keepalive.interval:
+                ka["keepalive_interval"] = _seconds(pool.tcp_keepalive.interval)
+            out["upstream_connection_options"] = {"tcp_keepalive": ka}
+        http_options = self.http_protocol_options(cl)
+        if http_options:
+            out["typed_extension_protocol_options"] = {HTTP_OPTIONS: http_options}
+        if cl.tls is not None:
+            socket = self.upstream_tls(cl)
+            if socket is not None:
+                out["transport_socket"] = socket
+        if not original_dst:
+            lb_endpoints = []
+            for addr, weight in endpoints:
+                entry: dict[str, Any] = {"endpoint": {"address": _socket(addr.host, addr.port)}}
+                if weight:
+                    entry["load_balancing_weight"] = weight
+                lb_endpoints.append(entry)
+            out["load_assignment"] = {
+                "cluster_name": cl.name,
+                "endpoints": [{"lb_endpoints": lb_endpoints}] if lb_endpoints else [],
+            }
+        return out
+
+    @staticmethod
+    def http_protocol_options(cl: irm.Cluster) -> dict[str, Any]:
+        pool = cl.connection_pool
+        common: dict[str, Any] = {}
+        if pool.idle_timeout:
+            common["idle_timeout"] = pool.idle_timeout
+        if pool.max_requests_per_connection:
+            common["max_requests_per_connection"] = pool.max_requests_per_connection
+        if pool.max_connection_duration:
+            common["max_connection_duration"] = pool.max_connection_duration
+        h2 = (pool.h2_upgrade_policy or "").upper() == "UPGRADE" or (cl.protocol or "").upper() in ("HTTP2", "GRPC")
+        if not common and not h2 and not pool.use_client_protocol and pool.max_concurrent_streams is None:
+            return {}
+        out: dict[str, Any] = {"@type": HTTP_OPTIONS_TYPE}
+        if common:
+            out["common_http_protocol_options"] = common
+        h2_options: dict[str, Any] = {}
+        if pool.max_concurrent_streams is not None:
+            h2_options["max_concurrent_streams"] = pool.max_concurrent_streams
+        if pool.use_client_protocol:
+            out["use_downstream_protocol_config"] = {
+                "http_protocol_options": {},
+                "http2_protocol_options": h2_options,
+            }
+        elif h2:
+            out["explicit_http_config"] = {"http2_protocol_options": h2_options}
+        else:
+            out["explicit_http_config"] = {"http_protocol_options": {}}
+        return out
+
+    def upstream_tls(self, cl: irm.Cluster) -> dict[str, Any] | None:
+        tls = cl.tls
+        assert tls is not None
+        if tls.mode == "ISTIO_MUTUAL":
+            self.diag_origin(
+                codes.ISTIO_MUTUAL,
+                f"cluster {cl.name}: ISTIO_MUTUAL needs mesh certificates; it is written without TLS (plaintext)",
+                tls.origin,
+                help="use mode MUTUAL with `clientCertificate`, `privateKey` and `caCertificates` files",
+            )
+            return None
+        common: dict[str, Any] = {}
+        if tls.credential_name and tls.mode == "SIMPLE" and not tls.ca_certificates:
+            self.diag_origin(
+                codes.CREDENTIAL_NAME,
+                f"cluster {cl.name}: the CA certificate is in Secret `{tls.credential_name}`, which a static "
+                "bootstrap cannot read; the server is verified against the system's roots",
+                tls.origin,
+                help="set `caCertificates` to a file",
+            )
+        if tls.mode == "MUTUAL":
+            if tls.client_certificate and tls.private_key:
+                common["tls_certificates"] = [
+                    {
+                        "certificate_chain": {"filename": tls.client_certificate},
+                        "private_key": {"filename": tls.private_key},
+                    }
+                ]
+            else:
+                self.diag_origin(
+                    codes.CREDENTIAL_NAME,
+                    f"cluster {cl.name}: the client certificate is in Secret `{tls.credential_name or '?'}`, which a "
+                    "static bootstrap cannot read; TLS is written without a client certificate",
+                    tls.origin,
+                    help="set `clientCertificate` and `privateKey` to files",
+                )
+        if not tls.insecure_skip_verify:
+            validation: dict[str, Any] = (
+                {"trusted_ca": {"filename": tls.ca_certificates}} if tls.ca_certificates else {"system_root_certs": {}}
+            )
+            if tls.subject_alt_names:
+                validation["match_typed_subject_alt_names"] = [
+                    {"san_type": "DNS", "matcher": {"exact": san}} for san in tls.subject_alt_names
+                ]
+            common["validation_context"] = validation
+        context: dict[str, Any] = {"@type": UPSTREAM_TLS_TYPE}
+        if tls.sni:
+            context["sni"] = tls.sni
+        context["common_tls_context"] = common
+        return {"name": TLS_SOCKET, "typed_config": context}
+
+
+# --- RBAC helpers -------------------------------------------------------------------------------
+
+
+def _glob(value: str) -> dict[str, Any]:
+    """Istio's string glob (`*`, `prefix*`, `*suffix`, exact) as a StringMatcher."""
+    if value == "*":
+        return {"safe_regex": {"regex": ".+"}}
+    if value.endswith("*"):
+        return {"prefix": value[:-1]}
+    if value.startswith("*"):
+        return {"suffix": value[1:]}
+    return {"exact": value}
+
+
+def _host_header(value: str) -> dict[str, Any]:
+    matcher = _glob(value)
+    if "safe_regex" not in matcher:
+        matcher["ignore_case"] = True
+    return {"name": ":authority", "string_match": matcher}
+
+
+def _re_glob(value: str) -> str:
+    """A glob piece as RE2 (`*` → `.*`, the rest escaped)."""
+    import re
+
+    return ".*".join(re.escape(p) for p in value.split("*"))
+
+
+def _metadata(path: list[str], value: dict[str, Any]) -> dict[str, Any]:
+    """An RBAC principal on the validated JWT payload (dynamic metadata of `jwt_authn`)."""
+    matcher = {"filter": JWT, "path": [{"key": JWT_PAYLOAD_KEY}, *({"key": k} for k in path)], "value": value}
+    return {"sourced_metadata": {"metadata_matcher": matcher}}
+
+
+def _claim_id(path: list[str], value: str) -> dict[str, Any]:
+    single = {"string_match": _glob(value)}
+    if value == "*":
+        return _metadata(path, {"present_match": True})
+    return _metadata(path, {"or_match": {"value_matchers": [single, {"list_match": {"one_of": single}}]}})
+
+
+def _request_principal(value: str) -> dict[str, Any]:
+    """`iss/sub` of a validated JWT: both claims from the jwt_authn payload."""
+    if value == "*":
+        return _metadata(["iss"], {"present_match": True})
+    iss, sep, sub = value.rpartition("/")
+    if not sep:
+        return _metadata(["iss"], {"string_match": _glob(value)})
+    iss_m = _metadata(["iss"], {"present_match": True} if iss == "*" else {"string_match": _glob(iss)})
+    sub_m = _metadata(["sub"], {"present_match": True} if sub == "*" else {"string_match": _glob(sub)})
+    return {"and_ids": {"ids": [iss_m, sub_m]}}
+
+
+def _tls_version(name: str) -> str:
+    """Istio's `TLSV1_2` as Envoy's `TLSv1_2` (`TLS_AUTO` unchanged)."""
+    upper = name.upper()
+    return "TLSv" + upper[4:] if upper.startswith("TLSV") else upper
+
+
+def _is_name_fallback(cl: irm.Cluster, ep: irm.Endpoint) -> bool:
+    """The endpoint compile adds when no address is known: the service's own DNS name."""
+    return ep.origin is None and ep.address == cl.host
+
+
+def _seconds(duration: str) -> int:
+    """Whole seconds of a protobuf duration string (`90s`, `1.5s` → 1)."""
+    text = duration.strip().rstrip("s")
+    try:
+        return max(0, int(float(text)))
+    except ValueError:
+        return 0
+
+
+def _jwks_ok(text: str) -> bool:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    keys = data.get("keys") if isinstance(data, dict) else None
+    if isinstance(keys, list):
+        return any(isinstance(k, dict) and k.get("kty") for k in keys)
+    return isinstance(data, dict) and bool(data.get("kty"))
+
+
+# --- entry points -------------------------------------------------------------------------------
+
+HEADER = "# Envoy v3 static bootstrap generated by `meshc compile --target envoy`. Do not edit.\n"
+
+
+def bootstrap(ir: irm.IR, options: EnvoyOptions | None = None) -> tuple[dict[str, Any], list[Diagnostic]]:
+    """The bootstrap as plain data, and the MC4xx diagnostics."""
+    r = _Renderer(ir, options or EnvoyOptions())
+    data = r.bootstrap()
+    return data, sorted(r.diags, key=Diagnostic.sort_key)
+
+
+def render(ir: irm.IR, options: EnvoyOptions | None = None) -> tuple[str, list[Diagnostic]]:
+    """The bootstrap as YAML (deterministic bytes), and the MC4xx diagnostics."""
+    data, diags = bootstrap(ir, options)
+    return HEADER + irm.dump_yaml(data), diags

@@ -1,0 +1,676 @@
+"""Cross-reference rules (MC1xx): hosts, ports, subsets and gateways that a resource names must exist.
+
+Every host goes through `Mesh.lookup_host` (short names, FQDNs, wildcards, exportTo), so the
+rules never re-implement host matching. Checks that need the service registry declare
+`requires=("services",)` and are skipped, with a note in the summary, when the input has none.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from meshc.diagnostics import Severity
+from meshc.mesh import (
+    GATEWAY_API_GROUP,
+    INTERNAL_GATEWAY_MARK,
+    Mesh,
+    ResolvedDestination,
+    Resource,
+    ServiceHost,
+    destination_entries,
+    export_set,
+    host_covers,
+    host_matches,
+    reference_scopes,
+    scopes_overlap,
+)
+from meshc.rules.base import Finding, rule
+
+# Node labels Istio adds to pods for locality; meshc has no Nodes, so subsets on them are not judged.
+TOPOLOGY_LABELS = frozenset(
+    {
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+        "topology.istio.io/subzone",
+        "kubernetes.io/hostname",
+        "failure-domain.beta.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+    }
+)
+
+
+def _ports(service: ServiceHost) -> str:
+    return ", ".join(str(p.number) for p in service.ports)
+
+
+def _exported(service: ServiceHost) -> str:
+    return ", ".join(f"`{ns}`" for ns in sorted(service.export_to))
+
+
+def _virtual_services(mesh: Mesh) -> Iterator[Resource]:
+    return mesh.of_kind("VirtualService", partial=True)
+
+
+@dataclass
+class _DestinationProblems:
+    """Destinations of every VirtualService that MC101-MC104 report, found in one walk."""
+
+    unknown_host: list[ResolvedDestination] = field(default_factory=list)
+    unknown_port: list[ResolvedDestination] = field(default_factory=list)
+    port_required: list[ResolvedDestination] = field(default_factory=list)
+    unknown_subset: list[tuple[ResolvedDestination, list[Resource], list[str]]] = field(default_factory=list)
+
+
+def _check_destinations(mesh: Mesh) -> _DestinationProblems:
+    out = _DestinationProblems()
+    resolved: dict[tuple[str, str, frozenset[str]], tuple[str, ServiceHost | None]] = {}
+    subsets: dict[tuple[str, str], tuple[list[Resource], list[str]]] = {}
+    untrusted = mesh.partial_destination_rule_hosts
+    for vs in mesh.of_kind("VirtualService"):
+        spec = vs.model.spec
+        ns = vs.namespace
+        scopes = reference_scopes(spec.exportTo, ns)
+        for loc, dest, mirror in destination_entries(spec, vs.valid):
+            key = (dest.host, ns, scopes)
+            found = resolved.get(key)
+            if found is None:
+                found = resolved[key] = (mesh.fqdn(dest.host, ns), mesh.lookup_host(dest.host, ns, scopes))
+            fqdn, service = found
+            if service is None:
+                out.unknown_host.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, None))
+            else:
+                port = dest.port
+                if port is None:
+                    if len(service.ports) > 1:
+                        out.port_required.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service))
+                elif service.ports and isinstance(port.number, int) and service.port(port.number) is None:
+                    out.unknown_port.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service))
+            subset = dest.subset
+            if subset:
+                entry = subsets.get((fqdn, ns))
+                if entry is None:
+                    rules = mesh.destination_rules_for(fqdn, ns)
+                    entry = subsets[(fqdn, ns)] = (rules, [s.name for r in rules for s in r.model.spec.subsets])
+                # A DestinationRule with schema errors is reported by the schema checks (one root cause).
+                if subset not in entry[1] and fqdn not in untrusted:
+                    d = ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service)
+                    out.unknown_subset.append((d, entry[0], entry[1]))
+    return out
+
+
+def _destination_problems(mesh: Mesh) -> _DestinationProblems:
+    return mesh.memo("destination-problems", _check_destinations)
+
+
+# --- destinations ----------------------------------------------------------------------------
+
+
+@rule("MC101", "unknown-destination-host", Severity.ERROR, istio="IST0101", requires=("services",))
+def unknown_destination_host(mesh: Mesh) -> Iterator[Finding]:
+    """A route or mirror destination names a host that no Service or ServiceEntry defines.
+
+    The host is resolved as Istio does: a short name in the VirtualService's namespace, an FQDN
+    as written, a wildcard ServiceEntry host covering the names below it; the Service or
+    ServiceEntry must be exported (`exportTo`, or the Service annotation
+    `networking.istio.io/exportTo`) to the namespaces where the VirtualService applies.
+
+    A Kubernetes name in a namespace that has no Service or ServiceEntry in the input is not
+    judged (that namespace's registry may live in another repository).
+
+    ## Why is this bad?
+    Envoy has no cluster for the host, so every request routed there fails with 503 (or the
+    mirror copy is silently dropped).
+
+    ## Example
+    ```yaml
+    http:
+    - route:
+      - destination:
+          host: reviewz        # no Service `reviewz` in this namespace
+    ```
+
+    Use instead:
+    ```yaml
+    http:
+    - route:
+      - destination:
+          host: reviews
+    ```
+    """
+    for d in _destination_problems(mesh).unknown_host:
+        vs = d.vs
+        host = d.destination.host
+        if d.fqdn in mesh.partial_hostnames or not mesh.registry_covers(d.fqdn):
+            continue
+        what = "mirror host" if d.mirror else "host"
+        hidden = mesh.any_host(host, vs.namespace)
+        loc = (*d.loc, "host")
+        if hidden:
+            other = hidden[0]
+            where = ", ".join(f"`{s}`" for s in sorted(d.scopes))
+            yield Finding(
+                vs,
+                loc,
+                f"{what} `{host}` is not exported to namespace {where}",
+                help=f"{other.described} is exported only to {_exported(other)}",
+                related=((other.resource, (), "the host is defined here"),),
+            )
+            continue
+        guess = mesh.suggest_host(host, vs.namespace)
+        yield Finding(
+            vs,
+            loc,
+            f"{what} `{host}` matches no Service or ServiceEntry",
+            help=f"did you mean `{guess}`?" if guess else "define a Service, or a ServiceEntry for an external host",
+        )
+
+
+@rule("MC102", "unknown-subset", Severity.ERROR, istio="IST0101", requires=("destination-rules",))
+def unknown_subset(mesh: Mesh) -> Iterator[Finding]:
+    """A route or mirror destination names a subset that no DestinationRule defines for its host.
+
+    The DestinationRules considered are the ones istiod applies to the VirtualService's
+    namespace: rules in that namespace, then in the service's namespace, then in the root
+    namespace (`istio-system`), exported to the VirtualService's namespace, exact host before
+    wildcard. A host whose DestinationRule has schema errors is not judged (the schema error is
+    the root cause).
+
+    ## Why is this bad?
+    Envoy has no cluster for the subset: every request routed there fails with 503
+    ("no healthy upstream"), and a mirror to it is dropped.
+
+    ## Example
+    ```yaml
+    route:
+    - destination:
+        host: reviews
+        subset: v3     # the DestinationRule for reviews defines v1 and v2
+    ```
+
+    Use instead:
+    ```yaml
+    route:
+    - destination:
+        host: reviews
+        subset: v2
+    ```
+    """
+    for (vs, where, dest, _, _, fqdn, _), rules, defined in _destination_problems(mesh).unknown_subset:
+        subset = dest.subset
+        loc = (*where, "subset")
+        if not rules:
+            yield Finding(
+                vs,
+                loc,
+                f"subset `{subset}` is not defined: no DestinationRule applies to host `{fqdn}`",
+                help=f"add a DestinationRule with `host: {dest.host}` and subset `{subset}`",
+            )
+            continue
+        close = difflib.get_close_matches(subset, defined, n=1, cutoff=0.6)
+        listing = f"subsets defined: {', '.join(defined)}" if defined else "the DestinationRule defines no subsets"
+        yield Finding(
+            vs,
+            loc,
+            f"subset `{subset}` is not defined for host `{fqdn}`",
+            help=f"did you mean `{close[0]}`? ({listing})" if close else listing,
+            related=((rules[0], ("spec", "subsets") if defined else ("spec", "host"), "subsets are defined here"),),
+        )
+
+
+@rule("MC103", "unknown-destination-port", Severity.ERROR, istio="IST0101", requires=("services",))
+def unknown_destination_port(mesh: Mesh) -> Iterator[Finding]:
+    """A destination `port` is not a port of the Service or ServiceEntry it names.
+
+    The port must be one of the Service's `port` values (not a `targetPort`), or one of the
+    ServiceEntry's `ports[].number`.
+
+    ## Why is this bad?
+    Envoy has no cluster for that host and port: requests fail with 503.
+
+    ## Example
+    ```yaml
+    route:
+    - destination:
+        host: reviews
+        port:
+          number: 8080   # the Service exposes 9080 (targetPort 8080)
+    ```
+
+    Use instead:
+    ```yaml
+    route:
+    - destination:
+        host: reviews
+        port:
+          number: 9080
+    ```
+    """
+    for d in _destination_problems(mesh).unknown_port:
+        port = d.destination.port
+        service = d.service
+        assert service is not None
+        yield Finding(
+            d.vs,
+            (*d.loc, "port", "number"),
+            f"port `{port.number}` is not a port of {service.described}",
+            help=f"ports of `{service.hostname}`: {_ports(service)}",
+            related=((service.resource, ("spec", "ports"), "ports are defined here"),),
+        )
+
+
+@rule("MC104", "destination-port-required", Severity.ERROR, istio="IST0112", requires=("services",))
+def destination_port_required(mesh: Mesh) -> Iterator[Finding]:
+    """A destination has no `port`, but its Service or ServiceEntry has several ports.
+
+    ## Why is this bad?
+    istiod cannot tell which port the route is for; Istio requires the port to be set whenever
+    the destination exposes more than one.
+
+    ## Example
+    ```yaml
+    route:
+    - destination:
+        host: reviews     # the Service exposes 80 and 443
+    ```
+
+    Use instead:
+    ```yaml
+    route:
+    - destination:
+        host: reviews
+        port:
+          number: 80
+    ```
+    """
+    for d in _destination_problems(mesh).port_required:
+        service = d.service
+        assert service is not None
+        yield Finding(
+            d.vs,
+            d.loc,
+            f"destination `{d.destination.host}` needs a `port`: {service.described} has several ports",
+            help=f"set `port.number` to one of: {_ports(service)}",
+            key=True,
+        )
+
+
+# --- gateways --------------------------------------------------------------------------------
+
+
+def _gateway_exists(mesh: Mesh, namespace: str, name: str) -> bool:
+    return mesh.exists("Gateway", namespace, name) or (namespace, name) in mesh.kube_gateways
+
+
+def _gateway_refs(mesh: Mesh) -> Iterator[tuple[Resource, int, str]]:
+    for vs in _virtual_services(mesh):
+        for i, ref in enumerate(vs.spec.gateways or ()):
+            if ref == "mesh" or not ref:
+                continue
+            yield vs, i, ref
+
+
+@rule("MC105", "unknown-gateway", Severity.ERROR, istio="IST0101", requires=("gateways",))
+def unknown_gateway(mesh: Mesh) -> Iterator[Finding]:
+    """A VirtualService is bound to a Gateway that does not exist.
+
+    `gateways` entries are `<name>` (in the VirtualService's namespace) or `<namespace>/<name>`;
+    Istio Gateways and Gateway API Gateways both count. Skipped when the input has no Gateway
+    at all (they may be managed elsewhere).
+
+    ## Why is this bad?
+    The routes are attached to nothing: no gateway serves them, and traffic reaching the real
+    gateway gets 404.
+
+    ## Example
+    ```yaml
+    spec:
+      gateways:
+      - bookinfo-gw        # the Gateway is named bookinfo-gateway
+    ```
+
+    Use instead:
+    ```yaml
+    spec:
+      gateways:
+      - bookinfo-gateway
+    ```
+    """
+    known: list[str] | None = None
+    for vs, i, ref in _gateway_refs(mesh):
+        if INTERNAL_GATEWAY_MARK in ref:
+            continue
+        ns, name = mesh.gateway_ref(ref, vs.namespace)
+        if _gateway_exists(mesh, ns, name):
+            continue
+        if known is None:
+            known = sorted(
+                {f"{r.namespace}/{r.name}" for r in mesh.of_kind("Gateway", partial=True)}
+                | {f"{ns_}/{n}" for ns_, n in mesh.kube_gateways}
+            )
+        same_name = [k for k in known if k.split("/", 1)[1] == name]
+        close = same_name or difflib.get_close_matches(f"{ns}/{name}", known, n=1, cutoff=0.75)
+        help_text = None
+        if close:
+            guess = close[0]
+            if guess.startswith(f"{vs.namespace}/") and "/" not in ref:
+                guess = guess.split("/", 1)[1]
+            help_text = f"did you mean `{guess}`?"
+        yield Finding(vs, ("spec", "gateways", i), f"gateway `{ns}/{name}` does not exist", help=help_text)
+
+
+@rule("MC106", "legacy-gateway-reference", Severity.WARNING, istio="IST0133")
+def legacy_gateway_reference(mesh: Mesh) -> Iterator[Finding]:
+    """A gateway is referenced in the legacy `name.namespace` form.
+
+    ## Why is this bad?
+    The form is deprecated and ambiguous: a Gateway whose name contains a dot cannot be told
+    apart from a name in another namespace. Istio warns about it.
+
+    ## Example
+    ```yaml
+    gateways:
+    - bookinfo-gateway.istio-system
+    ```
+
+    Use instead:
+    ```yaml
+    gateways:
+    - istio-system/bookinfo-gateway
+    ```
+    """
+    for vs, i, ref in _gateway_refs(mesh):
+        if "/" in ref or "." not in ref:
+            continue
+        ns, name = mesh.gateway_ref(ref, vs.namespace)
+        yield Finding(
+            vs,
+            ("spec", "gateways", i),
+            f"gateway reference `{ref}` uses the legacy `name.namespace` form",
+            help=f"write `{ns}/{name}`",
+        )
+
+
+@rule("MC107", "host-not-in-gateway", Severity.WARNING, istio="IST0132")
+def host_not_in_gateway(mesh: Mesh) -> Iterator[Finding]:
+    """None of a VirtualService's hosts is served by a Gateway it is bound to.
+
+    A Gateway server host `ns/host` only admits VirtualServices of namespace `ns` (`./host`: the
+    Gateway's namespace; `*/host`: any namespace). Short VirtualService hosts are compared both
+    as written and as `name.<namespace>.svc.<domain>`, as istiod does.
+
+    ## Why is this bad?
+    The gateway never uses this VirtualService: requests to it get 404.
+
+    ## Example
+    ```yaml
+    # Gateway servers[].hosts: ["bookinfo.example.com"]
+    spec:
+      hosts: ["shop.example.com"]
+      gateways: ["bookinfo-gateway"]
+    ```
+
+    Use instead:
+    ```yaml
+    spec:
+      hosts: ["bookinfo.example.com"]
+      gateways: ["bookinfo-gateway"]
+    ```
+    """
+    for vs, i, ref in _gateway_refs(mesh):
+        if INTERNAL_GATEWAY_MARK in ref:
+            continue
+        ns, name = mesh.gateway_ref(ref, vs.namespace)
+        gateway = mesh.find("Gateway", ns, name) or mesh.kube_gateways.get((ns, name))
+        if gateway is None:
+            continue
+        gw_hosts = mesh.gateway_hosts(gateway, vs.namespace)
+        if mesh.serves(gw_hosts, vs.spec.hosts or (), vs.namespace):
+            continue
+        where = ("spec", "listeners") if gateway.group == GATEWAY_API_GROUP else ("spec", "servers")
+        served = ", ".join(f"`{h}`" for h in gw_hosts) if gw_hosts else "none"
+        yield Finding(
+            vs,
+            ("spec", "gateways", i),
+            f"no host of this VirtualService is served by gateway `{ns}/{name}`",
+            help=f"hosts the gateway serves to namespace `{vs.namespace}`: {served}",
+            related=((gateway, where, "the gateway's hosts are defined here"),),
+        )
+
+
+# --- DestinationRules ------------------------------------------------------------------------
+
+
+@rule("MC108", "unknown-destination-rule-host", Severity.WARNING, istio="IST0174", requires=("services",))
+def unknown_destination_rule_host(mesh: Mesh) -> Iterator[Finding]:
+    """A DestinationRule's `host` matches no Service or ServiceEntry visible from its namespace.
+
+    A wildcard host is accepted when it covers at least one host of the registry. A Kubernetes
+    name in a namespace with no Service in the input is not judged.
+
+    ## Why is this bad?
+    The rule applies to nothing: its traffic policy and subsets are silently ignored.
+
+    ## Example
+    ```yaml
+    kind: DestinationRule
+    spec:
+      host: ratngs
+    ```
+
+    Use instead:
+    ```yaml
+    kind: DestinationRule
+    spec:
+      host: ratings
+    ```
+    """
+    for dr in mesh.of_kind("DestinationRule"):
+        spec = dr.model.spec
+        host = spec.host
+        if not isinstance(host, str) or not host:
+            continue
+        direct = mesh.hosts.get(mesh.fqdn(host, dr.namespace))
+        if direct and any("*" in c.export_to for c in direct):
+            continue  # the common case: a host visible everywhere
+        scopes = reference_scopes(dr.spec.exportTo, dr.namespace)
+        if mesh.lookup_host(host, dr.namespace, scopes) is not None or mesh.is_partially_known(host, dr.namespace):
+            continue
+        fqdn = mesh.fqdn(host, dr.namespace)
+        if fqdn.startswith("*"):
+            if any(host_covers(fqdn, h) or host_matches(fqdn, h) for h in mesh.hosts):
+                continue
+            if not mesh.has_services:
+                continue
+        elif not mesh.registry_covers(fqdn):
+            continue
+        hidden = mesh.any_host(host, dr.namespace)
+        if hidden:
+            other = hidden[0]
+            yield Finding(
+                dr,
+                ("spec", "host"),
+                f"host `{host}` is not exported to namespace `{dr.namespace}`",
+                help=f"{other.described} is exported only to {_exported(other)}",
+                related=((other.resource, (), "the host is defined here"),),
+            )
+            continue
+        guess = mesh.suggest_host(host, dr.namespace)
+        yield Finding(
+            dr,
+            ("spec", "host"),
+            f"host `{host}` matches no Service or ServiceEntry",
+            help=f"did you mean `{guess}`?" if guess else "define a Service, or a ServiceEntry for an external host",
+        )
+
+
+@rule("MC109", "subset-selects-no-workload", Severity.WARNING, istio="IST0173", requires=("workloads",))
+def subset_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
+    """A DestinationRule subset's labels match none of the workloads behind its host.
+
+    The workloads are those the Service selects (or the ServiceEntry's `workloadSelector`), in
+    the Service's namespace: Pods, the pod templates of Deployments and other controllers, and
+    WorkloadEntries. The check runs only when the input holds at least one workload of that
+    Service, so a Service whose Deployments live elsewhere is not judged. Node topology labels
+    (`topology.kubernetes.io/region`, ...) are not judged, except an empty value, which matches
+    no node.
+
+    ## Why is this bad?
+    The subset has no endpoints: traffic routed to it fails with 503.
+
+    ## Example
+    ```yaml
+    subsets:
+    - name: v3
+      labels:
+        version: v3     # the reviews Deployments are v1 and v2
+    ```
+
+    Use instead:
+    ```yaml
+    subsets:
+    - name: v2
+      labels:
+        version: v2
+    ```
+    """
+    for dr in mesh.of_kind("DestinationRule", partial=True):
+        host = getattr(dr.spec, "host", None)
+        if not isinstance(host, str) or not host or not dr.spec.subsets:
+            continue
+        service = mesh.lookup_host(host, dr.namespace, reference_scopes(dr.spec.exportTo, dr.namespace))
+        if service is None:
+            continue
+        workloads = [w for w in mesh.workloads_of(service) if not w.synthetic]
+        if not workloads and not mesh.options.complete_registry:
+            continue  # the service's workloads may be defined elsewhere: not judged
+        for i, subset in enumerate(dr.spec.subsets):
+            labels = dict(subset.labels or {})
+            if not labels:
+                continue
+            if any(k in TOPOLOGY_LABELS and not v for k, v in labels.items()):
+                empty = next(k for k, v in labels.items() if k in TOPOLOGY_LABELS and not v)
+                yield Finding(
+                    dr,
+                    ("spec", "subsets", i, "labels", empty),
+                    f"subset `{subset.name}` selects no workload: node label `{empty}` is empty",
+                    help="give the topology label a value, or remove it",
+                )
+                continue
+            wanted = {k: v for k, v in labels.items() if k not in TOPOLOGY_LABELS}
+            if any(w.matches(wanted) for w in workloads):
+                continue
+            seen: dict[str, set[str]] = defaultdict(set)
+            for w in workloads:
+                for k in wanted:
+                    if k in w.labels:
+                        seen[k].add(w.labels[k])
+            parts = [f"`{k}`: {', '.join(sorted(v))}" for k, v in sorted(seen.items())]
+            yield Finding(
+                dr,
+                ("spec", "subsets", i, "labels"),
+                f"subset `{subset.name}` selects no workload of {service.described}",
+                help=("its workloads have " + "; ".join(parts))
+                if parts
+                else "no workload of the service has these labels",
+            )
+
+
+@rule("MC110", "multiple-destination-rules", Severity.WARNING)
+def multiple_destination_rules(mesh: Mesh) -> Iterator[Finding]:
+    """Several DestinationRules in one namespace configure the same host for the same namespaces.
+
+    Rules with a `workloadSelector` are not compared (each applies to its own workloads).
+
+    ## Why is this bad?
+    istiod merges them unpredictably: subsets are combined, but only the oldest rule's
+    `trafficPolicy` applies, and a subset defined twice keeps the first definition. The policy
+    that wins depends on creation time, not on the files.
+
+    ## Example
+    ```yaml
+    kind: DestinationRule
+    metadata: {name: reviews-lb}
+    spec: {host: reviews, trafficPolicy: {loadBalancer: {simple: RANDOM}}}
+    ---
+    kind: DestinationRule
+    metadata: {name: reviews-subsets}
+    spec: {host: reviews, subsets: [{name: v1, labels: {version: v1}}]}
+    ```
+
+    Use instead:
+    ```yaml
+    kind: DestinationRule
+    metadata: {name: reviews}
+    spec:
+      host: reviews
+      trafficPolicy: {loadBalancer: {simple: RANDOM}}
+      subsets: [{name: v1, labels: {version: v1}}]
+    ```
+    """
+    for fqdn, all_rules in mesh.destination_rules.items():
+        if len(all_rules) < 2:
+            continue
+        by_ns: dict[str, list[Resource]] = defaultdict(list)
+        for dr in all_rules:
+            if dr.spec.workloadSelector is None:
+                by_ns[dr.namespace].append(dr)
+        for rules in by_ns.values():
+            for k, dr in enumerate(rules[1:], start=1):
+                scope = export_set(dr.spec.exportTo, dr.namespace)
+                first = next(
+                    (
+                        r
+                        for r in rules[:k]
+                        # the same name twice is one object written twice (the last apply wins), not two rules
+                        if r.name != dr.name and scopes_overlap(scope, export_set(r.spec.exportTo, r.namespace))
+                    ),
+                    None,
+                )
+                if first is None:
+                    continue
+                yield Finding(
+                    dr,
+                    ("spec", "host"),
+                    f"host `{fqdn}` is already configured by DestinationRule `{first.full_name}`",
+                    help="istiod merges them: subsets are combined, but only the oldest rule's `trafficPolicy` "
+                    "applies; keep one DestinationRule per host",
+                    related=((first, ("spec", "host"), "the first DestinationRule for this host"),),
+                )
+
+
+@rule("MC111", "subset-without-labels", Severity.WARNING)
+def subset_without_labels(mesh: Mesh) -> Iterator[Finding]:
+    """A DestinationRule subset has no `labels`.
+
+    ## Why is this bad?
+    A subset without labels selects every endpoint of the host, so routing to it does not
+    split traffic at all; it is almost always a forgotten `labels` block (or labels written at
+    the wrong indentation).
+
+    ## Example
+    ```yaml
+    subsets:
+    - name: v2
+    ```
+
+    Use instead:
+    ```yaml
+    subsets:
+    - name: v2
+      labels:
+        version: v2
+    ```
+    """
+    for dr in mesh.of_kind("DestinationRule", partial=True):
+        for i, subset in enumerate(getattr(dr.spec, "subsets", None) or ()):
+            if subset.labels:
+                continue
+            yield Finding(
+                dr,
+                ("spec", "subsets", i, "name"),
+                f"subset `{subset.name}` has no `labels`, so it selects every endpoint of the host",
+                help="add `labels` that pick the subset's workloads (e.g. `version: v2`)",
+            )

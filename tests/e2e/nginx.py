@@ -1,0 +1,205 @@
+"""Run the real nginx in tests: `nginx -t` on a configuration, and a live nginx on 127.0.0.1.
+
+`nginx_binary()` FAILS the calling test (never skips) when the `nginx` command is missing: these
+tests exist to prove the generated configuration against the real server, so a machine without
+it must not report them green. CI installs Debian's `nginx` package (`.ci/run`).
+
+`running(config_text, ports)` writes the configuration into a fresh prefix folder under the
+system's temporary folder (pid, logs and temp files live there, as the generated file says),
+starts `nginx -p DIR -c nginx.conf -g "daemon off;"` in its own process group, polls until every
+listen port accepts a connection (bounded by `timeout`), and always stops nginx on exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+READY_TIMEOUT = 15.0
+"""Seconds nginx gets to start and accept connections on every port."""
+
+
+def nginx_binary() -> str:
+    """Path of the `nginx` command; fails the calling test when it is missing."""
+    found = os.environ.get("MESHC_NGINX") or shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if not found:
+        pytest.fail(
+            "the `nginx` command is missing: the nginx end-to-end tests need the real nginx "
+            "(`apt-get install -y nginx`; .ci/run installs it)",
+            pytrace=False,
+        )
+    return found
+
+
+def _prefix() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="meshc-nginx-"))
+    folder.chmod(0o755)  # nginx's workers run as `nobody` when the master is root
+    return folder
+
+
+@dataclass
+class Validation:
+    """Result of `nginx -t`."""
+
+    ok: bool
+    output: str
+
+
+def validate(config_text: str, *, timeout: float = 60.0) -> Validation:
+    """Run `nginx -t -p DIR -c nginx.conf` on a configuration text."""
+    binary = nginx_binary()
+    prefix = _prefix()
+    try:
+        (prefix / "nginx.conf").write_text(config_text, encoding="utf-8")
+        proc = subprocess.run(
+            [binary, "-t", "-p", f"{prefix}/", "-c", "nginx.conf", "-e", "stderr"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+    out = proc.stdout + proc.stderr
+    return Validation(proc.returncode == 0 and "test is successful" in out, out)
+
+
+@dataclass
+class Nginx:
+    """A running nginx: its prefix folder and process."""
+
+    prefix: Path
+    process: subprocess.Popen[bytes]
+
+    def log(self) -> str:
+        """The error log and stderr so far (for failure messages)."""
+        parts = []
+        for name in ("stderr.log", "error.log"):
+            with contextlib.suppress(OSError):
+                parts.append((self.prefix / name).read_text(encoding="utf-8", errors="replace")[-6000:])
+        return "\n".join(parts)
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _wait_ready(nginx: Nginx, ports: list[int], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    waiting = list(ports)
+    while time.monotonic() < deadline:
+        if nginx.process.poll() is not None:
+            raise RuntimeError(f"nginx exited with code {nginx.process.returncode}:\n{nginx.log()}")
+        waiting = [p for p in waiting if not _accepts(p)]
+        if not waiting:
+            return
+        time.sleep(delay)  # polling back-off, not synchronisation by guesswork
+        delay = min(delay * 1.5, 0.2)
+    raise RuntimeError(f"nginx did not listen on {waiting} after {timeout:.0f}s:\n{nginx.log()}")
+
+
+@contextlib.contextmanager
+def running(config_text: str, ports: list[int], *, timeout: float = READY_TIMEOUT) -> Iterator[Nginx]:
+    """Start nginx on a configuration that listens on 127.0.0.1 `ports`; stop it on exit."""
+    binary = nginx_binary()
+    prefix = _prefix()
+    (prefix / "nginx.conf").write_text(config_text, encoding="utf-8")
+    try:
+        with open(prefix / "stderr.log", "wb") as err:
+            proc = subprocess.Popen(
+                [binary, "-p", f"{prefix}/", "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off;"],
+                stdout=err,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        nginx = Nginx(prefix, proc)
+        try:
+            _wait_ready(nginx, ports, timeout)
+            yield nginx
+        finally:
+            _stop(proc)
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (fast shutdown) to nginx's process group, then SIGKILL if it lingers."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    with contextlib.suppress(ProcessLookupError):  # workers left behind by a crash
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@dataclass
+class Response:
+    """What a client saw."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    elapsed: float = 0.0
+    """Seconds from sending the request to reading the whole answer."""
+
+    @property
+    def stub(self) -> str | None:
+        """Name of the stub that answered (its `x-stub` header); None when nginx answered itself."""
+        return self.headers.get("x-stub")
+
+    def json(self) -> dict[str, object]:
+        """The stub's echo of the request."""
+        import json
+
+        return json.loads(self.body)
+
+
+def request(
+    port: int,
+    path: str = "/",
+    *,
+    host: str = "localhost",
+    method: str = "GET",
+    headers: list[tuple[str, str]] | None = None,
+    body: bytes | None = None,
+    timeout: float = 10.0,
+) -> Response:
+    """One HTTP/1.1 request to 127.0.0.1:`port` with a bounded timeout (Host sent as given)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    start = time.monotonic()
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host)
+        for k, v in headers or []:
+            conn.putheader(k, v)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        elapsed = time.monotonic() - start
+        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data, elapsed)
+    finally:
+        conn.close()

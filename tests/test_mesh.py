@@ -1,0 +1,269 @@
+"""The Mesh index: host resolution, workloads, namespaces, the default ingress gateway, salvage."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from meshc.config import Options
+from meshc.lint import lint, read
+from meshc.mesh import INGRESS_NAMESPACE, INGRESS_SERVICE, Mesh, host_covers, host_matches
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mesh_of(text: str, **options: str) -> Mesh:
+    opts = Options(**options)  # type: ignore[arg-type]
+    inv = read(["-"], opts, stdin=io.BytesIO(text.encode("utf-8")))
+    assert not inv.diagnostics, [d.message for d in inv.diagnostics]
+    return Mesh(inv.indexed(), opts, defaults=True)
+
+
+REGISTRY = """
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec:
+  selector: {app: reviews}
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: details
+  namespace: default
+  annotations: {networking.istio.io/exportTo: "banana, ."}
+spec:
+  selector: {app: details}
+  ports: [{name: http, port: 9080}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: eu, namespace: other}
+spec:
+  hosts: ["*.eu.example.com", api.example.com]
+  exportTo: [default]
+  ports: [{number: 443, name: https, protocol: HTTPS}]
+  resolution: NONE
+"""
+
+
+def test_short_names_resolve_in_the_namespace_of_the_referring_resource() -> None:
+    mesh = mesh_of(REGISTRY)
+    found = mesh.lookup_host("reviews", "default")
+    assert found is not None and found.hostname == "reviews.default.svc.cluster.local"
+    assert mesh.lookup_host("reviews", "frontend") is None  # reviews.frontend.svc.cluster.local
+    assert mesh.lookup_host("reviews.default.svc.cluster.local", "frontend") is not None
+
+
+def test_service_export_annotation_with_spaces_and_dot() -> None:
+    mesh = mesh_of(REGISTRY)
+    fqdn = "details.default.svc.cluster.local"
+    assert mesh.lookup_host(fqdn, "banana") is not None
+    assert mesh.lookup_host(fqdn, "default") is not None
+    assert mesh.lookup_host(fqdn, "istio-system") is None
+    assert [h.hostname for h in mesh.any_host(fqdn, "istio-system")] == [fqdn]
+
+
+def test_service_entry_wildcards_and_export_to() -> None:
+    mesh = mesh_of(REGISTRY)
+    found = mesh.lookup_host("shop.eu.example.com", "default")
+    assert found is not None and found.hostname == "*.eu.example.com"
+    assert mesh.lookup_host("api.example.com", "default") is not None
+    assert mesh.lookup_host("api.example.com", "other") is None  # exported to default only
+    assert mesh.lookup_host("eu.example.com", "default") is None  # *.eu.example.com does not cover it
+
+
+def test_reference_scopes_follow_the_referring_export_to() -> None:
+    mesh = mesh_of(REGISTRY)
+    assert mesh.lookup_host("details.default.svc.cluster.local", "x", frozenset({"banana"})) is not None
+
+
+def test_cluster_domain_option() -> None:
+    mesh = mesh_of(REGISTRY, cluster_domain="corp.local")
+    assert mesh.fqdn("reviews", "default") == "reviews.default.svc.corp.local"
+    assert mesh.lookup_host("reviews.default.svc.corp.local", "x") is not None
+    assert mesh.lookup_host("reviews.default.svc.cluster.local", "x") is None
+    assert mesh.short_names("reviews.default.svc.corp.local") == ("reviews", "default")
+
+
+def test_host_matching_primitives() -> None:
+    assert host_matches("*.example.com", "a.example.com")
+    assert host_matches("*", "anything")
+    assert not host_matches("*.example.com", "example.com")
+    assert host_matches("*.example.com", "*.a.example.com")
+    assert host_covers("*.example.com", "*.a.example.com")
+    assert not host_covers("*.a.example.com", "*.example.com")
+
+
+WORKLOADS = """
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: apps, labels: {kind: pod}}
+spec: {containers: [{name: c}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: apps}
+spec:
+  selector: {matchLabels: {kind: deployment}}
+  template: {metadata: {labels: {kind: deployment}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: s, namespace: apps}
+spec:
+  selector: {matchLabels: {kind: statefulset}}
+  template: {metadata: {labels: {kind: statefulset}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ds, namespace: apps}
+spec:
+  selector: {matchLabels: {kind: daemonset}}
+  template: {metadata: {labels: {kind: daemonset}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: rs, namespace: apps}
+spec:
+  selector: {matchLabels: {kind: replicaset}}
+  template: {metadata: {labels: {kind: replicaset}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: j, namespace: apps}
+spec:
+  template: {metadata: {labels: {kind: job}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cj, namespace: apps}
+spec:
+  schedule: "@daily"
+  jobTemplate:
+    spec:
+      template: {metadata: {labels: {kind: cronjob}}, spec: {containers: [{name: c}]}}
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: vm, namespace: apps}
+spec:
+  address: 10.0.0.1
+  labels: {kind: workloadentry}
+"""
+
+
+def test_workloads_are_pods_pod_templates_and_workload_entries() -> None:
+    mesh = mesh_of(WORKLOADS)
+    kinds = {w.labels.get("kind") for w in mesh.workloads_matching(None, "apps")}
+    assert kinds == {"pod", "deployment", "statefulset", "daemonset", "replicaset", "job", "cronjob", "workloadentry"}
+    assert mesh.capability("workloads")
+
+
+def test_default_ingress_gateway_is_synthetic_and_not_counted() -> None:
+    mesh = mesh_of(
+        """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: g, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+"""
+    )
+    assert [w.resource.synthetic for w in mesh.workloads_matching({"istio": "ingressgateway"})] == [True]
+    service = mesh.lookup_host(f"{INGRESS_SERVICE}.{INGRESS_NAMESPACE}.svc.cluster.local", "default")
+    assert service is not None and service.resource.synthetic
+    assert [p.number for p in service.ports] == [80, 443, 31400, 15443]
+    assert not mesh.capability("services") and not mesh.capability("workloads")
+    assert mesh.get("Service", INGRESS_NAMESPACE, INGRESS_SERVICE) is None  # not an input resource
+    assert all(not r.synthetic for r in mesh.resources)
+
+
+def test_default_ingress_is_replaced_by_the_input_service() -> None:
+    mesh = mesh_of(
+        """
+apiVersion: v1
+kind: Service
+metadata: {name: istio-ingressgateway, namespace: istio-system}
+spec:
+  selector: {app: my-ingress}
+  ports: [{name: http2, port: 8080}]
+"""
+    )
+    assert not mesh.synthetic
+    service = mesh.lookup_host("istio-ingressgateway.istio-system.svc.cluster.local", "x")
+    assert service is not None and [p.number for p in service.ports] == [8080]
+
+
+def test_namespaces_exist_when_a_resource_lives_there() -> None:
+    mesh = mesh_of(REGISTRY)
+    assert mesh.namespace_exists("default") and mesh.namespace_exists("other")
+    assert mesh.namespace_exists("istio-system")  # the default ingress gateway lives there
+    assert not mesh.namespace_exists("banana")
+    assert not mesh.capability("namespaces")  # no Namespace object
+
+
+def test_a_gateway_with_schema_errors_is_still_known() -> None:
+    text = """
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: bookinfo-gateway, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: bookinfo, namespace: default}
+spec:
+  hosts: [bookinfo.example.com]
+  gateways: [bookinfo-gateway, bookinfo-gw]
+  http: [{route: [{destination: {host: productpage}}]}]
+"""
+    report = lint(["-"], Options(), stdin=io.BytesIO(text.encode()))
+    codes = sorted((d.code, d.span.line) for d in report.diagnostics)
+    # the Gateway has no servers (MC006) and serves no host (MC107); only the misspelled one is unknown
+    assert codes == [("MC006", 5), ("MC105", 13), ("MC107", 13)]
+    unknown = next(d for d in report.diagnostics if d.code == "MC105")
+    assert "bookinfo-gw" in unknown.message and unknown.help == "did you mean `bookinfo-gateway`?"
+
+
+def test_rules_resolve_hosts_only_through_the_mesh() -> None:
+    """No rule module builds FQDNs or parses `ns/host` itself: that is the Mesh's job."""
+    for name in ("references", "gateways", "security", "services"):
+        source = (ROOT / "meshc" / "rules" / f"{name}.py").read_text(encoding="utf-8")
+        code = re.sub(r'"""(?s:.*?)"""', "", source)
+        assert ".svc." not in code, name
+        assert "cluster.local" not in code, name
+        assert 'partition("/")' not in code and 'split("/")' not in code, name
+
+
+@pytest.mark.parametrize("path", ["examples/bookinfo"])
+def test_clean_example_has_no_finding(path: str) -> None:
+    report = lint([str(ROOT / path)], Options())
+    assert report.diagnostics == []
+
+
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    """`meshc lint deploy/ deploy/gw.yaml` (a hook's args plus its files) must not see duplicates."""
+    (tmp_path / "gw.yaml").write_text(
+        """\
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: shop, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [shop.example.com]
+    tls: {mode: SIMPLE, credentialName: shop-cert}
+""",
+        encoding="utf-8",
+    )
+    report = lint([str(tmp_path), str(tmp_path / "gw.yaml"), str(tmp_path / "." / "gw.yaml")], Options())
+    assert report.files == 1
+    assert report.diagnostics == []  # no conflict of the Gateway with its own copy (MC303, MC304)
