@@ -8,6 +8,7 @@ where the rule is not obvious.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 from typing import Annotated, Literal
 
@@ -659,6 +660,59 @@ def host_matches(a: str, b: str) -> bool:
     return a == b
 
 
+def first_overlap(hosts: list[str]) -> tuple[int, int] | None:
+    """The first pair `(i, j)`, `i < j`, of hosts that overlap (`host_matches`): smallest `j`, then smallest `i`.
+
+    The same answer as comparing every pair, in O(n log n + total length): a VirtualService with
+    100,000 hosts is checked in a second, not in hours. A wildcard `*x` matches the names that end
+    with `x`, so with every name reversed, "ends with" becomes "starts with": the names a wildcard
+    matches form one range of the sorted reversed names (a range-minimum table gives the earliest
+    index in it), and the wildcards that match a name are found among its suffixes.
+    """
+    n = len(hosts)
+    keys = [h[1:] if h.startswith("*") else h for h in hosts]  # what a host must end with / ends with
+    wild = [h.startswith("*") for h in hosts]
+    exact: dict[str, int] = {}  # a plain host -> its first index
+    patterns: dict[str, int] = {}  # a wildcard's key -> its first index
+    for i, (key, is_wild) in enumerate(zip(keys, wild, strict=True)):
+        (patterns if is_wild else exact).setdefault(key, i)
+    lengths = sorted({len(k) for k in patterns})
+    order = sorted(range(n), key=lambda i: keys[i][::-1]) if patterns else []
+    reversed_sorted = [keys[i][::-1] for i in order]
+    table = [order]  # table[k][p] = smallest index among sorted positions p .. p + 2**k - 1
+    while patterns and 2 ** len(table) <= n:
+        prev, half = table[-1], 2 ** (len(table) - 1)
+        table.append([min(prev[p], prev[p + half]) for p in range(n - 2 * half + 1)])
+
+    def earliest(lo: int, hi: int) -> int | None:
+        if lo >= hi:
+            return None
+        k = (hi - lo).bit_length() - 1
+        return min(table[k][lo], table[k][hi - 2**k])
+
+    for j in range(n):
+        key = keys[j]
+        found: list[int] = []
+        if not wild[j] and exact.get(key, j) < j:
+            found.append(exact[key])
+        for length in lengths:  # earlier wildcards whose key ends this key (they match this host)
+            if length > len(key):
+                break
+            i = patterns.get(key[len(key) - length :], j)
+            if i < j:
+                found.append(i)
+        if wild[j]:  # earlier hosts whose key ends with this wildcard's key (this wildcard matches them)
+            prefix = key[::-1]
+            lo = bisect.bisect_left(reversed_sorted, prefix)
+            hi = bisect.bisect_left(reversed_sorted, prefix + "\U0010ffff")
+            i = earliest(lo, hi)
+            if i is not None and i < j:
+                found.append(i)
+        if found:
+            return min(found), j
+    return None
+
+
 def host_subset_of(a: str, b: str) -> bool:
     """Whether every name matched by `a` is matched by `b` (Istio `host.Name.SubsetOf`)."""
     if b.startswith("*"):
@@ -731,14 +785,14 @@ class VirtualServiceSpec(Model):
                 )
             all_valid = all_valid and not error
         if all_valid:
-            for j in range(len(self.hosts)):
-                for i in range(j):
-                    if host_matches(self.hosts[i], self.hosts[j]):
-                        fail(
-                            "duplicate_host",
-                            f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap in the same VirtualService",
-                            at=("hosts", j),
-                        )
+            pair = first_overlap(self.hosts)
+            if pair is not None:
+                i, j = pair
+                fail(
+                    "duplicate_host",
+                    f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap in the same VirtualService",
+                    at=("hosts", j),
+                )
         for i, rule in enumerate(self.tls):
             for j, match in enumerate(rule.match):
                 for k, sni_host in enumerate(match.sniHosts):
