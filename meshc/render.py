@@ -76,7 +76,33 @@ def text(diagnostics: Iterable[Diagnostic]) -> str:
 
 def json_(diagnostics: Iterable[Diagnostic]) -> str:
     """The JSON array of design.md §4."""
-    return json.dumps([d.to_dict() for d in diagnostics], indent=2, ensure_ascii=False) + "\n"
+    items = [indented_json(d.to_dict(), 1) for d in diagnostics]
+    return ("[\n  " + ",\n  ".join(items) + "\n]\n") if items else "[]\n"
+
+
+def indented_json(value: object, depth: int = 0) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, as nested `depth` levels deep, in bounded memory.
+
+    json.dumps with an indent runs the pure-Python encoder, which joins one small string per token:
+    about 10 bytes of memory per byte of output (270 MB for the 26 MB report of 50,000
+    diagnostics). Encoding the outer lists and objects item by item keeps only finished items.
+    """
+    pad = "  " * depth
+    if (
+        depth < 4
+        and value
+        and (isinstance(value, list) or (isinstance(value, dict) and all(isinstance(k, str) for k in value)))
+    ):
+        if isinstance(value, list):
+            parts = [indented_json(v, depth + 1) for v in value]
+            opening, closing = "[", "]"
+        else:
+            parts = [f"{json.dumps(k, ensure_ascii=False)}: {indented_json(v, depth + 1)}" for k, v in value.items()]
+            opening, closing = "{", "}"
+        inner = f",\n{pad}  "
+        return f"{opening}\n{pad}  {inner.join(parts)}\n{pad}{closing}"
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return text.replace("\n", "\n" + pad) if depth and "\n" in text else text
 
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
@@ -228,7 +254,7 @@ def sarif(diagnostics: list[Diagnostic], rules: Iterable[Rule]) -> str:
         "version": "2.1.0",
         "runs": [{"tool": {"driver": driver}, "results": results, "columnKind": "unicodeCodePoints"}],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return indented_json(doc) + "\n"
 
 
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

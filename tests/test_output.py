@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from meshc import render
+from meshc.diagnostics import Diagnostic, Severity, Span
 from meshc.output import OutputError, write_atomic
+from meshc.render import indented_json
 from tests.test_cli import BROKEN, run
 
 
@@ -71,3 +78,32 @@ def test_a_folder_without_yaml_is_a_usage_error(tmp_path: Path, monkeypatch: pyt
     code, _, err = run(["lint", str(tmp_path)], monkeypatch)
     assert code == 2
     assert err == f"meshc: error: no .yaml, .yml or .json files under `{tmp_path}`\n"
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_JSON)
+def test_indented_json_is_byte_for_byte_json_dumps(value: object) -> None:
+    assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_a_large_json_report_is_rendered_in_memory_close_to_its_size() -> None:
+    """Found by the fuzz bombs: json.dumps(indent=2) needed ~10 bytes per byte of a 26 MB report."""
+    diags = [
+        Diagnostic("MC005", "unknown-field", Severity.ERROR, f"unknown field `f{i}` in `spec`", Span("a.yaml", i, 3))
+        for i in range(5_000)
+    ]
+    tracemalloc.start()
+    try:
+        text = render.json_(diags)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert json.loads(text)[4_999]["line"] == 4_999
+    assert peak < 4 * len(text)
