@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -124,3 +126,18 @@ def format_field(loc: tuple[str | int, ...]) -> str | None:
         else:
             out.append(("." if out else "") + str(part))
     return "".join(out)
+
+
+def close_matches(word: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """`difflib.get_close_matches`, without its cost on a word far longer than every candidate.
+
+    difflib indexes the word before looking at any candidate (tens of bytes of memory per
+    character: gigabytes for a 100 MB unknown key). A similarity ratio is at most
+    2·min(a, b)/(a + b), so a word more than (2 − cutoff)/cutoff times longer than every candidate
+    matches none of them: then the answer is known to be empty, and is returned at once.
+    """
+    candidates = list(candidates)
+    longest = max(map(len, candidates), default=0)
+    if len(word) * cutoff > (2 - cutoff) * longest + 1:
+        return []
+    return difflib.get_close_matches(word, candidates, n, cutoff)

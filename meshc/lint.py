@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -11,7 +10,7 @@ from typing import Any
 
 from meshc import models
 from meshc.config import Options
-from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, format_field
+from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, close_matches, format_field
 from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, raw_object, salvage
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
@@ -202,7 +201,7 @@ def _unknown_kind(inv: Inventory, doc: Document, api_version: Any, kind: Any, op
     group = api_version.rpartition("/")[0] if isinstance(api_version, str) and "/" in api_version else ""
     if group in ISTIO_GROUPS and isinstance(kind, str) and kind not in ISTIO_UNMODELED.get(group, ()):
         known = [info.kind for info in models.KINDS.values() if info.group == group]
-        close = difflib.get_close_matches(kind, known, n=1, cutoff=0.6)
+        close = close_matches(kind, known, n=1, cutoff=0.6)
         inv.diagnostics.append(
             _stage_diag(
                 stage.UNKNOWN_KIND,

@@ -8,7 +8,6 @@ are removed), one sentence with identifiers in backticks, and an optional hint.
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 import types
 import typing
@@ -18,6 +17,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+
+from meshc.diagnostics import close_matches
 
 Loc = tuple[str | int, ...]
 
@@ -396,7 +397,7 @@ def _literal_problem(error: dict[str, Any], res: _Resolved) -> Problem:
     if value.upper() in by_upper:
         help_ = f"did you mean `{by_upper[value.upper()]}`? (values are case-sensitive)"
     else:
-        close = difflib.get_close_matches(value, values, n=1, cutoff=0.6)
+        close = close_matches(value, values, n=1, cutoff=0.6)
         if close:
             help_ = f"did you mean `{close[0]}`?"
     return Problem(res.loc, f"`{value}` is not a valid `{name}`; expected one of {expected}", help_)
@@ -413,7 +414,7 @@ def _unknown_field_problem(res: _Resolved) -> Problem:
     owner = _owner(res.loc[:-1])
     where = f" in `{owner}`" if owner else ""
     names = _field_names(res.parent)
-    close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+    close = close_matches(str(key), names, n=1, cutoff=0.6)
     if not close:
         lowered = {n.lower(): n for n in names}
         flat = str(key).lower().replace("_", "").replace("-", "")

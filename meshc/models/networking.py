@@ -9,11 +9,11 @@ where the rule is not obvious.
 from __future__ import annotations
 
 import bisect
-import difflib
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
+from meshc.diagnostics import close_matches
 from meshc.models.base import (
     DurationField,
     MatchPort,
@@ -91,7 +91,7 @@ UNIX_PREFIX = "unix://"
 def _check_protocol(value: str) -> str:
     # ValidateProtocol: the empty string means "sniff"; anything else must be known.
     if value and value.lower() not in _PROTOCOLS:
-        close = difflib.get_close_matches(value.upper(), [p.upper() for p in PROTOCOLS], n=1, cutoff=0.6)
+        close = close_matches(value.upper(), [p.upper() for p in PROTOCOLS], n=1, cutoff=0.6)
         help_ = f"did you mean `{_PROTOCOLS[close[0].lower()]}`?" if close else None
         fail(
             "protocol",
@@ -374,7 +374,7 @@ def _check_retry_on(value: str) -> str:
     for policy in value.split(","):
         if policy in _RETRY_ON or (policy.isdigit() and int(policy) in _HTTP_STATUS_CODES):
             continue
-        close = difflib.get_close_matches(policy.strip(), RETRY_ON_POLICIES, n=1, cutoff=0.6)
+        close = close_matches(policy.strip(), RETRY_ON_POLICIES, n=1, cutoff=0.6)
         help_ = f"did you mean `{close[0]}`?" if close else f"expected HTTP status codes or {ticks(RETRY_ON_POLICIES)}"
         if policy != policy.strip():
             help_ = "remove the spaces around the commas"

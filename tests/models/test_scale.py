@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import time
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meshc.diagnostics import close_matches
 from meshc.models import KINDS, validate
 from meshc.models.networking import first_overlap, host_matches
 
@@ -61,3 +64,27 @@ def test_a_document_with_20000_unknown_fields_is_translated_in_linear_time() -> 
     assert time.perf_counter() - start < 5  # de-duplicating through a list took 11 s for 10,000
     assert len(problems) == 20_000
     assert problems[0].message == "unknown field `field0` in `spec`"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text("abcde", max_size=40),
+    st.lists(st.text("abcde", max_size=12), max_size=6),
+    st.sampled_from([0.5, 0.6, 0.75]),
+)
+def test_close_matches_answers_as_difflib(word: str, candidates: list[str], cutoff: float) -> None:
+    assert close_matches(word, candidates, n=2, cutoff=cutoff) == difflib.get_close_matches(word, candidates, 2, cutoff)
+
+
+def test_a_5_mb_unknown_key_is_reported_without_indexing_it() -> None:
+    """Found by the fuzz bombs: difflib indexed the key for a suggestion (40 bytes per byte: 930 MB for 20 MB)."""
+    doc = _vs(["r"])
+    doc["spec"]["k" * 5_000_000] = 1  # type: ignore[index]
+    tracemalloc.start()
+    try:
+        _, problems = validate(VIRTUAL_SERVICE, doc)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert problems[0].message.startswith("unknown field `kkkk")
+    assert peak < 5 * 5_000_000
