@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meshc import ir
 from meshc.compile import Scope, compile_mesh
@@ -91,6 +93,39 @@ def test_vhost_prefix_wildcard_after_suffix_and_before_star() -> None:
     assert select_virtual_host(vhs, "shop.com").name == "suffix"
     assert select_virtual_host(vhs, "shop.org").name == "prefix"
     assert select_virtual_host(vhs, "cart.org").name == "star"
+
+
+def _scan(vhosts: list[ir.VirtualHost], hostname: str) -> ir.VirtualHost | None:
+    """The rule as first written: every domain of every vhost ranked, the best first one kept."""
+    host = hostname.lower()
+    best: tuple[int, int, ir.VirtualHost] | None = None
+    for vh in vhosts:
+        for d in vh.domains:
+            d = d.lower()
+            if d == host:
+                rank = (3, len(d))
+            elif d == "*":
+                rank = (0, 0)
+            elif d.startswith("*") and len(host) > len(d) - 1 and host.endswith(d[1:]):
+                rank = (2, len(d))
+            elif d.endswith("*") and len(host) > len(d) - 1 and host.startswith(d[:-1]):
+                rank = (1, len(d))
+            else:
+                continue
+            if best is None or rank > best[:2]:
+                best = (rank[0], rank[1], vh)
+    return best[2] if best is not None else None
+
+
+_domain = st.text("ab.*", min_size=1, max_size=5)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.lists(_domain, min_size=1, max_size=3), max_size=5), st.text("aAb.*", max_size=5))
+def test_vhost_index_chooses_as_the_scan(domains: list[list[str]], host: str) -> None:
+    """The indexed choice (built once per table, for `meshc diff`) is the scan's, ties included."""
+    vhs = [_vh(f"vh{i}", *ds) for i, ds in enumerate(domains)]
+    assert select_virtual_host(vhs, host) is _scan(vhs, host)
 
 
 def test_vhost_matching_ignores_case_and_port() -> None:
