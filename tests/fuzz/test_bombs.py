@@ -1,0 +1,89 @@
+"""Every command on YAML bombs: refused or handled, never a hang, never a traceback, memory bounded.
+
+Quick profile: each command runs in-process on each bomb at its quick size (time bound:
+harness.IN_PROCESS_BOUND_S each), and `meshc lint` runs in a subprocess on each, with its peak RSS
+checked against harness.rss_bound (10 × the input size + 150 MiB).
+Long profile (`-m slow`): every command in a subprocess on every bomb at its long size (100 MB
+scalars, keys, comments and block scalars; a million nesting levels or documents), each within
+BOMB_TIMEOUT_S + 1 s per MB of input, each with its peak RSS checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES
+from tests.fuzz.bombs import BOMBS, MB, Bomb
+from tests.fuzz.harness import check, measure, record, rss_bound, run_in_process
+
+BOMB_TIMEOUT_S = 60
+BOOKINFO = str(EXAMPLES / "bookinfo")
+TEST_FILE = "tests:\n- name: r\n  request: {host: r, port: 80}\n  expect: {action: route}\n"
+
+# (name, kind of exit codes, output format, arguments with {} for the bomb's path)
+COMMANDS = [
+    ("lint", "lint", "json", ["lint", "--no-config", "-f", "json", "{}"]),
+    ("route", "route", "json", ["route", "--no-config", "-f", "json", "--host", "r", "--port", "80", "{}"]),
+    ("compile ir", "compile", None, ["compile", "--no-config", "-t", "ir", "{}"]),
+    ("compile envoy", "compile", None, ["compile", "--no-config", "-t", "envoy", "{}"]),
+    ("compile nginx", "compile-nginx", None, ["compile", "--no-config", "-t", "nginx", "{}"]),
+    ("graph", "graph", None, ["graph", "--no-config", "{}"]),
+    ("diff", "diff", "json", ["diff", "--no-config", "-f", "json", BOOKINFO, "{}"]),
+    ("test --config", "test", "json", ["test", "{tests}", "--config", "{}", "-f", "json"]),
+    ("test", "test", "json", ["test", "{}", "--config", BOOKINFO, "-f", "json"]),
+]
+
+
+@pytest.fixture(scope="session")
+def bomb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bombs")
+    (folder / "tests.yaml").write_text(TEST_FILE)
+    return folder
+
+
+def _args(template: list[str], bomb: Path) -> list[str]:
+    return [a.replace("{tests}", str(bomb.parent / "tests.yaml")).replace("{}", str(bomb)) for a in template]
+
+
+@pytest.mark.parametrize("bomb", BOMBS, ids=lambda b: b.name)
+@pytest.mark.parametrize(("name", "kind", "output", "template"), COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_in_process(
+    bomb: Bomb, name: str, kind: str, output: str | None, template: list[str], bomb_folder: Path
+) -> None:
+    path = bomb.write(bomb_folder, "quick")
+    outcome = run_in_process(_args(template, path))
+    record(f"bombs: {name}", outcome)
+    check(kind, outcome, output)
+
+
+@pytest.mark.parametrize("bomb", BOMBS, ids=lambda b: b.name)
+def test_lint_memory(bomb: Bomb, bomb_folder: Path) -> None:
+    path = bomb.write(bomb_folder, "quick")
+    _measured("lint", "lint", COMMANDS[0][3], path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bomb", BOMBS, ids=lambda b: b.name)
+@pytest.mark.parametrize(("name", "kind", "output", "template"), COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_long(bomb: Bomb, name: str, kind: str, output: str | None, template: list[str], bomb_folder: Path) -> None:
+    path = bomb.write(bomb_folder, "long")
+    _measured(name, kind, template, path)
+
+
+MEASURED: list[tuple[str, str, int, float, int, int]] = []
+"""(command, bomb file, input bytes, seconds, peak RSS, exit code) of every subprocess run, for the report."""
+
+
+def _measured(name: str, kind: str, template: list[str], path: Path) -> None:
+    size = path.stat().st_size
+    timeout = BOMB_TIMEOUT_S + size / MB
+    outcome = measure(_args(template, path), timeout=timeout)
+    record(f"bombs: {name}", outcome)
+    MEASURED.append((name, path.name, size, outcome.seconds, outcome.peak_rss, outcome.code))
+    check(kind, outcome)
+    assert outcome.peak_rss <= rss_bound(size), (
+        f"`meshc {name}` on {path.name} ({size / MB:.1f} MB) peaked at {outcome.peak_rss / MB:.0f} MB "
+        f"(bound {rss_bound(size) / MB:.0f} MB)"
+    )
