@@ -203,3 +203,29 @@ def request(
         return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data, elapsed)
     finally:
         conn.close()
+
+
+def request_until_close(port: int, path: str, *, host: str, timeout: float = 10.0) -> Response:
+    """A GET with `Connection: close`, reading until nginx closes the connection.
+
+    nginx closes it only once the request is finished, subrequests included, so every `mirror`
+    copy of this request has reached its upstream when this returns (a client that hangs up
+    after the answer can make nginx drop a copy still in flight).
+    """
+    import socket
+
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return Response(status, headers, body, time.monotonic() - start)

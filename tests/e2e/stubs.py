@@ -36,15 +36,6 @@ class Stub:
     status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
-    arrived: threading.Condition = field(default_factory=threading.Condition)
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> bool:
-        """Block until the stub has received `count` requests in all (bounded); True if it did.
-
-        For requests that arrive after the client's answer (mirrors), instead of sleeping.
-        """
-        with self.arrived:
-            return self.arrived.wait_for(lambda: len(self.requests) >= count, timeout=timeout)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -69,9 +60,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 "query": url.query,
                 "headers": {k.lower(): v for k, v in self.headers.items()},
             }
-            with stub.arrived:
-                stub.requests.append(record)
-                stub.arrived.notify_all()
+            stub.requests.append(record)
             body = json.dumps(record).encode()
             self.send_response(stub.status)
             self.send_header("content-type", "application/json")
