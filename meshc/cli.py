@@ -120,6 +120,17 @@ def build_options(
     return opts
 
 
+def _check_output(output: Path | None, inputs: list[str]) -> None:
+    """Refuse an output file that is one of the inputs: meshc never modifies what it reads."""
+    if output is None or not output.is_file():
+        return
+    from meshc.source import expand_paths
+
+    for _display, file in expand_paths(inputs):
+        if file is not None and file.is_file() and os.path.samefile(file, output):
+            fail(f"the output file `{output}` is one of the inputs; meshc never overwrites its inputs")
+
+
 def _write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
@@ -280,6 +291,7 @@ def lint(
 
     targets = paths or ["."]
     _check_paths(targets)
+    _check_output(output, targets)
     opts = build_options(
         config,
         no_config,
@@ -638,6 +650,7 @@ def compile_(
     labels = dict(_pairs(source_labels, "--source-labels"))
     paths_ = paths or ["."]
     _check_paths(paths_)
+    _check_output(output, paths_)
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
     loaded = load(paths_, opts)
     if loaded.errors:
@@ -897,6 +910,7 @@ def test_(
     _check_paths(tests)
     if config:
         _check_paths(config)
+    _check_output(output, [*tests, *(config or [])])
     opts = build_options(None, True, cluster_domain=cluster_domain)
     try:
         specs = routetest.read_tests(tests, config)

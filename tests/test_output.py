@@ -107,3 +107,198 @@ def test_a_large_json_report_is_rendered_in_memory_close_to_its_size() -> None:
         tracemalloc.stop()
     assert json.loads(text)[4_999]["line"] == 4_999
     assert peak < 4 * len(text)
+
+
+# --- every command that writes: -o goes through a temporary file and a rename -------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+class Workspace:
+    """A private copy of the examples (the inputs), an output folder, a current folder and TMPDIR."""
+
+    def __init__(self, root: Path) -> None:
+        import shutil
+
+        self.root = root
+        self.inputs = root / "inputs"
+        shutil.copytree(EXAMPLES / "bookinfo", self.inputs / "bookinfo")
+        shutil.copytree(EXAMPLES / "bookinfo-tests", self.inputs / "tests")
+        (self.inputs / "broken.yaml").write_text(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: x}\nspec: {hostz: [x]}\n"
+        )
+        (self.inputs / "bad-tests.yaml").write_text("tests: [\n")
+        self.out = root / "out"
+        self.cwd = root / "cwd"
+        self.tmp = root / "tmp"
+        for folder in (self.out, self.cwd, self.tmp):
+            folder.mkdir()
+
+    def snapshot(self) -> dict[str, tuple[bytes, int, int, int]]:
+        """Every file under the workspace: content, mode, inode and modification time."""
+        files = {}
+        for p in sorted(self.root.rglob("*")):
+            if p.is_file():
+                st_ = p.stat()
+                files[str(p.relative_to(self.root))] = (p.read_bytes(), st_.st_mode, st_.st_ino, st_.st_mtime_ns)
+        return files
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    import tempfile
+
+    w = Workspace(tmp_path)
+    monkeypatch.chdir(w.cwd)
+    monkeypatch.setenv("TMPDIR", str(w.tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return w
+
+
+def invoke(args: list[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    import io
+    import sys
+
+    from meshc.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    code = main(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+# name: (arguments writing to {out}, arguments that fail before writing, exit code of that failure)
+WRITERS: dict[str, tuple[list[str], list[str], int]] = {
+    "lint": (
+        ["lint", "--no-config", "-f", "json", "-o", "{out}", "{in}/bookinfo"],
+        ["lint", "--no-config", "-f", "json", "-o", "{out}", "{in}/missing"],
+        2,
+    ),
+    "compile ir": (
+        ["compile", "--no-config", "-t", "ir", "-o", "{out}", "{in}/bookinfo"],
+        ["compile", "--no-config", "-t", "ir", "-o", "{out}", "{in}/broken.yaml"],
+        2,
+    ),
+    "compile envoy": (
+        ["compile", "--no-config", "-t", "envoy", "-o", "{out}", "{in}/bookinfo"],
+        ["compile", "--no-config", "-t", "envoy", "-o", "{out}", "{in}/broken.yaml"],
+        2,
+    ),
+    "compile nginx": (
+        ["compile", "--no-config", "-t", "nginx", "-o", "{out}", "{in}/bookinfo"],
+        ["compile", "--no-config", "-t", "nginx", "--strict", "-o", "{out}", "{in}/bookinfo"],  # gaps: nothing written
+        1,
+    ),
+    "test": (
+        ["test", "{in}/tests", "--config", "{in}/bookinfo", "-f", "junit", "-o", "{out}"],
+        ["test", "{in}/bad-tests.yaml", "--config", "{in}/bookinfo", "-o", "{out}"],
+        2,
+    ),
+}
+
+
+def _fill(args: list[str], ws: Workspace, out: Path) -> list[str]:
+    return [a.replace("{out}", str(out)).replace("{in}", str(ws.inputs)) for a in args]
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_output_is_renamed_into_place(name: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The output equals stdout's, arrives by one rename from the same folder, keeps the old mode."""
+    args, _, _ = WRITERS[name]
+    target = ws.out / "result"
+    to_stdout = [a for a in _fill(args, ws, target) if a not in ("-o", str(target))]
+    code, expected, _ = invoke(to_stdout, monkeypatch)
+    target.write_text("old\n")
+    target.chmod(0o640)
+    inode = target.stat().st_ino
+    renames: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def replace(src: str, dst: str) -> None:
+        renames.append((str(src), str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert invoke(_fill(args, ws, target), monkeypatch)[0] == code
+    assert target.read_text() == expected
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert target.stat().st_ino != inode  # a new file took the name: never rewritten in place
+    [(src, dst)] = renames
+    assert Path(src).parent == ws.out and dst == str(target)
+    assert [p.name for p in ws.out.iterdir()] == ["result"]
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+@pytest.mark.parametrize("failure", ["rename fails", "interrupted", "error before writing"])
+def test_a_failure_leaves_the_old_file_and_nothing_else(
+    name: str, failure: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args, failing, failing_code = WRITERS[name]
+    target = ws.out / "result"
+    target.write_text("old\n")
+    before = ws.snapshot()
+    if failure == "rename fails":
+
+        def replace(src: str, dst: str) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "replace", replace)
+        code, out, err = invoke(_fill(args, ws, target), monkeypatch)
+        assert code == 2 and err.endswith(f"meshc: error: cannot write `{target}`: No space left on device\n")
+    elif failure == "interrupted":
+
+        def fsync(fd: int) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        code, out, err = invoke(_fill(args, ws, target), monkeypatch)
+        assert code == 130  # Ctrl-C while writing
+    else:
+        code, out, err = invoke(_fill(failing, ws, target), monkeypatch)
+        assert code == failing_code, err
+    assert out == ""
+    assert ws.snapshot() == before  # the old output, the inputs, the folders: all as they were
+
+
+ALL_COMMANDS = {
+    **{name: args for name, (args, _, _) in WRITERS.items()},
+    "route": ["route", "--no-config", "--host", "reviews", "--header", "end-user=jason", "{in}/bookinfo"],
+    "graph": ["graph", "--no-config", "{in}/bookinfo"],
+    "diff": ["diff", "--no-config", "{in}/bookinfo", "{in}/broken.yaml"],
+    "diff --base": ["diff", "--no-config", "--base", "HEAD", "bookinfo"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(ALL_COMMANDS))
+def test_nothing_is_written_but_the_named_output(name: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inputs, the current folder and TMPDIR are left as they were (diff --base cleans its checkout)."""
+    import subprocess
+
+    args = _fill(ALL_COMMANDS[name], ws, ws.out / "result")
+    if name == "diff --base":
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(ws.inputs)]
+        subprocess.run([*git, "init", "-q"], check=True)
+        subprocess.run([*git, "add", "."], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+        (ws.inputs / "bookinfo" / "gateway.yaml").write_text("# emptied\n")
+        monkeypatch.chdir(ws.inputs)
+    before = ws.snapshot()
+    code, _, err = invoke(args, monkeypatch)
+    assert code in (0, 1), err
+    after = ws.snapshot()
+    written = {k for k in after if before.get(k) != after[k]}
+    assert written == ({"out/result"} if "-o" in args else set())
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_an_output_that_is_one_of_the_inputs_is_refused(
+    name: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args, _, _ = WRITERS[name]
+    victim = ws.inputs / "bookinfo" / "gateway.yaml"
+    before = ws.snapshot()
+    code, out, err = invoke(_fill(args, ws, victim), monkeypatch)
+    assert code == 2 and out == ""
+    assert err == f"meshc: error: the output file `{victim}` is one of the inputs; meshc never overwrites its inputs\n"
+    assert ws.snapshot() == before
