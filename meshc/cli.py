@@ -636,6 +636,8 @@ def compile_(
             fail(str(exc))
     if target != "nginx" and (resolver or resolver_valid is not None):
         fail("--resolver and --resolver-valid apply to --target nginx")
+    if port_offset is not None and not 0 <= port_offset <= 65535:
+        fail(f"--port-offset {port_offset} must be 0-65535")
     envoy_options = None
     if target == "envoy":
         envoy_options = _envoy_options(bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context)
@@ -661,6 +663,10 @@ def compile_(
         more = f" (and {loaded.errors - 1} more)" if loaded.errors > 1 else ""
         fail(f"{where}the input has errors{more}; run `meshc lint` and fix them before compiling")
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace, labels))
+    proxies = [c.name for c in compiled.contexts]
+    for wanted in (envoy_options.contexts if envoy_options is not None else context) or []:  # type: ignore[attr-defined]
+        if wanted not in proxies:
+            fail(f"--context `{wanted}` names no proxy of this configuration; its proxies: {', '.join(proxies)}")
     _warn_errors(loaded.errors, compiled.notes)
     gaps = []
     if render is None:
