@@ -11,12 +11,15 @@ behaviour follows.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import re2
 
 from meshc import ir
+
+_T = TypeVar("_T")
 
 Headers = list[tuple[str, str]]
 
@@ -316,7 +319,7 @@ def select_virtual_host(vhosts: list[ir.VirtualHost], hostname: str) -> ir.Virtu
     through an index of the table's domains, built once per table: `meshc diff` asks one table
     about every host it holds, which a scan made quadratic.
     """
-    return _vhost_index(vhosts).select(hostname.lower())
+    return _cached(vhosts, _VhostIndex).select(hostname.lower())
 
 
 class _VhostIndex:
@@ -357,17 +360,26 @@ class _VhostIndex:
         return self.any
 
 
-_VHOST_INDEXES: dict[tuple[int, int], tuple[list[ir.VirtualHost], _VhostIndex]] = {}
+_INDEXES: dict[tuple[int, int, Callable[[Any], Any]], tuple[list[Any], Any]] = {}
 
 
-def _vhost_index(vhosts: list[ir.VirtualHost]) -> _VhostIndex:
-    key = (id(vhosts), len(vhosts))
-    cached = _VHOST_INDEXES.get(key)
-    if cached is None or cached[0] is not vhosts:
-        if len(_VHOST_INDEXES) >= 64:  # the tables of the last configurations simulated
-            del _VHOST_INDEXES[next(iter(_VHOST_INDEXES))]
-        cached = _VHOST_INDEXES[key] = (vhosts, _VhostIndex(vhosts))
+def _cached(items: list[Any], build: Callable[[list[Any]], _T]) -> _T:
+    """`build(items)`, kept for the last tables and cluster lists simulated (the IR is not changed once built).
+
+    `meshc diff` simulates thousands of requests on one IR; building an index per request made it
+    quadratic.
+    """
+    key = (id(items), len(items), build)
+    cached = _INDEXES.get(key)
+    if cached is None or cached[0] is not items:
+        if len(_INDEXES) >= 64:
+            del _INDEXES[next(iter(_INDEXES))]
+        cached = _INDEXES[key] = (items, build(items))
     return cached[1]
+
+
+def _clusters_by_name(clusters: list[ir.Cluster]) -> dict[str, ir.Cluster]:
+    return {c.name: c for c in clusters}
 
 
 def _sni_ok(names: list[str], hostname: str) -> bool:
@@ -563,7 +575,7 @@ def _apply(decision: Decision, ctx: ir.Context, route: ir.Route, request: Reques
     decision.action = "default" if route.origin is None else "route"
     shares = percents([c.weight for c in fwd.clusters])
     decision.destinations = [Destination(c, p, s) for c, (p, s) in zip(fwd.clusters, shares, strict=True)]
-    by_name = {c.name: c for c in ctx.clusters}
+    by_name = _cached(ctx.clusters, _clusters_by_name)
     for d in fwd.clusters:
         if d.cluster in by_name:
             decision.clusters[d.cluster] = by_name[d.cluster]

@@ -492,3 +492,21 @@ def test_virtual_service_gateways_select_the_context(mesh_config) -> None:
     mesh = load([str(path)], Options()).mesh
     d = _sim(mesh, host="ratings", port=9080)
     assert d.action == "default" and d.route.id == "default"
+
+
+def test_indexes_are_built_once_per_compiled_configuration(mesh_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`meshc diff` simulates thousands of requests on one IR: per request index builds made it quadratic."""
+    import meshc.simulate as sim
+
+    built: list[str] = []
+    real = sim._clusters_by_name
+
+    def counting(clusters: list[ir.Cluster]) -> dict[str, ir.Cluster]:
+        built.append("clusters")
+        return real(clusters)
+
+    monkeypatch.setattr(sim, "_clusters_by_name", counting)
+    compiled = compile_mesh(mesh_config, Scope("default", {}, context="mesh"))
+    for path in ("/", "/a", "/b"):
+        assert simulate(compiled, Request(host="ratings", port=9080, path=path)).action == "route"
+    assert built == ["clusters"]
