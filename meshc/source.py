@@ -524,6 +524,7 @@ class _Fast:
         bool_null = _BOOL_NULL
         numeric = _NUMERIC_START
         special = _VALUE_SPECIAL
+        intern = sys.intern
         none = _NONE
         root: Any = None
         root_line = root_col = 0
@@ -632,7 +633,10 @@ class _Fast:
                 cur, cur_tab, cur_ind, cur_map = new, table, col, True
                 kcol = col
             elif key_text is not None:
-                key = resolve_plain(key_text) if key_text[0] in numeric else bool_null.get(key_text, key_text)
+                if key_text[0] in numeric:
+                    key = resolve_plain(key_text)
+                else:  # keys repeat in every document: one string each, not one per occurrence
+                    key = bool_null[key_text] if key_text in bool_null else intern(key_text)
                 klen = len(key_text)
                 kcol = ind
                 vcol = len(raw) - len(rest)
@@ -661,7 +665,10 @@ class _Fast:
                 text = (rest if k < 0 else rest[:k]).rstrip(" ")
                 if ": " in text or text[-1] == ":" or "\t" in text:
                     raise _Bail
-                value = resolve_plain(text) if text[0] in numeric else bool_null.get(text, text)
+                if text[0] in numeric:
+                    value = resolve_plain(text)
+                else:
+                    value = bool_null[text] if text in bool_null else intern(text)
                 vlen = len(text)
             cur[key] = value
             cur_tab[key] = (line, kcol + 1, klen, line, vcol + 1, vlen)
