@@ -96,11 +96,11 @@ spec:
     - destination:
         host: svc{i}
         subset: v1
-      weight: 90
+      weight: {w1}
     - destination:
         host: svc{i}
         subset: v2
-      weight: 10
+      weight: {w2}
 ---
 """
 
@@ -130,14 +130,19 @@ spec:
 """
 
 
-def generate(services: int, namespaces: int = 10, deployments: bool = False) -> str:
-    """Return one multi-document YAML text with a Service, DestinationRule and VirtualService per service."""
+def generate(services: int, namespaces: int = 10, deployments: bool = False, changed_every: int = 0) -> str:
+    """Return one multi-document YAML text with a Service, DestinationRule and VirtualService per service.
+
+    With `changed_every=N`, every Nth VirtualService splits its traffic 80/20 instead of 90/10:
+    the same corpus with 1/N of its VirtualServices changed (for `meshc diff`).
+    """
     parts: list[str] = []
     for i in range(services):
         ns = i % namespaces
+        w1 = 80 if changed_every and i % changed_every == 0 else 90
         parts.append(SERVICE.format(i=i, ns=ns))
         parts.append(DESTINATION_RULE.format(i=i, ns=ns))
-        parts.append(VIRTUAL_SERVICE.format(i=i, ns=ns))
+        parts.append(VIRTUAL_SERVICE.format(i=i, ns=ns, w1=w1, w2=100 - w1))
         if deployments:
             parts.extend(DEPLOYMENT.format(i=i, ns=ns, v=v) for v in ("v1", "v2"))
     return "".join(parts).removesuffix("---\n")
@@ -148,8 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("services", type=int, help="number of services")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     parser.add_argument("--deployments", action="store_true", help="add two Deployments per service")
+    parser.add_argument("--changed-every", type=int, default=0, help="change the weights of every Nth VirtualService")
     args = parser.parse_args(argv)
-    text = generate(args.services, deployments=args.deployments)
+    text = generate(args.services, deployments=args.deployments, changed_every=args.changed_every)
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
