@@ -20,7 +20,7 @@ from tests.fuzz import strategies as fs
 from tests.fuzz.harness import check, record, run_in_process
 
 QUICK_EXAMPLES = 40
-LONG_EXAMPLES = 15_000
+LONG_EXAMPLES = 12_000
 PROFILES = [pytest.param("quick", id="quick"), pytest.param("long", id="long", marks=pytest.mark.slow)]
 BOOKINFO = str(EXAMPLES / "bookinfo")
 
@@ -118,6 +118,36 @@ def test_compile(profile: str, target: str, output: str | None) -> None:
         check(kind, outcome, output)
 
     fuzz(profile, st.tuples(_input, st.sampled_from(fs.NAMESPACES) | _flag), body)
+
+
+_override_value = st.one_of(
+    fs.hostile_text,
+    st.integers(-70_000, 70_000),
+    st.lists(fs.hostile_text, max_size=3),
+    st.dictionaries(fs.hostile_text, fs.hostile_text | st.integers(-1, 70_000), max_size=3),
+)
+_overrides = st.one_of(
+    fs.arbitrary_bytes,
+    st.dictionaries(
+        st.sampled_from(("bind", "port_offset", "ports", "admin_port", "contexts", "upstreams", "endpoints", "x")),
+        _override_value,
+        max_size=4,
+    ).map(lambda d: json.dumps(d).encode()),
+)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_compile_envoy_overrides(profile: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`--overrides FILE` is input too: any content is used or refused with one line."""
+    overrides = tmp_path_factory.mktemp("fuzz-overrides") / "overrides.yaml"
+
+    def body(data: bytes) -> None:
+        overrides.write_bytes(data)
+        outcome = run_in_process(["compile", "--no-config", "-t", "envoy", "--overrides", str(overrides), BOOKINFO])
+        record("compile envoy --overrides", outcome)
+        check("compile", outcome, "yaml")
+
+    fuzz(profile, _overrides, body)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
