@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fuzz.harness import SLOWEST, STATS
+from tests.fuzz.harness import MEASURED, SLOWEST, STATS, rss_bound
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -27,3 +27,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         codes = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()) if k != "inputs")
         terminalreporter.write_line(f"{name:16} {counts['inputs']:>7} inputs   {codes}   slowest {SLOWEST[name]:.2f} s")
     terminalreporter.write_line(f"{'total':16} {total:>7} inputs")
+    if MEASURED:
+        terminalreporter.write_line("")
+        terminalreporter.write_line("bombs run in a subprocess: input MB, seconds, peak RSS MB, bound MB, exit code")
+        for name, bomb, size, seconds, rss, code in sorted(MEASURED, key=lambda m: (m[1], m[0])):
+            figures = f"{size / 1e6:8.1f} {seconds:7.2f} {rss / 1e6:8.0f} {rss_bound(size) / 1e6:8.0f}"
+            terminalreporter.write_line(f"{bomb:28} {name:14} {figures}   {code}")

@@ -75,6 +75,10 @@ STATS: dict[str, Counter[str]] = defaultdict(Counter)
 SLOWEST: dict[str, float] = defaultdict(float)
 
 
+MEASURED: list[tuple[str, str, int, float, int, int]] = []
+"""(command, bomb file, input bytes, seconds, peak RSS bytes, exit code) of every measured subprocess run."""
+
+
 def record(name: str, outcome: Outcome) -> None:
     """Count one input of the command `name` (shown in the terminal summary of the fuzz suite)."""
     STATS[name]["inputs"] += 1
