@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from io import StringIO
 from typing import TYPE_CHECKING, Protocol
@@ -267,6 +266,8 @@ def xml_text(value: str) -> str:
 
 def junit(diagnostics: list[Diagnostic], files: Iterable[str]) -> str:
     """JUnit XML: a test suite per file, a failing test case per diagnostic, a passing one per clean file."""
+    import xml.etree.ElementTree as ET  # only this format needs it; keeps start-up short
+
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
     for d in diagnostics:
         by_file.setdefault(d.span.path, []).append(d)
