@@ -282,23 +282,65 @@ def _analyse_http(
         return b
 
     counts: dict[int, int] = defaultdict(int)
+    earlier = _EarlierPaths()
+    keysets: set[frozenset[str]] = set()  # the keys of the earlier blocks
     for n, (i, j, _, keys) in enumerate(blocks):
         counts[i] += 1
+        here = block(n)
         # Blocks are in rule order, so the first container found is in an earlier rule if any is.
-        for m in range(n):
-            if not blocks[m][3] <= keys:
-                continue
-            here = block(n)
+        if any(k <= keys for k in keysets):
             if not here.gateways:
                 counts[i] -= 1  # applies nowhere: not a question of order
-                break
-            if contains(block(m), here):
-                fi, fj, fmatch, _ = blocks[m]
-                out.shadows.append(Shadow("http", i, j, fi, fj, describe_match(fmatch)))
-                break
+            else:
+                for m in earlier.candidates(here.path, n):
+                    if blocks[m][3] <= keys and contains(block(m), here):
+                        fi, fj, fmatch, _ = blocks[m]
+                        out.shadows.append(Shadow("http", i, j, fi, fj, describe_match(fmatch)))
+                        break
+        keysets.add(keys)
+        earlier.add(n, here.path)
     for i, count in counts.items():
         if count:
             out.blocks[("http", i)] = count
+
+
+class _EarlierPaths:
+    """The earlier match blocks, by path test: the only ones that can contain a block, in order.
+
+    `contains(a, b)` needs `b`'s path to imply `a`'s. A case-sensitive `exact` or `prefix` path of
+    `a` can only be implied by a path that equals it or starts with it, so those blocks are found by
+    looking up `b`'s path and its prefixes; every other earlier block (no path, `/`, a regex, a
+    case-insensitive path) stays a candidate for every block. This keeps a VirtualService of
+    thousands of routes linear where comparing every pair was quadratic, with the same answers.
+    """
+
+    def __init__(self) -> None:
+        self.always: list[int] = []
+        self.exact: dict[str, list[int]] = defaultdict(list)
+        self.prefix: dict[str, list[int]] = defaultdict(list)
+
+    def add(self, n: int, path: matchspace.Str | None) -> None:
+        if path is None or path.fold or path.kind == "regex" or (path.kind == "prefix" and path.value in ("", "/")):
+            self.always.append(n)
+        elif path.kind == "exact":
+            self.exact[path.value].append(n)
+        else:
+            self.prefix[path.value].append(n)
+
+    def candidates(self, path: matchspace.Str | None, n: int) -> list[int]:
+        """Earlier blocks, in order, that may contain a block whose path test is `path` (block `n`)."""
+        if path is not None and path.fold:
+            return list(range(n))
+        found = list(self.always)
+        if path is not None:
+            text = path.value if path.kind != "regex" else (path.regex.lead if path.regex is not None else None)
+            if text is not None:
+                if path.kind == "exact":
+                    found += self.exact.get(text, ())
+                for k in range(len(text) + 1):
+                    found += self.prefix.get(text[:k], ())
+        found.sort()
+        return found
 
 
 def _analyse_identical(rules: list[Any], kind: str, out: Analysis, *, catch_all_shadows: bool = True) -> None:
