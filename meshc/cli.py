@@ -78,6 +78,16 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_ERROR)
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def _namespace_option(value: str | None) -> str | None:
+    """A Kubernetes namespace name (a DNS-1123 label), else a usage error (exit 2)."""
+    if value is not None and not _DNS_LABEL.fullmatch(value):
+        raise typer.BadParameter(f"`{value}` is not a namespace name (lowercase letters, digits and `-`, at most 63)")
+    return value
+
+
 def _split(values: list[str] | None) -> tuple[str, ...]:
     out: list[str] = []
     for v in values or ():
@@ -491,7 +501,11 @@ def route(
     ] = "mesh",
     source_namespace: Annotated[
         str,
-        typer.Option("--source-namespace", help="Namespace of the client sidecar (short names, exportTo)."),
+        typer.Option(
+            "--source-namespace",
+            callback=_namespace_option,
+            help="Namespace of the client sidecar (short names, exportTo).",
+        ),
     ] = "default",
     source_labels: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -561,7 +575,11 @@ def compile_(
     ] = None,
     source_namespace: Annotated[
         str,
-        typer.Option("--source-namespace", help="Namespace of the sidecar the mesh context is compiled for."),
+        typer.Option(
+            "--source-namespace",
+            callback=_namespace_option,
+            help="Namespace of the sidecar the mesh context is compiled for.",
+        ),
     ] = "default",
     source_labels: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -769,7 +787,11 @@ def diff_(
     format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.text,
     source_namespace: Annotated[
         str,
-        typer.Option("--source-namespace", help="Namespace of the client sidecar the mesh routes are compiled for."),
+        typer.Option(
+            "--source-namespace",
+            callback=_namespace_option,
+            help="Namespace of the client sidecar the mesh routes are compiled for.",
+        ),
     ] = "default",
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
@@ -819,7 +841,11 @@ def graph_(
     format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.mermaid,
     source_namespace: Annotated[
         str,
-        typer.Option("--source-namespace", help="Namespace of the client sidecar the mesh routes are compiled for."),
+        typer.Option(
+            "--source-namespace",
+            callback=_namespace_option,
+            help="Namespace of the client sidecar the mesh routes are compiled for.",
+        ),
     ] = "default",
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
