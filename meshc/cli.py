@@ -181,7 +181,8 @@ def _check_paths(paths: list[str], *, empty_ok: bool = False) -> bool:
     empty = True
     for p in paths:
         if p == "-":
-            empty = empty and not _has_content(_read_stdin())
+            stdin_has_content = _has_content(_read_stdin())  # read even when the input is known not to be empty
+            empty = empty and not stdin_has_content
             continue
         if not os.path.exists(p):
             fail(f"no such file or folder: `{p}`")
@@ -232,10 +233,21 @@ def _has_content(stream: typing.BinaryIO) -> bool:
     return False
 
 
+class _Replay(io.BytesIO):
+    """Standard input, read once, given whole to every reader: `-` then reads like a file.
+
+    (`meshc diff` loads a side twice, once to compile it and once to lint it: the second read of
+    a pipe got nothing, so the lint delta of a side given on stdin was always empty.)
+    """
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.getvalue() if size is None or size < 0 else super().read(size)
+
+
 def _read_stdin() -> typing.BinaryIO:
-    """Standard input, read now; the loader later reads the same bytes from sys.stdin."""
+    """Standard input, read now; the loaders later read the same bytes from sys.stdin."""
     data = sys.stdin.buffer.read()
-    sys.stdin = io.TextIOWrapper(io.BytesIO(data))
+    sys.stdin = io.TextIOWrapper(_Replay(data))
     return io.BytesIO(data)
 
 

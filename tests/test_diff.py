@@ -563,3 +563,16 @@ def test_text_has_colour_only_when_asked(capsys: pytest.CaptureFixture[str], mon
     assert "\x1b[" not in _run(args, capsys)[1]  # not a terminal
     monkeypatch.setenv("FORCE_COLOR", "1")
     assert "\x1b[" in _run(args, capsys)[1]
+
+
+def test_a_side_read_from_stdin_is_linted_like_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found while hardening: the lint half of a side read `-` a second time and found it empty."""
+    from tests.test_cli import run
+
+    broken = "examples/broken/virtual-service.yaml"
+    from_file = json.loads(run(["diff", "--no-config", "-f", "json", "examples/bookinfo", broken], monkeypatch)[1])
+    data = Path(broken).read_bytes()
+    code, out, _ = run(["diff", "--no-config", "-f", "json", "examples/bookinfo", "-"], monkeypatch, stdin=data)
+    from_stdin = json.loads(out)
+    assert code == 1
+    assert len(from_stdin["lint"]["introduced"]) == len(from_file["lint"]["introduced"]) == 4

@@ -114,18 +114,24 @@ def run_in_process(args: list[str], stdin: bytes | None = None, bound: float = I
 
 
 _PROBE = """\
-import os, subprocess, sys, time
+import os, subprocess, sys, threading, time
 args = sys.argv[2:]
 stdin = open(sys.argv[1], 'rb') if sys.argv[1] else subprocess.DEVNULL
 start = time.perf_counter()
 proc = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+# Both pipes are drained at once: a command that writes a long error while its stdout is open
+# would otherwise block on a full stderr pipe.
+errs = []
+reader = threading.Thread(target=lambda: errs.append(proc.stderr.read()))
+reader.start()
 out_len = 0
 while True:
     chunk = proc.stdout.read(1 << 20)
     if not chunk:
         break
     out_len += len(chunk)
-err = proc.stderr.read()
+reader.join()
+err = errs[0]
 _, status, usage = os.wait4(proc.pid, 0)
 code = os.waitstatus_to_exitcode(status)
 sys.stdout.write(f"{code}\\t{time.perf_counter() - start}\\t{usage.ru_maxrss * 1024}\\t{out_len}\\n")
