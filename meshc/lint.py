@@ -97,11 +97,13 @@ def read(paths: Iterable[str], options: Options, *, stdin: Any = None) -> Invent
         data = doc.data
         if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
             for i, item in enumerate(data["items"]):
-                sub = Document(doc.source, doc.index, item, doc.line, doc.positions, root=data, base=("items", i))
+                sub = Document(doc.source, doc.index, item, doc.line, doc.origin, base=("items", i))
                 sub.line = sub.span(()).line
                 _read_document(inv, sub, options)
-            continue
-        _read_document(inv, doc, options)
+        else:
+            _read_document(inv, doc, options)
+        # What meshc keeps of a document is its model; its data would double the memory.
+        doc.data = None
     return inv
 
 

@@ -12,7 +12,10 @@ A property test checks that the two agree wherever the fast parser answers. Scal
 with YAML 1.1 rules (as Kubernetes' go-yaml and PyYAML do), except that timestamps stay strings.
 
 Positions live in a side table keyed by the id of each container (mapping or list), so the
-models never carry them and lookups cost nothing until a diagnostic needs one.
+models never carry them. The table is not kept: it would be the largest thing meshc holds (about
+15 bytes per byte of input). A document remembers where its text is (`Origin`), and the first
+diagnostic that needs a position parses that piece of text again, with the same parser, into the
+same structure (a few recent pieces are cached).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from meshc.diagnostics import Span
 
@@ -41,6 +44,9 @@ YAML_SUFFIXES = (".yaml", ".yml", ".json")
 # A position entry: (key_line, key_col, key_len, value_line, value_col, value_len), 1-based.
 # For list items the key fields are the item's own position. value_len is 0 when unknown.
 Pos = tuple[int, int, int, int, int, int]
+
+REPARSED_PIECES = 32
+"""Pieces of text whose positions a file keeps at once (diagnostics come resource by resource)."""
 
 
 class _Bail(Exception):
@@ -65,6 +71,7 @@ class SourceFile:
     path: str
     text: str
     _lines: list[str] | None = None
+    _parsed: dict[tuple[int, bool], list[tuple[Any, dict[int, Any]]]] | None = None
 
     def line_text(self, line: int) -> str:
         """Text of a 1-based line, without its line break ('' past the end)."""
@@ -74,6 +81,34 @@ class SourceFile:
             return self._lines[line - 1]
         return ""
 
+    def reparse(self, origin: Origin) -> tuple[Any, dict[int, Any]]:
+        """The document at `origin` parsed again: (root, positions), the same structure as loaded."""
+        key = (origin.start, origin.fast)
+        if self._parsed is None:
+            self._parsed = {}
+        cache = self._parsed
+        docs = cache.pop(key, None)  # re-inserted below: the dict's order is the recency
+        if docs is None:
+            docs = _parse_piece(self.text[origin.start : origin.end], origin.first_line, origin.fast)
+            while len(cache) >= REPARSED_PIECES:
+                del cache[next(iter(cache))]
+        cache[key] = docs
+        return docs[origin.ordinal] if origin.ordinal < len(docs) else (None, {})
+
+
+class Origin(NamedTuple):
+    """Where a document's text is, to parse it again for its positions.
+
+    The piece `text[start:end]` starts on `first_line`; `fast` names the parser that read it and
+    `ordinal` the document's number among those the piece held.
+    """
+
+    start: int
+    end: int
+    first_line: int
+    fast: bool
+    ordinal: int
+
 
 @dataclass(slots=True, eq=False)
 class Document:
@@ -82,10 +117,11 @@ class Document:
     source: SourceFile
     index: int
     data: Any
+    """The parsed document; `lint.read` drops it (None) once the document is validated."""
     line: int
-    positions: dict[int, Any]
-    root: Any = None
+    origin: Origin
     base: tuple[str | int, ...] = ()
+    """Path of this document inside the parsed one (an item of a `kind: List`), else ()."""
     problems: list[tuple[tuple[str | int, ...], LoadError]] = field(default_factory=list)
 
     @property
@@ -100,10 +136,10 @@ class Document:
         existing parent is returned, which is where the missing field belongs.
         """
         full = self.base + tuple(loc)
-        node = self.root if self.root is not None else self.data
+        node, positions = self.source.reparse(self.origin)
         entry: Pos | None = None
         for i, part in enumerate(full):
-            table = self.positions.get(id(node))
+            table = positions.get(id(node))
             if table is None:
                 break
             try:
@@ -956,18 +992,20 @@ def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
                 pass
             else:
                 if root is not None:
-                    docs.append(Document(source, index, root, line, parser.pos))
+                    docs.append(Document(source, index, root, line, Origin(start, end, first_line, True, 0)))
                     index += 1
                     continue
                 if not _has_content(lines):
                     continue
                 # Content but no collection (a top-level scalar): libyaml reads it below.
+        ordinal = 0
         try:
-            for root, pos, line, duplicates in _c_parse(chunk, first_line):
+            for root, _pos, line, duplicates in _c_parse(chunk, first_line):
                 if root is None:
                     continue
-                doc = Document(source, index, root, line, pos)
+                doc = Document(source, index, root, line, Origin(start, end, first_line, False, ordinal))
                 index += 1
+                ordinal += 1
                 for container_id, key, kl, kc, _klen, first_at in duplicates:
                     path = _path_to(root, container_id)
                     doc.problems.append(
@@ -985,6 +1023,20 @@ def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
         except LoadError as exc:
             errors.append(exc)
     return docs, errors
+
+
+def _parse_piece(chunk: str, first_line: int, fast: bool) -> list[tuple[Any, dict[int, Any]]]:
+    """(root, positions) of every document in a piece of text, as `parse_text` read it."""
+    if fast:
+        lines = chunk.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        parser = _Fast(lines, first_line)
+        return [(parser.parse()[0], parser.pos)]
+    out: list[tuple[Any, dict[int, Any]]] = []
+    with contextlib.suppress(LoadError):  # the documents before the error are the ones loaded
+        out.extend((root, pos) for root, pos, _line, _dups in _c_parse(chunk, first_line) if root is not None)
+    return out
 
 
 def _has_content(lines: list[str]) -> bool:

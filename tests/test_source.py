@@ -248,6 +248,42 @@ def test_missing_field_points_at_the_deepest_existing_parent() -> None:
     assert (span.line, span.column) == (13, 7)
 
 
+@pytest.mark.parametrize("force_c", [False, True])
+def test_positions_outlive_the_data_and_the_reparse_cache(force_c: bool) -> None:
+    """Positions are parsed again on demand (they are not kept).
+
+    After the data is dropped, and for more documents than the cache holds, in any order, each
+    span is the one the first parse saw.
+    """
+    n = source.REPARSED_PIECES * 2 + 3
+    text = "".join(VS.replace("name: reviews", f"name: r{i}") + "---\n" for i in range(n))
+    if force_c:  # one anchor anywhere: libyaml reads the whole file as one piece
+        text = text.replace("kind: VirtualService", "kind: &k VirtualService", 1)
+    docs = _parse(text)
+    assert len(docs) == n
+    expected = [d.span(("metadata", "name")) for d in docs]
+    assert [e.line for e in expected] == [4 + 17 * i for i in range(n)]
+    for d in docs:
+        d.data = None
+    order = [*range(n - 1, -1, -1), *range(0, n, 7)]  # backwards (every lookup misses), then strided
+    for i in order:
+        assert docs[i].span(("metadata", "name")) == expected[i]
+        assert docs[i].span(("spec", "hosts", 1)).column == 20
+
+
+def test_list_items_and_a_syntax_error_keep_their_positions() -> None:
+    """A `kind: List` item is found under its path in the parsed List.
+
+    The documents libyaml read before a syntax error keep their positions.
+    """
+    text = "kind: List\nitems:\n- a: 1\n- b:\n    c: &x 2\n---\nd: 3\n---\ne: [\n"
+    docs, errors = parse_text(SourceFile("l.yaml", text))
+    assert len(errors) == 1 and [d.data for d in docs][1] == {"d": 3}
+    item = source.Document(docs[0].source, 0, None, 1, docs[0].origin, base=("items", 1))
+    assert (item.span(("b", "c")).line, item.span(("b", "c")).column) == (5, 8)
+    assert docs[1].span(("d",)).line == 7
+
+
 # --- odd but valid input ---------------------------------------------------------------------------
 
 
