@@ -1105,45 +1105,63 @@ def _yaml_escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def dump_yaml(data: Any) -> str:
-    """Block-style YAML of plain data, byte-for-byte deterministic (no dependency, no anchors)."""
+def dump_yaml(data: Any, prefix: str = "") -> str:
+    """Block-style YAML of plain data after `prefix`, byte-for-byte deterministic (no dependency, no anchors).
+
+    Lines are joined in chunks of `_CHUNK_LINES` as they are made: a list of every line of a
+    20 MB document would cost three times its size.
+    """
     lines: list[str] = []
-    _emit(data, 0, lines)
-    return "\n".join(lines) + "\n"
+    chunks: list[str] = [prefix]
+    _emit(data, 0, "", lines, chunks)
+    chunks.append("\n".join(lines))
+    chunks.append("\n")
+    return "".join(chunks)
 
 
-def _emit(data: Any, indent: int, lines: list[str]) -> None:
+_CHUNK_LINES = 4096
+
+
+def _emit(data: Any, indent: int, lead: str, lines: list[str], chunks: list[str]) -> None:
+    """Append the lines of `data` at `indent`; the first line starts with `lead` instead of the indent.
+
+    (`lead` carries the "- " of the list item this node is the first line of.)
+    """
     pad = " " * indent
     if isinstance(data, dict):
         if not data:
-            lines.append(pad + "{}")
+            lines.append(lead + "{}")
             return
+        p = lead
         for key, value in data.items():
             k = _scalar(key)
             if isinstance(value, dict) and value:
-                lines.append(f"{pad}{k}:")
-                _emit(value, indent + 2, lines)
+                lines.append(f"{p}{k}:")
+                _emit(value, indent + 2, pad + "  ", lines, chunks)
             elif isinstance(value, list) and value:
-                lines.append(f"{pad}{k}:")
-                _emit(value, indent, lines)
+                lines.append(f"{p}{k}:")
+                _emit(value, indent, pad, lines, chunks)
             else:
-                lines.append(f"{pad}{k}: {_inline(value)}")
+                lines.append(f"{p}{k}: {_inline(value)}")
+            p = pad
         return
     if isinstance(data, list):
         if not data:
-            lines.append(pad + "[]")
+            lines.append(lead + "[]")
             return
+        p = lead
         for item in data:
             if isinstance(item, (dict, list)) and item:
-                sub: list[str] = []
-                _emit(item, indent + 2, sub)
-                first = sub[0]
-                lines.append(f"{pad}- {first[indent + 2 :]}")
-                lines.extend(sub[1:])
+                _emit(item, indent + 2, p + "- ", lines, chunks)
             else:
-                lines.append(f"{pad}- {_inline(item)}")
+                lines.append(f"{p}- {_inline(item)}")
+            p = pad
+            if len(lines) >= _CHUNK_LINES:
+                chunks.append("\n".join(lines))
+                chunks.append("\n")
+                lines.clear()
         return
-    lines.append(pad + _scalar(data))
+    lines.append(lead + _scalar(data))
 
 
 def _inline(value: Any) -> str:

@@ -1529,4 +1529,4 @@ def bootstrap(ir: irm.IR, options: EnvoyOptions | None = None) -> tuple[dict[str
 def render(ir: irm.IR, options: EnvoyOptions | None = None) -> tuple[str, list[Diagnostic]]:
     """The bootstrap as YAML (deterministic bytes), and the MC4xx diagnostics."""
     data, diags = bootstrap(ir, options)
-    return HEADER + irm.dump_yaml(data), diags
+    return irm.dump_yaml(data, HEADER), diags
