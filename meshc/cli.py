@@ -733,14 +733,8 @@ def _envoy_options(
     context: list[str] | None,
 ) -> object:
     """EnvoyOptions from the overrides file, then the flags; a bad value is a usage error."""
-    from meshc.backends.envoy import (
-        EnvoyOptions,
-        OptionError,
-        load_overrides,
-        parse_endpoint,
-        parse_port_map,
-        parse_upstream,
-    )
+    from meshc.backends.envoy import EnvoyOptions, load_overrides
+    from meshc.backends.options import OptionError, parse_endpoint, parse_port_map, parse_upstream
 
     try:
         opts = EnvoyOptions()
@@ -899,21 +893,21 @@ def _compile_nginx(
     import dataclasses
 
     from meshc import render as fmt
-    from meshc.backends import nginx
+    from meshc.backends import nginx, options
     from meshc.diagnostics import Severity
 
     try:
         opts = nginx.NginxOptions(
             bind=bind,
             port_offset=port_offset,
-            port_map=nginx.parse_port_map(port_map or []),
+            port_map=options.parse_port_map(port_map or []),
             contexts=list(context or []),
-            upstreams=[nginx.parse_upstream(u) for u in upstream or []],
-            endpoints=dict(nginx.parse_endpoint(e) for e in endpoint or []),
+            upstreams=[options.parse_upstream(u) for u in upstream or []],
+            endpoints=dict(options.parse_endpoint(e) for e in endpoint or []),
             resolvers=[nginx.parse_resolver(r) for r in resolver or []],
             resolver_valid=nginx.parse_duration(resolver_valid) if resolver_valid is not None else None,
         )
-    except nginx.OptionError as exc:
+    except options.OptionError as exc:
         fail(str(exc))
     text, diagnostics = nginx.render(compiled, opts)  # type: ignore[arg-type]
     if strict:

@@ -58,6 +58,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshc import ir as irm
+from meshc.backends.options import (
+    Address,
+    OptionError,
+    parse_address,
+)
 from meshc.diagnostics import Diagnostic, ResourceRef, Span
 from meshc.rules import nginx as codes
 from meshc.rules.base import Rule
@@ -96,21 +101,6 @@ _PARAM_END = r"(?:[=&]|\z)"
 # --- options ------------------------------------------------------------------------------------
 
 
-class OptionError(ValueError):
-    """A malformed option value (the CLI reports it as a usage error, exit code 2)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """A host (IP or DNS name) and port."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
 @dataclass(slots=True)
 class NginxOptions:
     """Where the configuration runs. The names follow the Envoy backend's `EnvoyOptions`."""
@@ -139,35 +129,6 @@ class NginxOptions:
         return self.port_map.get(port, port + self.port_offset)
 
 
-def parse_address(text: str, default_port: int | None = None) -> Address:
-    """`host:port`, `[v6]:port` (or a bare host when `default_port` is given)."""
-    t = text.strip()
-    host, port = t, None
-    if t.startswith("["):
-        end = t.find("]")
-        if end < 0:
-            raise OptionError(f"bad address `{text}`: missing `]`")
-        host, rest = t[1:end], t[end + 1 :]
-        if rest.startswith(":"):
-            port = rest[1:]
-        elif rest:
-            raise OptionError(f"bad address `{text}`")
-    elif t.count(":") == 1:
-        host, port = t.split(":")
-    if not host:
-        raise OptionError(f"bad address `{text}`: no host")
-    if port is None:
-        if default_port is None:
-            raise OptionError(f"bad address `{text}`: expected HOST:PORT")
-        return Address(host, default_port)
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise OptionError(f"bad address `{text}`: port must be 1-65535")
-    return Address(host, int(port))
-
-
-_NGINX_TIME = re.compile(r"[1-9][0-9]{0,8}(ms|s|m|h|d)?\Z")
-
-
 def parse_resolver(text: str) -> Address:
     """`IP[:PORT]` or `[IPv6][:PORT]` of a DNS server (port 53 by default).
 
@@ -179,42 +140,15 @@ def parse_resolver(text: str) -> Address:
     return addr
 
 
+_NGINX_TIME = re.compile(r"[1-9][0-9]{0,8}(ms|s|m|h|d)?\Z")
+
+
 def parse_duration(text: str) -> str:
     """An nginx time such as `10s`, `500ms`, `5m` (checked, returned as it is)."""
     t = text.strip()
     if not _NGINX_TIME.match(t):
         raise OptionError(f"bad duration `{text}`: expected a number with ms, s, m, h or d (e.g. 10s)")
     return t
-
-
-def parse_port_map(items: list[str]) -> dict[int, int]:
-    """`80=18080` items → {80: 18080}."""
-    out: dict[int, int] = {}
-    for item in items:
-        left, sep, right = item.partition("=")
-        if not sep or not left.strip().isdigit() or not right.strip().isdigit():
-            raise OptionError(f"bad port mapping `{item}`: expected PORT=PORT (e.g. 80=18080)")
-        a, b = int(left), int(right)
-        if not (0 < a < 65536 and 0 < b < 65536):
-            raise OptionError(f"bad port mapping `{item}`: ports must be 1-65535")
-        out[a] = b
-    return out
-
-
-def parse_upstream(item: str) -> tuple[str, list[Address]]:
-    """`CLUSTER=HOST:PORT[,HOST:PORT...]` (CLUSTER may be a glob) → (pattern, addresses)."""
-    pattern, sep, right = item.rpartition("=")
-    if not sep or not pattern.strip() or not right.strip():
-        raise OptionError(f"bad upstream `{item}`: expected CLUSTER=HOST:PORT[,HOST:PORT...]")
-    return pattern.strip(), [parse_address(a) for a in right.split(",") if a.strip()]
-
-
-def parse_endpoint(item: str) -> tuple[str, Address]:
-    """`FROM=HOST:PORT` where FROM is `host` or `host:port` of an endpoint."""
-    left, sep, right = item.partition("=")
-    if not sep or not left.strip() or not right.strip():
-        raise OptionError(f"bad endpoint mapping `{item}`: expected ADDRESS[:PORT]=HOST:PORT")
-    return left.strip(), parse_address(right)
 
 
 # --- quoting: the only doors from input strings to the file -------------------------------------
@@ -1750,15 +1684,4 @@ def render(ir: irm.IR, options: NginxOptions | None = None) -> tuple[str, list[D
     return text, sorted(r.diags, key=Diagnostic.sort_key)
 
 
-__all__ = [
-    "Address",
-    "NginxOptions",
-    "OptionError",
-    "parse_address",
-    "parse_duration",
-    "parse_endpoint",
-    "parse_port_map",
-    "parse_resolver",
-    "parse_upstream",
-    "render",
-]
+__all__ = ["NginxOptions", "parse_duration", "parse_resolver", "render"]

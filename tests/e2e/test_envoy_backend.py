@@ -20,6 +20,7 @@ import yaml
 
 from meshc import ir
 from meshc.backends import envoy as backend
+from meshc.backends import options
 from meshc.cli import main
 from meshc.compile import compile_mesh
 from meshc.config import Options
@@ -278,19 +279,19 @@ def _compile_text(text: str) -> ir.IR:
 
 
 def test_options_parse() -> None:
-    assert backend.parse_port_map(["80=18080", "443=18443"]) == {80: 18080, 443: 18443}
-    pattern, addrs = backend.parse_upstream("outbound|9080|v1|reviews.default.svc.cluster.local=127.0.0.1:1,[::1]:2")
+    assert options.parse_port_map(["80=18080", "443=18443"]) == {80: 18080, 443: 18443}
+    pattern, addrs = options.parse_upstream("outbound|9080|v1|reviews.default.svc.cluster.local=127.0.0.1:1,[::1]:2")
     assert pattern == "outbound|9080|v1|reviews.default.svc.cluster.local"
-    assert addrs == [backend.Address("127.0.0.1", 1), backend.Address("::1", 2)]
-    assert backend.parse_endpoint("10.0.0.1:9080=127.0.0.1:19081") == (
+    assert addrs == [options.Address("127.0.0.1", 1), options.Address("::1", 2)]
+    assert options.parse_endpoint("10.0.0.1:9080=127.0.0.1:19081") == (
         "10.0.0.1:9080",
-        backend.Address("127.0.0.1", 19081),
+        options.Address("127.0.0.1", 19081),
     )
     for bad in ("80", "x=1", "80=99999"):
-        with pytest.raises(backend.OptionError):
-            backend.parse_port_map([bad])
-    with pytest.raises(backend.OptionError):
-        backend.parse_upstream("outbound|1||x=127.0.0.1")
+        with pytest.raises(options.OptionError):
+            options.parse_port_map([bad])
+    with pytest.raises(options.OptionError):
+        options.parse_upstream("outbound|1||x=127.0.0.1")
     opts = backend.load_overrides(
         {"bind": "127.0.0.1", "port_offset": 10000, "ports": {80: 18080}, "upstreams": {"outbound|*": "127.0.0.1:9"}}
     )
