@@ -122,6 +122,8 @@ class Document:
     origin: Origin
     base: tuple[str | int, ...] = ()
     """Path of this document inside the parsed one (an item of a `kind: List`), else ()."""
+    spans: dict[tuple[tuple[str | int, ...], bool], Span] | None = None
+    """Spans already looked up: the compiler asks for the same few in passes over every resource."""
     problems: list[tuple[tuple[str | int, ...], LoadError]] = field(default_factory=list)
 
     @property
@@ -135,7 +137,16 @@ class Document:
         When the path leads past what the document holds (a missing field), the deepest
         existing parent is returned, which is where the missing field belongs.
         """
-        full = self.base + tuple(loc)
+        memo = (tuple(loc), key)
+        if self.spans is None:
+            self.spans = {}
+        elif memo in self.spans:
+            return self.spans[memo]
+        span = self.spans[memo] = self._span(memo[0], key)
+        return span
+
+    def _span(self, loc: tuple[str | int, ...], key: bool) -> Span:
+        full = self.base + loc
         node, positions = self.source.reparse(self.origin)
         entry: Pos | None = None
         for i, part in enumerate(full):
