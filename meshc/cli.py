@@ -7,6 +7,7 @@ so that `meshc --help` stays fast.
 from __future__ import annotations
 
 import codecs
+import gc
 import io
 import os
 import re
@@ -1019,7 +1020,13 @@ def run() -> NoReturn:
     A lint of thousands of documents leaves millions of small objects; freeing them one by one at
     interpreter exit costs about 0.1 s and changes nothing the user sees. Output files are already
     written and synced when `main` returns.
+
+    The cyclic collector runs 70 times less often than Python's default (every 50,000 net
+    allocations instead of 700): meshc builds millions of objects and almost no cycles, and each
+    collection walked them again (compile on 10,000 services: 13% of its time, the same peak
+    memory with the collector off).
     """
+    gc.set_threshold(50_000, 20, 100)
     code = main()
     try:
         sys.stdout.flush()
