@@ -27,6 +27,9 @@ from pathlib import Path
 
 import pytest
 
+# The client lives in tests/e2e/client.py; the tests call it through this module.
+from tests.e2e.client import Response, request  # noqa: F401
+
 READY_TIMEOUT = 20.0
 """Seconds Envoy gets to load a configuration and report ready."""
 
@@ -168,52 +171,3 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
-
-
-@dataclass
-class Response:
-    """What a client saw."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    elapsed: float
-
-    @property
-    def stub(self) -> str | None:
-        """Name of the stub that answered (its `x-stub` header), None when Envoy answered itself."""
-        return self.headers.get("x-stub")
-
-    def json(self) -> dict[str, object]:
-        """The stub's echo of the request."""
-        import json
-
-        return json.loads(self.body)
-
-
-def request(
-    port: int,
-    path: str = "/",
-    *,
-    host: str = "localhost",
-    method: str = "GET",
-    headers: dict[str, str] | list[tuple[str, str]] | None = None,
-    timeout: float = 10.0,
-) -> Response:
-    """One HTTP/1.1 request to 127.0.0.1:`port` with a bounded timeout."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    start = time.monotonic()
-    try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host)
-        items = headers.items() if isinstance(headers, dict) else (headers or [])
-        for k, v in items:
-            conn.putheader(k, v)
-        conn.putheader("Content-Length", "0")
-        conn.endheaders()
-        resp = conn.getresponse()
-        body = resp.read()
-        elapsed = time.monotonic() - start
-        return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, body, elapsed)
-    finally:
-        conn.close()
