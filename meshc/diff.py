@@ -108,12 +108,15 @@ class Side:
 
 def load_side(paths: Sequence[str], options: Options, label: str, source_namespace: str = "default") -> Side:
     """Load, lint and compile one side (the paths are read as given, relative to the current folder)."""
-    from meshc.lint import lint
+    from meshc.lint import lint, read
     from meshc.route import load
+    from meshc.source import no_gc
 
-    loaded = load(paths, options)
+    with no_gc():
+        inventory = read(paths, options)  # once for both halves: reading is most of a lint
+    loaded = load(paths, options, inventory=inventory)
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
-    report = lint(paths, options)
+    report = lint(paths, options, inventory=inventory)
     findings = [
         Finding(
             d.code,

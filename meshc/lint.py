@@ -343,12 +343,17 @@ def _line_ignored(diag: Diagnostic, line_text: str) -> bool:
     return _matches([c.strip().upper() for c in m.group(1).split(",") if c.strip()], diag)
 
 
-def lint(paths: Iterable[str], options: Options, *, stdin: Any = None) -> LintReport:
-    """Run the whole lint pipeline and return the sorted, filtered diagnostics."""
+def lint(
+    paths: Iterable[str], options: Options, *, stdin: Any = None, inventory: Inventory | None = None
+) -> LintReport:
+    """Run the whole lint pipeline and return the sorted, filtered diagnostics.
+
+    With `inventory` (what `read` returned for the same paths and options) the inputs are not read again.
+    """
     rules = selected_rules(options)
     enabled = {r.code for r in rules}
     with no_gc():
-        inv = read(paths, options, stdin=stdin)
+        inv = inventory if inventory is not None else read(paths, options, stdin=stdin)
         # Like istioctl analyze, assume Istio's default ingress gateway (Mesh docstring).
         mesh = Mesh(inv.indexed(), options, defaults=True)
         findings, skipped_rules = run_rules(mesh, rules)

@@ -10,7 +10,7 @@ import difflib
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshc import ir
 from meshc.compile import MESH, Compiler, Scope, domain_matches
@@ -19,6 +19,9 @@ from meshc.diagnostics import Diagnostic, Severity
 from meshc.mesh import Mesh, ServiceHost
 from meshc.models.networking import is_http_protocol
 from meshc.simulate import Decision, Request, simulate, split_authority
+
+if TYPE_CHECKING:
+    from meshc.lint import Inventory
 
 
 class RouteError(Exception):
@@ -38,13 +41,13 @@ class Loaded:
     """The first of those errors in file order, for a one-line message."""
 
 
-def load(paths: Iterable[str], options: Options, *, stdin: Any = None) -> Loaded:
-    """Read the inputs (as `meshc lint` does) and build the Mesh."""
+def load(paths: Iterable[str], options: Options, *, stdin: Any = None, inventory: Inventory | None = None) -> Loaded:
+    """Read the inputs (as `meshc lint` does) and build the Mesh; or build it on what was read (`inventory`)."""
     from meshc.lint import read
     from meshc.source import no_gc
 
     with no_gc():
-        inv = read(paths, options, stdin=stdin)
+        inv = inventory if inventory is not None else read(paths, options, stdin=stdin)
         mesh = Mesh(inv.resources, options)
     bad = sorted((d for d in inv.diagnostics if d.severity >= Severity.ERROR), key=Diagnostic.sort_key)
     return Loaded(mesh, len(bad), len(inv.loaded.files), bad[0] if bad else None)
