@@ -374,6 +374,11 @@ def run(specs: list[_Spec], options: Options) -> Suite:
         if not spec.config:
             case.checks.append(Check(Request("?"), ["no configuration: give `config:` in the test file or --config"]))
             continue
+        missing = [p for p in spec.config if p != "-" and not os.path.exists(p)]
+        if missing:
+            shown = ", ".join(f"`{json.dumps(p[:200], ensure_ascii=False)[1:-1]}`" for p in missing)
+            case.checks.append(Check(Request("?"), [f"the configuration to test does not exist: {shown}"]))
+            continue
         loaded = cache.get(spec.config)
         if loaded is None:
             loaded = load(list(spec.config), options)

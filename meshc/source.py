@@ -1100,7 +1100,7 @@ def expand_paths(
             yield "-", None
             continue
         p = Path(given)
-        if p.is_dir():
+        if _is_dir(p):
             found: list[Path] = []
             for dirpath, dirnames, filenames in os.walk(p, onerror=onerror):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
@@ -1110,6 +1110,14 @@ def expand_paths(
                     yield str(f), f
         elif first(p):
             yield given, p
+
+
+def _is_dir(p: Path) -> bool:
+    """`p.is_dir()`, False where the name cannot even be looked up (too long, NUL): reading it reports why."""
+    try:
+        return p.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 @contextlib.contextmanager

@@ -248,6 +248,16 @@ def test_diff_base_with_a_path_outside_the_repository(tmp_path: Path, monkeypatc
     check_usage_error(code, out, err, "is outside the git repository at")
 
 
+@pytest.mark.parametrize("name", ["x" * 5000, "a/" + "b" * 300 + "/c"])
+def test_a_config_path_that_cannot_be_looked_up(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the long fuzz profile: a test file's `config:` too long for the file system was an internal error."""
+    path = tmp_path / "tests.yaml"
+    path.write_text(f"config: {name}\ntests:\n- name: a\n  request: {{host: a}}\n  expect: {{action: route}}\n")
+    code, out, err = run(["test", str(path)], monkeypatch)
+    assert code == 1 and "internal error" not in err and "Traceback" not in err, err
+    assert "the configuration to test does not exist: `" in out, out
+
+
 # --- internal errors -----------------------------------------------------------------------------
 
 # A function each command calls after its input checks, replaced by one that raises.

@@ -392,3 +392,12 @@ def test_flow_collections_parse_the_same_or_the_fast_parser_declines(body: str) 
         except source.LoadError as exc:
             raise AssertionError(f"fast parser accepted {text!r}, libyaml rejects it: {exc.message}") from None
         assert docs[0][0] == froot, text
+
+
+@pytest.mark.parametrize("name", ["x" * 5000, "a/" + "b" * 300 + "/c"])
+def test_a_path_the_file_system_cannot_look_up_is_an_error_not_a_crash(name: str) -> None:
+    """Found by the long fuzz profile (a `config:` path in a test file): `Path.is_dir` raised ENAMETOOLONG."""
+    result = load([name])
+    assert not result.documents
+    [(span, message, _)] = result.errors
+    assert span.path == name and ("no such file or folder" in message or "cannot read" in message), message

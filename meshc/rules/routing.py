@@ -318,6 +318,9 @@ class _EarlierPaths:
         self.always: list[int] = []
         self.exact: dict[str, list[int]] = defaultdict(list)
         self.prefix: dict[str, list[int]] = defaultdict(list)
+        self.lengths: set[int] = set()
+        """Lengths of the prefixes in `prefix`: a path is cut only at those (a 200 KB path has
+        200,000 prefixes, and trying each was quadratic in its length)."""
 
     def add(self, n: int, path: matchspace.Str | None) -> None:
         if path is None or path.fold or path.kind == "regex" or (path.kind == "prefix" and path.value in ("", "/")):
@@ -326,6 +329,7 @@ class _EarlierPaths:
             self.exact[path.value].append(n)
         else:
             self.prefix[path.value].append(n)
+            self.lengths.add(len(path.value))
 
     def candidates(self, path: matchspace.Str | None, n: int) -> list[int]:
         """Earlier blocks, in order, that may contain a block whose path test is `path` (block `n`)."""
@@ -337,8 +341,9 @@ class _EarlierPaths:
             if text is not None:
                 if path.kind == "exact":
                     found += self.exact.get(text, ())
-                for k in range(len(text) + 1):
-                    found += self.prefix.get(text[:k], ())
+                for k in self.lengths if len(self.lengths) <= len(text) else range(len(text) + 1):
+                    if k <= len(text):
+                        found += self.prefix.get(text[:k], ())
         found.sort()
         return found
 

@@ -7,8 +7,9 @@ The properties every run must keep (checked by `check`):
 * an exit code 2 ends with exactly one `meshc: error: ...` line;
 * machine-readable output (JSON, SARIF, JUnit, the IR and Envoy YAML) still parses, whatever
   the input strings were;
-* the run ends within `IN_PROCESS_BOUND_S` (in-process, enforced by SIGALRM so a real hang fails
-  the test instead of stalling it), or within the subprocess timeout for bombs.
+* the run ends within `IN_PROCESS_BOUND_S` of CPU time and `IN_PROCESS_WALL_S` of wall time
+  (in-process, enforced by SIGPROF and SIGALRM so a real hang fails the test instead of stalling
+  it), or within the subprocess timeout for bombs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ from meshc.cli import main
 from tests.conftest import ROOT
 
 IN_PROCESS_BOUND_S = 5.0
-"""Longest an in-process run on one fuzz input (at most a few hundred KB) may take."""
+"""Most CPU time (user + system) an in-process run on one fuzz input (at most a few hundred KB) may take.
+
+CPU time, not wall time: a loop that never ends burns CPU and is caught all the same, while a
+busy machine (CI runners, several fuzz profiles at once) cannot fail a run that merely waited.
+"""
+
+IN_PROCESS_WALL_S = 60.0
+"""Longest wall time an in-process run may take (catches a run that blocks without computing)."""
 
 MEMORY_CONSTANT_MIB = 150
 """Peak RSS allowed on top of MEMORY_FACTOR × input size (the interpreter and meshc's imports take ~45-80 MiB)."""
@@ -54,7 +62,7 @@ EXIT_CODES: dict[str, frozenset[int]] = {
 
 
 class Hang(BaseException):
-    """Raised by SIGALRM inside a run that passed its time bound (a BaseException, so meshc cannot catch it)."""
+    """Raised by SIGPROF or SIGALRM inside a run past its bound (a BaseException, so meshc cannot catch it)."""
 
 
 @dataclass
@@ -87,7 +95,7 @@ def record(name: str, outcome: Outcome) -> None:
 
 
 def _on_alarm(signum: int, frame: object) -> None:
-    raise Hang
+    raise Hang(signum)
 
 
 def run_in_process(args: list[str], stdin: bytes | None = None, bound: float = IN_PROCESS_BOUND_S) -> Outcome:
@@ -96,16 +104,20 @@ def run_in_process(args: list[str], stdin: bytes | None = None, bound: float = I
     out, err = io.StringIO(), io.StringIO()
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin or b""))
     sys.stdout, sys.stderr = out, err
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, bound)
+    previous = signal.signal(signal.SIGALRM, _on_alarm), signal.signal(signal.SIGPROF, _on_alarm)
+    signal.setitimer(signal.ITIMER_PROF, bound)
+    signal.setitimer(signal.ITIMER_REAL, IN_PROCESS_WALL_S)
     start = time.perf_counter()
     try:
         code = main(args)
-    except Hang:
-        raise AssertionError(f"`meshc {' '.join(args)}` did not finish within {bound} s") from None
+    except Hang as hang:
+        what = f"{bound} s of CPU time" if hang.args[0] == signal.SIGPROF else f"{IN_PROCESS_WALL_S} s"
+        raise AssertionError(f"`meshc {' '.join(args)}` did not finish within {what}") from None
     finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, previous[0])
+        signal.signal(signal.SIGPROF, previous[1])
         sys.stdin, sys.stdout, sys.stderr = saved
         # The loader freezes what it built (source.no_gc); give it back to the collector so that
         # thousands of runs in one process do not accumulate.

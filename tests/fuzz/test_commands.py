@@ -283,3 +283,16 @@ def test_inputs_reach_the_compiler() -> None:
 
     run()
     assert len(bad) <= 2, bad[0][:3000]
+
+
+def test_a_run_that_never_ends_fails_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound is real: a run that keeps computing is stopped by its CPU-time limit."""
+    from tests.fuzz import harness
+
+    def spin(args: list[str]) -> int:
+        while True:
+            pass
+
+    monkeypatch.setattr(harness, "main", spin)
+    with pytest.raises(AssertionError, match=r"did not finish within 0\.2 s of CPU time"):
+        run_in_process(["lint", "-"], b"", bound=0.2)
