@@ -1073,7 +1073,9 @@ def _build(tp: Any, data: Any) -> Any:
 
 # --- YAML ---------------------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:|@=+\-]*\Z")
+# A plain scalar: starts with a letter, `_` or `/`; a `:` inside is fine, at the end it would be a
+# mapping indicator (found by the long fuzz profile: `uri: https://x/c:` in an Envoy bootstrap).
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:|@=+\-]*(?<!:)\Z")
 _RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"})
 
 

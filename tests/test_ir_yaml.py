@@ -27,3 +27,24 @@ def test_any_strings_read_back_the_same(data: dict[str, object]) -> None:
     assert yaml.safe_load(text) == {"data": data}
     [doc] = load(["-"], stdin=io.BytesIO(text.encode())).documents
     assert doc.data == {"data": data}
+
+
+# Text made of the characters YAML gives a meaning to, so that most examples are near a rule.
+_yamlish = st.text(alphabet="ab:/_-.#&*!|>'\"%@`,[]{}? \n\t", max_size=10)
+_trees = st.recursive(
+    st.none() | st.booleans() | st.integers() | _yamlish,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_yamlish, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(_yamlish, _trees, max_size=4))
+def test_nested_data_of_yaml_syntax_reads_back_the_same(data: dict[str, object]) -> None:
+    """Lists of lists and of mappings (the "- " leads of the writer), strings of YAML's punctuation.
+
+    Found by the long fuzz profile: a value ending in `:` was written plain.
+    """
+    text = dump_yaml({"data": data})
+    assert yaml.safe_load(text) == {"data": data}
+    assert dump_yaml({"uri": "https://x/c:"}) == 'uri: "https://x/c:"\n'
