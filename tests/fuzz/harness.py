@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -126,11 +127,14 @@ def run_in_process(args: list[str], stdin: bytes | None = None, bound: float = I
 
 
 _PROBE = """\
-import os, subprocess, sys, threading, time
-args = sys.argv[2:]
-stdin = open(sys.argv[1], 'rb') if sys.argv[1] else subprocess.DEVNULL
+import os, resource, subprocess, sys, threading, time
+cpu = int(sys.argv[1])
+args = sys.argv[3:]
+stdin = open(sys.argv[2], 'rb') if sys.argv[2] else subprocess.DEVNULL
+def limit():  # the kernel stops the child with SIGXCPU past `cpu` seconds of CPU time
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 start = time.perf_counter()
-proc = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+proc = subprocess.Popen(args, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit)
 # Both pipes are drained at once: a command that writes a long error while its stdout is open
 # would otherwise block on a full stderr pipe.
 errs = []
@@ -155,20 +159,26 @@ sys.stdout.buffer.write(err)
 def measure(args: list[str], stdin_path: Path | None = None, timeout: float = 60.0) -> Outcome:
     """Run `python -m meshc ARGS` under a probe that reports the child's own peak RSS (bytes).
 
+    `timeout` bounds the child's CPU time (RLIMIT_CPU, so a busy machine cannot fail a run that
+    only waited); its wall time may be four times that, plus a minute.
     stdout of meshc is counted, not kept (a bomb's report can be as large as the bomb);
     `Outcome.out` holds its length in characters as text.
     """
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("MESHC_DEBUG", None)
-    cmd = [sys.executable, "-c", _PROBE, str(stdin_path or ""), sys.executable, "-m", "meshc", *args]
+    cpu = max(1, math.ceil(timeout))
+    cmd = [sys.executable, "-c", _PROBE, str(cpu), str(stdin_path or ""), sys.executable, "-m", "meshc", *args]
+    wall = 4 * cpu + 60
     try:
-        probe = subprocess.run(cmd, cwd=ROOT, capture_output=True, env=env, timeout=timeout, check=False)
+        probe = subprocess.run(cmd, cwd=ROOT, capture_output=True, env=env, timeout=wall, check=False)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"`meshc {' '.join(args)}` did not finish within {timeout:.0f} s") from None
+        raise AssertionError(f"`meshc {' '.join(args)}` did not finish within {wall} s") from None
     head, _, err = probe.stdout.partition(b"\n")
     if probe.returncode != 0 or not head:
         raise AssertionError(f"the measuring probe failed: {probe.stderr.decode(errors='replace')}")
     code, seconds, rss, out_len = head.decode().split("\t")
+    if int(code) == -signal.SIGXCPU:
+        raise AssertionError(f"`meshc {' '.join(args)}` did not finish within {cpu} s of CPU time")
     return Outcome(args, int(code), out_len, err.decode(errors="replace"), float(seconds), int(rss))
 
 

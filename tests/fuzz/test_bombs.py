@@ -5,7 +5,8 @@ harness.IN_PROCESS_BOUND_S each), and `meshc lint` runs in a subprocess on each,
 checked against harness.rss_bound (10 × the input size + 150 MiB).
 Long profile (`-m slow`): every command in a subprocess on every bomb at its long size (100 MB
 scalars, keys, comments and block scalars; a million nesting levels or documents), each within
-BOMB_TIMEOUT_S + 1 s per MB of input, each with its peak RSS checked.
+BOMB_TIMEOUT_S + 1 s per MB of input of CPU time (RLIMIT_CPU; wall time up to four times that),
+each with its peak RSS checked.
 """
 
 from __future__ import annotations
@@ -97,3 +98,13 @@ def _measured(name: str, kind: str, template: list[str], path: Path) -> None:
         f"`meshc {name}` on {path.name} ({size / MB:.1f} MB) peaked at {outcome.peak_rss / MB:.0f} MB "
         f"(bound {rss_bound(size) / MB:.0f} MB)"
     )
+
+
+def test_the_cpu_bound_of_a_measured_run_is_real(tmp_path: Path) -> None:
+    """A run past its CPU-time bound is stopped by the kernel (RLIMIT_CPU) and fails the test."""
+    from bench.generate import generate
+
+    path = tmp_path / "corpus.yaml"
+    path.write_text(generate(10_000), encoding="utf-8")  # a lint of about 4 s of CPU
+    with pytest.raises(AssertionError, match=r"did not finish within 1 s of CPU time"):
+        measure(["lint", "--no-config", str(path)], timeout=1)
