@@ -8,6 +8,7 @@ command).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -294,5 +295,29 @@ def test_a_run_that_never_ends_fails_the_test(monkeypatch: pytest.MonkeyPatch) -
             pass
 
     monkeypatch.setattr(harness, "main", spin)
+    with pytest.raises(AssertionError, match=r"did not finish within 0\.2 s of CPU time"):
+        run_in_process(["lint", "-"], b"", bound=0.2)
+
+
+def test_a_bound_that_expires_where_python_swallows_the_exception_still_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The expiry of a bound is recorded and checked, not only raised.
+
+    Seen in the long profile: the SIGPROF exception was raised inside a weakref callback, which
+    Python reports as unraisable and ignores; the run went on.
+    """
+    import signal
+
+    from tests.fuzz import harness
+
+    def swallowing(args: list[str]) -> int:
+        deadline = time.process_time() + 1.0
+        while time.process_time() < deadline:
+            try:
+                sum(range(1000))
+            except harness.Hang:  # stands for a context that drops every exception
+                signal.setitimer(signal.ITIMER_PROF, 0)
+        return 0
+
+    monkeypatch.setattr(harness, "main", swallowing)
     with pytest.raises(AssertionError, match=r"did not finish within 0\.2 s of CPU time"):
         run_in_process(["lint", "-"], b"", bound=0.2)
