@@ -26,15 +26,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from meshc import ir as irm
+from meshc.backends.gaps import GapReport
 from meshc.backends.options import (
     Address,
     OptionError,
     parse_address,
     parse_port_map,
 )
-from meshc.diagnostics import Diagnostic, ResourceRef, Span
+from meshc.diagnostics import Diagnostic
 from meshc.rules import envoy as codes
-from meshc.rules.base import Rule
 
 # --- type URLs and names ------------------------------------------------------------------------
 
@@ -269,67 +269,19 @@ def _put_header_ops(target: dict[str, Any], req: irm.HeaderOps, resp: irm.Header
 # --- the renderer -------------------------------------------------------------------------------
 
 
-class _Renderer:
+class _Renderer(GapReport):
     """One bootstrap; collects diagnostics on the way."""
 
     def __init__(self, ir: irm.IR, options: EnvoyOptions) -> None:
         self.ir = ir
         self.opts = options
-        self.diags: list[Diagnostic] = []
+        super().__init__()
         self.clusters: dict[str, tuple[dict[str, Any], str]] = {}
         """Cluster name → (Envoy cluster, context that defined it)."""
         self.extra_clusters: dict[str, dict[str, Any]] = {}
         """Clusters meshc adds (remote JWKS)."""
         self.bound: dict[tuple[str, int], str] = {}
         """(address, port) → the context whose listener binds it."""
-        self._seen_diags: set[tuple[str, str, str, int]] = set()
-
-    # diagnostics ---------------------------------------------------------------------------------
-
-    def diag(
-        self,
-        rule: Rule,
-        message: str,
-        *,
-        help: str,
-        file: str | None = None,
-        line: int | None = None,
-        resource: ResourceRef | None = None,
-        field: str | None = None,
-    ) -> None:
-        key = (rule.code, message, file or "", line or 0)
-        if key in self._seen_diags:
-            return
-        self._seen_diags.add(key)
-        self.diags.append(
-            Diagnostic(
-                rule.code,
-                rule.name,
-                rule.severity,
-                message,
-                Span(file or "-", line or 1, 1),
-                resource=resource,
-                field=field or None,
-                istio_code=rule.istio_code,
-                help=help,
-            )
-        )
-
-    def diag_origin(self, rule: Rule, message: str, origin: Any, *, help: str) -> None:
-        """A diagnostic at an `Origin` or `PolicyOrigin` (or nowhere when None)."""
-        if origin is None:
-            self.diag(rule, message, help=help)
-            return
-        kind = getattr(origin, "kind", None) or "DestinationRule"
-        self.diag(
-            rule,
-            message,
-            help=help,
-            file=origin.file,
-            line=origin.line,
-            resource=ResourceRef(kind, origin.namespace, origin.name),
-            field=origin.field,
-        )
 
     # top level -----------------------------------------------------------------------------------
 
@@ -362,7 +314,7 @@ class _Renderer:
         origin = next((fc.origin for fc in lst.filter_chains if fc.origin is not None), None)
         owner = self.bound.get((address, port))
         if owner is not None:
-            self.diag_origin(
+            self.at_origin(
                 codes.LISTENER_CONFLICT,
                 f"listener {lst.name} of `{ctx.name}` binds {address}:{port}, already bound by `{owner}`; "
                 "it is left out",
@@ -413,7 +365,7 @@ class _Renderer:
         if tls.mode == "PASSTHROUGH":
             return None if fc.protocol == "HTTPS" else {}
         if tls.mode == "AUTO_PASSTHROUGH":
-            self.diag_origin(
+            self.at_origin(
                 codes.AUTO_PASSTHROUGH,
                 f"server `{fc.name}` uses AUTO_PASSTHROUGH, which needs istiod; it is left out",
                 fc.origin,
@@ -421,7 +373,7 @@ class _Renderer:
             )
             return None
         if tls.mode == "ISTIO_MUTUAL":
-            self.diag_origin(
+            self.at_origin(
                 codes.ISTIO_MUTUAL,
                 f"server `{fc.name}` uses ISTIO_MUTUAL, which needs mesh certificates; it is left out",
                 fc.origin,
@@ -430,7 +382,7 @@ class _Renderer:
             return None
         if not (tls.server_certificate and tls.private_key):
             secret = tls.credential_name or ", ".join(tls.credential_names) or "(none)"
-            self.diag_origin(
+            self.at_origin(
                 codes.CREDENTIAL_NAME,
                 f"server `{fc.name}` takes its certificate from Secret `{secret}`, which a static bootstrap "
                 "cannot read; it is left out",
@@ -832,7 +784,7 @@ class _Renderer:
             if _jwks_ok(p.jwks):
                 out["local_jwks"] = {"inline_string": p.jwks}
             else:
-                self.diag_origin(
+                self.at_origin(
                     codes.INVALID_JWKS,
                     f"JWT provider `{p.name}` has no usable key in its inline `jwks`; every token of it is rejected",
                     p.origin,
@@ -846,7 +798,7 @@ class _Renderer:
             else:
                 out["remote_jwks"] = remote
         else:
-            self.diag_origin(
+            self.at_origin(
                 codes.INVALID_JWKS,
                 f"JWT provider `{p.name}` has neither `jwks` nor `jwksUri`; every token of it is rejected",
                 p.origin,
@@ -880,7 +832,7 @@ class _Renderer:
         assert p.jwks_uri is not None
         url = urlsplit(p.jwks_uri)
         if url.scheme not in ("http", "https") or not url.hostname:
-            self.diag_origin(
+            self.at_origin(
                 codes.REMOTE_JWKS,
                 f"JWT provider `{p.name}`: `jwksUri` {p.jwks_uri} is not an http(s) URL; every token of it is rejected",
                 p.origin,
@@ -889,7 +841,7 @@ class _Renderer:
             return None
         port = url.port or (443 if url.scheme == "https" else 80)
         name = f"meshc-jwks|{url.hostname}|{port}"
-        self.diag_origin(
+        self.at_origin(
             codes.REMOTE_JWKS,
             f"JWT provider `{p.name}`: the keys at {p.jwks_uri} are not inline; Envoy fetches them at run time "
             f"(cluster `{name}`) and rejects tokens until it has them",
@@ -929,7 +881,7 @@ class _Renderer:
         shadow: dict[str, Any] = {}
         for pol in policies:
             if custom:
-                self.diag_origin(
+                self.at_origin(
                     codes.CUSTOM_AUTHORIZATION,
                     f"AuthorizationPolicy {pol.name} delegates to provider `{pol.provider or '?'}`, "
                     "unknown offline; requests matching its rules are denied",
@@ -950,7 +902,7 @@ class _Renderer:
 
     def _unsupported(self, pol: irm.AuthorizationPolicy, what: str, action: str) -> None:
         effect = "the rule is dropped" if action == "ALLOW" else "the condition is dropped"
-        self.diag_origin(
+        self.at_origin(
             codes.UNSUPPORTED_AUTHZ,
             f"AuthorizationPolicy {pol.name}: {what} cannot be checked by Envoy's RBAC filter; {effect}",
             pol.origin,
@@ -1039,7 +991,7 @@ class _Renderer:
         peer = [*src.principals, *src.not_principals, *src.namespaces, *src.not_namespaces]
         peer += [*src.service_accounts, *src.not_service_accounts]
         if peer:
-            self.diag_origin(
+            self.at_origin(
                 codes.PEER_IDENTITY,
                 f"AuthorizationPolicy {pol.name} checks mesh identities (principals/namespaces/serviceAccounts), "
                 "which no connection to this bootstrap carries",
@@ -1114,7 +1066,7 @@ class _Renderer:
             self._unsupported(pol, f"condition `{key}`", action)
             return kind, None
         if key in ("source.namespace", "source.principal"):
-            self.diag_origin(
+            self.at_origin(
                 codes.PEER_IDENTITY,
                 f"AuthorizationPolicy {pol.name} checks `{key}`, a mesh identity no connection to this bootstrap "
                 "carries",
@@ -1139,7 +1091,7 @@ class _Renderer:
             return
         if found[0] != built:
             origin = cl.destination_rules[0] if cl.destination_rules else cl.service
-            self.diag_origin(
+            self.at_origin(
                 codes.CLUSTER_CONFLICT,
                 f"cluster {cl.name} of `{ctx.name}` differs from the one of `{found[1]}`, which is the one written",
                 origin,
@@ -1183,14 +1135,14 @@ class _Renderer:
         hint = f"add WorkloadEntries, or run with `--upstream '{cl.name}=HOST:PORT'`"
         if not endpoints and not original_dst:
             what = f"subset `{cl.subset}` of {cl.host}" if cl.subset else cl.host
-            self.diag_origin(
+            self.at_origin(
                 codes.CLUSTER_WITHOUT_ENDPOINTS,
                 f"cluster {cl.name}: no endpoint address is known for {what}; Envoy answers 503 for traffic to it",
                 origin,
                 help=hint,
             )
         elif cl.subset and not overridden and cl.endpoints and all(_is_name_fallback(cl, e) for e in cl.endpoints):
-            self.diag_origin(
+            self.at_origin(
                 codes.CLUSTER_WITHOUT_ENDPOINTS,
                 f"cluster {cl.name}: no endpoint address is known for subset `{cl.subset}`; the cluster resolves "
                 f"{cl.host}, which reaches every version, not only the subset",
@@ -1212,7 +1164,7 @@ class _Renderer:
                 key = "round_robin_lb_config" if policy == "ROUND_ROBIN" else "least_request_lb_config"
                 out[key] = {"slow_start_config": {"slow_start_window": lb.warmup}}
         if lb.locality_enabled:
-            self.diag_origin(
+            self.at_origin(
                 codes.LOCALITY_LB,
                 f"cluster {cl.name}: locality load balancing needs endpoint localities, which the input lacks; "
                 "it is not applied",
@@ -1316,7 +1268,7 @@ class _Renderer:
         tls = cl.tls
         assert tls is not None
         if tls.mode == "ISTIO_MUTUAL":
-            self.diag_origin(
+            self.at_origin(
                 codes.ISTIO_MUTUAL,
                 f"cluster {cl.name}: ISTIO_MUTUAL needs mesh certificates; it is written without TLS (plaintext)",
                 tls.origin,
@@ -1325,7 +1277,7 @@ class _Renderer:
             return None
         common: dict[str, Any] = {}
         if tls.credential_name and tls.mode == "SIMPLE" and not tls.ca_certificates:
-            self.diag_origin(
+            self.at_origin(
                 codes.CREDENTIAL_NAME,
                 f"cluster {cl.name}: the CA certificate is in Secret `{tls.credential_name}`, which a static "
                 "bootstrap cannot read; the server is verified against the system's roots",
@@ -1341,7 +1293,7 @@ class _Renderer:
                     }
                 ]
             else:
-                self.diag_origin(
+                self.at_origin(
                     codes.CREDENTIAL_NAME,
                     f"cluster {cl.name}: the client certificate is in Secret `{tls.credential_name or '?'}`, which a "
                     "static bootstrap cannot read; TLS is written without a client certificate",

@@ -58,12 +58,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from meshc import ir as irm
+from meshc.backends.gaps import GapReport
 from meshc.backends.options import (
     Address,
     OptionError,
     parse_address,
 )
-from meshc.diagnostics import Diagnostic, ResourceRef, Span
+from meshc.diagnostics import Diagnostic, ResourceRef
 from meshc.rules import nginx as codes
 from meshc.rules.base import Rule
 
@@ -370,14 +371,13 @@ class _Target:
 # --- the renderer -------------------------------------------------------------------------------
 
 
-class _Renderer:
+class _Renderer(GapReport):
     """One nginx.conf; collects diagnostics on the way."""
 
     def __init__(self, ir: irm.IR, options: NginxOptions) -> None:
         self.ir = ir
         self.opts = options
-        self.diags: list[Diagnostic] = []
-        self._seen: set[tuple[str, str, str, int]] = set()
+        super().__init__()
         self.out = _Out()
         self.conds: dict[tuple[str, str, bool], str] = {}
         self.query_vars: dict[str, tuple[str, str]] = {}
@@ -396,52 +396,6 @@ class _Renderer:
         return self.serial
 
     # diagnostics ---------------------------------------------------------------------------------
-
-    def diag(
-        self,
-        rule: Rule,
-        message: str,
-        *,
-        help: str | None = None,
-        file: str | None = None,
-        line: int | None = None,
-        resource: ResourceRef | None = None,
-        field: str | None = None,
-    ) -> None:
-        key = (rule.code, message, file or "", line or 0)
-        if key in self._seen:
-            return
-        self._seen.add(key)
-        self.diags.append(
-            Diagnostic(
-                rule.code,
-                rule.name,
-                rule.severity,
-                message,
-                Span(file or "-", line or 1, 1),
-                resource=resource,
-                field=field or None,
-                istio_code=rule.istio_code,
-                help=help,
-            )
-        )
-
-    def at_origin(self, rule: Rule, message: str, origin: Any, sub: str = "", *, help: str | None = None) -> None:
-        """A diagnostic at an `Origin` or `PolicyOrigin` (with `sub` appended to its field)."""
-        if origin is None:
-            self.diag(rule, message, help=help)
-            return
-        kind = getattr(origin, "kind", None) or "DestinationRule"
-        fld = ".".join(p for p in (origin.field, sub) if p)
-        self.diag(
-            rule,
-            message,
-            help=help,
-            file=origin.file,
-            line=origin.line,
-            resource=ResourceRef(kind, origin.namespace, origin.name),
-            field=fld,
-        )
 
     def at_route(self, rule: Rule, message: str, route: irm.Route, sub: str = "", *, help: str | None = None) -> None:
         """A diagnostic at the VirtualService rule of a route (the delegate's when delegated)."""
