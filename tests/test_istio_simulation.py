@@ -113,7 +113,7 @@ def run_meshc(args: list[str]) -> tuple[int, str, str]:
 
 
 def same_cluster(expected: str, actual: str | None) -> bool:
-    """Cluster names agree; `outbound|P|S|a.ns` (the harness's empty cluster domain) also matches `a.ns.svc.cluster.local`."""
+    """Cluster names agree; `outbound|P|S|a.ns` also matches `a.ns.svc.cluster.local` (empty cluster domain)."""
     if actual is None:
         return False
     if expected == actual:
@@ -252,10 +252,7 @@ def test_agreement_with_istio_simulation(outcomes: list[tuple[str, str, Outcome]
     applicable = agree + differ
     ratio = agree / applicable if applicable else 1.0
     na = {k.split(":", 1)[1]: v for k, v in sorted(verdicts.items()) if k.startswith("n/a:")}
-    print(
-        f"\nistio simulation: {agree}/{applicable} calls agree ({ratio:.1%}), "
-        f"{sum(na.values())} not applicable {na}"
-    )
+    print(f"\nistio simulation: {agree}/{applicable} calls agree ({ratio:.1%}), {sum(na.values())} not applicable {na}")
     differing = {(case, call): o.detail for case, call, o in outcomes if o.verdict == "differ"}
     listed = documented()
     unlisted = sorted(set(differing) - set(listed))
