@@ -13,17 +13,25 @@ so the simulator never disagrees with `meshc compile`.
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from meshc import ir
-from meshc.mesh import Mesh, Resource, ServiceHost, export_set, host_covers, host_matches, split_host
+from meshc.hosts import domain_matches, host_matches, host_subset_of, is_ip, split_host
+from meshc.mesh import Mesh, Resource, ServiceHost
 from meshc.models.networking import is_http_protocol, is_tls_protocol
+from meshc.resolve import (
+    MESH,
+    Client,
+    ConsolidatedRule,
+    Resolver,
+    VirtualServiceView,
+    order_key,
+    resolve_gateway,
+)
 
-MESH = "mesh"
 DEFAULT_RETRY_ON = ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"]
 INGRESS_SELECTORS = ({"istio": "ingressgateway"}, {"istio": "egressgateway"})
 REDIRECT_CODES = {0: 301, 301: 301, 302: 302, 303: 303, 307: 307, 308: 308}
@@ -53,21 +61,6 @@ class Scope:
 def cluster_name(port: int | str, subset: str | None, host: str) -> str:
     """Istio's outbound cluster name `outbound|PORT|SUBSET|FQDN` (`model.BuildSubsetKey`)."""
     return f"outbound|{port}|{subset or ''}|{host}"
-
-
-def _timestamp(res: Resource) -> str:
-    meta = getattr(res.model, "metadata", None)
-    ts = getattr(meta, "creationTimestamp", None) if meta is not None else None
-    if ts is None:
-        return ""
-    if isinstance(ts, datetime.datetime):
-        return ts.isoformat()
-    return str(ts)
-
-
-def _order_key(res: Resource) -> tuple[str, str, str]:
-    # sortConfigByCreationTime: creation time, then name, then namespace.
-    return (_timestamp(res), res.name, res.namespace)
 
 
 def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
@@ -169,19 +162,6 @@ def _labels_text(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-def domain_matches(domain: str, host: str) -> bool:
-    """Whether an Envoy virtual host domain matches a Host (lowercase, port already stripped)."""
-    if domain == "*" or domain == host:
-        return True
-    if domain.startswith("*"):
-        suffix = domain[1:]
-        return len(host) > len(suffix) and host.endswith(suffix)
-    if domain.endswith("*"):
-        prefix = domain[:-1]
-        return len(host) > len(prefix) and host.startswith(prefix)
-    return False
-
-
 def _catch_all(match: ir.RouteMatch) -> bool:
     # route.IsCatchAllRoute: prefix `/` or regex `.*`, and no header, query or metadata matcher.
     path_all = (match.path.kind == "prefix" and match.path.value == "/") or (
@@ -201,39 +181,7 @@ def _catch_all(match: ir.RouteMatch) -> bool:
 # --- VirtualServices ------------------------------------------------------------------------------
 
 
-class _VS:
-    """A VirtualService with hosts and gateway references resolved (`resolveVirtualServiceShortnames`)."""
-
-    __slots__ = ("export", "gateways", "hosts", "key", "name", "namespace", "res", "spec")
-
-    def __init__(self, res: Resource, mesh: Mesh) -> None:
-        self.res = res
-        self.spec = res.spec
-        self.namespace = res.namespace
-        self.name = res.name
-        self.hosts = [mesh.fqdn(h, res.namespace) if h != "*" else "*" for h in self.spec.hosts]
-        self.gateways = [resolve_gateway(g, res.namespace, mesh) for g in self.spec.gateways] or [MESH]
-        self.export = export_set(self.spec.exportTo, res.namespace)
-        self.key = _order_key(res)
-
-    def visible_from(self, namespace: str) -> bool:
-        return "*" in self.export or namespace in self.export
-
-    def group(self, namespace: str) -> int:
-        """0: private to `namespace`; 1: exported to it by name; 2: public (`VirtualServicesForGateway`)."""
-        if "*" in self.export:
-            return 2
-        if self.export == frozenset({self.namespace}) and self.namespace == namespace:
-            return 0
-        return 1
-
-
-def resolve_gateway(ref: str, namespace: str, mesh: Mesh) -> str:
-    """`mesh`, or `ns/name` of the Gateway a VirtualService reference points to."""
-    if ref == MESH:
-        return MESH
-    ns, name = mesh.gateway_ref(ref, namespace)
-    return f"{ns}/{name}"
+_VS = VirtualServiceView
 
 
 @dataclass
@@ -242,91 +190,6 @@ class _Item:
 
     route: ir.Route | None = None
     skipped: ir.SkippedMatch | None = None
-
-
-# --- DestinationRules -------------------------------------------------------------------------------
-
-
-class _Rules:
-    """DestinationRules indexed by host; the precedence of `Mesh.destination_rules_for`, in O(1)."""
-
-    def __init__(self, mesh: Mesh) -> None:
-        self.mesh = mesh
-        self.exact: dict[str, list[Resource]] = {}
-        self.wildcard: list[tuple[str, Resource]] = []
-        for r in mesh.of_kind("DestinationRule"):
-            spec = r.spec
-            if spec is None or not spec.host:
-                continue
-            host = mesh.fqdn(spec.host, r.namespace)
-            if host.startswith("*"):
-                self.wildcard.append((host, r))
-            else:
-                self.exact.setdefault(host, []).append(r)
-        self.cache: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[Resource]] = {}
-
-    def applicable(
-        self, fqdn: str, namespace: str, labels: Mapping[str, str], service_ns: str | None
-    ) -> list[Resource]:
-        """DestinationRules for traffic from a workload (`namespace`, `labels`) to `fqdn`, oldest first."""
-        key = (fqdn, namespace, tuple(sorted(labels.items())))
-        found = self.cache.get(key)
-        if found is not None:
-            return found
-        order = [namespace]
-        if service_ns and service_ns not in order:
-            order.append(service_ns)
-        root = self.mesh.options.root_namespace
-        if root not in order:
-            order.append(root)
-        result: list[Resource] = []
-        for ns in order:
-            exact = [r for r in self.exact.get(fqdn, ()) if self._usable(r, ns, namespace, labels)]
-            if exact:
-                result = exact
-                break
-            wild = [(h, r) for h, r in self.wildcard if host_covers(h, fqdn) and self._usable(r, ns, namespace, labels)]
-            if wild:
-                best = max(len(h) for h, _ in wild)
-                result = [r for h, r in wild if len(h) == best]
-                break
-        result = sorted(result, key=_order_key)
-        self.cache[key] = result
-        return result
-
-    @staticmethod
-    def _usable(r: Resource, ns: str, client_ns: str, labels: Mapping[str, str]) -> bool:
-        if r.namespace != ns:
-            return False
-        spec = r.spec
-        selector = spec.workloadSelector
-        if selector is not None and selector.matchLabels:
-            if r.namespace != client_ns:
-                return False
-            if any(labels.get(k) != v for k, v in selector.matchLabels.items()):
-                return False
-        # Outside the client's namespace, a rule counts only when it is exported to it.
-        return ns == client_ns or bool(export_set(spec.exportTo, r.namespace) & {"*", client_ns})
-
-
-@dataclass
-class _Merged:
-    """Several DestinationRules for one host merged as istiod does (`mergeDestinationRule`)."""
-
-    rules: list[Resource]
-    top: Resource | None
-    """The first rule with a top-level trafficPolicy."""
-    subsets: dict[str, tuple[Resource, int]]
-    """Subset name → (rule, index in its spec.subsets); a duplicate name keeps the first."""
-
-
-def _merge_rules(rules: list[Resource]) -> _Merged:
-    top = next((r for r in rules if r.spec.trafficPolicy is not None), None)
-    subsets: dict[str, tuple[Resource, int]] = {}
-    for r in rules:
-        for i, s in enumerate(r.spec.subsets):
-            subsets.setdefault(s.name, (r, i))
-    return _Merged(rules, top, subsets)
 
 
 # --- the compiler -----------------------------------------------------------------------------------
@@ -358,8 +221,10 @@ class _State:
     """Per-context compile state."""
 
     plan: _ContextPlan
+    client: Client
+    """The proxy as the resolver sees it (namespace, labels, gateway or sidecar)."""
     services: dict[str, ServiceHost]
-    """Visible registry entries by hostname."""
+    """The registry entry the proxy uses for each host name (`Resolver.services`)."""
     clusters: dict[str, ir.Cluster | None] = field(default_factory=dict)
     """Clusters by name (None: referenced but unknown)."""
 
@@ -371,45 +236,20 @@ class Compiler:
         self.mesh = mesh
         self.scope = scope or Scope()
         self.notes: dict[tuple[Any, ...], ir.Note] = {}
-        self.rules = _Rules(mesh)
+        self.resolver = Resolver.of(mesh)
         self.host_filter = self.scope.host.lower().rsplit(":", 1)[0] if self.scope.host else None
         if self.scope.host and self.scope.host.startswith("["):
             self.host_filter = self.scope.host.lower()
         self.vs_resources = {(r.namespace, r.name): r for r in mesh.of_kind("VirtualService") if r.spec is not None}
-        self.vs_by_name: dict[tuple[str, str], _VS] = {}
-        self.vss = []
-        for r in self.vs_resources.values():
-            if self.host_filter is not None and not any(
-                self.may_serve(mesh.fqdn(h, r.namespace) if h != "*" else h) for h in r.spec.hosts
-            ):
-                continue
-            vs = _VS(r, mesh)
-            self.vs_by_name[(vs.namespace, vs.name)] = vs
-            self.vss.append(vs)
 
-    def may_serve(self, host: str) -> bool:
-        """Whether a vhost built from `host` can serve the host being asked about (always, unfiltered).
-
-        A sidecar's domains for a service are its FQDN and prefixes of it (`name`, `name.ns`, ...); a
-        gateway's are VirtualService hosts or the more specific server host, so a host that neither
-        starts with the asked host, nor matches it, nor is a wildcard can be skipped.
-        """
-        hf = self.host_filter
-        if hf is None:
-            return True
-        host = host.lower()
-        return host.startswith("*") or host.startswith(hf) or domain_matches(host, hf)
+    def _asked(self, domain: str) -> bool:
+        """Whether a vhost with this domain can answer the host a narrowed compile asks about (always, unnarrowed)."""
+        return self.host_filter is None or domain_matches(domain, self.host_filter)
 
     def virtual_service(self, namespace: str, name: str) -> _VS | None:
         """The VirtualService `namespace/name` (delegates included), resolved on first use."""
-        vs = self.vs_by_name.get((namespace, name))
-        if vs is None:
-            res = self.vs_resources.get((namespace, name))
-            if res is None:
-                return None
-            vs = _VS(res, self.mesh)
-            self.vs_by_name[(namespace, name)] = vs
-        return vs
+        res = self.vs_resources.get((namespace, name))
+        return self.resolver.view(res) if res is not None else None
 
     # --- entry point ------------------------------------------------------------------------------
 
@@ -458,7 +298,7 @@ class Compiler:
                 groups[key] = plan
             plan.gateways.append(_Gateway(res, f"{res.namespace}/{res.name}"))
         for plan in sorted(groups.values(), key=lambda p: p.name):
-            plan.gateways.sort(key=lambda g: _order_key(g.res))
+            plan.gateways.sort(key=lambda g: order_key(g.res))
             if wanted is None or any(g.key == wanted for g in plan.gateways):
                 out.append(plan)
         return out
@@ -478,7 +318,8 @@ class Compiler:
 
     def context(self, plan: _ContextPlan) -> ir.Context:
         """Compile one context."""
-        state = _State(plan, self.visible_services(plan.namespace))
+        client = Client(plan.namespace, plan.labels, gateway=plan.kind == "gateway")
+        state = _State(plan, client, self.resolver.services(client))
         listeners = self.sidecar_listeners(state) if plan.kind == "sidecar" else self.gateway_listeners(state)
         if self.host_filter is None and plan.kind == "sidecar":
             # A full compile has a cluster per service port and subset, as istiod builds them.
@@ -507,27 +348,11 @@ class Compiler:
             policies,
         )
 
-    def visible_services(self, namespace: str) -> dict[str, ServiceHost]:
-        """Registry entries visible from `namespace`; for a repeated hostname, the own namespace wins."""
-        out: dict[str, ServiceHost] = {}
-        scope = frozenset({namespace})
-        for hostname, entries in self.mesh.hosts.items():
-            visible = [e for e in entries if e.visible_from(scope)]
-            if not visible:
-                continue
-            own = [e for e in visible if e.namespace == namespace]
-            out[hostname] = (own or visible)[0]
-        return out
-
     # --- sidecar ------------------------------------------------------------------------------------
 
     def sidecar_listeners(self, state: _State) -> list[ir.Listener]:
         """One HTTP listener per service port (`0.0.0.0_<port>`, route table `<port>`)."""
-        ns = state.plan.namespace
-        vss = sorted(
-            (v for v in self.vss if MESH in v.gateways and v.hosts and v.visible_from(ns)),
-            key=lambda v: (v.group(ns), v.key),
-        )
+        vss = self.resolver.virtual_services(state.plan.namespace, MESH, within=self.vs_resources.values())
         ports: set[int] = set()
         for svc in state.services.values():
             for p in svc.ports:
@@ -552,11 +377,7 @@ class Compiler:
     def sidecar_virtual_hosts(self, state: _State, vss: list[_VS], port: int) -> list[ir.VirtualHost]:
         """`BuildSidecarOutboundVirtualHosts` for one port."""
         ns = state.plan.namespace
-        by_name = {
-            h: s
-            for h, s in state.services.items()
-            if (p := s.port(port)) and self._http_port(p.protocol) and self.may_serve(h)
-        }
+        by_name = {h: s for h, s in state.services.items() if (p := s.port(port)) and self._http_port(p.protocol)}
         wildcard_services = [h for h in by_name if h.startswith("*")]
         if port != 80:
             # selectVirtualServices: only VirtualServices with a host that matches a service on the port.
@@ -597,7 +418,7 @@ class Compiler:
                     self._duplicate(state, name, vs)
                 if not kept:
                     continue
-                if self.host_filter is not None and not any(domain_matches(d, self.host_filter) for d in kept):
+                if not any(self._asked(d.lower()) for d in kept):
                     continue
                 vh = ir.VirtualHost(name, kept)
                 if svc is not None:
@@ -837,11 +658,7 @@ class Compiler:
         )
 
     def _gateway_vss(self, state: _State, gateway: str) -> list[_VS]:
-        ns = state.plan.namespace
-        return sorted(
-            (v for v in self.vss if gateway in v.gateways and v.hosts and v.visible_from(ns)),
-            key=lambda v: (v.group(ns), v.key),
-        )
+        return self.resolver.virtual_services(state.plan.namespace, gateway, within=self.vs_resources.values())
 
     def gateway_virtual_hosts(
         self, state: _State, port: int, servers: list[tuple[_Gateway, int, Any]], *, is_tls: bool
@@ -850,26 +667,28 @@ class Compiler:
         by_host: dict[str, ir.VirtualHost] = {}
         sequences: dict[str, list[tuple[_VS, list[_Item]]]] = {}
         built: dict[tuple[str, str, str], list[_Item]] = {}
+        has_routes: dict[tuple[str, str, str], bool] = {}
+        unasked = False  # a vhost of the full route table that a narrowed compile (`Scope.host`) leaves out
         for gw, _i, server in servers:
             gw_ns = gw.res.namespace
             for vs in self._gateway_vss(state, gw.key):
                 server_hosts = self._server_hosts(server, gw_ns, vs.namespace)
-                common = _intersection(server_hosts, vs.hosts)
+                common = [h.lower() for h in _intersection(server_hosts, vs.hosts)]
                 if not common:
                     continue
-                if self.host_filter is not None and not any(domain_matches(h, self.host_filter) for h in common):
-                    continue
                 key = (gw.key, vs.namespace, vs.name)
+                if key not in has_routes:
+                    has_routes[key] = self._has_routes(vs, port, gw.key, state.plan)
+                if not has_routes[key]:
+                    continue
+                asked = [h for h in common if self._asked(h)]
+                unasked = unasked or len(asked) < len(common)
+                if not asked:
+                    continue
                 items = built.get(key)
                 if items is None:
-                    if not self._has_routes(vs, port, gw.key, state.plan):
-                        continue
-                    items = self.vs_items(state, vs, port, gw.key, is_tls=is_tls)
-                    built[key] = items
-                for h in common:
-                    h = h.lower()
-                    if self.host_filter is not None and not domain_matches(h, self.host_filter):
-                        continue
+                    items = built[key] = self.vs_items(state, vs, port, gw.key, is_tls=is_tls)
+                for h in asked:
                     vh = by_host.get(h)
                     if vh is None:
                         vh = ir.VirtualHost(f"{h}:{port}", [h])
@@ -881,7 +700,8 @@ class Compiler:
             if server.tls is not None and server.tls.httpsRedirect:
                 for raw in server.hosts:
                     h = split_host(raw)[1].lower()
-                    if self.host_filter is not None and not domain_matches(h, self.host_filter):
+                    if not self._asked(h):
+                        unasked = True
                         continue
                     vh = by_host.get(h)
                     if vh is None:
@@ -891,7 +711,7 @@ class Compiler:
                         vh.require_tls = True
         for h, vh in by_host.items():
             self._fill(vh, sequences[h], sort_catch_all=True)
-        if not by_host:
+        if not by_host and not unasked:
             # No VirtualService for this port: Envoy answers 404 to everything.
             return [ir.VirtualHost(f"blackhole:{port}", ["*"])]
         return sorted(by_host.values(), key=lambda v: v.name)
@@ -1493,11 +1313,10 @@ class Compiler:
 
     # --- clusters -----------------------------------------------------------------------------------
 
-    def merged_rules(self, state: _State, host: str) -> _Merged:
-        """The DestinationRules that apply to `host` in this context, merged."""
-        svc = state.services.get(host)
-        rules = self.rules.applicable(host, state.plan.namespace, state.plan.labels, svc.namespace if svc else None)
-        return _merge_rules(rules)
+    def merged_rules(self, state: _State, host: str) -> ConsolidatedRule:
+        """The DestinationRule this proxy applies to `host`, merged (`Resolver.destination_rule`); empty if none."""
+        found = self.resolver.destination_rule(host, state.client)
+        return found if found is not None else ConsolidatedRule(host, [], frozenset(), None)
 
     def cluster(
         self,
@@ -1572,7 +1391,7 @@ class Compiler:
         return cluster
 
     def apply_policy(
-        self, cluster: ir.Cluster, merged: _Merged, subset_entry: tuple[Resource, int] | None, port: int
+        self, cluster: ir.Cluster, merged: ConsolidatedRule, subset_entry: tuple[Resource, int] | None, port: int
     ) -> None:
         """`MergeTrafficPolicy`: top level (or its port entry), the subset's blocks, the subset's port entry."""
         blocks: dict[str, tuple[Any, ir.PolicyOrigin] | None] = dict.fromkeys(
@@ -1625,6 +1444,7 @@ class Compiler:
 
     def endpoints(self, cluster: ir.Cluster, svc: ServiceHost, sport: Any) -> None:
         """Endpoints from WorkloadEntries and ServiceEntry endpoints, filtered by the subset's labels."""
+        svc = svc.entry_for(sport.number)
         res = svc.resource
         labels = cluster.subset_labels
         found: list[ir.Endpoint] = []
@@ -1680,8 +1500,8 @@ class Compiler:
             found.append(ir.Endpoint(svc.hostname, target if not svc.is_service_entry else sport.number))
             dns = True
         if cluster.discovery != "ORIGINAL_DST":
-            is_ip = all(_looks_like_ip(e.address) for e in found)
-            cluster.discovery = "STRICT_DNS" if (dns or not is_ip) else "STATIC"
+            addressed = all(is_ip(e.address) or e.address.startswith("unix://") for e in found)
+            cluster.discovery = "STRICT_DNS" if (dns or not addressed) else "STATIC"
         cluster.endpoints = sorted(found, key=lambda e: (e.address, e.port))
 
     def destination_hash(self, state: _State, host: str, dest: Any) -> ir.HashPolicy | None:
@@ -1956,9 +1776,9 @@ def _intersection(server_hosts: Iterable[str], vs_hosts: Iterable[str]) -> list[
     vs_list = list(vs_hosts)
     for s in server_hosts:
         for v in vs_list:
-            if host_covers(v, s):
+            if host_subset_of(s, v):
                 pick = s
-            elif host_covers(s, v):
+            elif host_subset_of(v, s):
                 pick = v
             else:
                 continue
@@ -2127,13 +1947,6 @@ def _authz_operation(o: Any) -> ir.AuthzOperation:
         list(o.paths),
         list(o.notPaths),
     )
-
-
-_IP = re.compile(r"^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$|^unix://")
-
-
-def _looks_like_ip(address: str) -> bool:
-    return bool(_IP.match(address))
 
 
 def compile_mesh(mesh: Mesh, scope: Scope | None = None) -> ir.IR:

@@ -1,10 +1,9 @@
 """The Mesh: one index over every resource, and the one place hosts are resolved.
 
-Every rule and the compiler read the input through this index. Hosts are resolved by one
-function (`Mesh.lookup_host`): a short name becomes `name.<namespace>.svc.<cluster-domain>` in the
-namespace of the resource that wrote it, wildcard ServiceEntry hosts cover the names below them,
-and visibility follows `exportTo` (on the resource, or the Service annotation
-`networking.istio.io/exportTo`).
+Every rule and the compiler read the input through this index. `Mesh.fqdn` turns a short name
+into `name.<namespace>.svc.<cluster-domain>`; each registry entry (`ServiceHost`) records its
+`exportTo` (on the resource, or the Service annotation `networking.istio.io/exportTo`). Which
+entry and which DestinationRule a client gets is decided in one place, `meshc.resolve`.
 
 For `meshc lint` (`Mesh(..., defaults=True)`), like `istioctl analyze`, the index adds Istio's
 default ingress gateway (a Pod labelled `istio: ingressgateway` and the Service
@@ -21,12 +20,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Literal, NamedTuple, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter
 
 from meshc.config import Options
 from meshc.diagnostics import ResourceRef, Span
+from meshc.hosts import host_matches, host_subset_of, split_host
 from meshc.source import Document
 
 T = TypeVar("T")
@@ -199,12 +199,8 @@ class ServiceHost:
     selector: Mapping[str, str] | None
     """Labels of the workloads behind it (Service selector, ServiceEntry workloadSelector)."""
     is_service_entry: bool
-
-    def visible_from(self, scopes: Iterable[str]) -> bool:
-        """True when one of the namespaces in `scopes` (or `*`) can see this host."""
-        if "*" in self.export_to:
-            return True
-        return any(s != "*" and s in self.export_to for s in scopes)
+    merged: tuple[tuple[int, ServiceHost], ...] = ()
+    """Ports istiod merged in from other entries of the same namespace (`appendSidecarServices`): (number, entry)."""
 
     def port(self, number: int) -> ServicePort | None:
         """The port with this number, if any."""
@@ -212,6 +208,13 @@ class ServiceHost:
             if p.number == number:
                 return p
         return None
+
+    def entry_for(self, number: int) -> ServiceHost:
+        """The entry whose resource defines port `number` (this one, or one merged into it)."""
+        for n, e in self.merged:
+            if n == number:
+                return e
+        return self
 
     @property
     def described(self) -> str:
@@ -261,48 +264,12 @@ class Workload:
         return self.annotations.get("ambient.istio.io/redirection") == "enabled"
 
 
-class RouteDestination(NamedTuple):
-    """One destination a VirtualService sends (or mirrors) traffic to, with its field path."""
-
-    loc: tuple[str | int, ...]
-    """Path of the `destination` object (or of `mirror`)."""
-    destination: Any
-    mirror: bool
-
-
-class ResolvedDestination(NamedTuple):
-    """A VirtualService destination with the registry host it resolves to (see `Mesh.destinations`)."""
-
-    vs: Resource
-    loc: tuple[str | int, ...]
-    destination: Any
-    mirror: bool
-    scopes: frozenset[str]
-    """Namespaces where the VirtualService applies (its exportTo, else its namespace)."""
-    fqdn: str
-    """The host resolved in the VirtualService's namespace (`reviews` → `reviews.default.svc.cluster.local`)."""
-    service: ServiceHost | None
-    """The Service or ServiceEntry the host resolves to, visible from `scopes`; None if none."""
-
-
-def route_destinations(vs: Resource) -> Iterator[RouteDestination]:
-    """Every route and mirror destination of a VirtualService, in document order.
+def destination_entries(spec: Any, valid: bool = True) -> list[tuple[tuple[str | int, ...], Any, bool]]:
+    """(loc, destination, is_mirror) of every route and mirror destination of a VirtualService spec.
 
     `http[i].route[j].destination`, `http[i].mirror`, `http[i].mirrors[j].destination`,
-    `tls[i].route[j].destination` and `tcp[i].route[j].destination`.
-    """
-    spec = vs.spec
-    if spec is None:
-        return
-    for loc, dest, mirror in destination_entries(spec, vs.valid):
-        yield RouteDestination(loc, dest, mirror)
-
-
-def destination_entries(spec: Any, valid: bool = True) -> list[tuple[tuple[str | int, ...], Any, bool]]:
-    """(loc, destination, is_mirror) of every destination of a VirtualService spec, as a list.
-
-    The fast form of `route_destinations`; `valid=False` (a salvaged spec) drops destinations
-    without a usable host.
+    `tls[i].route[j].destination` and `tcp[i].route[j].destination`, in document order;
+    `valid=False` (a salvaged spec) drops destinations without a usable host.
     """
     out: list[tuple[tuple[str | int, ...], Any, bool]] = []
     append = out.append
@@ -321,50 +288,6 @@ def destination_entries(spec: Any, valid: bool = True) -> list[tuple[tuple[str |
         # A salvaged (invalid) VirtualService may hold destinations without a usable host.
         out = [e for e in out if e[1] is not None and isinstance(getattr(e[1], "host", None), str)]
     return out
-
-
-def split_host(host: str) -> tuple[str | None, str]:
-    """Split a Gateway server host `ns/host` into (namespace or None, host)."""
-    if "/" in host:
-        ns, _, h = host.partition("/")
-        return ns, h
-    return None, host
-
-
-def host_matches(a: str, b: str) -> bool:
-    """Istio's symmetric wildcard match of two hosts (`host.Name.Matches`).
-
-    `*` matches anything; `*.x.com` matches `a.x.com` and `*.b.x.com` but not `x.com`; two
-    wildcards match when one's suffix contains the other's.
-    """
-    a = a.lower()
-    b = b.lower()
-    if a == b or a == "*" or b == "*":
-        return True
-    a_wild = a.startswith("*")
-    b_wild = b.startswith("*")
-    if a_wild and b_wild:
-        sa, sb = a[1:], b[1:]
-        return sa.endswith(sb) or sb.endswith(sa)
-    if a_wild:
-        return b.endswith(a[1:])
-    if b_wild:
-        return a.endswith(b[1:])
-    return False
-
-
-def host_covers(pattern: str, host: str) -> bool:
-    """True when every name `host` stands for is also matched by `pattern` (subset relation)."""
-    pattern = pattern.lower()
-    host = host.lower()
-    if pattern == "*" or pattern == host:
-        return True
-    if pattern.startswith("*"):
-        suffix = pattern[1:]
-        if host.startswith("*"):
-            return host[1:].endswith(suffix)
-        return host.endswith(suffix)
-    return False
 
 
 def export_set(values: Iterable[str] | None, namespace: str) -> frozenset[str]:
@@ -639,7 +562,6 @@ class Mesh:
         self.workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
         self.services_by_ns: dict[str, list[Resource]] = defaultdict(list)
         """Kubernetes Services by namespace, the synthetic ingress Service included."""
-        self._dr_cache: dict[tuple[str, str], list[Resource]] = {}
         self._memo: dict[str, Any] = {}
         for r in resources:
             if r.synthetic:
@@ -871,66 +793,12 @@ class Mesh:
                 return parts[0], parts[1]
         return None
 
-    def lookup_host(self, host: str, namespace: str, scopes: Iterable[str] | None = None) -> ServiceHost | None:
-        """The Service or ServiceEntry that `host`, written in `namespace`, refers to.
-
-        `scopes` are the namespaces the reference must work in (default: `namespace`). Exact
-        hosts win over wildcard ServiceEntry hosts; among wildcards the most specific wins.
-        """
-        if scopes is None:
-            scope: frozenset[str] = frozenset((namespace,))
-        elif isinstance(scopes, frozenset):
-            scope = scopes
-        else:
-            scope = frozenset(scopes)
-        name = self.fqdn(host, namespace)
-        for candidate in self.hosts.get(name, ()):
-            if candidate.visible_from(scope):
-                return candidate
-        if not self.wildcard_hosts:
-            return None
-        best: ServiceHost | None = None
-        for candidate in self.wildcard_hosts:
-            if candidate.hostname == name or not candidate.visible_from(scope):
-                continue
-            if host_covers(candidate.hostname, name) and (best is None or len(candidate.hostname) > len(best.hostname)):
-                best = candidate
-        return best
-
-    @cached_property
-    def destinations(self) -> list[ResolvedDestination]:
-        """Every route and mirror destination of every VirtualService (salvaged ones included), resolved once.
-
-        Each destination's host is looked up with the VirtualService's reference scopes (its
-        `exportTo`, else its namespace), as `istioctl analyze` does.
-        """
-        out: list[ResolvedDestination] = []
-        append = out.append
-        resolved: dict[tuple[str, str, frozenset[str]], tuple[str, ServiceHost | None]] = {}
-        for vs in self.of_kind("VirtualService", partial=True):
-            spec = vs.spec
-            if spec is None:
-                continue
-            ns = vs.namespace
-            scopes = reference_scopes(spec.exportTo, ns)
-            for loc, dest, mirror in destination_entries(spec, vs.valid):
-                key = (dest.host, ns, scopes)
-                found = resolved.get(key)
-                if found is None:
-                    found = resolved[key] = (self.fqdn(dest.host, ns), self.lookup_host(dest.host, ns, scopes))
-                append(ResolvedDestination(vs, loc, dest, mirror, scopes, found[0], found[1]))
-        return out
-
     def any_host(self, host: str, namespace: str) -> list[ServiceHost]:
         """Every registry entry for `host` regardless of visibility (for better messages)."""
         name = self.fqdn(host, namespace)
         found = list(self.hosts.get(name, ()))
-        found.extend(c for c in self.wildcard_hosts if c.hostname != name and host_covers(c.hostname, name))
+        found.extend(c for c in self.wildcard_hosts if c.hostname != name and host_subset_of(name, c.hostname))
         return found
-
-    def known_hostnames(self) -> list[str]:
-        """Every hostname in the registry (for did-you-mean suggestions)."""
-        return sorted(self.hosts)
 
     def registry_covers(self, fqdn: str) -> bool:
         """Whether the input's registry could hold `fqdn`, so that its absence means something.
@@ -946,19 +814,6 @@ class Mesh:
         if names is not None:
             return names[1] in self.service_namespaces
         return self.has_services
-
-    def is_cluster_local(self, host: str, namespace: str) -> bool:
-        """Whether `host`, written in `namespace`, names something inside the cluster.
-
-        True for `*.svc.<domain>` names (short names included), Kubernetes Services and
-        `MESH_INTERNAL` ServiceEntries.
-        """
-        if self.fqdn(host, namespace).endswith(f".svc.{self.domain}"):
-            return True
-        service = self.lookup_host(host, namespace, frozenset(("*", namespace)))
-        if service is None:
-            return False
-        return not service.is_service_entry or service.resource.spec.location == "MESH_INTERNAL"
 
     def gateway_hosts(self, gateway: Resource, namespace: str) -> list[str]:
         """Hosts a gateway serves to VirtualServices of `namespace` (`host.NamesForNamespace`).
@@ -993,8 +848,8 @@ class Mesh:
         Hosts are compared as written and, for short names, as `name.<namespace>.svc.<domain>`,
         as istiod resolves VirtualService hosts.
         """
-        candidates = [h for host in hosts for h in {host, self.fqdn(host, namespace)}]
-        return any(host_matches(g, h) for g in gateway_hosts for h in candidates)
+        candidates = [h for host in hosts for h in {host.lower(), self.fqdn(host, namespace)}]
+        return any(host_matches(g.lower(), h) for g in gateway_hosts for h in candidates)
 
     def is_partially_known(self, host: str, namespace: str) -> bool:
         """True when `host` names a Service or ServiceEntry that failed validation."""
@@ -1127,56 +982,3 @@ class Mesh:
             for r in self.partial_by_kind.get("DestinationRule", ())
             if isinstance(getattr(r.spec, "host", None), str)
         )
-
-    @cached_property
-    def _wildcard_destination_rules(self) -> list[tuple[str, list[Resource]]]:
-        return [(host, rules) for host, rules in self.destination_rules.items() if host.startswith("*")]
-
-    def destination_rules_for(self, fqdn: str, client_namespace: str) -> list[Resource]:
-        """The DestinationRules that apply to traffic from `client_namespace` to `fqdn`.
-
-        istiod's precedence: rules in the client's namespace, then in the service's namespace,
-        then in the root namespace; the first namespace with a match wins, and within it the
-        exact host beats the most specific wildcard. Only rules exported to the client count.
-        """
-        fqdn = fqdn.lower()
-        key = (fqdn, client_namespace)
-        cached = self._dr_cache.get(key)
-        if cached is None:
-            cached = self._dr_cache[key] = self._destination_rules_for(fqdn, client_namespace)
-        return list(cached)
-
-    def _destination_rules_for(self, fqdn: str, client_namespace: str) -> list[Resource]:
-        exact_rules = self.destination_rules.get(fqdn, ())
-        # Fast path: an exact rule in the client's namespace wins before anything else is looked at.
-        own = [r for r in exact_rules if r.namespace == client_namespace]
-        if own:
-            return own
-        service = self.lookup_host(fqdn, client_namespace, frozenset(("*", client_namespace)))
-        service_ns = service.namespace if service is not None else None
-        order = [client_namespace]
-        if service_ns and service_ns not in order:
-            order.append(service_ns)
-        if self.options.root_namespace not in order:
-            order.append(self.options.root_namespace)
-        wild_rules = [(h, rules) for h, rules in self._wildcard_destination_rules if h != fqdn and host_covers(h, fqdn)]
-        for ns in order:
-            exact = [r for r in exact_rules if r.namespace == ns and self._dr_visible(r, ns, client_namespace)]
-            if exact:
-                return exact
-            wild = [
-                (len(h), r)
-                for h, rules in wild_rules
-                for r in rules
-                if r.namespace == ns and self._dr_visible(r, ns, client_namespace)
-            ]
-            if wild:
-                best = max(length for length, _ in wild)
-                return [r for length, r in wild if length == best]
-        return []
-
-    @staticmethod
-    def _dr_visible(rule: Resource, ns: str, client_namespace: str) -> bool:
-        if ns == client_namespace:
-            return True
-        return bool(export_set(rule.spec.exportTo, rule.namespace) & {"*", client_namespace})

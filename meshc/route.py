@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from meshc import ir
-from meshc.compile import MESH, Compiler, Scope, domain_matches
+from meshc.compile import Compiler, Scope
 from meshc.config import Options
 from meshc.diagnostics import Diagnostic, Severity
-from meshc.mesh import Mesh, ServiceHost
+from meshc.hosts import domain_matches
+from meshc.mesh import Mesh
 from meshc.models.networking import is_http_protocol
+from meshc.resolve import MESH, Client, Resolver
 from meshc.simulate import Decision, Request, simulate, split_authority
 
 if TYPE_CHECKING:
@@ -99,39 +101,13 @@ def explain(loaded: Loaded, request: Request) -> Explanation:
 # --- defaults and checks -------------------------------------------------------------------------------
 
 
-def registry_host(mesh: Mesh, hostname: str, namespace: str) -> ServiceHost | None:
-    """The registry entry a client in `namespace` reaches with `hostname` (short forms included)."""
-    scope = frozenset({namespace})
-    domain = mesh.domain
-    candidates = [mesh.fqdn(hostname, namespace)]
-    parts = hostname.split(".")
-    if len(parts) == 2:
-        candidates.append(f"{hostname}.svc.{domain}")
-    elif len(parts) == 3 and parts[2] == "svc":
-        candidates.append(f"{hostname}.{domain}")
-    for name in candidates:
-        for entry in mesh.hosts.get(name, ()):
-            if entry.visible_from(scope):
-                return entry
-    return None
-
-
 def _mesh_vs_hosts(mesh: Mesh, namespace: str) -> list[str]:
-    from meshc.compile import _VS
-
-    out = []
-    for res in mesh.of_kind("VirtualService"):
-        if res.spec is None:
-            continue
-        vs = _VS(res, mesh)
-        if MESH in vs.gateways and vs.visible_from(namespace):
-            out.extend(vs.hosts)
-    return out
+    return [h for vs in Resolver.of(mesh).virtual_services(namespace, MESH) for h in vs.hosts]
 
 
 def _mesh_port(mesh: Mesh, hostname: str, request: Request, *, check_only: bool = False) -> int:
     ns = request.source_namespace
-    svc = registry_host(mesh, hostname, ns)
+    svc = Resolver.of(mesh).resolve_authority(hostname, Client(ns, dict(request.source_labels))).service
     if svc is not None:
         ports = [p.number for p in svc.ports if (p.protocol or "").upper() != "UDP"]
         if check_only:
@@ -157,22 +133,15 @@ def _vs_host_ports(mesh: Mesh, hostname: str, namespace: str) -> list[int] | Non
     istiod gives such a host a virtual host on the ports of the registry services of the same
     VirtualService, or on port 80 when it has none (`buildSidecarVirtualHostsForVirtualService`).
     """
-    from meshc.compile import _VS
-
+    resolver = Resolver.of(mesh)
     found = False
     ports: set[int] = set()
-    scope = frozenset({namespace})
-    for res in mesh.of_kind("VirtualService"):
-        if res.spec is None:
-            continue
-        vs = _VS(res, mesh)
-        if MESH not in vs.gateways or not vs.visible_from(namespace):
-            continue
+    services = resolver.services(namespace)
+    for vs in resolver.virtual_services(namespace, MESH):
         if not any(domain_matches(h, hostname) for h in vs.hosts):
             continue
         found = True
-        services = [e for h in vs.hosts for e in mesh.hosts.get(h, ()) if e.visible_from(scope)]
-        for svc in services:
+        for svc in (services[h] for h in vs.hosts if h in services):
             ports.update(p.number for p in svc.ports if p.protocol is None or is_http_protocol(p.protocol))
     if not found:
         return None
@@ -180,20 +149,17 @@ def _vs_host_ports(mesh: Mesh, hostname: str, namespace: str) -> list[int] | Non
 
 
 def _unknown_host(mesh: Mesh, hostname: str, namespace: str) -> str:
+    resolver = Resolver.of(mesh)
     known: set[str] = set()
-    scope = frozenset({namespace})
-    for name, entries in mesh.hosts.items():
-        if not any(e.visible_from(scope) for e in entries):
-            continue
+    for name in resolver.services(namespace):
         known.add(name)
         short = mesh.short_names(name)
         if short is not None:
             known.add(short[0] if short[1] == namespace else f"{short[0]}.{short[1]}")
     known.update(h for h in _mesh_vs_hosts(mesh, namespace) if h != "*")
-    hidden = [e for e in mesh.any_host(hostname, namespace) if not e.visible_from(scope)]
-    if not hidden and hostname.count(".") in (1, 2):
-        hidden = [e for e in mesh.hosts.get(f"{hostname}.svc.{mesh.domain}", ()) if not e.visible_from(scope)]
-        hidden += [e for e in mesh.hosts.get(f"{hostname}.{mesh.domain}", ()) if not e.visible_from(scope)]
+    hidden = resolver.resolve_authority(hostname, namespace).hidden or tuple(
+        e for e in mesh.any_host(hostname, namespace) if not resolver.visible(e, namespace)
+    )
     if hidden:
         e = hidden[0]
         return (

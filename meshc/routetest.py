@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from meshc.config import Options
 from meshc.render import xml_text
-from meshc.route import Explanation, Loaded, RouteError, explain, load, registry_host
+from meshc.route import Explanation, Loaded, RouteError, explain, load
 from meshc.simulate import Request, split_authority
 from meshc.source import Document
 from meshc.source import load as load_files
@@ -408,17 +408,20 @@ def _auto_gateway(loaded: Loaded, request: Request) -> str:
 
     A sidecar when the host is a mesh host, else the first Gateway (by namespace/name) serving the host.
     """
-    from meshc.compile import _VS, MESH, Compiler, Scope, domain_matches
+    from meshc.compile import Compiler, Scope
+    from meshc.hosts import domain_matches
+    from meshc.resolve import MESH, Resolver
 
     mesh = loaded.mesh
+    resolver = Resolver.of(mesh)
     hostname = split_authority(request.host)[0]
-    if registry_host(mesh, hostname, request.source_namespace) is not None:
+    if resolver.resolve_authority(hostname, request.source_namespace).service is not None:
         return MESH
     candidates = []
     for res in mesh.of_kind("VirtualService"):
         if res.spec is None:
             continue
-        vs = _VS(res, mesh)
+        vs = resolver.view(res)
         if not any(domain_matches(h.lower(), hostname) for h in vs.hosts):
             continue
         if MESH in vs.gateways:

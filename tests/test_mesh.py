@@ -1,4 +1,4 @@
-"""The Mesh index: host resolution, workloads, namespaces, the default ingress gateway, salvage."""
+"""The Mesh index: registry entries, workloads, namespaces, the default ingress gateway, salvage."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from meshc.config import Options
 from meshc.lint import lint, read
-from meshc.mesh import INGRESS_NAMESPACE, INGRESS_SERVICE, Mesh, host_covers, host_matches
+from meshc.mesh import INGRESS_NAMESPACE, INGRESS_SERVICE, Mesh, ServiceHost
+from meshc.resolve import Resolver
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,6 +21,10 @@ def mesh_of(text: str, **options: str) -> Mesh:
     inv = read(["-"], opts, stdin=io.BytesIO(text.encode("utf-8")))
     assert not inv.diagnostics, [d.message for d in inv.diagnostics]
     return Mesh(inv.indexed(), opts, defaults=True)
+
+
+def lookup(mesh: Mesh, host: str, namespace: str) -> ServiceHost | None:
+    return Resolver.of(mesh).resolve_host(host, namespace).service
 
 
 REGISTRY = """
@@ -53,50 +58,37 @@ spec:
 
 def test_short_names_resolve_in_the_namespace_of_the_referring_resource() -> None:
     mesh = mesh_of(REGISTRY)
-    found = mesh.lookup_host("reviews", "default")
+    found = lookup(mesh, "reviews", "default")
     assert found is not None and found.hostname == "reviews.default.svc.cluster.local"
-    assert mesh.lookup_host("reviews", "frontend") is None  # reviews.frontend.svc.cluster.local
-    assert mesh.lookup_host("reviews.default.svc.cluster.local", "frontend") is not None
+    assert lookup(mesh, "reviews", "frontend") is None  # reviews.frontend.svc.cluster.local
+    assert lookup(mesh, "reviews.default.svc.cluster.local", "frontend") is not None
 
 
 def test_service_export_annotation_with_spaces_and_dot() -> None:
     mesh = mesh_of(REGISTRY)
     fqdn = "details.default.svc.cluster.local"
-    assert mesh.lookup_host(fqdn, "banana") is not None
-    assert mesh.lookup_host(fqdn, "default") is not None
-    assert mesh.lookup_host(fqdn, "istio-system") is None
+    assert lookup(mesh, fqdn, "banana") is not None
+    assert lookup(mesh, fqdn, "default") is not None
+    assert lookup(mesh, fqdn, "istio-system") is None
     assert [h.hostname for h in mesh.any_host(fqdn, "istio-system")] == [fqdn]
 
 
 def test_service_entry_wildcards_and_export_to() -> None:
     mesh = mesh_of(REGISTRY)
-    found = mesh.lookup_host("shop.eu.example.com", "default")
-    assert found is not None and found.hostname == "*.eu.example.com"
-    assert mesh.lookup_host("api.example.com", "default") is not None
-    assert mesh.lookup_host("api.example.com", "other") is None  # exported to default only
-    assert mesh.lookup_host("eu.example.com", "default") is None  # *.eu.example.com does not cover it
-
-
-def test_reference_scopes_follow_the_referring_export_to() -> None:
-    mesh = mesh_of(REGISTRY)
-    assert mesh.lookup_host("details.default.svc.cluster.local", "x", frozenset({"banana"})) is not None
+    assert lookup(mesh, "shop.eu.example.com", "default") is None  # istiod routes to registry names only
+    covering = Resolver.of(mesh).wildcards_covering("shop.eu.example.com", "default")
+    assert [e.hostname for e in covering] == ["*.eu.example.com"]
+    assert lookup(mesh, "api.example.com", "default") is not None
+    assert lookup(mesh, "api.example.com", "other") is None  # exported to default only
+    assert not Resolver.of(mesh).wildcards_covering("eu.example.com", "default")  # *.eu.example.com does not
 
 
 def test_cluster_domain_option() -> None:
     mesh = mesh_of(REGISTRY, cluster_domain="corp.local")
     assert mesh.fqdn("reviews", "default") == "reviews.default.svc.corp.local"
-    assert mesh.lookup_host("reviews.default.svc.corp.local", "x") is not None
-    assert mesh.lookup_host("reviews.default.svc.cluster.local", "x") is None
+    assert lookup(mesh, "reviews.default.svc.corp.local", "x") is not None
+    assert lookup(mesh, "reviews.default.svc.cluster.local", "x") is None
     assert mesh.short_names("reviews.default.svc.corp.local") == ("reviews", "default")
-
-
-def test_host_matching_primitives() -> None:
-    assert host_matches("*.example.com", "a.example.com")
-    assert host_matches("*", "anything")
-    assert not host_matches("*.example.com", "example.com")
-    assert host_matches("*.example.com", "*.a.example.com")
-    assert host_covers("*.example.com", "*.a.example.com")
-    assert not host_covers("*.a.example.com", "*.example.com")
 
 
 WORKLOADS = """
@@ -176,7 +168,7 @@ spec:
 """
     )
     assert [w.resource.synthetic for w in mesh.workloads_matching({"istio": "ingressgateway"})] == [True]
-    service = mesh.lookup_host(f"{INGRESS_SERVICE}.{INGRESS_NAMESPACE}.svc.cluster.local", "default")
+    service = lookup(mesh, f"{INGRESS_SERVICE}.{INGRESS_NAMESPACE}.svc.cluster.local", "default")
     assert service is not None and service.resource.synthetic
     assert [p.number for p in service.ports] == [80, 443, 31400, 15443]
     assert not mesh.capability("services") and not mesh.capability("workloads")
@@ -196,7 +188,7 @@ spec:
 """
     )
     assert not mesh.synthetic
-    service = mesh.lookup_host("istio-ingressgateway.istio-system.svc.cluster.local", "x")
+    service = lookup(mesh, "istio-ingressgateway.istio-system.svc.cluster.local", "x")
     assert service is not None and [p.number for p in service.ports] == [8080]
 
 

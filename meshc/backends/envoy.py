@@ -34,6 +34,7 @@ from meshc.backends.options import (
     parse_port_map,
 )
 from meshc.diagnostics import Diagnostic
+from meshc.hosts import is_ip
 from meshc.rules import envoy as codes
 
 # --- type URLs and names ------------------------------------------------------------------------
@@ -224,14 +225,6 @@ def _string_matcher(m: irm.StringMatch, *, ignore_case: bool = False) -> dict[st
     if ignore_case:
         out["ignore_case"] = True
     return out
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
@@ -1127,7 +1120,7 @@ class _Renderer(GapReport):
         original_dst = (cl.discovery == "ORIGINAL_DST" or lb.policy == "PASSTHROUGH") and not overridden
         if original_dst:
             kind = "ORIGINAL_DST"
-        elif all(_is_ip(a.host) for a, _ in endpoints) and (cl.discovery == "STATIC" or overridden):
+        elif all(is_ip(a.host) for a, _ in endpoints) and (cl.discovery == "STATIC" or overridden):
             kind = "STATIC"
         else:
             kind = "STRICT_DNS" if endpoints else ("STATIC" if cl.discovery != "STRICT_DNS" else "STRICT_DNS")

@@ -65,6 +65,7 @@ from meshc.backends.options import (
     parse_address,
 )
 from meshc.diagnostics import Diagnostic, ResourceRef
+from meshc.hosts import is_ip
 from meshc.rules import nginx as codes
 from meshc.rules.base import Rule
 
@@ -136,7 +137,7 @@ def parse_resolver(text: str) -> Address:
     Host names are refused: nginx would resolve them once, at start, through the system's resolver.
     """
     addr = parse_address(text, default_port=53)
-    if not _is_ip(addr.host):
+    if not is_ip(addr.host):
         raise OptionError(f"bad resolver `{text}`: expected an IP address (IP[:PORT] or [IPv6][:PORT])")
     return addr
 
@@ -295,14 +296,6 @@ def _nginx_time(duration: str | None, *, default: str | None = None) -> str | No
     if ms % 1000 == 0:
         return f"{ms // 1000}s"
     return f"{ms}ms"
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _valid_dns(host: str) -> bool:
@@ -710,7 +703,7 @@ class _Renderer(GapReport):
         servers = []
         dns = False
         for host, port, weight, origin in self._addresses(cl):
-            if not (_is_ip(host) or _valid_dns(host)):
+            if not (is_ip(host) or _valid_dns(host)):
                 self.at_origin(
                     codes.UNSAFE_VALUE,
                     f"endpoint address {_comment(host)[:80]!r} of cluster `{_comment(cl.name)}` is left out: "
@@ -718,7 +711,7 @@ class _Renderer(GapReport):
                     origin or policy_origin,
                 )
                 continue
-            dns = dns or not _is_ip(host)
+            dns = dns or not is_ip(host)
             servers.append((host, port, weight))
         if not servers:
             self.at_origin(
@@ -1198,7 +1191,7 @@ class _Renderer(GapReport):
             if rd.authority is not None:
                 host = rd.authority
                 hostpart = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-                if not (_valid_dns(hostpart) or _is_ip(hostpart.strip("[]"))):
+                if not (_valid_dns(hostpart) or is_ip(hostpart.strip("[]"))):
                     raise Unsafe("not a host name")
                 host_text = host
             else:
@@ -1425,7 +1418,7 @@ class _Renderer(GapReport):
         host = "$http_host"
         if authority is not None:
             hostpart = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
-            if _valid_dns(hostpart) or _is_ip(hostpart.strip("[]")):
+            if _valid_dns(hostpart) or is_ip(hostpart.strip("[]")):
                 host = _quote(authority)
             else:
                 self.unsafe("rewrite.authority", authority, Unsafe("not a host name"), report)

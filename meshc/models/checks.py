@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import re2
 from pydantic import AfterValidator, Field
 
+from meshc.hosts import is_ip
 from meshc.models.base import fail
 
 # --- regular expressions (RE2, the engine Envoy uses) ----------------------------------------
@@ -76,15 +77,6 @@ _LOWER_DNS_LABEL_RE = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\Z")
 def is_dns1123_label(value: str) -> bool:
     """Whether `value` is a DNS-1123 label of at most 63 characters (Istio `labels.IsDNS1123Label`)."""
     return len(value) <= 63 and _DNS_LABEL_RE.match(value) is not None
-
-
-def is_ip(value: str) -> bool:
-    """Whether `value` is an IPv4 or IPv6 address (Go `netip.ParseAddr`)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def subnet_error(value: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from meshc.diagnostics import close_matches
+from meshc.hosts import host_matches, host_subset_of, is_ip
 from meshc.models.base import (
     DurationField,
     MatchPort,
@@ -53,7 +54,6 @@ from meshc.models.checks import (
     header_operation_errors,
     is_authority_header,
     is_dns1123_label,
-    is_ip,
     is_prime,
     wildcard_domain_error,
 )
@@ -648,18 +648,6 @@ class TCPRoute(Model):
         return self
 
 
-def host_matches(a: str, b: str) -> bool:
-    """Whether two hosts overlap, wildcards included (Istio `host.Name.Matches`)."""
-    a_wild, b_wild = a.startswith("*"), b.startswith("*")
-    if a_wild and b_wild:
-        return b[1:].endswith(a[1:]) if len(a) < len(b) else a[1:].endswith(b[1:])
-    if a_wild:
-        return b.endswith(a[1:])
-    if b_wild:
-        return a.endswith(b[1:])
-    return a == b
-
-
 def first_overlap(hosts: list[str]) -> tuple[int, int] | None:
     """The first pair `(i, j)`, `i < j`, of hosts that overlap (`host_matches`): smallest `j`, then smallest `i`.
 
@@ -711,15 +699,6 @@ def first_overlap(hosts: list[str]) -> tuple[int, int] | None:
         if found:
             return min(found), j
     return None
-
-
-def host_subset_of(a: str, b: str) -> bool:
-    """Whether every name matched by `a` is matched by `b` (Istio `host.Name.SubsetOf`)."""
-    if b.startswith("*"):
-        if a.startswith("*"):
-            return len(a) >= len(b) and a[1:].endswith(b[1:])
-        return a.endswith(b[1:])
-    return a == b
 
 
 def _gateway_bound_host_error(host: str, sni: bool) -> str | None:

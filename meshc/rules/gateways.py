@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from meshc.diagnostics import Severity
-from meshc.mesh import Mesh, Resource, selector_text, split_host
+from meshc.hosts import split_host
+from meshc.mesh import Mesh, Resource, selector_text
 from meshc.rules.base import Finding, rule
 
 

@@ -1,8 +1,8 @@
 """Cross-reference rules (MC1xx): hosts, ports, subsets and gateways that a resource names must exist.
 
-Every host goes through `Mesh.lookup_host` (short names, FQDNs, wildcards, exportTo), so the
-rules never re-implement host matching. Checks that need the service registry declare
-`requires=("services",)` and are skipped, with a note in the summary, when the input has none.
+Every host and DestinationRule goes through `meshc.resolve.Resolver` (short names, FQDNs,
+exportTo, istiod's precedence), so the rules never re-implement resolution. Checks that need the
+service registry declare `requires=("services",)` and are skipped, with a note in the summary, when the input has none.
 """
 
 from __future__ import annotations
@@ -11,22 +11,23 @@ import difflib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from meshc.diagnostics import Severity
+from meshc.hosts import host_matches
 from meshc.mesh import (
     GATEWAY_API_GROUP,
     INTERNAL_GATEWAY_MARK,
     Mesh,
-    ResolvedDestination,
     Resource,
     ServiceHost,
     destination_entries,
     export_set,
-    host_covers,
-    host_matches,
     reference_scopes,
     scopes_overlap,
+    selector_text,
 )
+from meshc.resolve import ANY_NAMESPACE, Client, Resolver
 from meshc.rules.base import Finding, rule
 
 # Node labels Istio adds to pods for locality; meshc has no Nodes, so subsets on them are not judged.
@@ -54,6 +55,35 @@ def _virtual_services(mesh: Mesh) -> Iterator[Resource]:
     return mesh.of_kind("VirtualService", partial=True)
 
 
+class ResolvedDestination(NamedTuple):
+    """A VirtualService destination with the registry entry it resolves to."""
+
+    vs: Resource
+    loc: tuple[str | int, ...]
+    destination: Any
+    mirror: bool
+    scopes: frozenset[str]
+    """Namespaces where the VirtualService applies (its exportTo, else its namespace)."""
+    fqdn: str
+    """The host resolved in the VirtualService's namespace (`reviews` → `reviews.default.svc.cluster.local`)."""
+    service: ServiceHost | None
+    """The entry a proxy where the VirtualService applies uses for the host; None if none."""
+
+
+class SubsetProblem(NamedTuple):
+    """A destination subset some clients of the VirtualService's namespace do not have."""
+
+    destination: ResolvedDestination
+    rules: list[Resource]
+    """The DestinationRules those clients apply (empty: none)."""
+    defined: list[str]
+    """The subsets they define."""
+    who: str | None
+    """Which clients lack it (None: every client)."""
+    elsewhere: Resource | None
+    """A DestinationRule of other clients of the namespace that defines it (workloadSelector)."""
+
+
 @dataclass
 class _DestinationProblems:
     """Destinations of every VirtualService that MC101-MC104 report, found in one walk."""
@@ -61,14 +91,69 @@ class _DestinationProblems:
     unknown_host: list[ResolvedDestination] = field(default_factory=list)
     unknown_port: list[ResolvedDestination] = field(default_factory=list)
     port_required: list[ResolvedDestination] = field(default_factory=list)
-    unknown_subset: list[tuple[ResolvedDestination, list[Resource], list[str]]] = field(default_factory=list)
+    unknown_subset: list[SubsetProblem] = field(default_factory=list)
+
+
+def _clients(scopes: frozenset[str], namespace: str) -> list[str]:
+    """Client namespaces a VirtualService applies to: its own first (`*`: a namespace exportTo does not name)."""
+    out = sorted(scopes, key=lambda ns: (ns != namespace, ns))
+    return [ANY_NAMESPACE if ns == "*" else ns for ns in out]
+
+
+def _resolve(
+    resolver: Resolver, host: str, namespace: str, clients: list[str]
+) -> tuple[str, ServiceHost | None, ServiceHost | None]:
+    """(FQDN, the entry a client uses, a wildcard ServiceEntry covering the name) for a host a resource names.
+
+    The first client namespace where the host resolves decides. istiod routes only to exact
+    registry names, but `istioctl analyze` (`GetDestinationHost`) also accepts a name a visible
+    wildcard ServiceEntry covers, so the reference rules count such a name as known.
+    """
+    fqdn = resolver.mesh.fqdn(host, namespace)
+    for client in clients:
+        found = resolver.resolve_host(host, client, written_in=namespace)
+        if found.service is not None:
+            return found.host, found.service, None
+    for client in clients:
+        covering = resolver.wildcards_covering(host, client, written_in=namespace)
+        if covering:
+            return fqdn, None, covering[0]
+    return fqdn, None, None
+
+
+def _selector_classes(mesh: Mesh) -> dict[str, list[dict[str, str]]]:
+    """Per namespace, the workloadSelector labels of its DestinationRules (each a class of clients)."""
+    out: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for r in mesh.of_kind("DestinationRule", partial=False):
+        selector = r.spec.workloadSelector
+        if selector is not None:
+            labels = dict(selector.matchLabels)
+            if labels not in out[r.namespace]:
+                out[r.namespace].append(labels)
+    return out
+
+
+def _subset_views(
+    resolver: Resolver, fqdn: str, namespace: str, classes: list[dict[str, str]]
+) -> list[tuple[dict[str, str] | None, list[Resource], list[str]]]:
+    """(client labels, rules, subsets) for the clients of `namespace`: plain ones, then each workloadSelector class."""
+    short = resolver.mesh.short_names(fqdn)
+    assumed = short[1] if short is not None else namespace
+    out: list[tuple[dict[str, str] | None, list[Resource], list[str]]] = []
+    for labels in [None, *classes]:
+        cr = resolver.destination_rule(fqdn, Client(namespace, labels or {}), service_namespace=assumed)
+        rules = list(cr.rules) if cr is not None else []
+        out.append((labels, rules, list(cr.subsets) if cr is not None else []))
+    return out
 
 
 def _check_destinations(mesh: Mesh) -> _DestinationProblems:
     out = _DestinationProblems()
-    resolved: dict[tuple[str, str, frozenset[str]], tuple[str, ServiceHost | None]] = {}
-    subsets: dict[tuple[str, str], tuple[list[Resource], list[str]]] = {}
+    resolver = Resolver.of(mesh)
+    resolved: dict[tuple[str, str, frozenset[str]], tuple[str, ServiceHost | None, ServiceHost | None]] = {}
+    subsets: dict[tuple[str, str], list[tuple[dict[str, str] | None, list[Resource], list[str]]]] = {}
     untrusted = mesh.partial_destination_rule_hosts
+    classes = _selector_classes(mesh)
     for vs in mesh.of_kind("VirtualService"):
         spec = vs.model.spec
         ns = vs.namespace
@@ -77,27 +162,48 @@ def _check_destinations(mesh: Mesh) -> _DestinationProblems:
             key = (dest.host, ns, scopes)
             found = resolved.get(key)
             if found is None:
-                found = resolved[key] = (mesh.fqdn(dest.host, ns), mesh.lookup_host(dest.host, ns, scopes))
-            fqdn, service = found
-            if service is None:
-                out.unknown_host.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, None))
-            else:
+                found = resolved[key] = _resolve(resolver, dest.host, ns, _clients(scopes, ns))
+            fqdn, service, cover = found
+            d = ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service)
+            if service is None and cover is None:
+                out.unknown_host.append(d)
+            elif service is not None:
                 port = dest.port
                 if port is None:
                     if len(service.ports) > 1:
-                        out.port_required.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service))
+                        out.port_required.append(d)
                 elif service.ports and isinstance(port.number, int) and service.port(port.number) is None:
-                    out.unknown_port.append(ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service))
+                    out.unknown_port.append(d)
             subset = dest.subset
-            if subset:
-                entry = subsets.get((fqdn, ns))
-                if entry is None:
-                    rules = mesh.destination_rules_for(fqdn, ns)
-                    entry = subsets[(fqdn, ns)] = (rules, [s.name for r in rules for s in r.model.spec.subsets])
-                # A DestinationRule with schema errors is reported by the schema checks (one root cause).
-                if subset not in entry[1] and fqdn not in untrusted:
-                    d = ResolvedDestination(vs, loc, dest, mirror, scopes, fqdn, service)
-                    out.unknown_subset.append((d, entry[0], entry[1]))
+            # A DestinationRule with schema errors is reported by the schema checks (one root cause).
+            if not subset or fqdn in untrusted:
+                continue
+            views = subsets.get((fqdn, ns))
+            if views is None:
+                views = subsets[(fqdn, ns)] = _subset_views(resolver, fqdn, ns, classes.get(ns, []))
+            out.unknown_subset.extend(_subset_problems(d, subset, views))
+    return out
+
+
+def _subset_problems(
+    d: ResolvedDestination, subset: str, views: list[tuple[dict[str, str] | None, list[Resource], list[str]]]
+) -> list[SubsetProblem]:
+    """One problem per class of clients that lacks `subset` (one for all when no class has it)."""
+    lacking = [v for v in views if subset not in v[2]]
+    if not lacking:
+        return []
+    having = [v for v in views if subset in v[2]]
+    _, plain_rules, plain_defined = views[0]
+    if not having:
+        return [SubsetProblem(d, plain_rules, plain_defined, None, None)]
+    out = []
+    selectors = [labels for labels, _, _ in views[1:] if labels is not None]
+    for labels, rules, defined in lacking:
+        if labels is None:
+            who = "clients without labels " + " or ".join(f"`{selector_text(s)}`" for s in selectors)
+        else:
+            who = f"workloads with labels `{selector_text(labels)}`"
+        out.append(SubsetProblem(d, rules, defined, who, having[0][1][0] if having[0][1] else None))
     return out
 
 
@@ -198,15 +304,20 @@ def unknown_subset(mesh: Mesh) -> Iterator[Finding]:
         subset: v2
     ```
     """
-    for (vs, where, dest, _, _, fqdn, _), rules, defined in _destination_problems(mesh).unknown_subset:
+    for (vs, where, dest, _, _, fqdn, _), rules, defined, who, elsewhere in _destination_problems(mesh).unknown_subset:
         subset = dest.subset
         loc = (*where, "subset")
+        for_whom = f" for {who}" if who else ""
+        related: tuple[tuple[Resource, tuple[str | int, ...], str], ...] = ()
+        if elsewhere is not None:
+            related = ((elsewhere, ("spec", "workloadSelector"), "other workloads get the subset from here"),)
         if not rules:
             yield Finding(
                 vs,
                 loc,
-                f"subset `{subset}` is not defined: no DestinationRule applies to host `{fqdn}`",
+                f"subset `{subset}` is not defined{for_whom}: no DestinationRule applies to host `{fqdn}`",
                 help=f"add a DestinationRule with `host: {dest.host}` and subset `{subset}`",
+                related=related,
             )
             continue
         close = difflib.get_close_matches(subset, defined, n=1, cutoff=0.6)
@@ -214,9 +325,12 @@ def unknown_subset(mesh: Mesh) -> Iterator[Finding]:
         yield Finding(
             vs,
             loc,
-            f"subset `{subset}` is not defined for host `{fqdn}`",
+            f"subset `{subset}` is not defined for host `{fqdn}`{for_whom}",
             help=f"did you mean `{close[0]}`? ({listing})" if close else listing,
-            related=((rules[0], ("spec", "subsets") if defined else ("spec", "host"), "subsets are defined here"),),
+            related=(
+                (rules[0], ("spec", "subsets") if defined else ("spec", "host"), "subsets are defined here"),
+                *related,
+            ),
         )
 
 
@@ -467,6 +581,7 @@ def unknown_destination_rule_host(mesh: Mesh) -> Iterator[Finding]:
       host: ratings
     ```
     """
+    resolver = Resolver.of(mesh)
     for dr in mesh.of_kind("DestinationRule"):
         spec = dr.model.spec
         host = spec.host
@@ -475,12 +590,13 @@ def unknown_destination_rule_host(mesh: Mesh) -> Iterator[Finding]:
         direct = mesh.hosts.get(mesh.fqdn(host, dr.namespace))
         if direct and any("*" in c.export_to for c in direct):
             continue  # the common case: a host visible everywhere
-        scopes = reference_scopes(dr.spec.exportTo, dr.namespace)
-        if mesh.lookup_host(host, dr.namespace, scopes) is not None or mesh.is_partially_known(host, dr.namespace):
+        clients = _clients(reference_scopes(dr.spec.exportTo, dr.namespace), dr.namespace)
+        _, service, cover = _resolve(resolver, host, dr.namespace, clients)
+        if service is not None or cover is not None or mesh.is_partially_known(host, dr.namespace):
             continue
         fqdn = mesh.fqdn(host, dr.namespace)
         if fqdn.startswith("*"):
-            if any(host_covers(fqdn, h) or host_matches(fqdn, h) for h in mesh.hosts):
+            if any(host_matches(fqdn, h) for h in mesh.hosts):
                 continue
             if not mesh.has_services:
                 continue
@@ -536,11 +652,14 @@ def subset_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
         version: v2
     ```
     """
+    resolver = Resolver.of(mesh)
     for dr in mesh.of_kind("DestinationRule", partial=True):
         host = getattr(dr.spec, "host", None)
         if not isinstance(host, str) or not host or not dr.spec.subsets:
             continue
-        service = mesh.lookup_host(host, dr.namespace, reference_scopes(dr.spec.exportTo, dr.namespace))
+        clients = _clients(reference_scopes(dr.spec.exportTo, dr.namespace), dr.namespace)
+        _, found, cover = _resolve(resolver, host, dr.namespace, clients)
+        service = found or cover
         if service is None:
             continue
         workloads = [w for w in mesh.workloads_of(service) if not w.synthetic]

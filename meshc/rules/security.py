@@ -8,6 +8,7 @@ from typing import Any
 
 from meshc.diagnostics import Severity
 from meshc.mesh import Mesh, Resource, namespace_pattern_matches, selector_text
+from meshc.resolve import Resolver
 from meshc.rules.base import Finding, rule
 
 _VERIFYING_MODES = ("SIMPLE", "MUTUAL")
@@ -46,7 +47,7 @@ def _unverified_tls(mesh: Mesh) -> list[tuple[Resource, tuple[str | int, ...], A
             for i, port in enumerate(policy.portLevelSettings):
                 if port.tls is not None and _unverified(port.tls, dr):
                     found.append((dr, (*loc, "portLevelSettings", i), policy, port))
-        if found and mesh.is_cluster_local(dr.spec.host, dr.namespace):
+        if found and Resolver.of(mesh).is_cluster_local(dr.spec.host, dr.namespace):
             out.extend(found)
     return out
 
