@@ -6,11 +6,14 @@ gives the prediction (context, listener port, action, destinations, status, Loca
 input is compiled with `--target nginx` for that client context, every cluster is pointed at its own
 upstream stub (tests/e2e/stubs.py), nginx runs on 127.0.0.1, and the request is sent as described
 (Host, path, method, headers). The stub that answered, or nginx's own status, must be the one
-predicted.
+predicted. A request `meshc route` refuses (an unknown host, a port it cannot choose) is sent too,
+on every HTTP port of the client's proxy: where route answers for that port, as predicted; where it
+still refuses, nginx must find no virtual host for it (404 from nginx itself).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import shlex
@@ -62,6 +65,40 @@ def predict(input_path: str, args: list[str], capsys: Any) -> dict[str, Any] | N
     code = main(["route", input_path, *args, "--format", "json"])
     out, _ = capsys.readouterr()
     return json.loads(out) if code == 0 else None
+
+
+def without_decision(input_path: str, args: list[str], capsys: Any) -> list[tuple[list[str], dict[str, Any]]]:
+    """A request `meshc route` refuses, on each HTTP port of its proxy: route's answer there, else no_route."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for flag in ("--host", "--port", "--gateway", "--source-namespace", "--path", "--method"):
+        parser.add_argument(flag)
+    parser.add_argument("--source-labels", action="append", default=[])
+    known, _ = parser.parse_known_args(args)
+    namespace = known.source_namespace or "default"
+    labels = dict(pair.split("=", 1) for pair in known.source_labels)
+    gateway = known.gateway or "mesh"
+    compiled = compile_mesh(load([input_path], Options()).mesh, Scope(namespace, labels))
+    contexts = [
+        c
+        for c in compiled.contexts
+        if (c.kind == "sidecar") == (gateway == "mesh")
+        and (gateway == "mesh" or any(f"{g.namespace}/{g.name}" == gateway or g.name == gateway for g in c.gateways))
+    ]
+    out = []
+    for ctx in contexts:
+        for lst in ctx.listeners:
+            if not _http(lst) or (known.port is not None and int(known.port) != lst.port):
+                continue
+            with_port = [*args, "--port", str(lst.port)] if known.port is None else args
+            pred = predict(input_path, with_port, capsys)
+            if pred is None:
+                request = {"host": known.host, "port": lst.port, "path": known.path or "/"}
+                request |= {"method": known.method or "GET", "headers": {}, "scheme": None}
+                request |= {"source_namespace": namespace, "source_labels": labels}
+                pred = {"context": ctx.name, "listener": lst.name, "action": "no_route", "status": 404}
+                pred |= {"request": request, "trace": []}
+            out.append((with_port, pred))
+    return out
 
 
 @contextlib.contextmanager
@@ -153,12 +190,16 @@ def run_scenario(folder: Path, capsys: Any) -> Outcome:
     groups: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[tuple[list[str], dict[str, Any]]]] = {}
     for args in requests_of(folder):
         pred = predict(input_path, args, capsys)
-        if pred is None or pred.get("context") is None:
-            outcome.skipped.append(f"{shlex.join(args)}: meshc route gives no decision")
-            continue
-        req = pred["request"]
-        key = (pred["context"], req["source_namespace"], tuple(sorted(req["source_labels"].items())))
-        groups.setdefault(key, []).append((args, pred))
+        if pred is not None and pred.get("context") is not None:
+            predicted = [(args, pred)]
+        else:
+            predicted = without_decision(input_path, args, capsys)
+            if not predicted:
+                outcome.failures.append(f"{folder.name}: {shlex.join(args)}: no decision and no HTTP port to try")
+        for args_, pred_ in predicted:
+            req = pred_["request"]
+            key = (pred_["context"], req["source_namespace"], tuple(sorted(req["source_labels"].items())))
+            groups.setdefault(key, []).append((args_, pred_))
     for (context, namespace, labels), items in sorted(groups.items()):
         with deployed(input_path, context, namespace, dict(labels)) as (_, ports, diags):
             for args, pred in items:
