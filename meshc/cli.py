@@ -234,22 +234,23 @@ def _has_content(stream: typing.BinaryIO) -> bool:
     return False
 
 
-class _Replay(io.BytesIO):
-    """Standard input, read once, given whole to every reader: `-` then reads like a file.
+_STDIN: list[bytes] = []
+"""Standard input, read once by `_check_paths` and given whole to every loader (the core never reads it).
 
-    (`meshc diff` loads a side twice, once to compile it and once to lint it: the second read of
-    a pipe got nothing, so the lint delta of a side given on stdin was always empty.)
-    """
-
-    def read(self, size: int | None = -1) -> bytes:
-        return self.getvalue() if size is None or size < 0 else super().read(size)
+(`meshc diff` loads a side twice, once to compile it and once to lint it: a second read of a pipe
+would get nothing.)"""
 
 
 def _read_stdin() -> typing.BinaryIO:
-    """Standard input, read now; the loaders later read the same bytes from sys.stdin."""
+    """Standard input, read now and kept for the loaders (`_stdin()`)."""
     data = sys.stdin.buffer.read()
-    sys.stdin = io.TextIOWrapper(_Replay(data))
+    _STDIN[:] = [data]
     return io.BytesIO(data)
+
+
+def _stdin() -> bytes | None:
+    """The bytes of standard input when a path is `-` (read by `_check_paths`)."""
+    return _STDIN[0] if _STDIN else None
 
 
 def _names(paths: list[str]) -> str:
@@ -324,7 +325,7 @@ def lint(
         cluster_domain=cluster_domain,
         complete_registry=complete_registry,
     )
-    report = run_lint(targets, opts)
+    report = run_lint(targets, opts, stdin=_stdin())
     fmt = format.value if format else ("full" if sys.stdout.isatty() else "text")
     diags = report.diagnostics
     if fmt == "text":
@@ -532,7 +533,8 @@ def route(
     """Explain where one request goes: the route taken, why earlier routes did not match, and the policy."""
     import json
 
-    from meshc.route import RouteError, explain, load, to_json, to_text
+    from meshc.pipeline import load
+    from meshc.route import RouteError, explain, to_json, to_text
     from meshc.simulate import Request
 
     if not host.strip():
@@ -552,7 +554,7 @@ def route(
     targets = paths or ["."]
     _check_paths(targets)
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
-    loaded = load(targets, opts)
+    loaded = load(targets, opts, stdin=_stdin())
     request = Request(
         host,
         path,
@@ -652,7 +654,7 @@ def compile_(
     from meshc import backends
     from meshc.compile import Scope, compile_mesh
     from meshc.ir import to_yaml
-    from meshc.route import load
+    from meshc.pipeline import load
 
     targets_known = ["ir", *sorted(backends.BACKENDS)]
     if not target:
@@ -685,7 +687,7 @@ def compile_(
     _check_paths(paths_)
     _check_output(output, paths_)
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
-    loaded = load(paths_, opts)
+    loaded = load(paths_, opts, stdin=_stdin())
     if loaded.errors:
         first = loaded.first_error
         where = (
@@ -820,9 +822,9 @@ def diff_(
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
     try:
         if base is None:
-            result = d.compare_paths([args[0]], [args[1]], opts, source_namespace=source_namespace)
+            result = d.compare_paths([args[0]], [args[1]], opts, source_namespace=source_namespace, stdin=_stdin())
         else:
-            result = d.compare_base(base, args, opts, source_namespace=source_namespace)
+            result = d.compare_base(base, args, opts, source_namespace=source_namespace, stdin=_stdin())
     except d.DiffError as exc:
         fail(str(exc))
     if format is DiffFormat.json:
@@ -861,12 +863,12 @@ def graph_(
     """Draw the mesh: gateways → VirtualServices → hosts → subsets, with matches and weights on the edges."""
     from meshc import graph
     from meshc.compile import Scope, compile_mesh
-    from meshc.route import load
+    from meshc.pipeline import load
 
     targets = paths or ["."]
     _check_paths(targets)
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
-    loaded = load(targets, opts)
+    loaded = load(targets, opts, stdin=_stdin())
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
     _warn_errors(loaded.errors, compiled.notes)
     g = graph.build(compiled)
@@ -952,12 +954,12 @@ def test_(
     _check_output(output, [*tests, *(config or [])])
     opts = build_options(None, True, cluster_domain=cluster_domain)
     try:
-        specs = routetest.read_tests(tests, config)
+        specs = routetest.read_tests(tests, config, stdin=_stdin())
     except routetest.TestFileError as exc:
         fail(str(exc))
     if not specs:
         fail(f"no test cases in {_names(tests)}")
-    suite = routetest.run(specs, opts)
+    suite = routetest.run(specs, opts, stdin=_stdin())
     if format is TestFormat.json:
         body = routetest.to_json(suite)
     elif format is TestFormat.junit:
@@ -974,6 +976,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
     # meshc needs no pydantic plugins; not scanning installed packages for them saves ~15 ms a run.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    _STDIN.clear()  # a run reads its own standard input
     try:
         code = app(args=argv, prog_name="meshc", standalone_mode=False)
     except typer.Exit as exc:

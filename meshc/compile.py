@@ -1286,7 +1286,7 @@ class Compiler:
                     )
                 )
                 continue
-            merged_rule = _MergedRule(rule, drule)
+            merged_rule = MergedRule(rule, drule)
             for root_j, del_j, merged in pairs:
                 vs_ref = self._rule_ref(root, rule, i, root_j, root_matches[root_j] if root_j is not None else None)
                 d_ref = self._rule_ref(delegate, drule, k, del_j, drule.match[del_j] if del_j is not None else None)
@@ -1655,7 +1655,7 @@ class Compiler:
         return all(plan.labels.get(k) == v for k, v in selector.items())
 
 
-class _MergedRule:
+class MergedRule:
     """A root rule and a delegate rule merged (`mergeHTTPRoute`): delegate fields win, the root fills gaps."""
 
     _FILLED = (

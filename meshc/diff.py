@@ -106,14 +106,16 @@ class Side:
     notes: list[ir.Note] = field(default_factory=list)
 
 
-def load_side(paths: Sequence[str], options: Options, label: str, source_namespace: str = "default") -> Side:
+def load_side(
+    paths: Sequence[str], options: Options, label: str, source_namespace: str = "default", *, stdin: bytes | None = None
+) -> Side:
     """Load, lint and compile one side (the paths are read as given, relative to the current folder)."""
     from meshc.lint import lint, read
-    from meshc.route import load
+    from meshc.pipeline import load
     from meshc.source import no_gc
 
     with no_gc():
-        inventory = read(paths, options)  # once for both halves: reading is most of a lint
+        inventory = read(paths, options, stdin=stdin)  # once for both halves: reading is most of a lint
     loaded = load(paths, options, inventory=inventory)
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
     report = lint(paths, options, inventory=inventory)
@@ -1261,18 +1263,25 @@ def to_markdown(result: DiffResult) -> str:
 
 
 def compare_paths(
-    old: Sequence[str], new: Sequence[str], options: Options, *, source_namespace: str = "default"
+    old: Sequence[str],
+    new: Sequence[str],
+    options: Options,
+    *,
+    source_namespace: str = "default",
+    stdin: bytes | None = None,
 ) -> DiffResult:
-    """`meshc diff OLD NEW`."""
-    a = load_side(old, options, " ".join(old), source_namespace)
-    b = load_side(new, options, " ".join(new), source_namespace)
+    """`meshc diff OLD NEW` (`stdin`: the bytes of a side given as `-`)."""
+    a = load_side(old, options, " ".join(old), source_namespace, stdin=stdin)
+    b = load_side(new, options, " ".join(new), source_namespace, stdin=stdin)
     return diff(a, b, source_namespace=source_namespace)
 
 
-def compare_base(rev: str, paths: Sequence[str], options: Options, *, source_namespace: str = "default") -> DiffResult:
+def compare_base(
+    rev: str, paths: Sequence[str], options: Options, *, source_namespace: str = "default", stdin: bytes | None = None
+) -> DiffResult:
     """`meshc diff --base REV PATHS`: PATHS at REV against the working tree."""
     a = load_base(rev, paths, options, source_namespace)
-    b = load_side(paths, options, "working tree " + " ".join(paths), source_namespace)
+    b = load_side(paths, options, "working tree " + " ".join(paths), source_namespace, stdin=stdin)
     return diff(a, b, source_namespace=source_namespace)
 
 

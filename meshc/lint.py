@@ -77,8 +77,8 @@ class LintReport:
         return worst is not None and worst >= self.options.fail_on
 
 
-def read(paths: Iterable[str], options: Options, *, stdin: Any = None) -> Inventory:
-    """Load the inputs and validate every resource document against its model."""
+def read(paths: Iterable[str], options: Options, *, stdin: bytes | None = None) -> Inventory:
+    """Load the inputs (`stdin`: the bytes of a path `-`) and validate every resource document against its model."""
     loaded = load(paths, stdin=stdin)
     inv = Inventory(loaded)
     for span, message, help_text in loaded.errors:
@@ -344,7 +344,7 @@ def _line_ignored(diag: Diagnostic, line_text: str) -> bool:
 
 
 def lint(
-    paths: Iterable[str], options: Options, *, stdin: Any = None, inventory: Inventory | None = None
+    paths: Iterable[str], options: Options, *, stdin: bytes | None = None, inventory: Inventory | None = None
 ) -> LintReport:
     """Run the whole lint pipeline and return the sorted, filtered diagnostics.
 

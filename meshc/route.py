@@ -1,4 +1,4 @@
-"""Explain one request: load, compile the slice of the mesh it needs, simulate, and render the decision.
+"""Explain one request: compile the slice of the mesh it needs, simulate, and render the decision.
 
 `explain()` is shared by `meshc route` and `meshc test`; `to_json()` gives the shape of design.md §5
 and `to_text()` the tree `meshc route` prints. Nothing here prints.
@@ -8,51 +8,22 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from meshc import ir
 from meshc.compile import Compiler, Scope
-from meshc.config import Options
-from meshc.diagnostics import Diagnostic, Severity
 from meshc.hosts import domain_matches
 from meshc.mesh import Mesh
 from meshc.models.networking import is_http_protocol
+from meshc.pipeline import Loaded
 from meshc.resolve import MESH, Client, Resolver
 from meshc.simulate import Decision, Request, simulate, split_authority
-
-if TYPE_CHECKING:
-    from meshc.lint import Inventory
 
 
 class RouteError(Exception):
     """A request meshc cannot explain (unknown host or gateway, ambiguous port): one line, exit 2."""
-
-
-@dataclass
-class Loaded:
-    """A configuration read once and indexed, ready for many requests."""
-
-    mesh: Mesh
-    errors: int
-    """Errors found while reading (YAML and schema); the resources that validated are still used."""
-    files: int
-    """Files read."""
-    first_error: Diagnostic | None = None
-    """The first of those errors in file order, for a one-line message."""
-
-
-def load(paths: Iterable[str], options: Options, *, stdin: Any = None, inventory: Inventory | None = None) -> Loaded:
-    """Read the inputs (as `meshc lint` does) and build the Mesh; or build it on what was read (`inventory`)."""
-    from meshc.lint import read
-    from meshc.source import no_gc
-
-    with no_gc():
-        inv = inventory if inventory is not None else read(paths, options, stdin=stdin)
-        mesh = Mesh(inv.resources, options)
-    bad = sorted((d for d in inv.diagnostics if d.severity >= Severity.ERROR), key=Diagnostic.sort_key)
-    return Loaded(mesh, len(bad), len(inv.loaded.files), bad[0] if bad else None)
 
 
 @dataclass

@@ -19,8 +19,9 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from meshc.config import Options
+from meshc.pipeline import Loaded, load
 from meshc.render import xml_text
-from meshc.route import Explanation, Loaded, RouteError, explain, load
+from meshc.route import Explanation, RouteError, explain
 from meshc.simulate import Request, split_authority
 from meshc.source import Document
 from meshc.source import load as load_files
@@ -213,9 +214,9 @@ class _Spec:
     config: tuple[str, ...] = ()
 
 
-def read_tests(paths: Iterable[str], config: list[str] | None) -> list[_Spec]:
-    """Read test files (files or folders); raise TestFileError on the first malformed one."""
-    loaded = load_files(paths)
+def read_tests(paths: Iterable[str], config: list[str] | None, *, stdin: bytes | None = None) -> list[_Spec]:
+    """Read test files (files or folders; `stdin`: the bytes of `-`); raise TestFileError on the first malformed one."""
+    loaded = load_files(paths, stdin=stdin)
     if loaded.errors:
         span, message, _ = loaded.errors[0]
         raise TestFileError(f"{span.path}:{span.line}: {message}")
@@ -362,8 +363,8 @@ def _read_icv(doc: Document, config: list[str] | None) -> list[_Spec]:
 # --- running ----------------------------------------------------------------------------------------------
 
 
-def run(specs: list[_Spec], options: Options) -> Suite:
-    """Run every case; configuration sets are loaded once each."""
+def run(specs: list[_Spec], options: Options, *, stdin: bytes | None = None) -> Suite:
+    """Run every case; configuration sets are loaded once each (`stdin`: the bytes of a config `-`)."""
     from meshc.route import to_json
 
     suite = Suite()
@@ -381,7 +382,7 @@ def run(specs: list[_Spec], options: Options) -> Suite:
             continue
         loaded = cache.get(spec.config)
         if loaded is None:
-            loaded = load(list(spec.config), options)
+            loaded = load(list(spec.config), options, stdin=stdin)
             cache[spec.config] = loaded
         for request in spec.requests:
             check = Check(request)
@@ -577,14 +578,14 @@ def _rule_of(loaded: Loaded, exp: Explanation) -> tuple[Any, Any, str] | None:
     root_rule = root.spec.http[ref.rule]
     if route.origin.delegate is None:
         return root_rule, root_rule, ref.namespace
-    from meshc.compile import _MergedRule
+    from meshc.compile import MergedRule
 
     d = route.origin.delegate
     delegate = loaded.mesh.get("VirtualService", d.namespace, d.name)
     if delegate is None:
         return root_rule, None, d.namespace
     # The delegate's fields win; the root fills the ones it leaves unset (translation.md §4.5).
-    return root_rule, _MergedRule(root_rule, delegate.spec.http[d.rule]), d.namespace
+    return root_rule, MergedRule(root_rule, delegate.spec.http[d.rule]), d.namespace
 
 
 def _icv_failures(loaded: Loaded, exp: Explanation, expect: Mapping[str, Any], want_match: bool) -> list[str]:

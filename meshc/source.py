@@ -1139,8 +1139,11 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load(paths: Iterable[str], *, stdin: Any = None) -> LoadResult:
-    """Read and parse every input; problems are collected, never raised."""
+def load(paths: Iterable[str], *, stdin: bytes | None = None) -> LoadResult:
+    """Read and parse every input; problems are collected, never raised.
+
+    `stdin` holds the bytes of standard input for a path `-` (the CLI reads it; the core never does).
+    """
     result = LoadResult()
     with no_gc():
         for display, file in expand_paths(paths):
@@ -1148,13 +1151,13 @@ def load(paths: Iterable[str], *, stdin: Any = None) -> LoadResult:
     return result
 
 
-def _load_one(result: LoadResult, display: str, file: Path | None, stdin: Any) -> None:
+def _load_one(result: LoadResult, display: str, file: Path | None, stdin: bytes | None) -> None:
     if file is None:
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read()
-        if isinstance(data, str):
-            data = data.encode("utf-8", "surrogatepass")
         display = "<stdin>"
+        if stdin is None:
+            result.errors.append((Span(display, 1, 1), "standard input (`-`) was not given to the loader", None))
+            return
+        data = stdin
     else:
         try:
             data = file.read_bytes()

@@ -24,7 +24,7 @@ from meshc import graph
 from meshc.cli import main
 from meshc.compile import Scope, compile_mesh
 from meshc.config import Options
-from meshc.route import load
+from meshc.pipeline import load
 
 from .conftest import EXAMPLES, ROOT
 

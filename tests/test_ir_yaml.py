@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +23,7 @@ def test_control_characters_and_unicode_line_breaks_are_escaped() -> None:
 def test_any_strings_read_back_the_same(data: dict[str, object]) -> None:
     text = dump_yaml({"data": data})
     assert yaml.safe_load(text) == {"data": data}
-    [doc] = load(["-"], stdin=io.BytesIO(text.encode())).documents
+    [doc] = load(["-"], stdin=text.encode()).documents
     assert doc.data == {"data": data}
 
 

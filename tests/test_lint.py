@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 from meshc.config import Options
 from meshc.lint import lint
 
 
 def _lint(text: str, **flags: object) -> object:
-    return lint(["-"], Options().with_flags(**flags), stdin=io.BytesIO(text.encode()))
+    return lint(["-"], Options().with_flags(**flags), stdin=text.encode())
 
 
 LIST = """\

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -18,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def mesh_of(text: str, **options: str) -> Mesh:
     opts = Options(**options)  # type: ignore[arg-type]
-    inv = read(["-"], opts, stdin=io.BytesIO(text.encode("utf-8")))
+    inv = read(["-"], opts, stdin=text.encode("utf-8"))
     assert not inv.diagnostics, [d.message for d in inv.diagnostics]
     return Mesh(inv.indexed(), opts, defaults=True)
 
@@ -216,7 +215,7 @@ spec:
   gateways: [bookinfo-gateway, bookinfo-gw]
   http: [{route: [{destination: {host: productpage}}]}]
 """
-    report = lint(["-"], Options(), stdin=io.BytesIO(text.encode()))
+    report = lint(["-"], Options(), stdin=text.encode())
     codes = sorted((d.code, d.span.line) for d in report.diagnostics)
     # the Gateway has no servers (MC006) and serves no host (MC107); only the misspelled one is unknown
     assert codes == [("MC006", 5), ("MC105", 13), ("MC107", 13)]

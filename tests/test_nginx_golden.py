@@ -15,7 +15,7 @@ import pytest
 from meshc.backends import nginx
 from meshc.compile import compile_mesh
 from meshc.config import Options
-from meshc.route import load
+from meshc.pipeline import load
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from meshc.resolve import ANY_NAMESPACE, Client, Resolver
 
 def mesh_of(text: str, **options: str) -> Mesh:
     opts = Options(**options)  # type: ignore[arg-type]
-    inv = read(["-"], opts, stdin=io.BytesIO(text.encode("utf-8")))
+    inv = read(["-"], opts, stdin=text.encode("utf-8"))
     assert not inv.diagnostics, [d.message for d in inv.diagnostics]
     return Mesh(inv.indexed(), opts)
 

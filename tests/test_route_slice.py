@@ -18,7 +18,8 @@ import pytest
 from meshc import ir
 from meshc.compile import compile_mesh
 from meshc.config import Options
-from meshc.route import Explanation, Loaded, RouteError, explain, load, to_json
+from meshc.pipeline import Loaded, load
+from meshc.route import Explanation, RouteError, explain, to_json
 from meshc.simulate import Request, simulate
 from meshc.witness import Probe, witness
 

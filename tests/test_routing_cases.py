@@ -22,7 +22,7 @@ from meshc import ir
 from meshc.cli import main
 from meshc.compile import compile_mesh
 from meshc.config import Options
-from meshc.route import load
+from meshc.pipeline import load
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "cases"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections import defaultdict
@@ -92,7 +91,7 @@ def _doc(routes: list[dict[str, Any]], gateways: list[str]) -> bytes:
 
 
 def _report(data: bytes) -> str:
-    return json_(lint(["-"], Options(), stdin=io.BytesIO(data)).diagnostics)
+    return json_(lint(["-"], Options(), stdin=data).diagnostics)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -21,7 +21,6 @@ options for the case (e.g. `{severity: {MC102: warning}}`).
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -66,7 +65,7 @@ def run_case(code: str, case: dict[str, Any]) -> tuple[list[Any], list[Any]]:
         return run_backend_case(code, case)
     base = from_table(case.get("config", {}), "case") if case.get("config") else Options()
     options = base.with_flags(select=(code,)) if code.startswith("MC0") else base.with_flags(select=(code, "MC0"))
-    report = lint(["-"], options, stdin=io.BytesIO(case["input"].encode("utf-8")))
+    report = lint(["-"], options, stdin=case["input"].encode("utf-8"))
     rule_diags = [d for d in report.diagnostics if d.code == code]
     input_errors = [d for d in report.diagnostics if d.code != code]
     return rule_diags, input_errors
@@ -81,15 +80,15 @@ def run_backend_case(code: str, case: dict[str, Any]) -> tuple[list[Any], list[A
     """
     from meshc.backends import load as load_backend
     from meshc.compile import compile_mesh
-    from meshc.route import load as load_mesh
+    from meshc.pipeline import load as load_mesh
 
     stdin = case["input"].encode("utf-8")
     input_errors = [
         d
-        for d in lint(["-"], Options().with_flags(select=("MC0",)), stdin=io.BytesIO(stdin)).diagnostics
+        for d in lint(["-"], Options().with_flags(select=("MC0",)), stdin=stdin).diagnostics
         if d.severity.label == "error"
     ]
-    loaded = load_mesh(["-"], Options(), stdin=io.BytesIO(stdin))
+    loaded = load_mesh(["-"], Options(), stdin=stdin)
     render = load_backend(case["target"])
     args: tuple[Any, ...] = ()
     if case["target"] == "envoy":

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from meshc import ir
 from meshc.compile import Scope, compile_mesh
 from meshc.config import Options
-from meshc.route import load
+from meshc.pipeline import load
 from meshc.simulate import Request, check, percents, select_virtual_host, simulate
 
 # --- helpers ------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from pathlib import Path
@@ -185,7 +184,7 @@ def test_loader_matches_pyyaml_and_both_parsers_agree(data: Any, flow: Any, widt
 @settings(max_examples=400, deadline=None)
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_never_raise(blob: bytes) -> None:
-    result = load(["-"], stdin=io.BytesIO(blob))
+    result = load(["-"], stdin=blob)
     for span, message, _help in result.errors:
         assert span.line >= 1 and span.column >= 1
         assert message
@@ -201,7 +200,7 @@ def test_mutated_yaml_never_raises(data: st.DataObject) -> None:
     junk = data.draw(st.text(alphabet=" \t\n:-#[]{}'\"&*!|>%@`?,.x0\\", max_size=6))
     cut = data.draw(st.integers(min_value=0, max_value=5))
     mutated = text[:pos] + junk + text[pos + cut :]
-    result = load(["-"], stdin=io.BytesIO(mutated.encode()))
+    result = load(["-"], stdin=mutated.encode())
     assert result.documents or result.errors or not mutated.strip()
 
 
@@ -289,19 +288,19 @@ def test_list_items_and_a_syntax_error_keep_their_positions() -> None:
 
 def test_bom_crlf_tabs_empty_and_null_documents() -> None:
     raw = "\ufeffa: 1\r\nb:\t2\r\n---\r\n---\r\n~\r\n--- \r\n# only a comment\r\n---\r\nc: [1,\r\n  2]\r\n"
-    result = load(["-"], stdin=io.BytesIO(raw.encode("utf-8")))
+    result = load(["-"], stdin=raw.encode("utf-8"))
     assert not result.errors
     assert [d.data for d in result.documents] == [{"a": 1, "b": 2}, {"c": [1, 2]}]
     assert [d.line for d in result.documents] == [1, 9]
 
 
 def test_utf16_with_bom_is_read() -> None:
-    result = load(["-"], stdin=io.BytesIO("kind: Service\n".encode("utf-16")))
+    result = load(["-"], stdin="kind: Service\n".encode("utf-16"))
     assert [d.data for d in result.documents] == [{"kind": "Service"}]
 
 
 def test_top_level_scalars_and_lists_are_documents_not_errors() -> None:
-    result = load(["-"], stdin=io.BytesIO(b"hello\n---\n- a\n- b\n"))
+    result = load(["-"], stdin=b"hello\n---\n- a\n- b\n")
     assert not result.errors
     assert [d.data for d in result.documents] == ["hello", ["a", "b"]]
 

@@ -34,7 +34,8 @@ from meshc import ir
 from meshc.backends import envoy as backend
 from meshc.compile import compile_mesh
 from meshc.config import Options
-from meshc.route import Loaded, RouteError, explain, load
+from meshc.pipeline import Loaded, load
+from meshc.route import RouteError, explain
 from meshc.simulate import Decision, Request
 from tests.e2e import envoy as harness
 from tests.e2e import stubs as stubs_mod
@@ -52,9 +53,7 @@ def endpoint_name(ep: ir.Endpoint) -> str:
 
 def load_text(text: str) -> Loaded:
     """Load an input given as YAML text (as `meshc route -` would)."""
-    import io
-
-    return load(["-"], Options(), stdin=io.BytesIO(text.encode("utf-8")))
+    return load(["-"], Options(), stdin=text.encode("utf-8"))
 
 
 @dataclass

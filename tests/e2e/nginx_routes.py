@@ -29,7 +29,7 @@ from meshc.backends import nginx as backend
 from meshc.cli import main
 from meshc.compile import Scope, compile_mesh
 from meshc.config import Options
-from meshc.route import load
+from meshc.pipeline import load
 from tests.e2e import nginx as ngx
 from tests.e2e import stubs
 

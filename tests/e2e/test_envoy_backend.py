@@ -9,7 +9,6 @@ Every test here that needs Envoy runs it, and fails (never skips) when it is mis
 from __future__ import annotations
 
 import datetime
-import io
 import os
 import socket
 import ssl
@@ -24,7 +23,7 @@ from meshc.backends import options
 from meshc.cli import main
 from meshc.compile import compile_mesh
 from meshc.config import Options
-from meshc.route import load
+from meshc.pipeline import load
 from tests.e2e import differential as diff
 from tests.e2e import envoy as harness
 from tests.e2e import stubs
@@ -270,7 +269,7 @@ spec:
 
 
 def _compile_text(text: str) -> ir.IR:
-    loaded = load(["-"], Options(), stdin=io.BytesIO(text.encode()))
+    loaded = load(["-"], Options(), stdin=text.encode())
     assert loaded.errors == 0
     return compile_mesh(loaded.mesh)
 

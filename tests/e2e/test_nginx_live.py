@@ -21,7 +21,7 @@ import pytest
 from meshc.backends import nginx as backend
 from meshc.compile import compile_mesh
 from meshc.config import Options
-from meshc.route import load
+from meshc.pipeline import load
 from tests.e2e import nginx as ngx
 from tests.e2e import stubs
 from tests.e2e.nginx_routes import glob_literal

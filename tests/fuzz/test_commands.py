@@ -267,10 +267,8 @@ def test_inputs_reach_the_compiler() -> None:
 
     (PyYAML's emitter very rarely writes a scalar that no parser reads back; one in twenty is tolerated.)
     """
-    import io
-
     from meshc.config import Options
-    from meshc.route import load
+    from meshc.pipeline import load
 
     bad: list[bytes] = []
 
@@ -278,7 +276,7 @@ def test_inputs_reach_the_compiler() -> None:
     @given(fs.hostile_config())
     def run(value: tuple[bytes, list[dict[str, Any]]]) -> None:
         data, docs = value
-        loaded = load(["-"], Options(), stdin=io.BytesIO(data))
+        loaded = load(["-"], Options(), stdin=data)
         if loaded.errors or len(loaded.mesh.resources) != len(docs):
             bad.append(data)
 
