@@ -38,10 +38,6 @@ app = typer.Typer(
 )
 
 
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line, exit code 2."""
-
-
 class LintFormat(str, Enum):
     """Output formats of `meshc lint`."""
 

@@ -43,6 +43,7 @@ from typing import Any
 from meshc import ir
 from meshc.compile import Scope, compile_mesh
 from meshc.config import Options
+from meshc.console import text_console
 from meshc.simulate import Decision, describe, simulate
 from meshc.witness import Probe, witness
 
@@ -252,7 +253,7 @@ class Outcome:
                 if not d.known:
                     name += " (unknown: 503)"
                 if len(self.destinations) > 1:
-                    name += f" {_percent(d.share)}"
+                    name += f" {ir.percent_text(d.share)}"
                 parts.append(name)
             return ", ".join(parts)
         if self.kind == "redirect":
@@ -280,13 +281,6 @@ class Outcome:
             "status": self.status,
             "location": self.location,
         }
-
-
-def _percent(share: Fraction) -> str:
-    pct = share * 100
-    if pct.denominator == 1:
-        return f"{pct.numerator}%"
-    return f"{float(pct):.1f}%"
 
 
 def short_host(host: str, domain: str = "cluster.local") -> str:
@@ -463,11 +457,10 @@ def _location(route: ir.Route) -> str | None:
 
 
 def _shares(clusters: Sequence[ir.WeightedCluster]) -> tuple[Dest, ...]:
-    total = sum(c.weight for c in clusters)
     merged: dict[tuple[str, int, str | None, bool], Fraction] = {}
-    for c in clusters:
+    for c, share in zip(clusters, ir.weight_shares([c.weight for c in clusters]), strict=True):
         key = (c.host, c.port, c.subset, c.known)
-        merged[key] = merged.get(key, Fraction(0)) + (Fraction(c.weight, total) if total > 0 else Fraction(0))
+        merged[key] = merged.get(key, Fraction(0)) + share
     return tuple(
         Dest(h, p, s, share, known) for (h, p, s, known), share in sorted(merged.items(), key=lambda kv: str(kv[0]))
     )
@@ -1166,21 +1159,9 @@ def _lint_summary(result: DiffResult) -> str:
 
 def to_text(result: DiffResult, *, color: bool = False, width: int = 100) -> str:
     """Plain text (colours only with `color`)."""
-    from rich.console import Console
     from rich.text import Text
 
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        width=width,
-        no_color=not color,
-        color_system="standard" if color else None,
-        force_terminal=color,
-        highlight=False,
-        markup=False,
-        emoji=False,
-        soft_wrap=True,
-    )
+    console, buf = text_console(width, color=color)
 
     def line(text: str, style: str = "") -> None:
         console.print(Text(text, style=style))

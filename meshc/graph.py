@@ -114,12 +114,7 @@ def _fault_text(f: ir.Fault) -> str:
 
 
 def _percents(clusters: list[ir.WeightedCluster]) -> list[str]:
-    total = sum(c.weight for c in clusters)
-    out = []
-    for c in clusters:
-        pct = c.weight * 100 / total if total else 0
-        out.append(f"{pct:g}%" if pct == int(pct) else f"{pct:.1f}%")
-    return out
+    return [ir.percent_text(share) for share in ir.weight_shares([c.weight for c in clusters])]
 
 
 def build(ir_: ir.IR) -> Graph:

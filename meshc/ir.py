@@ -44,6 +44,7 @@ import sys
 import types
 import typing
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Literal, Union
 
 IR_VERSION = 1
@@ -263,6 +264,22 @@ class WeightedCluster:
     known: bool = True
     """False when the context has no such cluster (unknown host or subset): Envoy answers 503
     (no healthy upstream / cluster not found) for the traffic that picks it."""
+
+
+def weight_shares(weights: typing.Sequence[int]) -> list[Fraction]:
+    """Each destination's exact share of a route's traffic: weight / sum of weights (all 0 when the sum is 0).
+
+    The one computation of a weighted split (Envoy's `weighted_clusters`); route, diff, graph and
+    the nginx backend all read it from here.
+    """
+    total = sum(weights)
+    return [Fraction(w, total) if total > 0 else Fraction(0) for w in weights]
+
+
+def percent_text(share: Fraction) -> str:
+    """A share as people read it: `50%`, `33.3%`."""
+    pct = share * 100
+    return f"{pct.numerator}%" if pct.denominator == 1 else f"{float(pct):.1f}%"
 
 
 @dataclass(slots=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from io import StringIO
 from typing import TYPE_CHECKING, Protocol
 
 from meshc import __version__
+from meshc.console import text_console
 from meshc.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
@@ -109,19 +109,9 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.
 
 def full(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Lines], *, color: bool, width: int = 100) -> str:
     """Rich output: a header, the location, the source line with a caret, and help."""
-    from rich.console import Console
     from rich.text import Text
 
-    buf = StringIO()
-    console = Console(
-        file=buf,
-        force_terminal=color,
-        no_color=not color,
-        color_system="standard" if color else None,
-        width=width,
-        highlight=False,
-        soft_wrap=True,
-    )
+    console, buf = text_console(width, color=color)
     for d in diagnostics:
         s = d.span
         head = Text()

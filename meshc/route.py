@@ -7,13 +7,13 @@ and `to_text()` the tree `meshc route` prints. Nothing here prints.
 from __future__ import annotations
 
 import difflib
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from meshc import ir
 from meshc.compile import Compiler, Scope
+from meshc.console import text_console
 from meshc.hosts import domain_matches
 from meshc.mesh import Mesh
 from meshc.models.networking import is_http_protocol
@@ -571,19 +571,6 @@ def _labels(labels: Mapping[str, str]) -> str:
 
 
 def _render(tree: Any, width: int, color: bool) -> str:
-    from rich.console import Console
-
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        width=width,
-        no_color=not color,
-        color_system="standard" if color else None,
-        force_terminal=color,
-        highlight=False,
-        markup=False,
-        emoji=False,
-        soft_wrap=False,
-    )
+    console, buf = text_console(width, color=color, soft_wrap=False)
     console.print(tree)
     return buf.getvalue()

@@ -438,10 +438,9 @@ def _skipped_step(s: ir.SkippedMatch) -> Step:
 
 def percents(weights: list[int]) -> list[tuple[int, float]]:
     """(whole percent, exact share) per weight; whole percents add up to 100 (largest remainder)."""
-    total = sum(weights)
-    if total <= 0:
+    if sum(weights) <= 0:
         return [(0, 0.0) for _ in weights]
-    exact = [w * 100 / total for w in weights]
+    exact = [float(share * 100) for share in ir.weight_shares(weights)]
     floors = [int(e) for e in exact]
     rest = 100 - sum(floors)
     order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))

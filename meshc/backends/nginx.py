@@ -1263,10 +1263,10 @@ class _Renderer(GapReport):
         # destination
         dests: list[tuple[float, str]] = []
         dns = False
-        total = sum(wc.weight for wc in fw.clusters) or 1
-        for wc in fw.clusters:
+        shares = irm.weight_shares([wc.weight for wc in fw.clusters])
+        for wc, exact in zip(fw.clusters, shares, strict=True):
             up = upstreams.get(wc.cluster) if wc.known else None
-            share = wc.weight / total
+            share = float(exact)
             if up is None:
                 dests.append((share, "meshc_none"))
             elif up.upstream is not None:

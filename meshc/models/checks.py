@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 import re2
 from pydantic import AfterValidator, Field
@@ -473,8 +473,3 @@ def export_to_error(values: list[str], namespace: str | None, service_entry: boo
     if "~" in seen and len(values) > 1:
         return "`exportTo` cannot mix `~` (export to no one) with other entries"
     return None
-
-
-def any_values(value: Any) -> bool:
-    """Whether a field holds something (not None and not an empty collection)."""
-    return value is not None and value != [] and value != {}
