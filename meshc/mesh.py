@@ -36,7 +36,6 @@ WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet",
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 FOREIGN_KINDS = frozenset(
     {
-        (GATEWAY_API_GROUP, "Gateway"),
         ("", "Secret"),
         ("telemetry.istio.io", "Telemetry"),
         ("extensions.istio.io", "WasmPlugin"),
@@ -46,6 +45,11 @@ FOREIGN_KINDS = frozenset(
     }
 )
 """Kinds meshc does not validate but indexes, because Istio resources refer to them or select like them."""
+GATEWAY_API_KINDS = frozenset(
+    {"Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TCPRoute", "TLSRoute"}
+)
+"""The Gateway API kinds meshc reads (`meshc.models.gatewayapi`); the Mesh keeps them apart from Istio's
+kinds (`Mesh.gateway_api`), since the Gateway API's Gateway has the name of Istio's."""
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
 """Namespaces `istioctl analyze` ignores: Kubernetes' own, never part of the mesh."""
 INGRESS_NAMESPACE = "istio-system"
@@ -477,7 +481,7 @@ class _Meta:
 
 @dataclass(slots=True)
 class RawObject:
-    """A document of a kind meshc does not model but refers to (a Gateway API Gateway)."""
+    """A document of a kind meshc does not model but refers to (a Secret, a Telemetry)."""
 
     metadata: _Meta
     spec: Mapping[str, Any]
@@ -526,8 +530,9 @@ class Mesh:
 
     `resources`, `by_kind`, `by_name` and `get` hold the valid resources of the input only.
     Documents that failed validation but could be salvaged are in `partial` (reachable through
-    `of_kind(..., partial=True)` and `exists`); documents of `FOREIGN_KINDS` (Gateway API
-    Gateways, Secrets, Telemetry, WasmPlugins) are in `foreign`, `kube_gateways` and `secrets`.
+    `of_kind(..., partial=True)` and `exists`); documents of `FOREIGN_KINDS` (Secrets, Telemetry,
+    WasmPlugins) are in `foreign` and `secrets`. Gateway API resources (valid and salvaged) are in
+    `gateway_api` by kind, and their Gateways also in `kube_gateways`; `by_kind` never holds them.
     With `defaults=True` (what `meshc lint` uses), Istio's default ingress gateway is added unless
     the input defines its Service: it is in `synthetic`, the host registry and `workloads`.
     """
@@ -546,7 +551,9 @@ class Mesh:
         self.foreign: dict[str, list[Resource]] = defaultdict(list)
         """Documents of `FOREIGN_KINDS` by kind (their model is a `RawObject`)."""
         self.kube_gateways: dict[tuple[str, str], Resource] = {}
-        """Gateway API Gateways by (namespace, name)."""
+        """Gateway API Gateways by (namespace, name) (the first one when repeated)."""
+        self.gateway_api: dict[str, list[Resource]] = defaultdict(list)
+        """Gateway API resources by kind (`Gateway`, `HTTPRoute`, ...), valid and salvaged, in input order."""
         self.secrets: set[tuple[str, str]] = set()
         """(namespace, name) of the Secrets of the input, or that a cert-manager Certificate, an
         ExternalSecret or a SealedSecret of the input creates (their content is not read)."""
@@ -567,15 +574,18 @@ class Mesh:
             if r.synthetic:
                 self.synthetic.append(r)
                 continue
+            if r.group == GATEWAY_API_GROUP:
+                self.gateway_api[r.kind].append(r)
+                self.namespaces.add(r.namespace)
+                if r.kind == "Gateway":
+                    self.kube_gateways.setdefault((r.namespace, r.name), r)
+                continue
             if isinstance(r.model, RawObject):
                 self.foreign[r.kind].append(r)
                 self.namespaces.add(r.namespace)
-                if r.group == GATEWAY_API_GROUP:
-                    self.kube_gateways[(r.namespace, r.name)] = r
-                else:
-                    secret = _secret_name(r)
-                    if secret:
-                        self.secrets.add((r.namespace, secret))
+                secret = _secret_name(r)
+                if secret:
+                    self.secrets.add((r.namespace, secret))
                 continue
             self.names.add((r.kind, r.namespace, r.name))
             self.namespaces.add(r.namespace)
@@ -823,12 +833,10 @@ class Mesh:
         Gateway, the listener hostnames (`*` for a listener without one).
         """
         out: list[str] = []
-        if isinstance(gateway.model, RawObject):
-            listeners = gateway.model.spec.get("listeners")
-            for listener in listeners if isinstance(listeners, list) else ():
-                if isinstance(listener, dict):
-                    hostname = listener.get("hostname")
-                    out.append(hostname if isinstance(hostname, str) and hostname else "*")
+        if gateway.group == GATEWAY_API_GROUP:
+            for listener in getattr(gateway.spec, "listeners", None) or ():
+                hostname = getattr(listener, "hostname", None)
+                out.append(hostname if isinstance(hostname, str) and hostname else "*")
             return out
         for server in getattr(gateway.spec, "servers", None) or ():
             for h in server.hosts or ():

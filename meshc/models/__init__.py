@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from meshc.models import kube, networking, security
+from meshc.models import gatewayapi, kube, networking, security
 from meshc.models.errors import Problem, validate
 
 
@@ -66,6 +66,8 @@ _ALL = [
     *_kinds("apps", ("v1",), False, kube.Deployment, kube.StatefulSet, kube.DaemonSet, kube.ReplicaSet),
     *_kinds("batch", ("v1",), False, kube.Job),
     *_kinds("batch", ("v1", "v1beta1"), False, kube.CronJob),
+    *_kinds("apiextensions.k8s.io", ("v1",), False, kube.CustomResourceDefinition),
+    *(KindInfo(gatewayapi.GROUP, kind, gatewayapi.VERSIONS[kind], m, True) for kind, m in gatewayapi.KINDS.items()),
 ]
 
 KINDS: dict[tuple[str, str], KindInfo] = {(info.group, info.kind): info for info in _ALL}
@@ -82,7 +84,7 @@ def lookup(api_version: object, kind: object) -> KindInfo | None:
 
     The version is not checked here (see `version_ok`): `networking.istio.io/v2` still finds
     VirtualService, so the caller can report a bad version rather than skip the document. A kind
-    of another group (e.g. the Gateway API's `gateway.networking.k8s.io` Gateway) is unknown.
+    of another group than the ones registered (e.g. `telemetry.istio.io` Telemetry) is unknown.
 
     Args:
         api_version: the document's `apiVersion` (any value; non-strings give None).

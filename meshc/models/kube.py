@@ -230,6 +230,37 @@ class CronJob(KubeResource):
     spec: CronJobSpec = Field(default_factory=CronJobSpec)
 
 
+class CustomResourceDefinitionNames(LooseModel):
+    """The names of a CustomResourceDefinition's kind."""
+
+    kind: str | None = None
+    plural: str | None = None
+
+
+class CustomResourceDefinitionVersion(LooseModel):
+    """A version a CustomResourceDefinition serves (its schema is not read)."""
+
+    name: str | None = None
+    served: bool | None = None
+    storage: bool | None = None
+
+
+class CustomResourceDefinitionSpec(LooseModel):
+    """The `spec` of a CustomResourceDefinition: its group, kind and versions."""
+
+    group: str | None = None
+    names: CustomResourceDefinitionNames = Field(default_factory=CustomResourceDefinitionNames)
+    versions: NullableList[CustomResourceDefinitionVersion] = Field(default_factory=list)
+
+
+class CustomResourceDefinition(KubeResource):
+    """A Kubernetes CustomResourceDefinition (the Gateway API CRDs carry their bundle version)."""
+
+    apiVersion: Literal["apiextensions.k8s.io/v1"]
+    kind: Literal["CustomResourceDefinition"]
+    spec: CustomResourceDefinitionSpec = Field(default_factory=CustomResourceDefinitionSpec)
+
+
 class Namespace(KubeResource):
     """A Kubernetes Namespace (its labels decide injection and ambient mode)."""
 

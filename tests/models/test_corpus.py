@@ -12,6 +12,7 @@ import yaml
 
 from meshc import schema as schema_module
 from meshc.models import lookup, validate, version_ok
+from meshc.models.networking import Gateway
 
 from .conftest import REPO_ROOT, corpus_dir
 
@@ -52,16 +53,18 @@ def test_every_known_sample_document_validates_with_the_committed_schemas() -> N
     assert failures == []
 
 
-def test_gateway_api_gateways_in_the_samples_are_not_read_as_istio_gateways() -> None:
+def test_gateway_api_documents_in_the_samples_are_read_with_the_gateway_api_models() -> None:
     folder = corpus_dir("istio-samples")
-    kubernetes_gateways = [
+    kubernetes_documents = [
         d
         for path in folder.rglob("*.y*ml")
         for d in yaml.safe_load_all(path.read_text(encoding="utf-8"))
         if isinstance(d, dict) and str(d.get("apiVersion", "")).startswith("gateway.networking.k8s.io/")
     ]
-    assert kubernetes_gateways
-    assert all(lookup(d["apiVersion"], d["kind"]) is None for d in kubernetes_gateways)
+    assert {d["kind"] for d in kubernetes_documents} == {"Gateway", "HTTPRoute", "TCPRoute"}
+    for d in kubernetes_documents:
+        info = lookup(d["apiVersion"], d["kind"])
+        assert info is not None and info.group == "gateway.networking.k8s.io" and info.model is not Gateway
 
 
 def test_analyzer_inputs_never_make_validate_raise() -> None:

@@ -11,14 +11,20 @@ ISTIO_KINDS = {
     ("networking.istio.io", k)
     for k in ("VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry")
 } | {("security.istio.io", k) for k in ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication")}
-KUBE_KINDS = {("", "Service"), ("", "Pod"), ("", "Namespace"), ("batch", "Job"), ("batch", "CronJob")} | {
-    ("apps", k) for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+KUBE_KINDS = (
+    {("", "Service"), ("", "Pod"), ("", "Namespace"), ("batch", "Job"), ("batch", "CronJob")}
+    | {("apps", k) for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")}
+    | {("apiextensions.k8s.io", "CustomResourceDefinition")}
+)
+GATEWAY_API_KINDS = {
+    ("gateway.networking.k8s.io", k)
+    for k in ("Gateway", "GatewayClass", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TCPRoute", "TLSRoute")
 }
 
 
 def test_registry_holds_exactly_the_istio_and_kubernetes_kinds_meshc_reads() -> None:
-    assert set(KINDS) == ISTIO_KINDS | KUBE_KINDS
-    assert all(KINDS[key].istio for key in ISTIO_KINDS)
+    assert set(KINDS) == ISTIO_KINDS | KUBE_KINDS | GATEWAY_API_KINDS
+    assert all(KINDS[key].istio for key in ISTIO_KINDS | GATEWAY_API_KINDS)
     assert not any(KINDS[key].istio for key in KUBE_KINDS)
 
 
@@ -47,8 +53,29 @@ def test_unknown_version_is_found_by_lookup_but_rejected_by_version_ok() -> None
 
 
 def test_gateway_api_gateway_is_not_the_istio_gateway() -> None:
-    assert lookup("gateway.networking.k8s.io/v1", "Gateway") is None
-    assert lookup("networking.istio.io/v1", "Gateway") is KINDS[("networking.istio.io", "Gateway")]
+    kubernetes = lookup("gateway.networking.k8s.io/v1", "Gateway")
+    istio = lookup("networking.istio.io/v1", "Gateway")
+    assert kubernetes is KINDS[("gateway.networking.k8s.io", "Gateway")]
+    assert istio is KINDS[("networking.istio.io", "Gateway")]
+    assert kubernetes.model is not istio.model and kubernetes.kind == istio.kind == "Gateway"
+
+
+@pytest.mark.parametrize(
+    ("kind", "served"),
+    [
+        ("Gateway", ("v1", "v1beta1")),
+        ("HTTPRoute", ("v1", "v1beta1")),
+        ("GRPCRoute", ("v1",)),
+        ("ReferenceGrant", ("v1", "v1beta1")),
+        ("TCPRoute", ("v1", "v1alpha2")),
+        ("TLSRoute", ("v1", "v1alpha3", "v1alpha2")),
+    ],
+)
+def test_gateway_api_versions_are_the_ones_the_crds_serve(kind: str, served: tuple[str, ...]) -> None:
+    info = lookup(f"gateway.networking.k8s.io/{served[0]}", kind)
+    assert info is not None and info.versions == served
+    assert all(version_ok(info, f"gateway.networking.k8s.io/{v}") for v in served)
+    assert not version_ok(info, "gateway.networking.k8s.io/v1alpha1")
 
 
 @pytest.mark.parametrize(
