@@ -654,6 +654,8 @@ class Mesh:
             return self.has_gateway_workloads
         if name == "secrets":
             return bool(self.secrets)
+        if name == "gateway-classes":
+            return bool(self.gateway_api.get("GatewayClass"))
         if name == "destination-rules":
             return bool(self.by_kind.get("DestinationRule") or self.partial_by_kind.get("DestinationRule"))
         raise ValueError(f"unknown capability {name}")
@@ -667,6 +669,7 @@ class Mesh:
         "destination-rules": "the input has no DestinationRule",
         "gateway-workloads": "the input has no gateway Deployment (running `istio-proxy`) and no Pod",
         "secrets": "the input has no Secret, Certificate, ExternalSecret or SealedSecret",
+        "gateway-classes": "the input has no GatewayClass",
     }
 
     # --- building ------------------------------------------------------------------------------

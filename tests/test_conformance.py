@@ -56,6 +56,7 @@ ANALYZERS: dict[str, tuple[str, ...]] = {
     "&gateway.CertificateAnalyzer{}": ("MC304",),
     "&gateway.SecretAnalyzer{}": ("MC320", "MC301"),
     "&k8sgateway.SelectorAnalyzer{}": ("MC321",),
+    "&k8sgateway.CRDVersionAnalyzer{}": ("MC350",),
     "&authz.AuthorizationPoliciesAnalyzer{}": ("MC307", "MC308"),
     "&serviceentry.ProtocolAddressesAnalyzer{}": ("MC309",),
     "&serviceentry.ConflictingServiceEntryProtocolAnalyzer{}": ("MC310",),

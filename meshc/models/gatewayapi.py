@@ -57,8 +57,28 @@ LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 ORIGIN_PATTERN = r"(^\*$)|(^(http(s)?):\/\/(((\*\.)?([a-zA-Z0-9\-]+\.)*[a-zA-Z0-9-]+|\*)(:([0-9]{1,5}))?)$)"
 
 
-class _Text:
-    """Annotation metadata: the CRD's pattern and length limits of a string, with one sentence about `what`.
+class _Constraint:
+    """Annotation metadata that checks a value after its type and adds keywords to its JSON Schema."""
+
+    def schema_keywords(self) -> dict[str, Any]:
+        """The JSON Schema keywords of the constraint."""
+        raise NotImplementedError
+
+    def check(self, value: Any) -> Any:
+        """Return `value`, or fail with a sentence saying what is wrong with it."""
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out.update(self.schema_keywords())
+        return out
+
+
+class _Text(_Constraint):
+    """The CRD's pattern and length limits of a string, with one sentence about `what`.
 
     The pattern is searched, as OpenAPI does (the CRD patterns anchor themselves); the JSON
     Schema gets the same `pattern`, `minLength` and `maxLength`.
@@ -80,21 +100,13 @@ class _Text:
         self.max_length = max_length
         self.hint = hint
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
-
-    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        out = handler(schema)
-        if self.pattern:
-            out["pattern"] = self.pattern
-        if self.min_length is not None:
-            out["minLength"] = self.min_length
-        if self.max_length is not None:
-            out["maxLength"] = self.max_length
-        return out
+    def schema_keywords(self) -> dict[str, Any]:
+        """`pattern`, `minLength` and `maxLength`."""
+        found = {"pattern": self.pattern, "minLength": self.min_length, "maxLength": self.max_length}
+        return {k: v for k, v in found.items() if v is not None}
 
     def check(self, value: str) -> str:
-        """Return `value` or fail with a sentence saying what is wrong with it."""
+        """Return `value`, or fail on its length or pattern."""
         what = self.what
         if self.min_length and len(value) < self.min_length:
             fail("empty", f"{what} must not be empty")
@@ -106,29 +118,21 @@ class _Text:
         return value
 
 
-class _Items:
-    """Annotation metadata: the CRD's `minItems`/`maxItems` of a list, and `set` lists (no value twice)."""
+class _Items(_Constraint):
+    """The CRD's `minItems`/`maxItems` of a list, and `set` lists (no value twice)."""
 
     def __init__(self, *, max_items: int | None = None, min_items: int | None = None, unique: bool = False) -> None:
         self.max_items = max_items
         self.min_items = min_items
         self.unique = unique
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
-
-    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        out = handler(schema)
-        if self.max_items is not None:
-            out["maxItems"] = self.max_items
-        if self.min_items is not None:
-            out["minItems"] = self.min_items
-        if self.unique:
-            out["uniqueItems"] = True
-        return out
+    def schema_keywords(self) -> dict[str, Any]:
+        """`maxItems`, `minItems` and `uniqueItems`."""
+        found = {"maxItems": self.max_items, "minItems": self.min_items, "uniqueItems": self.unique or None}
+        return {k: v for k, v in found.items() if v is not None}
 
     def check(self, values: list[Any]) -> list[Any]:
-        """Return `values` or fail on the first limit they break."""
+        """Return `values`, or fail on the first limit they break."""
         if self.min_items and len(values) < self.min_items:
             fail(
                 "too_short",

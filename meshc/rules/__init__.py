@@ -1,6 +1,7 @@
 """Every rule meshc has; importing this package registers them all."""
 
 from meshc.rules import envoy as envoy
+from meshc.rules import gatewayapi as gatewayapi
 from meshc.rules import gateways as gateways
 from meshc.rules import input as input
 from meshc.rules import nginx as nginx
