@@ -655,7 +655,8 @@ class Mesh:
         if name == "secrets":
             return bool(self.secrets)
         if name == "gateway-classes":
-            return bool(self.gateway_api.get("GatewayClass"))
+            # Nothing to judge without Gateway API Gateways: the check is not "skipped" then.
+            return bool(self.gateway_api.get("GatewayClass")) or not self.kube_gateways
         if name == "destination-rules":
             return bool(self.by_kind.get("DestinationRule") or self.partial_by_kind.get("DestinationRule"))
         raise ValueError(f"unknown capability {name}")
@@ -669,7 +670,7 @@ class Mesh:
         "destination-rules": "the input has no DestinationRule",
         "gateway-workloads": "the input has no gateway Deployment (running `istio-proxy`) and no Pod",
         "secrets": "the input has no Secret, Certificate, ExternalSecret or SealedSecret",
-        "gateway-classes": "the input has no GatewayClass",
+        "gateway-classes": "the input has Gateway API Gateways but no GatewayClass",
     }
 
     # --- building ------------------------------------------------------------------------------
