@@ -15,7 +15,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshc.mesh import GATEWAY_API_GROUP, Mesh, Resource, ServiceHost, host_matches
+from meshc.hosts import host_matches
+from meshc.mesh import GATEWAY_API_GROUP, Mesh, Resource, ServiceHost
+from meshc.resolve import Resolver
 
 ISTIO_NETWORKING_GROUP = "networking.istio.io"
 GATEWAY_CONTROLLER = "istio.io/gateway-controller"
@@ -500,6 +502,7 @@ class GatewayApi:
         if enforce and ref.namespace and ref.namespace != route.namespace:
             b.permitted = self.grant_allows((GATEWAY_API_GROUP, route.kind), route.namespace, gk, namespace, ref.name)
         name = ref.name
+        resolver = Resolver.of(mesh)
         if gk in (SERVICE, SERVICE_IMPORT):
             if "." in name:
                 b.unsupported = "the name of the Service must be used, not a host name"
@@ -507,15 +510,18 @@ class GatewayApi:
                 return b
             b.host = mesh.fqdn(name, namespace)
             b.found = mesh.exists("Service", namespace, name)
-            b.service = next((h for h in mesh.hosts.get(b.host, ()) if not h.is_service_entry), None)
+            # The entry the route's proxies use for that host (its ports decide the clusters).
+            b.service = resolver.resolve_host(b.host, route.namespace).service
         elif gk == HOSTNAME:
             if ref.namespace is not None:
                 b.unsupported = "`namespace` may not be set with kind `Hostname`"
                 b.hard = True
                 return b
             b.host = name.lower()
-            # RouteContext.LookupHostname: ServiceIndex.HostnameAndNamespace[host][namespace]
-            b.service = next((h for h in mesh.hosts.get(b.host, ()) if h.namespace == namespace), None)
+            # RouteContext.LookupHostname: ServiceIndex.HostnameAndNamespace[host][namespace], the
+            # entry of that exact name defined in the route's namespace.
+            resolution = resolver.resolve_host(b.host, route.namespace)
+            b.service = next((e for e in (*resolution.visible, *resolution.hidden) if e.namespace == namespace), None)
             b.found = b.service is not None
         elif gk == X_BACKEND:
             b.unsupported = "XBackend needs the alpha Gateway API (`PILOT_ENABLE_ALPHA_GATEWAY_API=true` in istiod)"

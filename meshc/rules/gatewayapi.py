@@ -24,7 +24,9 @@ from meshc.gatewayapi import (
     Backend,
     analyze,
 )
-from meshc.mesh import GATEWAY_API_GROUP, Mesh, Resource, host_matches, split_host
+from meshc.hosts import host_matches, split_host
+from meshc.mesh import GATEWAY_API_GROUP, Mesh, Resource
+from meshc.resolve import Resolver
 from meshc.rules.base import Finding, rule
 
 
@@ -367,7 +369,8 @@ def unknown_backend(mesh: Mesh) -> Iterator[Finding]:
         if b.host in mesh.partial_hostnames or not mesh.registry_covers(b.host):
             continue
         if b.group_kind == HOSTNAME:
-            elsewhere = [h for h in mesh.hosts.get(b.host, ()) if h.namespace != b.namespace]
+            resolution = Resolver.of(mesh).resolve_host(b.host, b.route.namespace)
+            elsewhere = [e for e in (*resolution.visible, *resolution.hidden) if e.namespace != b.namespace]
             yield Finding(
                 b.route,
                 (*b.loc, "name"),
