@@ -732,8 +732,8 @@ def _prefix_replacement(filters: list[Any]) -> bool:
     return False
 
 
-DEFAULT_MATCHES = ({"path": {"type": "PathPrefix", "value": "/"}},)
-"""The CRD default of `rules[].matches` (and of `rules`: one rule with this match)."""
+DEFAULT_MATCH: Any = {"path": {"type": "PathPrefix", "value": "/"}}
+"""The CRD default of `rules[].matches` is this one match (and of `rules`, one rule with it)."""
 
 
 class HTTPRouteRule(Model):
@@ -742,7 +742,7 @@ class HTTPRouteRule(Model):
     name: RuleName | None = None
     matches: Annotated[list[HTTPRouteMatch], _Items(max_items=64)] = Field(
         default_factory=lambda: [HTTPRouteMatch(path=HTTPPathMatch())],
-        json_schema_extra={"default": list(DEFAULT_MATCHES)},
+        json_schema_extra={"default": [DEFAULT_MATCH]},
     )
     filters: HTTPRouteFilters = Field(default_factory=list)
     backendRefs: Annotated[list[HTTPBackendRef], _Items(max_items=16)] = Field(default_factory=list)
@@ -822,7 +822,7 @@ class HTTPRouteSpec(Model):
         AfterValidator(_match_budget),
     ] = Field(
         default_factory=lambda: [HTTPRouteRule()],
-        json_schema_extra={"default": [{"matches": list(DEFAULT_MATCHES)}]},
+        json_schema_extra={"default": [{"matches": [DEFAULT_MATCH]}]},
     )
     useDefaultGateways: Literal["All", "None"] | None = None
 
@@ -1214,9 +1214,11 @@ class GatewaySpecAddress(Model):
 
 def _unique_addresses(addresses: list[GatewaySpecAddress]) -> list[GatewaySpecAddress]:
     for kind in ("IPAddress", "Hostname"):
-        unique_by(
-            addresses, lambda a, k=kind: a.value if a.type == k and a.value else None, f"{kind} value", "value", ()
-        )
+
+        def value(address: GatewaySpecAddress, kind: str = kind) -> str | None:
+            return address.value if address.type == kind and address.value else None
+
+        unique_by(addresses, value, f"{kind} value", "value", ())
     return addresses
 
 

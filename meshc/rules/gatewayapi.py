@@ -845,6 +845,8 @@ def route_and_virtual_service_for_host(mesh: Mesh) -> Iterator[Finding]:
     Use instead: one of the two APIs per host.
     """
     view = analyze(mesh)
+    if not any(r.kind in ("HTTPRoute", "GRPCRoute") for r in view.routes):
+        return
     mesh_vs: dict[str, list[Resource]] = {}
     for vs in mesh.of_kind("VirtualService", partial=False):
         gateways = vs.spec.gateways or ["mesh"]
