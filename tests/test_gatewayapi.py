@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from hypothesis import given
@@ -16,7 +15,7 @@ from meshc.models.gatewayapi import LabelSelector
 
 
 def _mesh(text: str) -> Mesh:
-    inventory = read(["-"], Options(), stdin=io.BytesIO(text.encode("utf-8")))
+    inventory = read(["-"], Options(), stdin=text.encode("utf-8"))
     assert not inventory.diagnostics, [d.message for d in inventory.diagnostics]
     return Mesh(inventory.indexed(), Options())
 
