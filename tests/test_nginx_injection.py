@@ -291,16 +291,16 @@ def test_hostile_route_leaves_other_routes_alone() -> None:
     target = data["contexts"][0]["listeners"][0]["filter_chains"][0]["route_config"]["virtual_hosts"][1]
     target["routes"][0]["match"]["headers"][0]["match"]["value"] = value
     target["routes"][0]["request_headers"]["set"][0]["value"] = value
-    with stubs.running("c-a", "c-b") as running:
+    with ngx.Sockets([80]) as sockets, stubs.running("c-a", "c-b") as running:
         for cl in data["contexts"][0]["clusters"]:
             cl["endpoints"] = [{"address": "127.0.0.1", "port": running[cl["name"]].port}]
-        port = stubs.free_port()
+        port = sockets[80]
         text, diags = backend.render(
             ir.from_dict(ir.IR, data), backend.NginxOptions(bind="127.0.0.1", port_map={80: port})
         )
         assert not [d for d in diags if d.code == "MC490"]
         assert _structure(text) == _baseline()
-        with ngx.running(text, [port]):
+        with ngx.running(text, sockets):
             hit = ngx.request(port, "/p-benign/x?qbenign=benign", host="target", headers=[("x-h", value)])
             assert hit.stub == "c-a"
             assert hit.json()["headers"]["x-set"] == value  # sent as one header, byte for byte

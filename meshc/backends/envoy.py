@@ -134,9 +134,11 @@ class EnvoyOptions:
     port_offset: int = 0
     """Added to every listener port that `port_map` does not name (`10000`: 80 → 10080)."""
     port_map: dict[int, int] = field(default_factory=dict)
-    """Listener port → port to bind instead (wins over `port_offset`)."""
+    """Listener port → port to bind instead (wins over `port_offset`); 0: a free port the kernel picks
+    (read it from the admin `/listeners` endpoint)."""
     admin_port: int = 15000
-    """Port of the admin interface, which always listens on 127.0.0.1 (Istio's proxies use 15000)."""
+    """Port of the admin interface, which always listens on 127.0.0.1 (Istio's proxies use 15000); 0: a
+    free port the kernel picks (`envoy --admin-address-path FILE` writes it)."""
     contexts: list[str] = field(default_factory=list)
     """Contexts (proxies) to include, by name (`mesh`, `gateway:<ns>/<k=v>`); empty: all."""
     upstreams: list[tuple[str, list[Address]]] = field(default_factory=list)
@@ -274,7 +276,7 @@ class _Renderer(GapReport):
         self.extra_clusters: dict[str, dict[str, Any]] = {}
         """Clusters meshc adds (remote JWKS)."""
         self.bound: dict[tuple[str, int], str] = {}
-        """(address, port) → the context whose listener binds it."""
+        """(address, port) → the context whose listener binds it (-IR port for port 0)."""
 
     # top level -----------------------------------------------------------------------------------
 
@@ -305,7 +307,9 @@ class _Renderer(GapReport):
         address = self.opts.bind or lst.address
         port = self.opts.listen_port(lst.port)
         origin = next((fc.origin for fc in lst.filter_chains if fc.origin is not None), None)
-        owner = self.bound.get((address, port))
+        # Port 0: the kernel picks a free port per listener; listeners of one IR port still conflict.
+        slot = (address, port if port else -lst.port)
+        owner = self.bound.get(slot)
         if owner is not None:
             self.at_origin(
                 codes.LISTENER_CONFLICT,
@@ -324,7 +328,7 @@ class _Renderer(GapReport):
                 inspect_tls = True
         if not chains:
             return None
-        self.bound[(address, port)] = ctx.name
+        self.bound[slot] = ctx.name
         out: dict[str, Any] = {"name": lst.name, "address": _socket(address, port)}
         if inspect_tls:
             out["listener_filters"] = [{"name": TLS_INSPECTOR, "typed_config": {"@type": TLS_INSPECTOR_TYPE}}]

@@ -82,7 +82,7 @@ class Deployment:
     text: str
     diagnostics: list[Any]
     ports: dict[int, int]
-    """IR listener port → the local port the proxy listens on."""
+    """IR listener port → the local port the proxy listens on (filled in once the proxy runs)."""
     stubs: dict[str, stubs_mod.Stub]
     cluster_backends: dict[str, list[str]]
     """Cluster name → stub names of its endpoints."""
@@ -193,9 +193,29 @@ def deploy(text: str, *, extra_stubs: dict[str, stubs_mod.Stub] | None = None) -
     loaded, compiled, plan_, cluster_backends = p.loaded, p.compiled, p.endpoints, p.cluster_backends
     with stubs_mod.running(*sorted(plan_)) as stubs:
         dep = prepare(loaded, compiled, stubs, plan_, cluster_backends)
-        with harness.running(dep.text, dep.admin_port) as proc:
-            dep.envoy = proc
+        with start(dep):
             yield dep
+
+
+@contextlib.contextmanager
+def start(dep: Deployment) -> Iterator[harness.Envoy]:
+    """Run Envoy on a prepared deployment; fill in the ports it listens on; stop it on exit."""
+    with harness.running(dep.text) as proc:
+        dep.envoy = proc
+        dep.admin_port = proc.admin_port
+        dep.ports = listener_ports(dep.compiled, proc)
+        yield proc
+
+
+def listener_ports(compiled: ir.IR, proc: harness.Envoy) -> dict[int, int]:
+    """IR listener port → the port the running Envoy's listener of that name got."""
+    by_name = proc.listener_ports()
+    out: dict[int, int] = {}
+    for ctx in compiled.contexts:
+        for lst in ctx.listeners:
+            if lst.name in by_name:
+                out.setdefault(lst.port, by_name[lst.name])
+    return out
 
 
 def prepare(
@@ -205,16 +225,13 @@ def prepare(
     plan: dict[str, tuple[str, int]],
     cluster_backends: dict[str, list[str]],
 ) -> Deployment:
-    """Render the bootstrap for local stubs and free ports."""
-    ports: dict[int, int] = {}
-    for ctx in compiled.contexts:
-        for lst in ctx.listeners:
-            ports.setdefault(lst.port, stubs_mod.free_port())
-    opts = backend.EnvoyOptions(bind="127.0.0.1", port_map=dict(ports), admin_port=stubs_mod.free_port())
+    """Render the bootstrap for local stubs, every port 0 (the kernel picks; `start` reads them back)."""
+    ports = {lst.port: 0 for ctx in compiled.contexts for lst in ctx.listeners}
+    opts = backend.EnvoyOptions(bind="127.0.0.1", port_map=ports, admin_port=0)
     for name, (address, port) in plan.items():
         opts.endpoints[f"{address}:{port}"] = backend.Address("127.0.0.1", stubs[name].port)
     text, diags = backend.render(compiled, opts)
-    return Deployment(loaded, compiled, text, diags, ports, stubs, cluster_backends, opts.admin_port)
+    return Deployment(loaded, compiled, text, diags, {}, stubs, cluster_backends)
 
 
 # --- Scenarios (tests/e2e/scenarios/, backend-neutral) --------------------------------------------

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from tests.e2e.stubs import serving
 
 TYPE_A = 1
 TYPE_AAAA = 28
@@ -69,26 +70,22 @@ def running(records: dict[str, str], *, ttl: int = 5) -> Iterator[Responder]:
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(0.05)
     responder.port = int(sock.getsockname()[1])
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                packet, peer = sock.recvfrom(512)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            reply = responder.answer(packet)
-            if reply is not None:
-                with contextlib.suppress(OSError):
-                    sock.sendto(reply, peer)
+    def serve() -> bool:
+        try:
+            packet, peer = sock.recvfrom(512)
+        except TimeoutError:
+            return True
+        except OSError:
+            return False
+        reply = responder.answer(packet)
+        if reply is not None:
+            with contextlib.suppress(OSError):
+                sock.sendto(reply, peer)
+        return True
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     try:
-        yield responder
+        with serving(serve):
+            yield responder
     finally:
-        stop.set()
-        thread.join(timeout=5)
         sock.close()

@@ -8,12 +8,18 @@ project's `test` extra).
 `running(config_text)` writes the bootstrap to a temporary folder, starts Envoy with a fresh
 base id, waits for the admin `/ready` endpoint (bounded by `timeout`, polling; no fixed sleeps),
 and always kills the process and its children on exit.
+
+Ports: the bootstrap's admin and listeners bind port 0 (`EnvoyOptions(admin_port=0, port_map={P:
+0, ...})`), so the kernel picks free ports while Envoy holds the sockets: nothing is bound, closed
+and bound again by someone else. Envoy writes the admin address to `--admin-address-path`, and
+`Envoy.listener_ports()` reads the listeners' ports from the admin `/listeners` endpoint.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -92,6 +98,16 @@ class Envoy:
     process: subprocess.Popen[bytes]
     log_path: Path
 
+    def listener_ports(self) -> dict[str, int]:
+        """Listener name → the port it listens on (the kernel's pick for port 0)."""
+        status, body = self.admin("/listeners?format=json")
+        if status != 200:
+            raise RuntimeError(f"envoy admin /listeners answered {status}: {body[:500]}")
+        out: dict[str, int] = {}
+        for entry in json.loads(body).get("listener_statuses", []):
+            out[entry["name"]] = int(entry["local_address"]["socket_address"]["port_value"])
+        return out
+
     def log(self) -> str:
         """Envoy's log so far (for failure messages)."""
         try:
@@ -110,35 +126,42 @@ class Envoy:
             conn.close()
 
 
-def _wait_ready(envoy: Envoy, timeout: float) -> None:
+def _wait_ready(envoy: Envoy, address_path: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     delay = 0.02
     while time.monotonic() < deadline:
         if envoy.process.poll() is not None:
             raise RuntimeError(f"envoy exited with code {envoy.process.returncode}:\n{envoy.log()}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            status, body = envoy.admin("/ready", timeout=1.0)
-            if status == 200 and body.strip() == "LIVE":
-                return
+        if not envoy.admin_port:
+            with contextlib.suppress(OSError, ValueError):
+                envoy.admin_port = int(address_path.read_text(encoding="utf-8").strip().rpartition(":")[2])
+        if envoy.admin_port:
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                status, body = envoy.admin("/ready", timeout=1.0)
+                if status == 200 and body.strip() == "LIVE":
+                    return
         time.sleep(delay)  # polling back-off, not synchronisation by guesswork
         delay = min(delay * 1.5, 0.2)
     raise RuntimeError(f"envoy was not ready after {timeout:.0f}s:\n{envoy.log()}")
 
 
 @contextlib.contextmanager
-def running(config_text: str, admin_port: int, *, timeout: float = READY_TIMEOUT) -> Iterator[Envoy]:
-    """Start Envoy on a bootstrap whose admin listens on 127.0.0.1:`admin_port`; kill it on exit."""
+def running(config_text: str, *, timeout: float = READY_TIMEOUT) -> Iterator[Envoy]:
+    """Start Envoy on a bootstrap (admin on 127.0.0.1, port 0 or fixed); kill it on exit."""
     binary = envoy_binary()
     with tempfile.TemporaryDirectory(prefix="meshc-envoy-") as tmp:
         path = Path(tmp) / "envoy.yaml"
         path.write_text(config_text, encoding="utf-8")
         log_path = Path(tmp) / "envoy.log"
+        address_path = Path(tmp) / "admin-address"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
                 [
                     binary,
                     "-c",
                     str(path),
+                    "--admin-address-path",
+                    str(address_path),
                     "--base-id",
                     str(_base_id()),
                     "--concurrency",
@@ -152,9 +175,9 @@ def running(config_text: str, admin_port: int, *, timeout: float = READY_TIMEOUT
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        envoy = Envoy(admin_port, proc, log_path)
+        envoy = Envoy(0, proc, log_path)
         try:
-            _wait_ready(envoy, timeout)
+            _wait_ready(envoy, address_path, timeout)
             yield envoy
         finally:
             _kill(proc)

@@ -4,10 +4,15 @@
 tests exist to prove the generated configuration against the real server, so a machine without
 it must not report them green. CI installs Debian's `nginx` package (`.ci/run`).
 
-`running(config_text, ports)` writes the configuration into a fresh prefix folder under the
+`running(config_text, sockets)` writes the configuration into a fresh prefix folder under the
 system's temporary folder (pid, logs and temp files live there, as the generated file says),
-starts `nginx -p DIR -c nginx.conf -g "daemon off;"` in its own process group, polls until every
-listen port accepts a connection (bounded by `timeout`), and always stops nginx on exit.
+starts `nginx -p DIR -c nginx.conf -g "daemon off;"` in its own process group, waits until it has
+written its pid file (bounded by `timeout`), and always stops nginx on exit.
+
+Ports: `Sockets` binds each listener to port 0 on 127.0.0.1 (the kernel picks a free port) and
+keeps the listening socket open; nginx inherits it (the `NGINX` environment variable, as in its
+binary upgrade) instead of binding the port itself, so no port is bound, closed and bound again.
+Connections made before nginx runs wait in the socket's backlog.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,33 +100,68 @@ class Nginx:
         return "\n".join(parts)
 
 
-def _accepts(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+class Sockets:
+    """Listening sockets on 127.0.0.1, one per listener port of a configuration, on ports the kernel picked.
+
+    `sockets[P]` is the local port standing for listener port P (`port_map()` for the backend's
+    `--port-map`); `running()` hands the sockets to nginx. Close with `close()` or `with`.
+    """
+
+    def __init__(self, ports: Iterable[int]) -> None:
+        self.sockets: dict[int, socket.socket] = {}
+        try:
+            for p in ports:
+                if p in self.sockets:
+                    continue
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                self.sockets[p] = s
+                s.bind(("127.0.0.1", 0))
+                s.listen(512)
+        except BaseException:
+            self.close()
+            raise
+
+    def __getitem__(self, port: int) -> int:
+        return int(self.sockets[port].getsockname()[1])
+
+    def port_map(self) -> dict[int, int]:
+        """Listener port → local port."""
+        return {p: self[p] for p in self.sockets}
+
+    def close(self) -> None:
+        for s in self.sockets.values():
+            s.close()
+
+    def __enter__(self) -> Sockets:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _wait_ready(nginx: Nginx, ports: list[int], timeout: float) -> None:
+def _wait_ready(nginx: Nginx, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     delay = 0.02
-    waiting = list(ports)
+    pid = nginx.prefix / "nginx.pid"
     while time.monotonic() < deadline:
         if nginx.process.poll() is not None:
             raise RuntimeError(f"nginx exited with code {nginx.process.returncode}:\n{nginx.log()}")
-        waiting = [p for p in waiting if not _accepts(p)]
-        if not waiting:
-            return
+        with contextlib.suppress(OSError):
+            if pid.read_text(encoding="utf-8").strip() == str(nginx.process.pid):
+                return
         time.sleep(delay)  # polling back-off, not synchronisation by guesswork
         delay = min(delay * 1.5, 0.2)
-    raise RuntimeError(f"nginx did not listen on {waiting} after {timeout:.0f}s:\n{nginx.log()}")
+    raise RuntimeError(f"nginx did not start after {timeout:.0f}s:\n{nginx.log()}")
 
 
 @contextlib.contextmanager
-def running(config_text: str, ports: list[int], *, timeout: float = READY_TIMEOUT) -> Iterator[Nginx]:
-    """Start nginx on a configuration that listens on 127.0.0.1 `ports`; stop it on exit."""
+def running(config_text: str, sockets: Sockets, *, timeout: float = READY_TIMEOUT) -> Iterator[Nginx]:
+    """Start nginx on a configuration whose listeners are `sockets` (127.0.0.1); stop it on exit."""
     binary = nginx_binary()
     prefix = _prefix()
     (prefix / "nginx.conf").write_text(config_text, encoding="utf-8")
+    fds = [s.fileno() for s in sockets.sockets.values()]
+    env = dict(os.environ, NGINX="".join(f"{fd};" for fd in fds))
     try:
         with open(prefix / "stderr.log", "wb") as err:
             proc = subprocess.Popen(
@@ -130,10 +170,12 @@ def running(config_text: str, ports: list[int], *, timeout: float = READY_TIMEOU
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                pass_fds=fds,
+                env=env,
             )
         nginx = Nginx(prefix, proc)
         try:
-            _wait_ready(nginx, ports, timeout)
+            _wait_ready(nginx, timeout)
             yield nginx
         finally:
             _stop(proc)

@@ -111,8 +111,8 @@ def deployed(
     ctx = compiled.context(context)
     assert ctx is not None, f"context {context} is not in the compiled IR"
     names = sorted({cl.name for cl in ctx.clusters})
-    ports = {lst.port: stubs.free_port() for lst in ctx.listeners}
-    with stubs.running(*names) as running:
+    with ngx.Sockets(lst.port for lst in ctx.listeners) as sockets, stubs.running(*names) as running:
+        ports = sockets.port_map()
         opts = backend.NginxOptions(
             bind="127.0.0.1",
             port_map=ports,
@@ -120,8 +120,7 @@ def deployed(
             upstreams=[(glob_literal(n), [backend.Address("127.0.0.1", running[n].port)]) for n in names],
         )
         text, diags = backend.render(compiled, opts)
-        listening = sorted({p for lst in ctx.listeners for p in [ports[lst.port]] if _http(lst)})
-        with ngx.running(text, listening):
+        with ngx.running(text, sockets):
             yield running, ports, diags
 
 

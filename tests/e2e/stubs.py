@@ -4,7 +4,11 @@ Each stub listens on 127.0.0.1 on a free port and answers every request with JSO
 `{"stub": NAME, "method": ..., "path": ..., "query": ..., "headers": {lowercase name: value}}`,
 so a test can tell which backend answered and what it received (rewritten path, Host, added
 headers). A stub can also be told to answer with a fixed status (`status=503`) to exercise
-retries and outlier detection.
+retries and outlier detection, and to `hold` every request until the test releases it, while it
+counts the requests in progress (`active`, `peak`): concurrency is measured as state, not time.
+
+`tcp_recorder()` is a raw TCP server that keeps the bytes each connection sends (what a TLS
+passthrough forwards), and `refusing()` a port that refuses connections (a dead endpoint).
 """
 
 from __future__ import annotations
@@ -13,18 +17,27 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now (the kernel picks it)."""
+@contextlib.contextmanager
+def refusing() -> Iterator[int]:
+    """A port on 127.0.0.1 that refuses every connection (a dead endpoint), held until the block ends.
+
+    The socket is bound (the kernel picked the port, nobody else can take it) and never listens, so
+    a connection attempt is answered with a reset at once.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        yield int(s.getsockname()[1])
+
+
+HOLD_LIMIT = 30.0
+"""Seconds a held request waits at most for `release()` (a test that forgets to release still ends)."""
 
 
 @dataclass
@@ -36,11 +49,34 @@ class Stub:
     status: int = 200
     requests: list[dict[str, Any]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
+    hold: threading.Event | None = None
+    """When set, every request waits for this event (at most `HOLD_LIMIT`) before it is answered."""
+    active: int = 0
+    """Requests received and not answered yet."""
+    peak: int = 0
+    """The most requests ever in progress at once."""
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    """Notified whenever a request arrives or is answered (see `wait_for`)."""
 
     @property
     def address(self) -> tuple[str, int]:
         """(host, port) to put in a config."""
         return ("127.0.0.1", self.port)
+
+    def hold_requests(self) -> None:
+        """From now on, requests wait until `release()`."""
+        self.hold = threading.Event()
+
+    def release(self) -> None:
+        """Answer every held request, and stop holding."""
+        if self.hold is not None:
+            self.hold.set()
+            self.hold = None
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> bool:
+        """Wait until `predicate(stub)` holds (checked on every arrival and answer); False on timeout."""
+        with self.changed:
+            return self.changed.wait_for(lambda: predicate(self), timeout)
 
 
 def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
@@ -49,9 +85,24 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
 
         def _answer(self) -> None:
+            with stub.changed:
+                stub.active += 1
+                stub.peak = max(stub.peak, stub.active)
+                stub.changed.notify_all()
+            try:
+                self._reply()
+            finally:
+                with stub.changed:
+                    stub.active -= 1
+                    stub.changed.notify_all()
+
+        def _reply(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             if length:
                 self.rfile.read(length)
+            hold = stub.hold
+            if hold is not None:
+                hold.wait(HOLD_LIMIT)
             url = urlsplit(self.path)
             record = {
                 "stub": stub.name,
@@ -102,3 +153,74 @@ def running(*names: str, status: int = 200) -> Iterator[dict[str, Stub]]:
                 stub.server.server_close()
         for thread in threads:
             thread.join(timeout=5)
+
+
+@dataclass
+class Recorder:
+    """A raw TCP server: the bytes every connection it accepted sent (one message each)."""
+
+    port: int
+    received: list[bytes] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        """Wait until `count` connections have sent something; False on timeout."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.received) >= count, timeout)
+
+
+def tls_record_complete(data: bytes) -> bool:
+    """True when `data` holds at least one whole TLS record (a ClientHello fits in the first)."""
+    return len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[3:5], "big")
+
+
+@contextlib.contextmanager
+def tcp_recorder(complete: Callable[[bytes], bool] = tls_record_complete) -> Iterator[Recorder]:
+    """A TCP server on 127.0.0.1 (port 0, kept) that reads each connection until `complete(data)` or EOF."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        server.settimeout(0.05)
+        rec = Recorder(int(server.getsockname()[1]))
+
+        def serve() -> None:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            chunks = []
+            with conn:
+                conn.settimeout(5)
+                with contextlib.suppress(OSError):
+                    while not complete(b"".join(chunks)) and (chunk := conn.recv(65536)):
+                        chunks.append(chunk)
+            data = b"".join(chunks)
+            with rec.changed:
+                rec.received.append(data)
+                rec.changed.notify_all()
+
+        with serving(serve):
+            yield rec
+
+
+@contextlib.contextmanager
+def serving(step: Callable[[], bool | None]) -> Iterator[None]:
+    """Call `step` again and again in a daemon thread until the block ends or it returns False.
+
+    `step` serves one request and must return within a short socket timeout, so that the thread
+    sees the end of the block; the thread is always joined.
+    """
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            if step() is False:
+                return
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)

@@ -126,25 +126,22 @@ def test_bookinfo_runs_with_upstream_overrides() -> None:
     compiled = _compile([str(BOOKINFO)])
     names = ["productpage-v1", "reviews-v1", "reviews-v2", "reviews-v3", "ratings-v1", "details-v1"]
     with stubs.running(*names) as running:
-        opts = backend.EnvoyOptions(
-            bind="127.0.0.1",
-            port_map={9080: stubs.free_port(), 80: stubs.free_port(), 8000: stubs.free_port()},
-            admin_port=stubs.free_port(),
-        )
+        opts = backend.EnvoyOptions(bind="127.0.0.1", port_map={9080: 0, 80: 0, 8000: 0}, admin_port=0)
         for name in names:
             svc, version = name.rsplit("-", 1)
             address = backend.Address("127.0.0.1", running[name].port)
             opts.upstreams.append((f"outbound|9080|{version}|{svc}.default.svc.cluster.local", [address]))
         opts.upstreams.append(("outbound|*", [backend.Address("127.0.0.1", running["reviews-v1"].port)]))
         text, _ = backend.render(compiled, opts)
-        with harness.running(text, opts.admin_port):
-            mesh = opts.port_map[9080]
+        with harness.running(text) as proc:
+            ports = diff.listener_ports(compiled, proc)
+            mesh = ports[9080]
             assert harness.request(mesh, "/", host="reviews", headers={"end-user": "jason"}).stub == "reviews-v2"
             assert harness.request(mesh, "/", host="reviews").stub == "reviews-v1"
             assert harness.request(mesh, "/", host="details.default").stub == "details-v1"
             slow = harness.request(mesh, "/ratings/1", host="ratings")
             assert slow.stub == "ratings-v1" and slow.elapsed >= 1.9, slow.elapsed
-            gw = opts.port_map[80]
+            gw = ports[80]
             assert harness.request(gw, "/productpage", host="bookinfo.example").stub == "productpage-v1"
             moved = harness.request(gw, "/old-path?x=1", host="bookinfo.example")
             assert (moved.status, moved.headers["location"]) == (301, "http://bookinfo.example/new-path?x=1")

@@ -34,7 +34,6 @@ from hypothesis import strategies as st
 
 from meshc.compile import compile_mesh
 from tests.e2e import differential as diff
-from tests.e2e import envoy as harness
 from tests.e2e import stubs as stubs_mod
 
 QUICK_EXAMPLES = 40
@@ -231,8 +230,7 @@ def _started(text: str, running: dict[str, stubs_mod.Stub]) -> Iterator[diff.Dep
     compiled = compile_mesh(loaded.mesh)
     plan, clusters = diff._stub_plan(compiled)
     dep = diff.prepare(loaded, compiled, running, plan, clusters)
-    with harness.running(dep.text, dep.admin_port) as proc:
-        dep.envoy = proc
+    with diff.start(dep):
         yield dep
 
 

@@ -46,15 +46,15 @@ def _compile(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[str, 
     return out, err
 
 
-def _listen_ports() -> dict[int, int]:
-    """Every listener port of bookinfo → a free port on 127.0.0.1."""
+def _listen_ports() -> ngx.Sockets:
+    """A listening socket on 127.0.0.1 for every listener port of bookinfo."""
     compiled = compile_mesh(load([BOOKINFO], Options()).mesh)
-    return {lst.port: stubs.free_port() for ctx in compiled.contexts for lst in ctx.listeners}
+    return ngx.Sockets(lst.port for ctx in compiled.contexts for lst in ctx.listeners)
 
 
-def _port_args(ports: dict[int, int]) -> list[str]:
+def _port_args(ports: ngx.Sockets) -> list[str]:
     out = ["--bind", "127.0.0.1"]
-    for port, free in sorted(ports.items()):
+    for port, free in sorted(ports.port_map().items()):
         out += ["--port-map", f"{port}={free}"]
     return out
 
@@ -66,12 +66,12 @@ def test_bookinfo_without_options_passes_nginx_t_and_answers_502(capsys: pytest.
     assert "no --resolver given: requests to it answer 502" in err and "MC466 [warning]" in err
     result = ngx.validate(text)
     assert result.ok, result.output
-    ports = _listen_ports()
-    text, _ = _compile(_port_args(ports), capsys)
-    with ngx.running(text, list(ports.values())) as server:
-        resp = ngx.request(ports[9080], "/reviews/0", host="reviews")
-        assert resp.status == 502 and resp.stub is None
-        assert f"no resolver defined to resolve {REVIEWS}" in server.log()
+    with _listen_ports() as ports:
+        text, _ = _compile(_port_args(ports), capsys)
+        with ngx.running(text, ports) as server:
+            resp = ngx.request(ports[9080], "/reviews/0", host="reviews")
+            assert resp.status == 502 and resp.stub is None
+            assert f"no resolver defined to resolve {REVIEWS}" in server.log()
 
 
 def _wait_for_stub(port: int, host: str, timeout: float = 10.0) -> ngx.Response:
@@ -86,8 +86,7 @@ def _wait_for_stub(port: int, host: str, timeout: float = 10.0) -> ngx.Response:
 
 
 def test_dns_names_resolve_at_request_time(capsys: pytest.CaptureFixture[str]) -> None:
-    ports = _listen_ports()
-    with stubs.running("reviews") as running, dns.running({}, ttl=1) as responder:
+    with _listen_ports() as ports, stubs.running("reviews") as running, dns.running({}, ttl=1) as responder:
         stub_port = running["reviews"].port
         # the endpoint keeps its DNS name; only the port moves to the stub's
         args = [
@@ -105,8 +104,7 @@ def test_dns_names_resolve_at_request_time(capsys: pytest.CaptureFixture[str]) -
         assert f"resolver 127.0.0.1:{responder.port} valid=1s;" in text
         assert f'"{REVIEWS}:{stub_port}"' in text and f"server {REVIEWS}" not in text
         assert "no --resolver given" not in err
-        mesh = {9080: ports[9080], 8000: ports[8000]}
-        with ngx.running(text, list(mesh.values())) as server:
+        with ngx.running(text, ports) as server:
             # the name does not exist yet: nginx started anyway, and answers 502 for it
             first = ngx.request(ports[9080], "/reviews/0", host="reviews")
             assert first.status == 502 and first.stub is None, server.log()
@@ -127,15 +125,13 @@ def test_bookinfo_jason_reaches_reviews_v2_through_dns(capsys: pytest.CaptureFix
         return f"{subset}.{host}" if subset else host
 
     records = {dns_name(n): "127.0.0.1" for n in names}
-    ports = _listen_ports()
-    with stubs.running(*names) as running, dns.running(records) as responder:
+    with _listen_ports() as ports, stubs.running(*names) as running, dns.running(records) as responder:
         args = [*_port_args(ports), "--context", "mesh", "--resolver", f"127.0.0.1:{responder.port}"]
         for n in names:
             args += ["--upstream", f"{glob_literal(n)}={dns_name(n)}:{running[n].port}"]
         text, _ = _compile(args, capsys)
         assert "    upstream " not in text, "every cluster is a DNS name: no upstream block"
-        mesh = {9080: ports[9080], 8000: ports[8000]}
-        with ngx.running(text, list(mesh.values())) as server:
+        with ngx.running(text, ports) as server:
             v1 = f"outbound|9080|v1|{REVIEWS}"
             v2 = f"outbound|9080|v2|{REVIEWS}"
             jason = ngx.request(ports[9080], "/reviews/0", host="reviews", headers=[("end-user", "jason")])
@@ -178,12 +174,13 @@ spec:
 
 def test_several_dns_endpoints_are_split_by_weight(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with (
+        ngx.Sockets([80]) as sockets,
         stubs.running("a", "b") as running,
         dns.running({"a.meshc.test": "127.0.0.1", "b.meshc.test": "127.0.0.1"}) as r,
     ):
         src = tmp_path / "se.yaml"
         src.write_text(SERVICE_ENTRY.format(a=running["a"].port, b=running["b"].port), encoding="utf-8")
-        port = stubs.free_port()
+        port = sockets[80]
         capsys.readouterr()
         code = main(
             [
@@ -202,6 +199,6 @@ def test_several_dns_endpoints_are_split_by_weight(tmp_path: Path, capsys: pytes
         text, err = capsys.readouterr()
         assert code == 0, err
         assert re.search(r'25\.00% "a\.meshc\.test:\d+";\n\s+\* "b\.meshc\.test:\d+";', text), text
-        with ngx.running(text, [port]) as server:
+        with ngx.running(text, sockets) as server:
             seen = [ngx.request(port, "/", host="api.meshc.test").stub for _ in range(40)]
             assert set(seen) == {"a", "b"}, server.log()  # P(one missing) < 0.75**40 + 0.25**40 ≈ 1e-5

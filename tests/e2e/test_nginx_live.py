@@ -59,10 +59,10 @@ def test_nginx_t_accepts(path: Path) -> None:
         assert result.ok, f"nginx -t refused the configuration of {ctxs}:\n{result.output}\n{text[:3000]}"
 
 
-def _bookinfo(names: list[str], running: dict[str, stubs.Stub], context: str, ports: dict[int, int]) -> str:
+def _bookinfo(names: list[str], running: dict[str, stubs.Stub], context: str, ports: ngx.Sockets) -> str:
     opts = backend.NginxOptions(
         bind="127.0.0.1",
-        port_map=ports,
+        port_map=ports.port_map(),
         contexts=[context],
         upstreams=[(glob_literal(n), [backend.Address("127.0.0.1", running[n].port)]) for n in names],
     )
@@ -73,8 +73,11 @@ def _bookinfo(names: list[str], running: dict[str, stubs.Stub], context: str, po
 def test_bookinfo_jason_reaches_reviews_v2() -> None:
     compiled = _compile(ROOT / "examples" / "bookinfo")
     names = sorted({cl.name for ctx in compiled.contexts for cl in ctx.clusters})
-    ports = {9080: stubs.free_port(), 8000: stubs.free_port()}
-    with stubs.running(*names) as running, ngx.running(_bookinfo(names, running, "mesh", ports), list(ports.values())):
+    with (
+        ngx.Sockets([9080, 8000]) as ports,
+        stubs.running(*names) as running,
+        ngx.running(_bookinfo(names, running, "mesh", ports), ports),
+    ):
         port = ports[9080]
         v2 = "outbound|9080|v2|reviews.default.svc.cluster.local"
         v1 = "outbound|9080|v1|reviews.default.svc.cluster.local"
@@ -94,8 +97,11 @@ def test_bookinfo_gateway_redirect_and_rewrite() -> None:
     compiled = _compile(ROOT / "examples" / "bookinfo")
     gw = next(c.name for c in compiled.contexts if c.kind == "gateway")
     names = sorted({cl.name for ctx in compiled.contexts for cl in ctx.clusters})
-    ports = {80: stubs.free_port()}
-    with stubs.running(*names) as running, ngx.running(_bookinfo(names, running, gw, ports), list(ports.values())):
+    with (
+        ngx.Sockets([80]) as ports,
+        stubs.running(*names) as running,
+        ngx.running(_bookinfo(names, running, gw, ports), ports),
+    ):
         resp = ngx.request(ports[80], "/old-path?a=1", host="bookinfo.example.com")
         assert resp.status == 301
         assert resp.headers["location"] == "http://bookinfo.example.com/new-path?a=1"
@@ -128,16 +134,15 @@ def test_weights_within_tolerance() -> None:
     path = ROOT / "tests" / "cases" / "weights" / "input.yaml"
     compiled = _compile(path)
     names = sorted({cl.name for cl in compiled.contexts[0].clusters})
-    ports = {9080: stubs.free_port()}
-    with stubs.running(*names) as running:
+    with ngx.Sockets([9080]) as ports, stubs.running(*names) as running:
         opts = backend.NginxOptions(
             bind="127.0.0.1",
-            port_map=ports,
+            port_map=ports.port_map(),
             contexts=["mesh"],
             upstreams=[(glob_literal(n), [backend.Address("127.0.0.1", running[n].port)]) for n in names],
         )
         text, _ = backend.render(compiled, opts)
-        with ngx.running(text, list(ports.values())):
+        with ngx.running(text, ports):
             for prefix, shares in (
                 ("/canary", {"v1": 0.9, "v3": 0.1}),
                 ("/thirds", {"v1": 1 / 3, "v2": 2 / 3}),
@@ -174,15 +179,14 @@ spec: {selector: {app: ratings}, ports: [{name: http, port: 9080}]}
     )
     compiled = _compile(src)
     names = sorted({cl.name for cl in compiled.contexts[0].clusters})
-    ports = {9080: stubs.free_port()}
-    with stubs.running(*names) as running:
+    with ngx.Sockets([9080]) as ports, stubs.running(*names) as running:
         opts = backend.NginxOptions(
             bind="127.0.0.1",
-            port_map=ports,
+            port_map=ports.port_map(),
             upstreams=[(glob_literal(n), [backend.Address("127.0.0.1", running[n].port)]) for n in names],
         )
         text, _ = backend.render(compiled, opts)
-        with ngx.running(text, list(ports.values())):
+        with ngx.running(text, ports):
             statuses = Counter(r.status for r in _many(ports[9080], [f"/r/{i}" for i in range(N)], "ratings"))
     assert set(statuses) <= {200, 418}
     # the abort comes before `rewrite ... break`, which would otherwise skip it
@@ -197,16 +201,15 @@ def test_mirror_and_header_operations() -> None:
     canary = "outbound|80|canary|web.default.svc.cluster.local"
     assert {stable, canary} <= set(names), names
     listen = compiled.contexts[0].listeners[0].port
-    ports = {listen: stubs.free_port()}
-    with stubs.running(*names) as running:
+    with ngx.Sockets([listen]) as ports, stubs.running(*names) as running:
         opts = backend.NginxOptions(
             bind="127.0.0.1",
-            port_map=ports,
+            port_map=ports.port_map(),
             contexts=["mesh"],
             upstreams=[(glob_literal(n), [backend.Address("127.0.0.1", running[n].port)]) for n in names],
         )
         text, _ = backend.render(compiled, opts)
-        with ngx.running(text, list(ports.values())):
+        with ngx.running(text, ports):
             port = ports[listen]
             # headers: set, add (appended to the client's value), remove; response `server` hidden
             resp = ngx.request(port, "/headers", host="web", headers=[("x-trace", "client"), ("x-internal", "secret")])

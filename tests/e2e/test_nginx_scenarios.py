@@ -29,7 +29,6 @@ from typing import Any
 
 import pytest
 
-from meshc import ir
 from meshc.backends import nginx as backend
 from tests.e2e import differential as diff
 from tests.e2e import nginx as ngx
@@ -141,35 +140,25 @@ def _summary(request: pytest.FixtureRequest) -> Iterator[None]:
         print(f"\n{line}")
 
 
-def _http(lst: ir.Listener) -> bool:
-    return any(c.protocol == "HTTP" and c.route_config is not None for c in lst.filter_chains)
-
-
-def _render(p: diff.Plan, stubs: dict[str, stubs_mod.Stub]) -> tuple[str, list[Any], dict[int, int], list[int]]:
-    """nginx.conf for every context, listeners on free loopback ports, endpoints on their stubs."""
-    ports: dict[int, int] = {}
-    listening: set[int] = set()
-    for ctx in p.compiled.contexts:
-        for lst in ctx.listeners:
-            local = ports.setdefault(lst.port, stubs_mod.free_port())
-            if _http(lst):
-                listening.add(local)
-    opts = backend.NginxOptions(bind="127.0.0.1", port_map=dict(ports))
+def _render(p: diff.Plan, stubs: dict[str, stubs_mod.Stub], sockets: ngx.Sockets) -> tuple[str, list[Any]]:
+    """nginx.conf for every context, listeners on the loopback sockets, endpoints on their stubs."""
+    opts = backend.NginxOptions(bind="127.0.0.1", port_map=sockets.port_map())
     for name, (address, port) in p.endpoints.items():
         opts.endpoints[f"{address}:{port}"] = backend.Address("127.0.0.1", stubs[name].port)
-    text, diags = backend.render(p.compiled, opts)
-    return text, diags, ports, sorted(listening)
+    return backend.render(p.compiled, opts)
 
 
 @contextlib.contextmanager
 def deploy(text: str) -> Iterator[diff.Deployment]:
     """Compile `text` for nginx, start one stub per endpoint and nginx; stop everything on exit."""
     p = diff.plan(text)
-    with stubs_mod.running(*sorted(p.endpoints)) as stubs:
-        conf, diags, ports, listening = _render(p, stubs)
+    listeners = [lst.port for ctx in p.compiled.contexts for lst in ctx.listeners]
+    with ngx.Sockets(listeners) as sockets, stubs_mod.running(*sorted(p.endpoints)) as stubs:
+        conf, diags = _render(p, stubs, sockets)
         assert not [d for d in diags if d.code == "MC490"], f"nginx refused values: {diags}"
+        ports = sockets.port_map()
         dep = diff.Deployment(p.loaded, p.compiled, conf, diags, ports, stubs, p.cluster_backends, send=ngx.request)
-        with ngx.running(conf, listening):
+        with ngx.running(conf, sockets):
             yield dep
 
 

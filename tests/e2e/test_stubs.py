@@ -1,11 +1,15 @@
-"""The upstream stubs answer with their name and echo what they received."""
+"""The upstream stubs answer with their name, echo what they received, and can hold requests; dead ports refuse."""
 
 from __future__ import annotations
 
 import json
+import socket
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.stubs import running
+import pytest
+
+from tests.e2e.stubs import refusing, running
 
 
 def test_stub_echoes_path_query_and_headers() -> None:
@@ -20,3 +24,21 @@ def test_stub_echoes_path_query_and_headers() -> None:
     assert body["headers"]["x-test"] == "yes"
     assert stubs["v2"].requests == [body]
     assert stubs["v1"].requests == []
+
+
+def test_held_requests_are_counted_as_state() -> None:
+    with running("slow") as stubs, ThreadPoolExecutor(max_workers=3) as pool:
+        stub = stubs["slow"]
+        stub.hold_requests()
+        url = f"http://127.0.0.1:{stub.port}/"
+        answers = [pool.submit(lambda: urllib.request.urlopen(url, timeout=10).status) for _ in range(3)]
+        assert stub.wait_for(lambda s: s.active == 3), stub.active
+        assert not any(a.done() for a in answers)  # held: nothing answered yet
+        stub.release()
+        assert [a.result() for a in answers] == [200, 200, 200]
+        assert stub.wait_for(lambda s: s.active == 0) and stub.peak == 3
+
+
+def test_refusing_port_refuses_connections() -> None:
+    with refusing() as port, pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5)
