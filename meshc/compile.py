@@ -36,6 +36,37 @@ from meshc.resolve import (
 )
 
 DEFAULT_RETRY_ON = ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"]
+
+
+def _status_code(token: str) -> bool:
+    """`parseRetryOn`'s test for a status code: an integer Go's `http.StatusText` knows."""
+    import http
+
+    if not token.isdigit():
+        return False
+    try:
+        http.HTTPStatus(int(token))
+    except ValueError:
+        return False
+    return True
+
+
+DEFAULT_SPACE_DELIMITED_CLAIMS = ("permission", "scope")
+"""Claims istiod always lists in `normalize_payload_in_metadata.space_delimited_claims`."""
+
+
+def space_delimited_claims(listed: Iterable[str]) -> list[str]:
+    """The claims Envoy splits at spaces: the rule's and `permission` and `scope`, sorted, no repeats.
+
+    As `buildSpaceDelimitedClaims` (pilot/pkg/security/authn/policy_applier.go); the two defaults
+    alone when the rule lists none.
+    """
+    given = list(listed)
+    if not given:
+        return list(DEFAULT_SPACE_DELIMITED_CLAIMS)
+    return sorted({*given, *DEFAULT_SPACE_DELIMITED_CLAIMS})
+
+
 INGRESS_SELECTORS = ({"istio": "ingressgateway"}, {"istio": "egressgateway"})
 REDIRECT_CODES = {0: 301, 301: 301, 302: 302, 303: 303, 307: 307, 308: 308}
 CLAIM_PREFIX = "@request.auth.claims"
@@ -1163,8 +1194,14 @@ class Compiler:
 
     @staticmethod
     def retry_policy(retries: Any, consistent_hash: bool) -> ir.RetryPolicy | None:
-        """`retry.ConvertPolicy`: Istio's default when unset, none when `attempts` is 0."""
-        out = ir.RetryPolicy(2, list(DEFAULT_RETRY_ON), [503], previous_hosts_predicate=not consistent_hash)
+        """Istio's default retry policy when unset, none when `attempts` is 0, else the user's.
+
+        As `ConvertPolicy` (pilot/pkg/networking/core/route/retry/retry.go).
+        The default (`cachedDefaultPolicy`) and a policy without `retryOn` carry no status codes: since
+        Istio 1.24 `retriable-status-codes` stays in `retry_on` without `retriable_status_codes`, so no
+        answer is retried for its status.
+        """
+        out = ir.RetryPolicy(2, list(DEFAULT_RETRY_ON), [], previous_hosts_predicate=not consistent_hash)
         if retries is None:
             out.is_default = True
             return out
@@ -1178,7 +1215,7 @@ class Compiler:
                 part = part.strip()
                 if not part:
                     continue
-                if part.isdigit():
+                if _status_code(part):  # retry.go `parseRetryOn`: integers with a status text
                     codes.append(int(part))
                 else:
                     tokens.append(part)
@@ -1603,7 +1640,7 @@ class Compiler:
                         rule.outputPayloadToHeader,
                         [ir.ClaimToHeader(c.header, c.claim) for c in rule.outputClaimToHeaders],
                         _duration(rule.timeout),
-                        list(rule.spaceDelimitedClaims),
+                        space_delimited_claims(rule.spaceDelimitedClaims),
                         _origin(res, ("spec", "jwtRules", k)),
                     )
                 )

@@ -343,7 +343,7 @@ class _Renderer(GapReport):
         else:
             socket = None
         match: dict[str, Any] = {}
-        names = [n for n in fc.server_names if n != "*"]
+        names = _server_names(fc.server_names)
         if names and fc.protocol in ("HTTPS", "TLS"):
             match["server_names"] = names
         if fc.protocol in ("HTTP", "HTTPS"):
@@ -431,15 +431,16 @@ class _Renderer(GapReport):
             names = [n for n in route.sni_hosts if n not in claimed]
             if route.sni_hosts and not names:
                 continue
+            claimed.update(names)
+            names = _server_names(names)
             if names:
                 route_match["server_names"] = names
-            elif "server_names" in match:
+            elif "server_names" in match and "*" not in route.sni_hosts:
                 route_match["server_names"] = match["server_names"]
             if route.destination_subnets:
                 route_match["prefix_ranges"] = [self.cidr(s) for s in route.destination_subnets]
             if not names and not route.destination_subnets:
                 catch_all = True
-            claimed.update(names)
             chain: dict[str, Any] = {"name": f"{fc.name}|{route.id}"}
             if route_match:
                 chain["filter_chain_match"] = route_match
@@ -640,6 +641,11 @@ class _Renderer(GapReport):
                 weighted.append(entry)
             out["weighted_clusters"] = {"clusters": weighted}
         out["timeout"] = fw.timeout or "0s"
+        # route.go `setTimeout`: the deprecated `max_grpc_timeout` gets the route timeout, so that a gRPC
+        # request's `grpc-timeout` header bounds it (0s: the header alone, no cap). istiod still writes this
+        # field (Envoy warns that it is deprecated); `max_stream_duration.grpc_timeout_header_max` would
+        # answer DEADLINE_EXCEEDED instead of istiod's UNAVAILABLE "upstream request timeout".
+        out["max_grpc_timeout"] = fw.timeout or "0s"
         rw = fw.rewrite
         if rw is not None:
             if rw.uri_regex is not None:
@@ -1354,16 +1360,47 @@ def _claim_id(path: list[str], value: str) -> dict[str, Any]:
     return _metadata(path, {"or_match": {"value_matchers": [single, {"list_match": {"one_of": single}}]}})
 
 
+_ANY = {"safe_regex": {"regex": ".+"}}
+
+
 def _request_principal(value: str) -> dict[str, Any]:
-    """`iss/sub` of a validated JWT: both claims from the jwt_authn payload."""
+    """`iss/sub` of a validated JWT: both claims of the jwt_authn payload must match.
+
+    As `requestPrincipalGenerator.extendedPrincipal` (pilot/pkg/security/authz/model/generator.go):
+    the value splits at its last `/`; `*` needs a non-empty `iss` AND `sub` (`.+`), `*x` and `x*`
+    are suffix and prefix matches, and a value without `/` is the issuer with an empty subject.
+    """
+    iss, found, sub = value.rpartition("/")
+    if not found:
+        iss, sub = value, ""
     if value == "*":
-        return _metadata(["iss"], {"present_match": True})
-    iss, sep, sub = value.rpartition("/")
-    if not sep:
-        return _metadata(["iss"], {"string_match": _glob(value)})
-    iss_m = _metadata(["iss"], {"present_match": True} if iss == "*" else {"string_match": _glob(iss)})
-    sub_m = _metadata(["sub"], {"present_match": True} if sub == "*" else {"string_match": _glob(sub)})
+        match_iss, match_sub = _ANY, _ANY
+    elif value.startswith("*"):
+        if found:
+            match_iss = _ANY if iss == "*" else {"suffix": iss[1:]}
+            match_sub = {"exact": sub}
+        else:
+            match_iss, match_sub = _ANY, {"suffix": value[1:]}
+    elif value.endswith("*"):
+        if found:
+            match_iss = {"exact": iss}
+            match_sub = _ANY if sub == "*" else {"prefix": sub[:-1]}
+        else:
+            match_iss, match_sub = {"prefix": value[:-1]}, _ANY
+    else:
+        match_iss, match_sub = {"exact": iss}, {"exact": sub}
+    iss_m = _metadata(["iss"], {"string_match": match_iss})
+    sub_m = _metadata(["sub"], {"string_match": match_sub})
     return {"and_ids": {"ids": [iss_m, sub_m]}}
+
+
+def _server_names(hosts: list[str]) -> list[str]:
+    """`filter_chain_match.server_names` for SNI hosts: sorted, none at all when one is `*`.
+
+    As `toFilterChainMatch` (pilot/pkg/networking/core/listener.go): Envoy refuses `*` as a partial
+    wildcard, so Istio drops the SNI match instead.
+    """
+    return [] if "*" in hosts else sorted(hosts)
 
 
 def _tls_version(name: str) -> str:
