@@ -242,7 +242,7 @@ def _baseline() -> list[Any]:
     global BASELINE
     if BASELINE is None:
         text, diags = _render(_base())
-        assert not diags, diags
+        assert not [d for d in diags if d.code != "MC471"], diags  # MC471: `x-h` also reads `x_h`
         assert ngx.validate(text).ok
         BASELINE = _structure(text)
     return BASELINE

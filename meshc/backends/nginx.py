@@ -89,6 +89,40 @@ NO_TIMEOUT = "3600s"
 RETRY_STATUS = {500, 502, 503, 504, 403, 404, 429}
 """Status codes `proxy_next_upstream` can retry on."""
 
+_RETRY_ON: dict[str, tuple[tuple[str, ...], str]] = {
+    # Envoy's retry_on token → (proxy_next_upstream conditions, how nginx differs; "" when it does not
+    # differ for HTTP/1.1 upstreams). `error` is a refused or reset connection, also after the request was
+    # sent; `timeout` a connect or read timeout. Envoy counts resets and per-try timeouts as 5xx.
+    "connect-failure": (
+        ("error",),
+        "nginx also retries a connection reset after the request was sent, and does not retry a connect timeout",
+    ),
+    "refused-stream": ((), ""),  # an HTTP/2 REFUSED_STREAM: nginx speaks HTTP/1.1 to upstreams
+    "reset": (("error", "timeout"), ""),
+    "reset-before-request": (("error",), "nginx also retries a connection reset after the request was sent"),
+    "5xx": (
+        ("error", "timeout", "http_500", "http_502", "http_503", "http_504"),
+        "nginx retries 500, 502, 503 and 504 answers, connection errors and timeouts; a 501 or 505-599 answer "
+        "is returned without retry (Envoy retries every 5xx)",
+    ),
+    "gateway-error": (("error", "timeout", "http_502", "http_503", "http_504"), ""),
+    "retriable-4xx": ((), "409 answers are returned without retry (no proxy_next_upstream condition)"),
+    "retriable-headers": ((), "nginx cannot retry on response headers"),
+    "envoy-ratelimited": ((), "nginx cannot retry on x-envoy-ratelimited"),
+    "http3-post-connect-failure": ((), ""),
+    **{
+        grpc: ((), "nginx cannot retry on a gRPC status")
+        for grpc in ("cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable")
+    },
+}
+"""How each Envoy `retry_on` token is written for nginx (see `_Renderer.retry`)."""
+
+_RETRY_NOTE = {
+    "error": "error: a refused or reset connection",
+    "timeout": "timeout: a connect or read timeout",
+}
+"""What the comment of a `proxy_next_upstream` line says of its conditions."""
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _VAR_HEADER = re.compile(r"[a-z0-9_-]+\Z")
 _DOMAIN_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\Z")
@@ -122,7 +156,7 @@ class NginxOptions:
     """`host` or `host:port` of an endpoint → the address to use instead, in every cluster."""
     resolvers: list[Address] = field(default_factory=list)
     """DNS servers (IP addresses) for the `resolver` directive: DNS-name endpoints are resolved at
-    request time through them. Empty: no `resolver` (requests to DNS-name endpoints answer 502)."""
+    request time through them. Empty: no `resolver` (requests to DNS-name endpoints answer 503)."""
     resolver_valid: str | None = None
     """`valid=` of the `resolver` directive (how long answers are cached; default: their TTL)."""
 
@@ -276,6 +310,73 @@ def re2_to_pcre(pattern: str) -> tuple[str, int]:
     return "".join(out), compiled.groups
 
 
+def nested_quantifier(pattern: str) -> str | None:
+    r"""The first quantified group of `pattern` that holds an unbounded quantifier (`(x+x+)+`), or None.
+
+    Such a group makes a backtracking engine (nginx's PCRE) take time exponential in the subject;
+    RE2 (Envoy) does not backtrack. A structural scan of the RE2 syntax: escapes, `\Q...\E` and
+    character classes are skipped; a quantifier is `*`, `+`, `{n,}` or `{n,m}` with m > 1.
+    """
+    quant = re.compile(r"[*+]|\{\d*,\d*\}|\{\d+\}")
+    stack: list[tuple[int, bool]] = []  # (start of the group, holds an unbounded quantifier)
+    i, n = 0, len(pattern)
+
+    def repeats(at: int) -> tuple[bool, bool, int]:
+        """(a quantifier starts at `at`, it is unbounded or above 1, where it ends)."""
+        m = quant.match(pattern, at)
+        if m is None:
+            return False, False, at
+        q = m.group()
+        if q in "*+":
+            return True, True, m.end()
+        low, _, high = q[1:-1].partition(",")
+        if "," not in q:
+            return True, int(low or 0) > 1, m.end()
+        return True, high == "" or int(high) > 1, m.end()
+
+    while i < n:
+        ch = pattern[i]
+        if ch == "\\":
+            if pattern.startswith("\\Q", i):
+                end = pattern.find("\\E", i + 2)
+                i = n if end < 0 else end + 2
+            else:
+                i += 2
+        elif ch == "[":
+            j = i + 1
+            if j < n and pattern[j] == "^":
+                j += 1
+            if j < n and pattern[j] == "]":
+                j += 1
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            i = j + 1
+        elif ch == "(":
+            stack.append((i, False))
+            i += 1
+            continue
+        elif ch == ")":
+            start, holds = stack.pop() if stack else (0, False)
+            i += 1
+            found, unbounded, end = repeats(i)
+            if found and unbounded and holds:
+                return pattern[start:end]
+            if stack:
+                top, top_holds = stack[-1]
+                stack[-1] = (top, top_holds or holds or (found and unbounded))
+            i = end
+            continue
+        else:
+            i += 1
+        found, unbounded, end = repeats(i)
+        if found:
+            if unbounded and stack:
+                top, _ = stack[-1]
+                stack[-1] = (top, True)
+            i = end
+    return None
+
+
 # --- small helpers ------------------------------------------------------------------------------
 
 
@@ -296,6 +397,29 @@ def _nginx_time(duration: str | None, *, default: str | None = None) -> str | No
     if ms % 1000 == 0:
         return f"{ms // 1000}s"
     return f"{ms}ms"
+
+
+def _check_authority(text: str) -> None:
+    r"""Raise Unsafe unless `text` is `host`, `host:port` or `[v6]:port` (a DNS name or IP, a port 1-65535).
+
+    The whole value is checked: a redirect's `Location` is built from it, and a line break after a
+    valid host would split the response (`good.example:1\r\n\r\n<script>`).
+    """
+    if _CONTROL.search(text):
+        raise Unsafe("it holds a control character (newline, NUL, ...)")
+    host, port = text, None
+    if text.startswith("["):
+        end = text.find("]")
+        host, rest = text[1:end], text[end + 1 :]
+        if end < 0 or not is_ip(host) or (rest and not rest.startswith(":")):
+            raise Unsafe("not a host name or `[IPv6]:port`")
+        port = rest[1:] if rest else None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    if not (_valid_dns(host) or is_ip(host)):
+        raise Unsafe("not a host name")
+    if port is not None and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise Unsafe(f"port `{_comment(port)[:20]}` is not 1-65535")
 
 
 def _valid_dns(host: str) -> bool:
@@ -379,6 +503,8 @@ class _Renderer(GapReport):
         self.upstream_names: set[str] = set()
         self.serial = 0
         self.dns_count = 0
+        self.default_retries_reported = False
+        """The MC459 on the mesh default retry policy is reported once per configuration."""
         self.extra_locations: list[str] = []
         """Locations a route needs beside its own (mirrors), drained into the server block."""
         self.clusters = {cl.name: cl for ctx in ir.contexts for cl in ctx.clusters}
@@ -408,6 +534,33 @@ class _Renderer(GapReport):
             resource=ResourceRef("VirtualService", ref.namespace, ref.name),
             field=fld,
         )
+
+    def underscores(self, route: irm.Route, name: str, variable: str, sub: str) -> None:
+        """MC471 for a condition on a header whose name has `-` or `_`: nginx reads both spellings."""
+        if "-" not in name and "_" not in name:
+            return
+        twin = name.translate(str.maketrans("-_", "_-"))
+        self.at_route(
+            codes.HEADER_UNDERSCORE,
+            f"header `{_comment(name)}` is read as `{variable}`, which also holds a header `{_comment(twin)}`: a "
+            f"request that sends `{_comment(twin)}` instead matches too (Envoy matches `{_comment(name)}` only)",
+            route,
+            sub,
+        )
+
+    def backtracking(self, route: irm.Route, pattern: str, sub: str) -> None:
+        """MC472 for a regex with a nested quantifier (`nested_quantifier`)."""
+        group = nested_quantifier(pattern)
+        if group is not None:
+            self.at_route(
+                codes.REGEX_BACKTRACKING,
+                f"regex {_comment(pattern)[:80]!r} has a quantifier inside the repeated group "
+                f"`{_comment(group)[:40]}`: "
+                "nginx's PCRE backtracks, so a subject that almost matches can take time exponential in its length "
+                "(Envoy's RE2 is linear)",
+                route,
+                sub,
+            )
 
     def unsafe(self, what: str, value: str, exc: Unsafe, report: Any) -> None:
         """Report a value left out because it cannot be written safely (`report(rule, message)`)."""
@@ -500,6 +653,7 @@ class _Renderer(GapReport):
             p = m.path
             if not (p.kind == "prefix" and p.value == "/" and not p.ignore_case):
                 if p.kind == "regex":
+                    self.backtracking(route, p.value, "match.uri")
                     body, _ = re2_to_pcre(p.value)
                     rx, ic = "^(?:" + body + ")\\z", False
                 elif p.kind == "exact":
@@ -522,6 +676,9 @@ class _Renderer(GapReport):
                     continue
                 return None
             source = "$http_" + h.name.replace("-", "_")
+            self.underscores(route, h.name, source, "match.headers" if not h.invert else "match.withoutHeaders")
+            if h.match.kind == "regex":
+                self.backtracking(route, h.match.value, "match.headers")
             if h.match.kind == "present":
                 fail(
                     codes.EMPTY_HEADER,
@@ -542,12 +699,16 @@ class _Renderer(GapReport):
         ):
             if sm is None:
                 continue
+            if sm.kind == "regex":
+                self.backtracking(route, sm.value, f"match.{label}")
             try:
                 bits.append((self.string_cond(source, sm, label), True))
             except Unsafe as exc:
                 self.unsafe(f"the {label} match", sm.value, exc, lambda r, msg, lb=label: fail(r, msg, f"match.{lb}"))
                 return None
         for q in m.query_params:
+            if q.match.kind == "regex":
+                self.backtracking(route, q.match.value, "match.queryParams")
             try:
                 present, value = self.query_source(q.name)
                 bits.append((present, True))
@@ -602,7 +763,7 @@ class _Renderer(GapReport):
             "    uwsgi_temp_path uwsgi_temp;",
             "    scgi_temp_path scgi_temp;",
             "    server_tokens off;",
-            "    underscores_in_headers on;  # Envoy accepts and matches header names with `_`",
+            "    underscores_in_headers on;  # forward headers with `_` as Envoy; `x_a` also reads as `x-a` (MC471)",
             "    merge_slashes off;          # Istio does not merge slashes before matching",
             "    server_names_hash_bucket_size 256;",
             "    server_names_hash_max_size 65536;",
@@ -747,39 +908,24 @@ class _Renderer(GapReport):
         elif lb.policy == "RANDOM":
             lines.append("        random;")
         else:
-            lines.append("        least_conn;  # LEAST_REQUEST (approximation: fewest active connections)")
+            lines.append(
+                "        least_conn;  # LEAST_REQUEST (nginx: the server with the fewest active connections; "
+                "Envoy: the less busy of two random picks)"
+            )
         params = ""
+        # Retries only go to another server line, so a single server is repeated once per try;
+        # not when tcp.maxConnections is set: each copy would get its own max_conns.
+        limited = cp.max_connections != irm.UNLIMITED
+        copies = tries if len(servers) == 1 and not limited else 1
         od = cl.outlier_detection
         if od is not None:
-            fails = od.consecutive_5xx if od.enforcing_consecutive_5xx else 0
-            if not fails and od.enforcing_consecutive_gateway_failure:
-                fails = od.consecutive_gateway_failure
-            fail_timeout = _nginx_time(od.base_ejection_time, default="30s")
-            params += f" max_fails={fails} fail_timeout={fail_timeout}"
-            lines.append(
-                f"        # outlierDetection (approximation): a server is skipped for {fail_timeout} after "
-                f"{fails} failed tries (the failures proxy_next_upstream counts) within that time"
-            )
-            self.at_origin(
-                codes.OUTLIER,
-                f"cluster `{_comment(cl.name)}`: outlier detection is approximated by max_fails={fails} "
-                f"fail_timeout={fail_timeout}; interval, growing ejection time, maxEjectionPercent, "
-                "minHealthPercent and the 5xx/gateway-error split are not expressible",
-                od.origin,
-            )
+            params += self._outlier(cl, od, len(servers), copies, lines)
         else:
             params += " max_fails=0"
-        # Retries only go to another server line, so a single server is repeated once per try.
-        copies = tries if len(servers) == 1 else 1
-        if cp.max_connections != irm.UNLIMITED:
-            per = max(1, math.ceil(cp.max_connections / (len(servers) * copies)))
-            params += f" max_conns={per}"
-            lines.append(
-                f"        # tcp.maxConnections {cp.max_connections}: max_conns per server line; "
-                "overflow gets 502 at once (no queue)"
-            )
+        if limited:
+            params += self._max_conns(cl, len(servers), tries, lines)
         if copies > 1:
-            lines.append(f"        # one endpoint, listed {copies} times so that retries can happen")
+            lines.append(f"        # one endpoint, listed {copies} times so that retries can happen (Envoy retries it)")
         for host, port, weight in servers:
             w = f" weight={weight}" if weight and weight != 1 else ""
             for _ in range(copies):
@@ -796,6 +942,75 @@ class _Renderer(GapReport):
         lines.append("    }")
         self.out.upstreams.extend(lines)
         return _Target(upstream=name)
+
+    def _outlier(self, cl: irm.Cluster, od: irm.OutlierDetection, servers: int, copies: int, lines: list[str]) -> str:
+        """`max_fails`/`fail_timeout` for outlierDetection, a comment saying what nginx counts, and MC457."""
+        fails = od.consecutive_5xx if od.enforcing_consecutive_5xx else 0
+        if not fails and od.enforcing_consecutive_gateway_failure:
+            fails = od.consecutive_gateway_failure
+        fail_timeout = _nginx_time(od.base_ejection_time, default="30s")
+        if not fails:
+            lines.append("        # outlierDetection with no consecutive-error ejection: nothing to skip (max_fails=0)")
+            return " max_fails=0"
+        counted = (
+            "connection errors and timeouts count as failures, and a 5xx answer only when nginx retries it on "
+            "another server line (proxy_next_upstream); a 5xx answer returned to the client is not counted"
+        )
+        if servers == 1 and copies == 1:
+            what = (
+                "the only server of an upstream is never skipped (nginx ignores max_fails there): Envoy ejects the "
+                f"endpoint after {fails} consecutive 5xx and answers 503 for {fail_timeout}; nginx keeps forwarding "
+                "to it"
+            )
+        elif servers == 1:
+            what = (
+                f"the endpoint is listed {copies} times and each line counts its own failures ({counted}); once every "
+                f"line has {fails} failures within {fail_timeout}, nginx answers 503 for the rest of {fail_timeout}"
+            )
+        else:
+            what = (
+                f"a server is skipped for {fail_timeout} after {fails} failures within {fail_timeout} ({counted}); "
+                "Envoy ejects after consecutive 5xx answers of any kind"
+            )
+        lines.append(f"        # outlierDetection (approximation): {what}")
+        self.at_origin(
+            codes.OUTLIER,
+            f"cluster `{_comment(cl.name)}`: outlier detection becomes max_fails={fails} fail_timeout={fail_timeout}: "
+            f"{what}; interval, the growing ejection time, maxEjectionPercent, minHealthPercent and the "
+            "5xx/gateway-error split are not expressible",
+            od.origin,
+        )
+        return f" max_fails={fails} fail_timeout={fail_timeout}"
+
+    def _max_conns(self, cl: irm.Cluster, servers: int, tries: int, lines: list[str]) -> str:
+        """`max_conns` for tcp.maxConnections, a comment, and MC456 saying how it differs from Envoy's limit."""
+        cp = cl.connection_pool
+        limit = cp.max_connections
+        per = max(1, math.ceil(limit / servers))
+        total = per * servers
+        queue = (
+            "every further request until a connection is free"
+            if cp.max_pending_requests == irm.UNLIMITED
+            else f"up to {cp.max_pending_requests} (http1MaxPendingRequests) before it answers 503"
+        )
+        overflow = f"a request over the limit gets 503 at once, where Envoy first queues {queue}"
+        if servers == 1:
+            spread = f"at most {per} connection{'s' if per > 1 else ''} to the endpoint"
+        else:
+            spread = (
+                f"at most {per} connections to each of the {servers} endpoints ({total} in all; Envoy: {limit} in "
+                "all, to any endpoint)"
+            )
+        lines.append(f"        # tcp.maxConnections {limit}: max_conns={per}: {spread}; {overflow}")
+        message = f"cluster `{_comment(cl.name)}`: tcp.maxConnections {limit} becomes max_conns={per}: "
+        message += f"{spread}; {overflow}"
+        if servers == 1 and tries > 1:
+            message += (
+                f"; the endpoint is listed once (copies would multiply max_conns), so nginx makes no retry to it "
+                f"where Envoy retries up to {tries - 1} times"
+            )
+        self.at_origin(codes.CONNECTION_POOL, message, cl.connection_pool.origin)
+        return f" max_conns={per}"
 
     def _cluster_gaps(self, cl: irm.Cluster) -> None:
         """Gaps of a cluster that hold whether it becomes an upstream block or a DNS target."""
@@ -891,7 +1106,7 @@ class _Renderer(GapReport):
         )
         help = None
         if not self.opts.resolvers:
-            message += "; no --resolver given: requests to it answer 502 until a resolver is configured"
+            message += "; no --resolver given: requests to it answer 503 until a resolver is configured"
             help = "compile with --resolver IP[:PORT] (a DNS server that knows the name), or --upstream addresses"
         self.at_origin(codes.DNS, message, origin, help=help)
         return _Target(dns=pairs, var=var)
@@ -910,6 +1125,14 @@ class _Renderer(GapReport):
             return None
         var = name.lower().replace("-", "_")
         if h.kind == "header":
+            if "-" in name or "_" in name:
+                twin = name.translate(str.maketrans("-_", "_-"))
+                self.at_origin(
+                    codes.HEADER_UNDERSCORE,
+                    f"cluster `{_comment(cl.name)}`: the hash key header `{name}` is read as `$http_{var}`, which "
+                    f"also holds a header `{twin}` (Envoy hashes `{name}` only)",
+                    h.origin,
+                )
             return f"$http_{var}"
         if h.kind == "cookie":
             if h.cookie_ttl:
@@ -1077,6 +1300,7 @@ class _Renderer(GapReport):
         if vh.require_tls or chain.https_redirect:
             lines.append("        return 301 https://$host$request_uri;  # tls.httpsRedirect")
         else:
+            lines.append("        recursive_error_pages on;  # a route's own error_page works after the dispatch")
             lines.append("        location / {")
             lines.append(f"            error_page 418 = ${route_var};  # the first route that matches")
             lines.append("            return 418;")
@@ -1084,6 +1308,9 @@ class _Renderer(GapReport):
             lines.extend(locations)
             lines.append(f"        location @{vid}_none {{  # no route matches: Envoy answers 404")
             lines.append("            return 404;")
+            lines.append("        }")
+            lines.append("        location @meshc_unavailable {  # no upstream answered: Envoy answers 503")
+            lines.append("            return 503;")
             lines.append("        }")
         lines.append("    }")
         self.out.servers.extend(lines)
@@ -1189,25 +1416,19 @@ class _Renderer(GapReport):
                 raise Unsafe("not a URI scheme")
             scheme = rd.scheme if rd.scheme is not None else "$scheme"
             if rd.authority is not None:
-                host = rd.authority
-                hostpart = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-                if not (_valid_dns(hostpart) or is_ip(hostpart.strip("[]"))):
-                    raise Unsafe("not a host name")
-                host_text = host
-            else:
-                host_text = None
+                _check_authority(rd.authority)
             if rd.path is not None and (_CONTROL.search(rd.path) or " " in rd.path or not rd.path.startswith("/")):
                 raise Unsafe("a redirect path must start with `/` and hold no spaces or control characters")
+            # without a new authority: the request's host, without its port when a new one is given
+            keep = "$host" if rd.port else "$http_host"
+            authority = keep if rd.authority is None else self.value(rd.authority)[1:-1]
+            path = "$request_uri" if rd.path is None else self.value(rd.path)[1:-1] + "$is_args$args"
         except Unsafe as exc:
             shown = " ".join(p for p in (rd.scheme, rd.authority, rd.path) if p is not None)
             self.unsafe("the redirect", shown, exc, self._route_report(route))
             body.append(f"{ind}return 500;  # redirect left out (unsafe value)")
             return
-        # without a new authority: the request's host, without its port when a new one is given
-        keep = "$host" if rd.port else "$http_host"
-        authority = keep if host_text is None else self.value(host_text)[1:-1]
         port = f":{rd.port}" if rd.port else ""
-        path = "$request_uri" if rd.path is None else self.value(rd.path)[1:-1] + "$is_args$args"
         parts = [scheme, "://", authority, port, path]
         self.headers_response(route, route.response_headers, body, ind)
         body.append(f'{ind}return {rd.code} "{"".join(parts)}";')
@@ -1316,8 +1537,13 @@ class _Renderer(GapReport):
         per_try = _nginx_time(retries.per_try_timeout) if retries else None
         overall = _nginx_time(fw.timeout)
         read = per_try or overall or NO_TIMEOUT
-        note = "retries.perTryTimeout" if per_try else "timeout" if overall else "no timeout set (Istio: none)"
-        body.append(f"{ind}proxy_read_timeout {read};  # {note}; nginx: between two reads")
+        if per_try:
+            note = f"retries.perTryTimeout {read}: nginx bounds the wait between two reads, Envoy the whole try"
+        elif overall:
+            note = f"timeout {read}: nginx bounds the wait between two reads (MC460)"
+        else:
+            note = f"no timeout set (Istio: none): nginx waits at most {read} between two reads"
+        body.append(f"{ind}proxy_read_timeout {read};  # {note}")
         body.append(f"{ind}proxy_send_timeout {read};")
         if fw.timeout and _seconds(fw.timeout):
             self.at_route(
@@ -1328,6 +1554,9 @@ class _Renderer(GapReport):
                 "timeout",
             )
         self.retry(route, retries, overall, body, ind)
+        # nginx answers 502 when it cannot reach an upstream (refused, reset, no live server, over
+        # max_conns); Envoy answers 503. An upstream's own 502 passes (proxy_intercept_errors is off).
+        body.append(f"{ind}error_page 502 = @meshc_unavailable;  # Envoy answers 503 when no upstream answers")
         body.append(f"{ind}proxy_http_version 1.1;")
         if dns:
             body.append(f"{ind}proxy_pass http://{target};  # resolved at request time (resolver)")
@@ -1376,6 +1605,7 @@ class _Renderer(GapReport):
             else:
                 body.append(line)
         if rw.uri_regex is not None:
+            self.backtracking(route, rw.uri_regex, "rewrite.uriRegexRewrite")
             try:
                 pcre, groups = re2_to_pcre(rw.uri_regex)
                 subst = rw.uri_regex_substitution or ""
@@ -1417,11 +1647,11 @@ class _Renderer(GapReport):
         report = self._route_report(route)
         host = "$http_host"
         if authority is not None:
-            hostpart = authority.rsplit(":", 1)[0] if authority.count(":") == 1 else authority
-            if _valid_dns(hostpart) or is_ip(hostpart.strip("[]")):
+            try:
+                _check_authority(authority)
                 host = _quote(authority)
-            else:
-                self.unsafe("rewrite.authority", authority, Unsafe("not a host name"), report)
+            except Unsafe as exc:
+                self.unsafe("rewrite.authority", authority, exc, report)
         body.append(f"{ind}proxy_set_header Host {host};  # nginx would send the upstream name otherwise")
         body.append(f'{ind}proxy_set_header Connection "";')
         final: dict[str, tuple[str, str]] = {}
@@ -1530,52 +1760,68 @@ class _Renderer(GapReport):
         body: list[str],
         ind: str,
     ) -> None:
+        """`proxy_next_upstream` for a retry policy; MC459 for what nginx retries differently (`_RETRY_ON`)."""
         if rp is None or rp.attempts <= 0:
             body.append(f"{ind}proxy_next_upstream off;  # no retries")
             return
         conds: list[str] = []
-        ignored: list[str] = []
-
-        def add(*items: str) -> None:
-            for it in items:
-                if it not in conds:
-                    conds.append(it)
-
+        differs: list[str] = []
         for token in rp.retry_on:
-            if token in ("connect-failure", "refused-stream", "reset", "reset-before-request"):
-                add("error")
-            elif token == "gateway-error":
-                add("http_502", "http_503", "http_504")
-            elif token == "5xx":
-                add("error", "timeout", "http_500", "http_502", "http_503", "http_504")
-            elif token == "retriable-status-codes":
-                for code in rp.retriable_status_codes:
-                    if code in RETRY_STATUS:
-                        add(f"http_{code}")
-                    else:
-                        ignored.append(str(code))
+            mapped = _RETRY_ON.get(token)
+            if token == "retriable-status-codes":
+                codes_ = [f"http_{c}" for c in rp.retriable_status_codes if c in RETRY_STATUS]
+                conds += codes_
+                lost = [str(c) for c in rp.retriable_status_codes if c not in RETRY_STATUS]
+                if lost:
+                    differs.append(f"status {', '.join(lost)}: answered without retry (no nginx condition)")
+            elif mapped is None:
+                differs.append(f"`{_comment(token)}` (unknown to nginx): not retried")
             else:
-                ignored.append(token)
-        if ignored and not rp.is_default:
+                conds += mapped[0]
+                if mapped[1]:
+                    differs.append(f"`{token}`: {mapped[1]}")
+        if rp.is_default and not self.default_retries_reported:
+            self.default_retries_reported = True
             self.at_route(
                 codes.RETRY,
-                f"retryOn {', '.join(_comment(t) for t in ignored)} cannot be expressed by proxy_next_upstream",
+                "the mesh default retry policy (every route without `retries`) becomes `proxy_next_upstream error`: "
+                "nginx also retries a request whose upstream connection is reset after the request was sent (Envoy "
+                "retries only a connection that fails), and retries neither a connect timeout nor the gRPC statuses "
+                "unavailable and cancelled",
+                route,
+                "retries",
+                help="set `retries` on the routes (e.g. `retryOn: gateway-error`, which nginx expresses exactly)",
+            )
+        if differs and not rp.is_default:
+            self.at_route(
+                codes.RETRY,
+                "retryOn differs in nginx: " + "; ".join(differs),
                 route,
                 "retries.retryOn",
             )
         if rp.backoff_base_interval and not rp.is_default:
-            self.at_route(codes.RETRY, "retries backoff is not expressible in nginx", route, "retries")
+            self.at_route(
+                codes.RETRY,
+                "retries backoff is not expressible in nginx: it retries at once",
+                route,
+                "retries",
+            )
         if rp.retry_remote_localities:
             self.at_route(codes.RETRY, "retryRemoteLocalities is not expressible in nginx", route, "retries")
-        if not conds:
-            body.append(f"{ind}proxy_next_upstream off;  # no retry condition nginx knows")
-            return
         order = ["error", "timeout", "http_500", "http_502", "http_503", "http_504", "http_403", "http_404", "http_429"]
-        conds.sort(key=order.index)
+        conds = sorted(set(conds), key=order.index)
         note = "mesh default retries" if rp.is_default else "retries"
-        if ignored:
-            note += f"; not expressible: {', '.join(_comment(t) for t in ignored)}"
-        body.append(f"{ind}proxy_next_upstream {' '.join(conds)} non_idempotent;  # {note}")
+        if not conds:
+            body.append(f"{ind}proxy_next_upstream off;  # {note}: no retry condition nginx knows")
+            return
+        statuses = [c[len("http_") :] for c in conds if c.startswith("http_")]
+        notes = [_RETRY_NOTE[c] for c in conds if c in _RETRY_NOTE]
+        if statuses:
+            notes.append(f"{', '.join(statuses)} answers")
+        what = "; ".join(notes)
+        if rp.is_default:
+            what += " (Envoy retries a failed connection only, not a reset: MC459)"
+        body.append(f"{ind}proxy_next_upstream {' '.join(conds)} non_idempotent;  # {note}: {what}")
         body.append(f"{ind}proxy_next_upstream_tries {rp.attempts + 1};")
         if overall:
             body.append(f"{ind}proxy_next_upstream_timeout {overall};")

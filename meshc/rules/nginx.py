@@ -146,7 +146,7 @@ MESH_IDENTITY = stage(
 
     ## Why is this bad?
     The certificates come from istiod over SDS; nginx reads files only. The upstream is reached in
-    plaintext, so an upstream that requires mTLS refuses the connection (502).
+    plaintext, so an upstream that requires mTLS refuses the connection (503).
 
     ## Example
     ```yaml
@@ -205,30 +205,36 @@ CONNECTION_POOL = stage(
     "nginx-connection-pool",
     Severity.WARNING,
     """
-    A connection-pool setting that OSS nginx cannot express (request queue, HTTP/2 limits, keepalive probes).
+    A connection-pool setting OSS nginx cannot express, or expresses differently (limits, queue, HTTP/2, keepalive).
 
     ## Why is this bad?
-    `http1MaxPendingRequests` needs the `queue` directive (NGINX Plus); `http2MaxRequests`,
-    `maxRetries`, `maxConcurrentStreams`, `h2UpgradePolicy` and `useClientProtocol` concern HTTP/2 or
-    retry budgets nginx does not have towards upstreams; `tcpKeepalive` timings cannot be set per
-    upstream. The limit is not applied: nginx accepts more requests than Istio would.
-    `tcp.maxConnections` IS written (`max_conns`), but overflow gets an immediate 502 instead of
-    waiting in a queue.
+    `tcp.maxConnections` becomes `max_conns` on each server line, which differs from Envoy's
+    circuit breaker: nginx counts per endpoint (`ceil(N / endpoints)` each, so the total can exceed
+    N), a request over the limit gets 503 at once where Envoy first queues it (up to
+    `http1MaxPendingRequests`, unlimited by default), and a single endpoint is listed once (copies
+    would multiply the limit), so nginx makes no retry to it. `http1MaxPendingRequests` needs the
+    `queue` directive (NGINX Plus); `http2MaxRequests`, `maxRetries`, `maxConcurrentStreams`,
+    `h2UpgradePolicy` and `useClientProtocol` concern HTTP/2 or retry budgets nginx does not have
+    towards upstreams; `tcpKeepalive` timings cannot be set per upstream. The message says what
+    nginx does instead.
 
     ## Example
     ```yaml
     trafficPolicy:
       connectionPool:
+        tcp:
+          maxConnections: 1
         http:
           http1MaxPendingRequests: 1
     ```
 
-    Use instead: rely on `tcp.maxConnections`, which nginx enforces per server line:
+    Use instead: compile for Envoy where the circuit breaker matters (`--target envoy`); for nginx,
+    size the limit as a multiple of the endpoints and expect 503 instead of queueing:
     ```yaml
     trafficPolicy:
       connectionPool:
         tcp:
-          maxConnections: 100
+          maxConnections: 4   # 2 per endpoint with 2 endpoints
     ```
     """,
 )
@@ -241,11 +247,15 @@ OUTLIER = stage(
     Outlier detection is only approximated by nginx's passive `max_fails`/`fail_timeout`.
 
     ## Why is this bad?
-    nginx skips a server for `fail_timeout` after `max_fails` failed attempts within that time,
-    where failures are what `proxy_next_upstream` counts. Envoy's separate sweep `interval`, the
-    growing ejection time, `maxEjectionPercent`, `minHealthPercent` and the split between 5xx and
-    gateway errors have no equivalent; nginx also ignores `max_fails` on an upstream with a single
-    server line. The configuration carries a comment with the values used.
+    nginx skips a server for `fail_timeout` (= `baseEjectionTime`) after `max_fails`
+    (= `consecutive5xxErrors`) failures within that time. It counts connection errors and timeouts,
+    but a 5xx answer only when it retries it on another server line (`proxy_next_upstream`): a
+    5xx answer returned to the client is not counted, so an endpoint answering 500 without retries
+    is never skipped, where Envoy ejects it. nginx ignores `max_fails` on an upstream with a single
+    server line, so a single endpoint without retries is never ejected. Envoy's separate sweep
+    `interval`, the growing ejection time, `maxEjectionPercent`, `minHealthPercent` and the split
+    between 5xx and gateway errors have no equivalent. The message and a comment in the
+    configuration say which case applies.
 
     ## Example
     ```yaml
@@ -257,12 +267,12 @@ OUTLIER = stage(
         maxEjectionPercent: 100
     ```
 
-    Use instead: keep only what nginx can mirror, and accept the approximation:
+    Use instead: with nginx, let retries move failing requests to another endpoint (they are then
+    counted), or compile for Envoy:
     ```yaml
-    trafficPolicy:
-      outlierDetection:
-        consecutive5xxErrors: 5
-        baseEjectionTime: 30s
+    retries:
+      attempts: 2
+      retryOn: gateway-error,connect-failure
     ```
     """,
 )
@@ -279,7 +289,10 @@ LOAD_BALANCER = stage(
     traffic to that cluster gets 503. `warmup` (slow start) is NGINX Plus only; locality load
     balancing and the ring or table size have no directive; nginx cannot generate the hash cookie.
     Consistent hashing itself is written (`hash ... consistent`) with a comment: it is sticky, but
-    places keys on hosts differently from Envoy's ring.
+    places keys on hosts differently from Envoy's ring. `LEAST_REQUEST` (Istio's default) becomes
+    `least_conn`, which always takes the server with the fewest active connections, where Envoy
+    takes the less busy of two random picks (possibly the same endpoint); both spread load, they
+    are not reported.
 
     ## Example
     ```yaml
@@ -301,14 +314,17 @@ RETRY = stage(
     "nginx-retry",
     Severity.WARNING,
     """
-    A retry setting `proxy_next_upstream` cannot express (some retryOn tokens and codes, backoff, localities).
+    A retry setting `proxy_next_upstream` expresses differently or not at all (some retryOn tokens and codes, backoff).
 
     ## Why is this bad?
-    nginx retries on connection errors, timeouts and the statuses 500, 502, 503, 504, 403, 404 and
-    429 only; `retriable-4xx` (409), `reset-before-request` as such, the gRPC tokens, `retriable-headers`
-    and other codes have no equivalent and are dropped. There is no backoff between tries and no
-    locality preference. Retries also only go to another server line (meshc lists a single endpoint
-    once per try so that retries still happen).
+    nginx retries on a refused or reset connection (`error`), a connect or read timeout (`timeout`)
+    and the statuses 500, 502, 503, 504, 403, 404 and 429 only. So `5xx` retries 500, 502, 503 and
+    504 but not 501 or 505-599; `connect-failure` also retries a reset after the request was sent
+    and does not retry a connect timeout; `retriable-4xx` (409), the gRPC tokens,
+    `retriable-headers` and other codes are not retried. `gateway-error` and `reset` are exact for
+    HTTP/1.1 upstreams. There is no backoff between tries and no locality preference. Retries only
+    go to another server line (meshc lists a single endpoint once per try so that retries still
+    happen, as Envoy retries the same endpoint). The message lists what differs.
 
     ## Example
     ```yaml
@@ -320,7 +336,7 @@ RETRY = stage(
     Use instead: ```yaml
     retries:
       attempts: 3
-      retryOn: gateway-error,connect-failure
+      retryOn: gateway-error
     ```
     """,
 )
@@ -537,8 +553,8 @@ DNS = stage(
     - retries: at most one try per resolved address (a single-address name is tried once);
     - a subset: it has the Service's name, so every pod of the Service may answer.
     Without `--resolver` no `resolver` is written (meshc never reads `/etc/resolv.conf`, so the
-    output stays deterministic): the file still loads, and requests to the cluster answer 502
-    (`no resolver defined`) until one is configured.
+    output stays deterministic): the file still loads, and requests to the cluster answer 503
+    (nginx logs `no resolver defined`) until one is configured.
 
     ## Example
     ```yaml
@@ -664,6 +680,68 @@ EMPTY_HEADER = stage(
       - headers:
           x-debug:
             exact: "1"
+    ```
+    """,
+)
+
+HEADER_UNDERSCORE = stage(
+    "MC471",
+    "nginx-header-underscore",
+    Severity.WARNING,
+    """
+    A header condition: nginx reads `x-user` and `x_user` as the same header, Envoy does not.
+
+    ## Why is this bad?
+    nginx exposes a request header as `$http_<name>` with `-` turned into `_`, so `$http_x_user`
+    holds the first of `x-user` and `x_user` (the configuration keeps `underscores_in_headers on`
+    so that headers with `_` are forwarded and can be matched, as Envoy does). A condition on
+    `x-user` therefore also holds for a request that sends `x_user` instead, and the other way
+    round; Envoy matches only the header of that exact name. A client can reach a route, or avoid
+    one, by changing `-` to `_` in the header's name.
+
+    ## Example
+    ```yaml
+    - match:
+      - headers:
+          x-user: {exact: admin}
+    ```
+
+    Use instead: when it matters, match on something nginx reads exactly (the path, a query
+    parameter), or compile for Envoy:
+    ```yaml
+    - match:
+      - uri: {prefix: /admin/}
+    ```
+    """,
+)
+
+REGEX_BACKTRACKING = stage(
+    "MC472",
+    "nginx-regex-backtracking",
+    Severity.WARNING,
+    """
+    A regex with a nested quantifier: nginx's PCRE backtracks and can take exponential time on it.
+
+    ## Why is this bad?
+    Envoy runs regexes with RE2, whose time is linear in the input. nginx runs them with PCRE,
+    which backtracks: a quantified group that holds another unbounded quantifier, such as
+    `(x+x+)+y`, takes time exponential in the length of a subject that almost matches. Measured
+    with nginx 1.22 on a header `x-token: xxx...xy!` against `(x+x+)+y`: 15 ms for 16 `x`, 156 ms
+    for 20, 492 ms for 22, 816 ms for 24, until PCRE's match limit ends the attempt (and the
+    condition is taken as false); with `worker_processes 1` every other client waits meanwhile.
+
+    ## Example
+    ```yaml
+    - match:
+      - headers:
+          x-token: {regex: "(x+x+)+y"}
+    ```
+
+    Use instead: a regex without a quantifier inside a quantified group:
+    ```yaml
+    - match:
+      - headers:
+          x-token: {regex: "x+y"}
     ```
     """,
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -56,7 +57,14 @@ class Stub:
     peak: int = 0
     """The most requests ever in progress at once."""
     changed: threading.Condition = field(default_factory=threading.Condition)
-    """Notified whenever a request arrives or is answered (see `wait_for`)."""
+    """Notified whenever a request arrives or is answered at this stub or any other stub started with it
+    (see `wait_for`, whose predicate may look at several stubs)."""
+    arrived: int = 0
+    """Requests received so far, answered or not (`requests` lists the answered ones)."""
+    reset: bool = False
+    """Answer nothing: reset the connection once the request is read."""
+    pause: threading.Event | None = None
+    """When set, send the first half of each answer, then wait for this event before the rest."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -86,6 +94,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self) -> None:
             with stub.changed:
+                stub.arrived += 1
                 stub.active += 1
                 stub.peak = max(stub.peak, stub.active)
                 stub.changed.notify_all()
@@ -103,6 +112,12 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             hold = stub.hold
             if hold is not None:
                 hold.wait(HOLD_LIMIT)
+            if stub.reset:
+                # close with RST and no answer: the connection is reset after the request was sent
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
             url = urlsplit(self.path)
             record = {
                 "stub": stub.name,
@@ -118,8 +133,18 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-length", str(len(body)))
             self.send_header("x-stub", stub.name)
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            pause = stub.pause
+            if pause is None:
                 self.wfile.write(body)
+                return
+            # the first half now, the rest once released: a proxy that streams passes the first half on
+            half = len(body) // 2
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            pause.wait(HOLD_LIMIT)
+            self.wfile.write(body[half:])
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
 
@@ -134,9 +159,10 @@ def running(*names: str, status: int = 200) -> Iterator[dict[str, Stub]]:
     """Start one stub per name; stop them all on exit."""
     stubs: dict[str, Stub] = {}
     threads: list[threading.Thread] = []
+    changed = threading.Condition()  # shared: a predicate on several stubs wakes up on any of them
     try:
         for name in names:
-            stub = Stub(name, 0, status)
+            stub = Stub(name, 0, status, changed=changed)
             server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
             server.daemon_threads = True
             stub.server = server

@@ -2,10 +2,10 @@
 
 - `meshc compile examples/bookinfo --target nginx` with no option passes `nginx -t` and runs (its
   Kubernetes Service names do not resolve here); without `--resolver` a request to such a
-  cluster answers 502 ("no resolver defined"), as the MC466 warning says;
+  cluster answers 503 ("no resolver defined"), as the MC466 warning says;
 - with `--resolver` pointing at a DNS responder started by the test (tests/e2e/dns.py), nginx
   resolves `reviews.default.svc.cluster.local` while it runs: a request made before the name
-  exists answers 502, and once the responder knows it (the cached negative answer expires after
+  exists answers 503, and once the responder knows it (the cached negative answer expires after
   `--resolver-valid 1s`) the same running nginx reaches the stub, without a reload;
 - subset routing through request-time DNS: every cluster is pointed (`--upstream`) at a DNS name
   of its own (`v2.reviews.default.svc.cluster.local`, ...) on its stub's port, so `end-user: jason`
@@ -59,18 +59,18 @@ def _port_args(ports: ngx.Sockets) -> list[str]:
     return out
 
 
-def test_bookinfo_without_options_passes_nginx_t_and_answers_502(capsys: pytest.CaptureFixture[str]) -> None:
+def test_bookinfo_without_options_passes_nginx_t_and_answers_503(capsys: pytest.CaptureFixture[str]) -> None:
     text, err = _compile([], capsys)
     assert not re.search(r"^\s*server [a-z].*\.svc\.cluster\.local", text, re.M), "no load-time DNS names"
     assert "resolver " not in text
-    assert "no --resolver given: requests to it answer 502" in err and "MC466 [warning]" in err
+    assert "no --resolver given: requests to it answer 503" in err and "MC466 [warning]" in err
     result = ngx.validate(text)
     assert result.ok, result.output
     with _listen_ports() as ports:
         text, _ = _compile(_port_args(ports), capsys)
         with ngx.running(text, ports) as server:
             resp = ngx.request(ports[9080], "/reviews/0", host="reviews")
-            assert resp.status == 502 and resp.stub is None
+            assert resp.status == 503 and resp.stub is None
             assert f"no resolver defined to resolve {REVIEWS}" in server.log()
 
 
@@ -105,9 +105,9 @@ def test_dns_names_resolve_at_request_time(capsys: pytest.CaptureFixture[str]) -
         assert f'"{REVIEWS}:{stub_port}"' in text and f"server {REVIEWS}" not in text
         assert "no --resolver given" not in err
         with ngx.running(text, ports) as server:
-            # the name does not exist yet: nginx started anyway, and answers 502 for it
+            # the name does not exist yet: nginx started anyway, and answers 503 for it
             first = ngx.request(ports[9080], "/reviews/0", host="reviews")
-            assert first.status == 502 and first.stub is None, server.log()
+            assert first.status == 503 and first.stub is None, server.log()
             assert (REVIEWS, dns.TYPE_A) in responder.queries
             # the name appears while nginx runs: no reload, the next lookup finds it
             responder.records[REVIEWS] = "127.0.0.1"
