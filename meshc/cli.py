@@ -600,7 +600,11 @@ def compile_(
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Backend gaps (MC4xx) are errors: exit 1 (nginx: nothing written).")
+        bool, typer.Option("--strict", help="Backend gaps (MC4xx warnings) are errors: nothing written, exit 1.")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Validate the output with the data plane (`envoy --mode validate`, `nginx -t`)."),
     ] = False,
     bind: Annotated[
         Optional[str],  # noqa: UP045
@@ -647,128 +651,53 @@ def compile_(
     ] = None,
 ) -> None:
     """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
-    from meshc import backends
-    from meshc.compile import Scope, compile_mesh
-    from meshc.ir import to_yaml
-    from meshc.pipeline import load
+    from meshc import build, render
+    from meshc.backends import Flags
 
-    targets_known = ["ir", *sorted(backends.BACKENDS)]
-    if not target:
-        fail(f"--target is required: one of {', '.join(targets_known)}")
-    if target not in targets_known:
-        fail(f"unknown target `{target}`; expected one of {', '.join(targets_known)}")
-    render = None
-    if target != "ir":
-        try:
-            render = backends.load(target)
-        except backends.BackendUnavailable as exc:
-            fail(str(exc))
-    if target != "nginx" and (resolver or resolver_valid is not None):
-        fail("--resolver and --resolver-valid apply to --target nginx")
-    if port_offset is not None and not 0 <= port_offset <= 65535:
-        fail(f"--port-offset {port_offset} must be 0-65535")
-    envoy_options = None
-    if target == "envoy":
-        envoy_options = _envoy_options(bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context)
-    elif target == "nginx":
-        if admin_port is not None or overrides is not None:
-            fail("--admin-port and --overrides apply to --target envoy")
-    elif any(f is not None for f in (bind, port_offset, port_map, admin_port, upstream, endpoint, overrides, context)):
-        fail(
-            "--bind, --port-offset, --port-map, --upstream, --endpoint and --context apply to --target envoy "
-            "and nginx; --admin-port and --overrides to envoy"
-        )
-    labels = dict(_pairs(source_labels, "--source-labels"))
     paths_ = paths or ["."]
     _check_paths(paths_)
     _check_output(output, paths_)
+    flags = Flags(
+        output=output,
+        bind=bind,
+        port_offset=port_offset,
+        port_map=tuple(port_map or ()),
+        admin_port=admin_port,
+        upstream=tuple(upstream or ()),
+        endpoint=tuple(endpoint or ()),
+        overrides=overrides,
+        contexts=tuple(context or ()),
+        resolver=tuple(resolver or ()),
+        resolver_valid=resolver_valid,
+    )
+    labels = dict(_pairs(source_labels, "--source-labels"))
     opts = build_options(config, no_config, cluster_domain=cluster_domain)
-    loaded = load(paths_, opts, stdin=_stdin())
-    if loaded.errors:
-        first = loaded.first_error
-        where = (
-            f"{first.span.path}:{first.span.line}:{first.span.column}: {first.code} {first.message}; " if first else ""
-        )
-        more = f" (and {loaded.errors - 1} more)" if loaded.errors > 1 else ""
-        fail(f"{where}the input has errors{more}; run `meshc lint` and fix them before compiling")
-    compiled = compile_mesh(loaded.mesh, Scope(source_namespace, labels))
-    proxies = [c.name for c in compiled.contexts]
-    for wanted in (envoy_options.contexts if envoy_options is not None else context) or []:  # type: ignore[attr-defined]
-        if wanted not in proxies:
-            fail(f"--context `{wanted}` names no proxy of this configuration; its proxies: {', '.join(proxies)}")
-    _warn_errors(loaded.errors, compiled.notes)
-    gaps = []
-    if render is None:
-        text = to_yaml(compiled)
-    elif target == "nginx":
-        text = _compile_nginx(
-            compiled, bind, port_offset or 0, port_map, context, upstream, endpoint, resolver, resolver_valid, strict
-        )
-    else:
-        from meshc import render as render_diags
-
-        if envoy_options is not None:
-            text, gaps = render(compiled, envoy_options)  # type: ignore[call-arg]
-        else:
-            text, gaps = render(compiled)
-        for diag in gaps:
-            line = render_diags.text([diag]).rstrip("\n")
-            sys.stderr.write(f"{line}\n" + (f"  help: {diag.help}\n" if diag.help else ""))
-    _write(text, output)
-    if gaps:
-        noun = "gap" if len(gaps) == 1 else "gaps"
-        sys.stderr.write(f"meshc: {len(gaps)} {noun}: the {target} configuration differs from Istio where shown\n")
-    raise typer.Exit(EXIT_FINDINGS if strict and gaps else EXIT_OK)
-
-
-def _envoy_options(
-    bind: str | None,
-    port_offset: int | None,
-    port_map: list[str] | None,
-    admin_port: int | None,
-    upstream: list[str] | None,
-    endpoint: list[str] | None,
-    overrides: Path | None,
-    context: list[str] | None,
-) -> object:
-    """EnvoyOptions from the overrides file, then the flags; a bad value is a usage error."""
-    from meshc.backends.envoy import EnvoyOptions, load_overrides
-    from meshc.backends.options import OptionError, parse_endpoint, parse_port_map, parse_upstream
-
     try:
-        opts = EnvoyOptions()
-        if overrides is not None:
-            # The project's own loader: PyYAML is only a test dependency.
-            from meshc.source import load as load_yaml
-
-            read = load_yaml([str(overrides)])
-            if read.errors:
-                span, message, _ = read.errors[0]
-                fail(f"{span.path}:{span.line}:{span.column}: {message}")
-            data = read.documents[0].data if read.documents else None
-            opts = load_overrides(data, opts)
-        if bind is not None:
-            opts.bind = bind
-        if port_offset is not None:
-            opts.port_offset = port_offset
-        if port_map:
-            opts.port_map.update(parse_port_map(port_map))
-        if admin_port is not None:
-            opts.admin_port = admin_port
-        if upstream:
-            opts.upstreams = [parse_upstream(u) for u in upstream] + opts.upstreams
-        if endpoint:
-            opts.endpoints.update(dict(parse_endpoint(e) for e in endpoint))
-        if context:
-            opts.contexts = list(context)
-    except OptionError as exc:
+        result = build.compile_target(
+            paths_,
+            target,
+            flags,
+            options=opts,
+            source_namespace=source_namespace,
+            source_labels=labels,
+            strict=strict,
+            stdin=_stdin(),
+        )
+    except build.CompileError as exc:
         fail(str(exc))
-    for port in [opts.admin_port, *opts.port_map.values()]:
-        if not 0 < port < 65536:
-            fail(f"port {port} is not a port number (1-65535)")
-    if opts.port_offset < 0 or opts.port_offset > 65535:
-        fail(f"--port-offset {opts.port_offset} must be 0-65535")
-    return opts
+    for line in result.warnings:
+        sys.stderr.write(f"meshc: warning: {one_line(line)}\n")
+    for diag in result.diagnostics:
+        sys.stderr.write(render.text([diag]) + (f"  help: {one_line(diag.help)}\n" if diag.help else ""))
+    if result.text is not None:
+        _write(result.text, output)
+    if result.summary:
+        sys.stderr.write(f"meshc: {result.summary}\n")
+    code = result.exit_code
+    if check:
+        message, code = result.check(output)
+        sys.stderr.write(f"meshc: {one_line(message)}\n")
+    raise typer.Exit(code)
 
 
 class DiffFormat(str, Enum):
@@ -870,53 +799,6 @@ def graph_(
     g = graph.build(compiled)
     sys.stdout.write(graph.mermaid(g) if format is GraphFormat.mermaid else graph.dot(g))
     raise typer.Exit(EXIT_OK)
-
-
-def _compile_nginx(
-    compiled: object,
-    bind: str | None,
-    port_offset: int,
-    port_map: list[str] | None,
-    context: list[str] | None,
-    upstream: list[str] | None,
-    endpoint: list[str] | None,
-    resolver: list[str] | None,
-    resolver_valid: str | None,
-    strict: bool,
-) -> str:
-    """nginx.conf for `compile --target nginx`; MC4xx diagnostics go to stderr with file:line.
-
-    Any error (an unsafe value, or any gap under `--strict`) exits with code 1 before anything is
-    written, so `-o FILE` is never left with a configuration that lost a piece.
-    """
-    import dataclasses
-
-    from meshc import render as fmt
-    from meshc.backends import nginx, options
-    from meshc.diagnostics import Severity
-
-    try:
-        opts = nginx.NginxOptions(
-            bind=bind,
-            port_offset=port_offset,
-            port_map=options.parse_port_map(port_map or []),
-            contexts=list(context or []),
-            upstreams=[options.parse_upstream(u) for u in upstream or []],
-            endpoints=dict(options.parse_endpoint(e) for e in endpoint or []),
-            resolvers=[nginx.parse_resolver(r) for r in resolver or []],
-            resolver_valid=nginx.parse_duration(resolver_valid) if resolver_valid is not None else None,
-        )
-    except options.OptionError as exc:
-        fail(str(exc))
-    text, diagnostics = nginx.render(compiled, opts)  # type: ignore[arg-type]
-    if strict:
-        diagnostics = [dataclasses.replace(d, severity=max(d.severity, Severity.ERROR)) for d in diagnostics]
-    sys.stderr.write(fmt.text(diagnostics))
-    if any(d.severity >= Severity.ERROR for d in diagnostics):
-        errors = sum(1 for d in diagnostics if d.severity >= Severity.ERROR)
-        sys.stderr.write(f"meshc: {errors} error(s): nothing written (see the MC4xx codes: `meshc rule CODE`)\n")
-        raise typer.Exit(EXIT_FINDINGS)
-    return text
 
 
 class TestFormat(str, Enum):

@@ -198,6 +198,10 @@ WRITERS: dict[str, tuple[list[str], list[str], int]] = {
 }
 
 
+OUTPUT = "result.yaml"
+"""The output file's name (an Envoy bootstrap must end in .yaml, .yml or .json)."""
+
+
 def _fill(args: list[str], ws: Workspace, out: Path) -> list[str]:
     return [a.replace("{out}", str(out)).replace("{in}", str(ws.inputs)) for a in args]
 
@@ -206,7 +210,7 @@ def _fill(args: list[str], ws: Workspace, out: Path) -> list[str]:
 def test_output_is_renamed_into_place(name: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     """The output equals stdout's, arrives by one rename from the same folder, keeps the old mode."""
     args, _, _ = WRITERS[name]
-    target = ws.out / "result"
+    target = ws.out / OUTPUT
     to_stdout = [a for a in _fill(args, ws, target) if a not in ("-o", str(target))]
     code, expected, _ = invoke(to_stdout, monkeypatch)
     target.write_text("old\n")
@@ -226,7 +230,7 @@ def test_output_is_renamed_into_place(name: str, ws: Workspace, monkeypatch: pyt
     assert target.stat().st_ino != inode  # a new file took the name: never rewritten in place
     [(src, dst)] = renames
     assert Path(src).parent == ws.out and dst == str(target)
-    assert [p.name for p in ws.out.iterdir()] == ["result"]
+    assert [p.name for p in ws.out.iterdir()] == [OUTPUT]
 
 
 @pytest.mark.parametrize("name", sorted(WRITERS))
@@ -235,7 +239,7 @@ def test_a_failure_leaves_the_old_file_and_nothing_else(
     name: str, failure: str, ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args, failing, failing_code = WRITERS[name]
-    target = ws.out / "result"
+    target = ws.out / OUTPUT
     target.write_text("old\n")
     before = ws.snapshot()
     if failure == "rename fails":
@@ -275,7 +279,7 @@ def test_nothing_is_written_but_the_named_output(name: str, ws: Workspace, monke
     """Inputs, the current folder and TMPDIR are left as they were (diff --base cleans its checkout)."""
     import subprocess
 
-    args = _fill(ALL_COMMANDS[name], ws, ws.out / "result")
+    args = _fill(ALL_COMMANDS[name], ws, ws.out / OUTPUT)
     if name == "diff --base":
         git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(ws.inputs)]
         subprocess.run([*git, "init", "-q"], check=True)
@@ -288,7 +292,7 @@ def test_nothing_is_written_but_the_named_output(name: str, ws: Workspace, monke
     assert code in (0, 1), err
     after = ws.snapshot()
     written = {k for k in after if before.get(k) != after[k]}
-    assert written == ({"out/result"} if "-o" in args else set())
+    assert written == ({f"out/{OUTPUT}"} if "-o" in args else set())
 
 
 @pytest.mark.parametrize("name", sorted(WRITERS))

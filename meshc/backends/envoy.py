@@ -21,17 +21,26 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from meshc import ir as irm
+from meshc.backends import Check, Flags
 from meshc.backends.gaps import GapReport
 from meshc.backends.options import (
     Address,
     OptionError,
+    find_binary,
     parse_address,
+    parse_endpoint,
     parse_port_map,
+    parse_upstream,
+    port_offset,
+    refuse,
+    run_check,
 )
 from meshc.diagnostics import Diagnostic
 from meshc.hosts import is_ip
@@ -122,6 +131,188 @@ FAKE_JWKS = json.dumps(
 what istiod does when it cannot get a provider's keys."""
 
 
+# --- what Envoy refuses to load ------------------------------------------------------------------
+
+_FORBIDDEN = re.compile("[\x00\r\n]")
+"""NUL, CR, LF: Envoy's `HTTP_HEADER_NAME`/`HTTP_HEADER_VALUE` checks (not strict) refuse them in header
+names and values, redirect and rewrite paths and hosts."""
+
+_COMMANDS = frozenset(
+    """
+    ACCESS_LOG_TYPE BYTES_RECEIVED BYTES_RETRANSMITTED BYTES_SENT CONNECTION_ID
+    CONNECTION_TERMINATION_DETAILS DOWNSTREAM_DETECTED_CLOSE_TYPE DOWNSTREAM_DIRECT_LOCAL_ADDRESS
+    DOWNSTREAM_DIRECT_LOCAL_ADDRESS_WITHOUT_PORT DOWNSTREAM_DIRECT_LOCAL_PORT
+    DOWNSTREAM_DIRECT_REMOTE_ADDRESS DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT
+    DOWNSTREAM_DIRECT_REMOTE_PORT DOWNSTREAM_HANDSHAKE_DURATION DOWNSTREAM_HEADER_BYTES_RECEIVED
+    DOWNSTREAM_HEADER_BYTES_SENT DOWNSTREAM_LOCAL_ADDRESS DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT
+    DOWNSTREAM_LOCAL_DNS_SAN DOWNSTREAM_LOCAL_EMAIL_SAN DOWNSTREAM_LOCAL_IP_SAN
+    DOWNSTREAM_LOCAL_OTHERNAME_SAN DOWNSTREAM_LOCAL_PORT DOWNSTREAM_LOCAL_SUBJECT
+    DOWNSTREAM_LOCAL_URI_SAN DOWNSTREAM_PEER_CERT DOWNSTREAM_PEER_CERT_V_END
+    DOWNSTREAM_PEER_CERT_V_START DOWNSTREAM_PEER_CHAIN_FINGERPRINTS_1
+    DOWNSTREAM_PEER_CHAIN_FINGERPRINTS_256 DOWNSTREAM_PEER_CHAIN_SERIALS DOWNSTREAM_PEER_DNS_SAN
+    DOWNSTREAM_PEER_EMAIL_SAN DOWNSTREAM_PEER_FINGERPRINT_1 DOWNSTREAM_PEER_FINGERPRINT_256
+    DOWNSTREAM_PEER_IP_SAN DOWNSTREAM_PEER_ISSUER DOWNSTREAM_PEER_OTHERNAME_SAN
+    DOWNSTREAM_PEER_SERIAL DOWNSTREAM_PEER_SUBJECT DOWNSTREAM_PEER_URI_SAN DOWNSTREAM_REMOTE_ADDRESS
+    DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT DOWNSTREAM_REMOTE_PORT DOWNSTREAM_TLS_CIPHER
+    DOWNSTREAM_TLS_SESSION_ID DOWNSTREAM_TLS_VERSION DOWNSTREAM_TRANSPORT_FAILURE_REASON
+    DOWNSTREAM_WIRE_BYTES_RECEIVED DOWNSTREAM_WIRE_BYTES_SENT DURATION EMIT_TIME EMIT_TIME_LOCAL
+    FILTER_CHAIN_NAME HOSTNAME LOCAL_REPLY_BODY PACKETS_RETRANSMITTED PATH PROTOCOL
+    REQUESTED_SERVER_NAME REQUEST_DURATION REQUEST_HEADERS_BYTES REQUEST_TX_DURATION RESPONSE_CODE
+    RESPONSE_CODE_DETAILS RESPONSE_DURATION RESPONSE_FLAGS RESPONSE_FLAGS_LONG
+    RESPONSE_HEADERS_BYTES RESPONSE_TRAILERS_BYTES RESPONSE_TX_DURATION ROUNDTRIP_DURATION
+    ROUTE_NAME START_TIME START_TIME_LOCAL STREAM_ID TRACE_ID UNIQUE_ID UPSTREAM_CLUSTER
+    UPSTREAM_CLUSTER_RAW UPSTREAM_CONNECTION_ID UPSTREAM_DETECTED_CLOSE_TYPE
+    UPSTREAM_HEADER_BYTES_RECEIVED UPSTREAM_HEADER_BYTES_SENT UPSTREAM_HOST UPSTREAM_HOST_NAME
+    UPSTREAM_HOST_NAME_WITHOUT_PORT UPSTREAM_LOCAL_ADDRESS UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT
+    UPSTREAM_LOCAL_DNS_SAN UPSTREAM_LOCAL_IP_SAN UPSTREAM_LOCAL_PORT UPSTREAM_LOCAL_URI_SAN
+    UPSTREAM_PEER_CERT UPSTREAM_PEER_CERT_V_END UPSTREAM_PEER_CERT_V_START UPSTREAM_PEER_DNS_SAN
+    UPSTREAM_PEER_IP_SAN UPSTREAM_PEER_ISSUER UPSTREAM_PEER_SUBJECT UPSTREAM_PEER_URI_SAN
+    UPSTREAM_PROTOCOL UPSTREAM_REMOTE_ADDRESS UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT
+    UPSTREAM_REMOTE_PORT UPSTREAM_REQUEST_ATTEMPT_COUNT UPSTREAM_TLS_CIPHER UPSTREAM_TLS_SESSION_ID
+    UPSTREAM_TLS_VERSION UPSTREAM_TRANSPORT_FAILURE_REASON UPSTREAM_WIRE_BYTES_RECEIVED
+    UPSTREAM_WIRE_BYTES_SENT VIRTUAL_CLUSTER_NAME
+    """.split()  # noqa: SIM905
+)
+"""Envoy 1.40's substitution commands without a parameter (each checked with `envoy --mode validate`)."""
+
+_ARG = {
+    "header": r"[A-Za-z0-9_:.-]+(?:\?[A-Za-z0-9_:.-]+)?",
+    "metadata": r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)*",
+    "state": r"[A-Za-z0-9_.-]+(?::(?:PLAIN|TYPED))?",
+    "variable": r"[A-Za-z_][A-Za-z0-9_]*",
+    "time": r"[^()%\x00-\x1f]*(?:%[A-Za-z0-9.][^()%\x00-\x1f]*)*",
+}
+_COMMANDS_WITH_ARG = {
+    **dict.fromkeys(("REQ", "RESP", "TRAILER", "REQUEST_HEADER", "RESPONSE_HEADER", "RESPONSE_TRAILER"), "header"),
+    **dict.fromkeys(("DYNAMIC_METADATA", "CLUSTER_METADATA", "UPSTREAM_METADATA"), "metadata"),
+    **dict.fromkeys(("FILTER_STATE", "UPSTREAM_FILTER_STATE"), "state"),
+    "ENVIRONMENT": "variable",
+    **dict.fromkeys(
+        (
+            "START_TIME",
+            "START_TIME_LOCAL",
+            "EMIT_TIME",
+            "EMIT_TIME_LOCAL",
+            "DOWNSTREAM_PEER_CERT_V_START",
+            "DOWNSTREAM_PEER_CERT_V_END",
+            "UPSTREAM_PEER_CERT_V_START",
+            "UPSTREAM_PEER_CERT_V_END",
+        ),
+        "time",
+    ),
+}
+"""Commands that take a parameter → the parameters meshc lets through (a conservative subset of Envoy's)."""
+
+_COMMAND = re.compile(r"%([A-Z][A-Z0-9_]*)(?:\(([^()]*)\))?(?::(\d+))?%")
+
+
+def header_value_error(value: str) -> str | None:
+    """Why Envoy refuses `value` as a header value (`request_headers_to_add`), or None.
+
+    A `%` starts a substitution command; `%%` is a percent sign. A command must be one Envoy knows,
+    with a parameter only where it takes one: Envoy refuses the whole bootstrap otherwise.
+    """
+    forbidden = _FORBIDDEN.search(value)
+    if forbidden:
+        return f"it holds {_CHAR_NAMES[forbidden.group()]}"
+    pos = value.find("%")
+    while pos >= 0:
+        if value.startswith("%%", pos):
+            pos = value.find("%", pos + 2)
+            continue
+        m = _COMMAND.match(value, pos)
+        if m is None:
+            return f"the `%` at position {pos} starts no command Envoy knows (write `%%` for a percent sign)"
+        name, arg, length = m.group(1), m.group(2), m.group(3)
+        if arg is None and name not in _COMMANDS:
+            return f"`%{name}%` is not a command Envoy knows (write `%%` for a percent sign)"
+        if arg is not None:
+            kind = _COMMANDS_WITH_ARG.get(name)
+            if kind is None or not re.fullmatch(_ARG[kind], arg):
+                return f"`{m.group()}`: meshc does not let this command or its parameter through"
+        if length is not None and arg is None:
+            return f"`{m.group()}`: `{name}` takes no length"
+        pos = value.find("%", m.end())
+    return None
+
+
+_CHAR_NAMES = {"\x00": "a NUL character", "\r": "a carriage return", "\n": "a line feed"}
+
+
+def text_error(value: str) -> str | None:
+    """Why Envoy refuses `value` where it checks `HTTP_HEADER_VALUE`/`HTTP_HEADER_NAME` (not strict), or None."""
+    forbidden = _FORBIDDEN.search(value)
+    return f"it holds {_CHAR_NAMES[forbidden.group()]}" if forbidden else None
+
+
+MAX_QUERY_NAME = 1024
+"""Bytes of a `query_parameters` name Envoy accepts."""
+
+MAX_BODY = 1048576
+"""Bytes of a direct response body (`max_direct_response_body_size_bytes`, as istiod sets it)."""
+
+
+def _ops_refusals(where: str, target: dict[str, Any]) -> list[tuple[str, str, str]]:
+    out = []
+    for key in ("request_headers_to_add", "response_headers_to_add"):
+        for entry in target.get(key, []):
+            name, value = entry["header"]["key"], entry["header"]["value"]
+            if not name or text_error(name):
+                out.append((f"{where}header name", name, text_error(name) or "it is empty"))
+            if header_value_error(value):
+                out.append((f"{where}value of header `{name}`", value, header_value_error(value) or ""))
+    for key in ("request_headers_to_remove", "response_headers_to_remove"):
+        for name in target.get(key, []):
+            if not name or text_error(name):
+                out.append((f"{where}header name", name, text_error(name) or "it is empty"))
+    if "host_rewrite_literal" in target and text_error(target["host_rewrite_literal"]):
+        out.append(
+            (
+                f"{where}authority rewrite",
+                target["host_rewrite_literal"],
+                text_error(target["host_rewrite_literal"]) or "",
+            )
+        )
+    return out
+
+
+def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(what, value, why) for each value of a built Envoy route that Envoy refuses to load."""
+    out = _ops_refusals("", route)
+    match = route.get("match", {})
+    for h in match.get("headers", []):
+        if not h["name"] or text_error(h["name"]):
+            out.append(("match on header name", h["name"], text_error(h["name"]) or "it is empty"))
+    for q in match.get("query_parameters", []):
+        size = len(q["name"].encode("utf-8", "surrogatepass"))
+        if not 0 < size <= MAX_QUERY_NAME:
+            out.append(("query parameter name", q["name"], f"it has {size} bytes (Envoy: 1 to {MAX_QUERY_NAME})"))
+    redirect = route.get("redirect", {})
+    for key, what in (
+        ("host_redirect", "redirect authority"),
+        ("path_redirect", "redirect path"),
+        ("prefix_rewrite", "redirect prefix"),
+    ):
+        if key in redirect and text_error(redirect[key]):
+            out.append((what, redirect[key], text_error(redirect[key]) or ""))
+    action = route.get("route", {})
+    if "prefix_rewrite" in action and text_error(action["prefix_rewrite"]):
+        out.append(("rewrite.uri", action["prefix_rewrite"], text_error(action["prefix_rewrite"]) or ""))
+    substitution = action.get("regex_rewrite", {}).get("substitution")
+    if substitution is not None and text_error(substitution):
+        out.append(("uriRegexRewrite.rewrite", substitution, text_error(substitution) or ""))
+    if "host_rewrite_literal" in action and text_error(action["host_rewrite_literal"]):
+        out.append(
+            ("rewrite.authority", action["host_rewrite_literal"], text_error(action["host_rewrite_literal"]) or "")
+        )
+    for wc in action.get("weighted_clusters", {}).get("clusters", []):
+        out += _ops_refusals(f"destination {wc['name']}: ", wc)
+    body = route.get("direct_response", {}).get("body", {}).get("inline_string")
+    if body is not None and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY:
+        out.append(("directResponse body", body, f"it is longer than {MAX_BODY} bytes"))
+    return out
+
+
 # --- options ------------------------------------------------------------------------------------
 
 
@@ -146,6 +337,8 @@ class EnvoyOptions:
     matching entry wins."""
     endpoints: dict[str, Address] = field(default_factory=dict)
     """`host` or `host:port` of an endpoint → the address to use instead, in every cluster."""
+    json: bool = False
+    """Write JSON instead of YAML (Envoy picks its parser by the file's extension: `.json`)."""
 
     def listen_port(self, port: int) -> int:
         """The port a listener for `port` binds."""
@@ -552,6 +745,13 @@ class _Renderer(GapReport):
         if per_filter:
             out["typed_per_filter_config"] = per_filter
         _put_header_ops(out, r.request_headers, r.response_headers)
+        for what, value, why in route_refusals(out):
+            shown = value[:60] + ("..." if len(value) > 60 else "")
+            self.at_route(
+                codes.UNSAFE_VALUE,
+                f"{what} {shown!r} cannot be written: {why}; Envoy would refuse the whole bootstrap",
+                r,
+            )
         return out
 
     def route_match(self, m: irm.RouteMatch) -> dict[str, Any]:
@@ -824,6 +1024,18 @@ class _Renderer(GapReport):
             out["claim_to_headers"] = [
                 {"header_name": c.header, "claim_name": c.claim} for c in p.output_claim_to_headers
             ]
+        names = [h["name"] for h in out.get("from_headers", [])]
+        names += [c["header_name"] for c in out.get("claim_to_headers", [])]
+        names += [out["forward_payload_header"]] if "forward_payload_header" in out else []
+        for name in names:
+            why = text_error(name) or ("" if name else "it is empty")
+            if why:
+                self.at_origin(
+                    codes.UNSAFE_VALUE,
+                    f"JWT provider `{p.name}`: header name {name[:60]!r} cannot be written: {why}; Envoy would "
+                    "refuse the whole bootstrap",
+                    p.origin,
+                )
         out["payload_in_metadata"] = JWT_PAYLOAD_KEY
         if p.space_delimited_claims:
             out["normalize_payload_in_metadata"] = {"space_delimited_claims": list(p.space_delimited_claims)}
@@ -833,16 +1045,27 @@ class _Renderer(GapReport):
 
     def remote_jwks(self, p: irm.JwtProvider) -> dict[str, Any] | None:
         assert p.jwks_uri is not None
-        url = urlsplit(p.jwks_uri)
-        if url.scheme not in ("http", "https") or not url.hostname:
+        problem = None
+        try:
+            url = urlsplit(p.jwks_uri)
+            explicit = url.port  # ValueError for `:99999`, `:abc`, `:80%0a`
+        except ValueError as exc:
+            problem = str(exc)
+        else:
+            if url.scheme not in ("http", "https") or not url.hostname:
+                problem = "not an http(s) URL"
+            elif text_error(p.jwks_uri) or not (is_ip(url.hostname) or _dns_name(url.hostname)):
+                problem = "its host is not a DNS name or IP address"
+        if problem is not None:
+            shown = repr(p.jwks_uri[:80])
             self.at_origin(
                 codes.REMOTE_JWKS,
-                f"JWT provider `{p.name}`: `jwksUri` {p.jwks_uri} is not an http(s) URL; every token of it is rejected",
+                f"JWT provider `{p.name}`: `jwksUri` {shown} is not usable ({problem}); every token of it is rejected",
                 p.origin,
                 help="give the keys inline as `jwks`",
             )
             return None
-        port = url.port or (443 if url.scheme == "https" else 80)
+        port = explicit or (443 if url.scheme == "https" else 80)
         name = f"meshc-jwks|{url.hostname}|{port}"
         self.at_origin(
             codes.REMOTE_JWKS,
@@ -1403,6 +1626,15 @@ def _server_names(hosts: list[str]) -> list[str]:
     return [] if "*" in hosts else sorted(hosts)
 
 
+_DNS_NAME = re.compile(
+    r"(?=.{1,253}\Z)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?\Z"
+)
+
+
+def _dns_name(host: str) -> bool:
+    return bool(_DNS_NAME.match(host))
+
+
 def _tls_version(name: str) -> str:
     """Istio's `TLSV1_2` as Envoy's `TLSv1_2` (`TLS_AUTO` unchanged)."""
     upper = name.upper()
@@ -1447,6 +1679,68 @@ def bootstrap(ir: irm.IR, options: EnvoyOptions | None = None) -> tuple[dict[str
 
 
 def render(ir: irm.IR, options: EnvoyOptions | None = None) -> tuple[str, list[Diagnostic]]:
-    """The bootstrap as YAML (deterministic bytes), and the MC4xx diagnostics."""
+    """The bootstrap as YAML, or JSON with `options.json` (deterministic bytes), and the MC4xx diagnostics."""
     data, diags = bootstrap(ir, options)
+    if options is not None and options.json:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n", diags
     return irm.dump_yaml(data, HEADER), diags
+
+
+# --- the target contract (see meshc.backends) ----------------------------------------------------
+
+VALIDATOR = "envoy"
+SUFFIXES = (".yaml", ".yml", ".json")
+"""Envoy reads a bootstrap by its file's extension: YAML for `.yaml`/`.yml`, JSON for `.json`."""
+
+
+def options(flags: Flags) -> EnvoyOptions:
+    """EnvoyOptions from the `--overrides` file, then the flags (which win); OptionError for a bad value."""
+    refuse(flags, ("resolver", "resolver_valid"), "--resolver and --resolver-valid apply to --target nginx")
+    if flags.output is not None and flags.output.suffix.lower() not in SUFFIXES:
+        raise OptionError(
+            f"-o {flags.output}: an Envoy bootstrap must end in .yaml, .yml or .json (Envoy picks its parser "
+            "by the extension)"
+        )
+    opts = EnvoyOptions()
+    if flags.overrides is not None:
+        # The project's own loader: PyYAML is only a test dependency.
+        from meshc.source import load as load_yaml
+
+        read = load_yaml([str(flags.overrides)])
+        if read.errors:
+            span, message, _ = read.errors[0]
+            raise OptionError(f"{span.path}:{span.line}:{span.column}: {message}")
+        opts = load_overrides(read.documents[0].data if read.documents else None, opts)
+    if flags.bind is not None:
+        opts.bind = flags.bind
+    if flags.port_offset is not None:
+        opts.port_offset = port_offset(flags)
+    if flags.port_map:
+        opts.port_map.update(parse_port_map(list(flags.port_map)))
+    if flags.admin_port is not None:
+        opts.admin_port = flags.admin_port
+    if flags.upstream:
+        opts.upstreams = [parse_upstream(u) for u in flags.upstream] + opts.upstreams
+    if flags.endpoint:
+        opts.endpoints.update(dict(parse_endpoint(e) for e in flags.endpoint))
+    if flags.contexts:
+        opts.contexts = list(flags.contexts)
+    for port in [opts.admin_port, *opts.port_map.values()]:
+        if not 0 < port < 65536:
+            raise OptionError(f"port {port} is not a port number (1-65535)")
+    if not 0 <= opts.port_offset <= 65535:
+        raise OptionError(f"--port-offset {opts.port_offset} must be 0-65535")
+    opts.json = flags.output is not None and flags.output.suffix.lower() == ".json"
+    return opts
+
+
+def check(path: Path) -> Check | None:
+    """`envoy --mode validate` on a written bootstrap; None when the `envoy` command is not installed."""
+    binary = find_binary("envoy")
+    if binary is None:
+        return None
+    return run_check(
+        [binary, "--mode", "validate", "-c", str(path), "-l", "error", "--disable-hot-restart"],
+        f"envoy --mode validate -c {path}",
+        lambda code, out: code == 0 and out.rstrip().endswith("OK"),
+    )

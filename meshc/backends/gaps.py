@@ -60,3 +60,22 @@ class GapReport:
             resource=ResourceRef(kind, origin.namespace, origin.name),
             field=".".join(p for p in (origin.field, sub) if p),
         )
+
+    def at_route(self, rule: Rule, message: str, route: Any, sub: str = "", *, help: str | None = None) -> None:
+        """A diagnostic at the VirtualService rule of an IR route (the delegate's when delegated)."""
+        if route.origin is None:
+            self.diag(rule, message, help=help)
+            return
+        ref = route.origin.delegate or route.origin.virtual_service
+        fld = f"spec.http[{ref.rule}]"
+        if sub:
+            fld += sub if sub.startswith("[") else "." + sub
+        self.diag(
+            rule,
+            message,
+            help=help,
+            file=ref.file,
+            line=ref.line,
+            resource=ResourceRef("VirtualService", ref.namespace, ref.name),
+            field=fld,
+        )

@@ -55,14 +55,23 @@ import ipaddress
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from meshc import ir as irm
+from meshc.backends import Check, Flags
 from meshc.backends.gaps import GapReport
 from meshc.backends.options import (
     Address,
     OptionError,
+    find_binary,
     parse_address,
+    parse_endpoint,
+    parse_port_map,
+    parse_upstream,
+    port_offset,
+    refuse,
+    run_check,
 )
 from meshc.diagnostics import Diagnostic, ResourceRef
 from meshc.hosts import is_ip
@@ -503,8 +512,8 @@ class _Renderer(GapReport):
         self.upstream_names: set[str] = set()
         self.serial = 0
         self.dns_count = 0
-        self.default_retries_reported = False
-        """The MC459 on the mesh default retry policy is reported once per configuration."""
+        self.default_retries: list[irm.Route] = []
+        """Routes with the mesh default retry policy: one MC459 for all of them (`default_retries_gap`)."""
         self.extra_locations: list[str] = []
         """Locations a route needs beside its own (mirrors), drained into the server block."""
         self.clusters = {cl.name: cl for ctx in ir.contexts for cl in ctx.clusters}
@@ -516,23 +525,20 @@ class _Renderer(GapReport):
 
     # diagnostics ---------------------------------------------------------------------------------
 
-    def at_route(self, rule: Rule, message: str, route: irm.Route, sub: str = "", *, help: str | None = None) -> None:
-        """A diagnostic at the VirtualService rule of a route (the delegate's when delegated)."""
-        if route.origin is None:
-            self.diag(rule, message, help=help)
+    def default_retries_gap(self) -> None:
+        """One MC459 for the mesh default retry policy, at the first route of a VirtualService that has it."""
+        if not self.default_retries:
             return
-        ref = route.origin.delegate or route.origin.virtual_service
-        fld = f"spec.http[{ref.rule}]"
-        if sub:
-            fld += sub if sub.startswith("[") else "." + sub
-        self.diag(
-            rule,
-            message,
-            help=help,
-            file=ref.file,
-            line=ref.line,
-            resource=ResourceRef("VirtualService", ref.namespace, ref.name),
-            field=fld,
+        route = next((r for r in self.default_retries if r.origin is not None), self.default_retries[0])
+        self.at_route(
+            codes.RETRY,
+            f"the mesh default retry policy ({len(self.default_retries)} route(s) without `retries`) becomes "
+            "`proxy_next_upstream error`: nginx also retries a request whose upstream connection is reset after "
+            "the request was sent (Envoy retries only a connection that fails), and retries neither a connect "
+            "timeout nor the gRPC statuses unavailable and cancelled",
+            route,
+            "retries",
+            help="set `retries` on the routes (e.g. `retryOn: gateway-error`, which nginx expresses exactly)",
         )
 
     def underscores(self, route: irm.Route, name: str, variable: str, sub: str) -> None:
@@ -745,6 +751,7 @@ class _Renderer(GapReport):
         for ci, ctx in enumerate(contexts):
             prefix = f"c{ci}." if multi else ""
             self.context(ctx, prefix)
+        self.default_retries_gap()
         lines = [HEADER.rstrip("\n")]
         lines += [
             "worker_processes 1;",
@@ -1780,18 +1787,8 @@ class _Renderer(GapReport):
                 conds += mapped[0]
                 if mapped[1]:
                     differs.append(f"`{token}`: {mapped[1]}")
-        if rp.is_default and not self.default_retries_reported:
-            self.default_retries_reported = True
-            self.at_route(
-                codes.RETRY,
-                "the mesh default retry policy (every route without `retries`) becomes `proxy_next_upstream error`: "
-                "nginx also retries a request whose upstream connection is reset after the request was sent (Envoy "
-                "retries only a connection that fails), and retries neither a connect timeout nor the gRPC statuses "
-                "unavailable and cancelled",
-                route,
-                "retries",
-                help="set `retries` on the routes (e.g. `retryOn: gateway-error`, which nginx expresses exactly)",
-            )
+        if rp.is_default:
+            self.default_retries.append(route)
         if differs and not rp.is_default:
             self.at_route(
                 codes.RETRY,
@@ -1877,4 +1874,39 @@ def render(ir: irm.IR, options: NginxOptions | None = None) -> tuple[str, list[D
     return text, sorted(r.diags, key=Diagnostic.sort_key)
 
 
-__all__ = ["NginxOptions", "parse_duration", "parse_resolver", "render"]
+# --- the target contract (see meshc.backends) ----------------------------------------------------
+
+VALIDATOR = "nginx"
+
+
+def options(flags: Flags) -> NginxOptions:
+    """NginxOptions from the flags; OptionError for a bad value or a flag nginx does not take."""
+    refuse(flags, ("admin_port", "overrides"), "--admin-port and --overrides apply to --target envoy")
+    return NginxOptions(
+        bind=flags.bind,
+        port_offset=port_offset(flags),
+        port_map=parse_port_map(list(flags.port_map)),
+        contexts=list(flags.contexts),
+        upstreams=[parse_upstream(u) for u in flags.upstream],
+        endpoints=dict(parse_endpoint(e) for e in flags.endpoint),
+        resolvers=[parse_resolver(r) for r in flags.resolver],
+        resolver_valid=parse_duration(flags.resolver_valid) if flags.resolver_valid is not None else None,
+    )
+
+
+def check(path: Path) -> Check | None:
+    """`nginx -t` on a written nginx.conf, with a fresh prefix folder; None when nginx is not installed."""
+    import tempfile
+
+    binary = find_binary("nginx", "/usr/sbin", "/usr/local/sbin", "/sbin")
+    if binary is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="meshc-nginx-check-") as prefix:
+        return run_check(
+            [binary, "-t", "-q", "-p", f"{prefix}/", "-c", str(path.resolve()), "-e", "stderr"],
+            f"nginx -t -c {path}",
+            lambda code, out: code == 0,
+        )
+
+
+__all__ = ["NginxOptions", "check", "options", "parse_duration", "parse_resolver", "render"]

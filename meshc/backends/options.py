@@ -1,8 +1,16 @@
-"""Option values the backends share: addresses, port maps, upstream and endpoint overrides."""
+"""What the targets share about options: flag values (addresses, port maps, overrides) and validators."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from meshc.backends import Check, Flags
 
 
 class OptionError(ValueError):
@@ -75,3 +83,43 @@ def parse_endpoint(item: str) -> tuple[str, Address]:
     if not sep or not left.strip() or not right.strip():
         raise OptionError(f"bad endpoint mapping `{item}`: expected ADDRESS[:PORT]=HOST:PORT")
     return left.strip(), parse_address(right)
+
+
+# --- flags and validation, shared by the targets ---------------------------------------------------
+
+
+def refuse(flags: Flags, names: tuple[str, ...], message: str) -> None:
+    """OptionError(`message`) when any flag in `names` was given (a flag the target does not take)."""
+    if flags.given(*names):
+        raise OptionError(message)
+
+
+def port_offset(flags: Flags) -> int:
+    """`--port-offset` (0 when not given); 0-65535."""
+    offset = 0 if flags.port_offset is None else flags.port_offset
+    if not 0 <= offset <= 65535:
+        raise OptionError(f"--port-offset {offset} must be 0-65535")
+    return offset
+
+
+def find_binary(name: str, *also: str) -> str | None:
+    """The program `name` on PATH, beside the running Python (a venv's bin) or in `also`; None when absent."""
+    found = shutil.which(name)
+    if found:
+        return found
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name, path=os.pathsep.join(also)) if also else None
+
+
+def run_check(command: list[str], shown: str, accepted: Callable[[int, str], bool], timeout: float = 120.0) -> Check:
+    """Run a validator; its verdict (the last lines of its output when it refuses)."""
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return Check(False, shown, f"no answer after {timeout:.0f}s")
+    except OSError as exc:
+        return Check(False, shown, str(exc))
+    output = (proc.stdout + proc.stderr).strip()
+    return Check(accepted(proc.returncode, output), shown, output)

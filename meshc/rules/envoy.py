@@ -379,3 +379,36 @@ LOCALITY_LB = stage(
     ```
     """,
 )
+
+UNSAFE_VALUE = stage(
+    "MC413",
+    "envoy-unsafe-value",
+    Severity.ERROR,
+    """
+    A value from the input that Envoy would refuse, or read as something else: nothing is written.
+
+    ## Why is this bad?
+    Envoy checks the strings of a bootstrap when it loads it: header names and values, redirect
+    and rewrite paths and hosts hold no NUL, carriage return or line feed; a header value's `%`
+    starts a command (`%DOWNSTREAM_REMOTE_ADDRESS%`), so a lone `%` or an unknown command makes the
+    whole bootstrap fail to load ("Couldn't find valid command at position 2"); a query parameter
+    name is at most 1024 bytes; a direct response body at most 1 MiB. One such value would stop
+    the proxy from starting, so meshc writes nothing and names the value.
+
+    ## Example
+    ```yaml
+    headers:
+      request:
+        set:
+          x-discount: "50%"
+    ```
+
+    Use instead: write a percent sign as `%%`:
+    ```yaml
+    headers:
+      request:
+        set:
+          x-discount: "50%%"
+    ```
+    """,
+)

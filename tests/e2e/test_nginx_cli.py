@@ -38,7 +38,7 @@ def test_strict_fails_and_writes_nothing(capsys: pytest.CaptureFixture[str], tmp
         capsys,
     )
     assert code == 1 and out == ""
-    assert "MC450 [error]" in err and "nothing written" in err
+    assert "MC450 [warning]" in err and "gaps: --strict: nothing written" in err
     assert not out_file.exists()
 
 
