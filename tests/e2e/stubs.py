@@ -154,6 +154,15 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A proxy that gave up on a request (a timeout, a reset) closes the connection: not an error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def running(*names: str, status: int = 200) -> Iterator[dict[str, Stub]]:
     """Start one stub per name; stop them all on exit."""
@@ -163,7 +172,7 @@ def running(*names: str, status: int = 200) -> Iterator[dict[str, Stub]]:
     try:
         for name in names:
             stub = Stub(name, 0, status, changed=changed)
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stub))
+            server = _Server(("127.0.0.1", 0), _handler(stub))
             server.daemon_threads = True
             stub.server = server
             stub.port = int(server.server_address[1])
