@@ -1973,6 +1973,8 @@ def _authz_source(s: Any) -> ir.AuthzSource:
         list(s.notIpBlocks),
         list(s.remoteIpBlocks),
         list(s.notRemoteIpBlocks),
+        list(s.trustDomains),
+        list(s.notTrustDomains),
     )
 
 

@@ -879,6 +879,10 @@ class AuthzSource:
     """Original client IPs (X-Forwarded-For)."""
     not_remote_ip_blocks: list[str] = field(default_factory=list)
     """Negated remote IP blocks."""
+    trust_domains: list[str] = field(default_factory=list)
+    """Trust domains of the peer identity (`cluster.local`, `*` globs)."""
+    not_trust_domains: list[str] = field(default_factory=list)
+    """Negated trust domains."""
 
 
 @dataclass(slots=True)

@@ -16,7 +16,8 @@ Only the rule under test runs. A line comment `# <severity>: [CODE]` (optionally
 `# error: 17 [CODE]` with the column) expects one diagnostic on that line; a case without such
 comments expects none. Every case must also be free of input errors (MC0xx) unless the rule under
 test is one of them, so a typo in a case cannot make it pass. `config:` holds `[tool.meshc]`
-options for the case (e.g. `{severity: {MC102: warning}}`).
+options for the case (e.g. `{severity: {MC102: warning}}`). `messages:` lists the exact messages
+the case must produce, in the order of their lines and columns.
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ def test_rule_case(code: str, case: dict[str, Any]) -> None:
     assert got_cmp == expected, "diagnostics:\n" + "\n".join(
         f"  {d.span.line}:{d.span.column} {d.code} [{d.severity.label}] {d.message}" for d in diags
     )
+    if "messages" in case:
+        ordered = sorted(diags, key=lambda d: (d.span.line, d.span.column))
+        assert [d.message for d in ordered] == case["messages"]
 
 
 def test_every_rule_has_failing_and_passing_cases() -> None:

@@ -1215,11 +1215,12 @@ class _Renderer(GapReport):
     def source(self, pol: irm.AuthorizationPolicy, src: irm.AuthzSource, action: str) -> Any:
         parts: list[dict[str, Any]] = []
         peer = [*src.principals, *src.not_principals, *src.namespaces, *src.not_namespaces]
-        peer += [*src.service_accounts, *src.not_service_accounts]
+        peer += [*src.service_accounts, *src.not_service_accounts, *src.trust_domains, *src.not_trust_domains]
         if peer:
             self.at_origin(
                 codes.PEER_IDENTITY,
-                f"AuthorizationPolicy {pol.name} checks mesh identities (principals/namespaces/serviceAccounts), "
+                f"AuthorizationPolicy {pol.name} checks mesh identities (principals/namespaces/serviceAccounts/"
+                "trustDomains), "
                 "which no connection to this bootstrap carries",
                 pol.origin,
                 help="check a JWT principal or a request header instead",

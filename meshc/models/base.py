@@ -169,6 +169,7 @@ def fail(
     message: str,
     help: str | None = None,
     at: tuple[str | int, ...] = (),
+    key: bool = False,
 ) -> NoReturn:
     """Raise a validation error whose message is already user-facing.
 
@@ -178,12 +179,15 @@ def fail(
         help: an optional hint shown under the message.
         at: a path below the validated object where the problem is (YAML names), e.g.
             `("exportTo", 1)`; `meshc.models.errors` appends it to the error location.
+        key: point at the key of `at` (a map key that is not allowed) rather than at its value.
     """
     ctx: dict[str, Any] = {}
     if help:
         ctx["help"] = help
     if at:
         ctx["at"] = at
+    if key:
+        ctx["key"] = True
     raise PydanticCustomError(kind, message, ctx or None)
 
 

@@ -391,27 +391,197 @@ StrictHeaderName = Annotated[str, AfterValidator(_check_strict_header)]
 
 
 def header_value_error(value: str) -> str | None:
-    """Why `value` cannot be a header value, or None (Istio `ValidateHTTPHeaderValue`: control characters)."""
-    if not _HEADER_VALUE_RE.match(value):
-        return f"header value `{value!r}` contains control characters"
-    return None
+    """Why `value` cannot be a header value, or None.
 
-
-def header_operation_errors(set_: dict[str, str], add: dict[str, str], remove: list[str], request: bool) -> str | None:
-    """Why a header manipulation is invalid, or None.
-
-    Mirrors `ValidateHTTPHeaderWithAuthorityOperationName` (request `set`/`add`: the authority may
-    be rewritten) and `ValidateHTTPHeaderOperationName` (everything else: no `host`, no `:` prefix).
+    Istio's `ValidateHTTPHeaderValue` (validation.go: no control characters but tab, and the
+    `%VARIABLE%` syntax of header_value_validator.go), then Envoy's substitution format parser
+    (a `%` starts a command `%NAME%`, `%NAME(args)%` or `%NAME(args):length%`; `%%` is a `%`).
     """
-    for name, value in (*set_.items(), *add.items()):
-        error = _operation_name_error(name, allow_authority=request) or header_value_error(value)
-        if error:
-            return error
-    for name in remove:
-        error = _operation_name_error(name, allow_authority=False)
-        if error:
-            return error
+    if not _HEADER_VALUE_RE.match(value):
+        return f"header value {shown(value)} contains control characters"
+    error = _istio_header_value_error(value) or _envoy_header_value_error(value)
+    if error:
+        return f"header value {shown(value)} is invalid: {error}"
     return None
+
+
+def shown(value: str, limit: int = 60) -> str:
+    """A value quoted for a message: control characters escaped (a line feed as backslash-n), long values cut."""
+    text = value if len(value) <= limit else value[: limit - 3] + "..."
+    if not _CONTROL.search(text):
+        return f"`{text}`"
+    return '`"' + _CONTROL.sub(_escape, text.replace("\\", "\\\\")) + '"`'
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029`]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "`": "\\`"}
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group()
+    return _ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+
+
+_UNESCAPED_PERCENT = "an unescaped `%` (write `%%` for a percent sign)"
+
+
+def _istio_header_value_error(value: str) -> str | None:
+    # header_value_validator.go `validateHeaderValue`, a port of Envoy's old header_parser.cc.
+    literal, name, expect_array, expect_string, string, delimiter, args_end, var_end = range(8)
+    state = literal
+    pos = 0
+    while pos < len(value):
+        ch = value[pos]
+        has_next = pos + 1 < len(value)
+        if state == literal:
+            if ch == "%":
+                if not has_next:
+                    return _UNESCAPED_PERCENT
+                if value[pos + 1] == "%":
+                    pos += 1
+                else:
+                    state = name
+        elif state == name:
+            if ch == "%":
+                state = literal
+            elif ch == "(":
+                state = expect_array
+        elif state == expect_array:
+            if ch == "[":
+                state = expect_string
+            elif ch != " ":
+                state = string
+        elif state == delimiter:
+            if ch == ",":
+                state = expect_string
+            elif ch == "]":
+                state = args_end
+            elif ch != " ":
+                return "expected `,`, `]` or a space in the arguments of a `%VARIABLE(...)%`"
+        elif state == expect_string:
+            if ch == '"':
+                state = string
+            elif ch != " ":
+                return 'expected `"` in the arguments of a `%VARIABLE(...)%`'
+        elif state == string:
+            if ch == "\\":
+                if not has_next:
+                    return "a backslash ends the value"
+                pos += 1
+            elif ch == ")":
+                state = var_end
+            elif ch == '"':
+                state = delimiter
+        elif state == args_end:
+            if ch == ")":
+                state = var_end
+            elif ch != " ":
+                return "expected `)` after the arguments of a `%VARIABLE(...)%`"
+        elif state == var_end:
+            if ch == "%":
+                state = literal
+            elif ch != " ":
+                return "expected `%` to close a `%VARIABLE(...)%`"
+        pos += 1
+    if state != literal:
+        return _UNESCAPED_PERCENT if state == name and "(" not in value else "a `%VARIABLE%` is not closed"
+    return None
+
+
+# Envoy's SubstitutionFormatParser: `%COMMAND%`, `%COMMAND(args)%`, `%COMMAND(args):length%`.
+_ENVOY_COMMAND = re.compile(r"%[A-Z0-9_]+(?:\([^)]*\))?(?::[0-9]+)?%")
+
+
+def _envoy_header_value_error(value: str) -> str | None:
+    pos = value.find("%")
+    while pos >= 0:
+        if value.startswith("%%", pos):
+            pos = value.find("%", pos + 2)
+            continue
+        m = _ENVOY_COMMAND.match(value, pos)
+        if m is None:
+            return (
+                f"Envoy finds no command `%NAME%` at position {pos} "
+                "(write `%%` for a percent sign; command names are upper case)"
+            )
+        pos = value.find("%", m.end())
+    return None
+
+
+_ENVOY_FORBIDDEN = re.compile("[\x00\n\r]")
+
+
+def envoy_string_error(value: str, what: str) -> str | None:
+    """Why Envoy rejects `value` as a header-like string (PGV `HTTP_HEADER_VALUE`, not strict: no NUL, CR, LF)."""
+    m = _ENVOY_FORBIDDEN.search(value)
+    if m is None:
+        return None
+    name = {"\x00": "a NUL character", "\n": "a line feed", "\r": "a carriage return"}[m.group()]
+    return f"{what} {shown(value)} contains {name}, which Envoy rejects"
+
+
+def _check_request_header_name(name: str) -> str:
+    # ValidateHTTPHeaderWithAuthorityOperationName: request `set`/`add` may rewrite the authority.
+    error = _operation_name_error(name, allow_authority=True)
+    if error:
+        fail("header_name", error)
+    return name
+
+
+def _check_header_name(name: str) -> str:
+    # ValidateHTTPHeaderOperationName: request `remove` and every response operation.
+    error = _operation_name_error(name, allow_authority=False)
+    if error:
+        fail("header_name", error)
+    return name
+
+
+def _check_header_value(value: str) -> str:
+    error = header_value_error(value)
+    if error:
+        fail("header_value", error)
+    return value
+
+
+def _check_envoy_text(value: str) -> str:
+    error = envoy_string_error(value, "value")
+    if error:
+        fail("envoy_string", error)
+    return value
+
+
+EnvoyText = Annotated[str, AfterValidator(_check_envoy_text)]
+"""A string Envoy takes as a header-like value (redirect and rewrite paths and authorities): no NUL, CR, LF."""
+
+MAX_QUERY_NAME_BYTES = 1024
+"""Envoy's `QueryParameterMatcher.name`: 1 to 1024 bytes."""
+
+
+def _check_query_name(name: str) -> str:
+    if not name:
+        fail("query_name", "a query parameter name must not be empty")
+    size = len(name.encode("utf-8"))
+    if size > MAX_QUERY_NAME_BYTES:
+        fail(
+            "query_name",
+            f"query parameter name {shown(name, 40)} is {size} bytes long; "
+            f"Envoy accepts at most {MAX_QUERY_NAME_BYTES}",
+        )
+    return name
+
+
+QueryParamName = Annotated[str, AfterValidator(_check_query_name)]
+"""A query parameter name in a match: 1 to 1024 bytes (Envoy's limit)."""
+
+
+RequestHeaderName = Annotated[str, AfterValidator(_check_request_header_name)]
+"""A header a request `set`/`add` may change: not empty, no `:` prefix but `:authority`."""
+
+HeaderName = Annotated[str, AfterValidator(_check_header_name)]
+"""A header a request `remove` or a response operation may change: not `Host`, no `:` prefix."""
+
+HeaderValue = Annotated[str, AfterValidator(_check_header_value)]
+"""A header value: no control characters, `%` only in `%%` or an Envoy `%COMMAND%`."""
 
 
 def _operation_name_error(name: str, allow_authority: bool) -> str | None:
@@ -425,7 +595,7 @@ def _operation_name_error(name: str, allow_authority: bool) -> str | None:
         return "the `Host` header cannot be changed here"
     if name.startswith(":"):
         return f"header `{name}` cannot be changed: names starting with `:` are internal"
-    return None
+    return envoy_string_error(name, "header name")
 
 
 def is_authority_header(name: str) -> bool:

@@ -37,12 +37,15 @@ class Problem:
         help: an optional hint, e.g. "did you mean `labels`?".
         at_key: True when the position should be the key (an unknown field, a bad map key),
             False when it should be the value.
+        code: `unknown` (a field the schema does not define), `missing` (a required field is
+            absent) or `invalid` (a value, or a map key, that is not allowed).
     """
 
     loc: Loc
     message: str
     help: str | None = None
     at_key: bool = False
+    code: str = "invalid"
 
 
 def validate(model: type[BaseModel], data: object) -> tuple[BaseModel | None, list[Problem]]:
@@ -425,12 +428,12 @@ def _unknown_field_problem(res: _Resolved) -> Problem:
         help_ = "valid fields: " + ", ".join(f"`{n}`" for n in names)
     else:
         help_ = None
-    return Problem(res.loc, f"unknown field `{key}`{where}", help_, at_key=True)
+    return Problem(res.loc, f"unknown field `{key}`{where}", help_, at_key=True, code="unknown")
 
 
 def _missing_problem(res: _Resolved) -> Problem:
     name = res.loc[-1] if res.loc else "?"
-    return Problem(res.loc[:-1], f"missing required field `{name}`")
+    return Problem(res.loc[:-1], f"missing required field `{name}`", code="missing")
 
 
 def _problem(error: dict[str, Any], res: _Resolved) -> Problem:
@@ -454,7 +457,8 @@ def _problem(error: dict[str, Any], res: _Resolved) -> Problem:
     elif message.startswith("Input"):
         message = f"`{_label(res)}`" + message[len("Input") :]
     message = message.rstrip(".")
-    return Problem(loc, message, ctx.get("help"), res.at_key)
+    code = "missing" if message.startswith("missing required field") else "invalid"
+    return Problem(loc, message, ctx.get("help"), res.at_key or bool(ctx.get("key")), code)
 
 
 # Keep `typing` referenced for the Union check on Python 3.10 (types.UnionType covers `X | Y`).

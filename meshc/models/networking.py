@@ -37,21 +37,25 @@ from meshc.models.checks import (
     CorsHeaderName,
     DestinationHost,
     DnsLabel,
+    EnvoyText,
     GatewayHost,
     GatewayName,
+    HeaderName,
+    HeaderValue,
     HttpStatus,
     IpSubnet,
     Labels,
     MatchHeaderName,
+    QueryParamName,
     RedirectCode,
     Regex,
     RegexOrStar,
+    RequestHeaderName,
     SelectorLabels,
     ServiceEntryHost,
     SidecarHost,
     WildcardHost,
     fqdn_error,
-    header_operation_errors,
     is_authority_header,
     is_dns1123_label,
     is_prime,
@@ -197,27 +201,25 @@ class TypedWorkloadSelector(Model):
 
 
 class HeaderOperations(Model):
-    """Header changes: `set` (overwrite), `add` (append), `remove`."""
+    """Response header changes: `set` (overwrite), `add` (append), `remove`."""
 
-    set: dict[str, str] = Field(default_factory=dict)
-    add: dict[str, str] = Field(default_factory=dict)
-    remove: list[str] = Field(default_factory=list)
+    set: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    add: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    remove: list[HeaderName] = Field(default_factory=list)
+
+
+class RequestHeaderOperations(HeaderOperations):
+    """Request header changes; `set` and `add` may also rewrite the authority (`:authority`, `Host`)."""
+
+    set: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)  # type: ignore[assignment]
+    add: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)  # type: ignore[assignment]
 
 
 class Headers(Model):
     """Header manipulation for the request (before forwarding) and the response (before returning)."""
 
-    request: HeaderOperations | None = None
+    request: RequestHeaderOperations | None = None
     response: HeaderOperations | None = None
-
-    @model_validator(mode="after")
-    def _names(self) -> Headers:
-        for where, ops in (("request", self.request), ("response", self.response)):
-            if ops is not None:
-                error = header_operation_errors(ops.set, ops.add, ops.remove, request=where == "request")
-                if error:
-                    fail("header_operation", error, at=(where,))
-        return self
 
 
 class HTTPMatchRequest(Model):
@@ -232,7 +234,7 @@ class HTTPMatchRequest(Model):
     port: MatchPort | None = None
     sourceLabels: Labels = Field(default_factory=dict)
     gateways: list[GatewayName] = Field(default_factory=list)
-    queryParams: dict[str, HeaderStringMatch] = Field(default_factory=dict)
+    queryParams: dict[QueryParamName, HeaderStringMatch] = Field(default_factory=dict)
     ignoreUriCase: bool | None = None
     withoutHeaders: dict[MatchHeaderName, Annotated[WithoutHeaderMatch, AfterValidator(_non_empty_prefix)]] = Field(
         default_factory=dict
@@ -259,8 +261,8 @@ class RouteDestination(Model):
 class HTTPRedirect(Model):
     """Answer with a redirect instead of forwarding."""
 
-    uri: str | None = None
-    authority: str | None = None
+    uri: EnvoyText | None = None
+    authority: EnvoyText | None = None
     port: PortNumber | None = None
     derivePort: Literal["FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT"] | None = None
     scheme: Literal["http", "https"] | None = None
@@ -312,7 +314,7 @@ class RegexRewrite(Model):
     """Rewrite the path with an RE2 regex and a substitution."""
 
     match: Regex | None = None
-    rewrite: str | None = None
+    rewrite: EnvoyText | None = None
 
     @model_validator(mode="after")
     def _check(self) -> RegexRewrite:
@@ -325,8 +327,8 @@ class RegexRewrite(Model):
 class HTTPRewrite(Model):
     """Rewrite the path or the authority before forwarding."""
 
-    uri: str | None = None
-    authority: str | None = None
+    uri: EnvoyText | None = None
+    authority: EnvoyText | None = None
     uriRegexRewrite: RegexRewrite | None = None
 
     @model_validator(mode="after")
@@ -445,13 +447,30 @@ GRPC_STATUSES = (
 GrpcStatus = Literal[GRPC_STATUSES]  # type: ignore[valid-type]  # the tuple above, as a Literal
 
 
+def _fault_percentage(percentage: Percent) -> Percent:
+    # validatePercentage: Envoy's fault filter counts in millionths, so a share below 0.0001 is 0.
+    value = percentage.value
+    if value is not None and 0 < value < 0.0001:
+        fail(
+            "percentage",
+            f"percentage {value:g} is neither 0 nor between 0.0001 and 100",
+            help="Envoy's fault filter has a resolution of 0.0001%",
+            at=("value",),
+        )
+    return percentage
+
+
+FaultPercentage = Annotated[Percent, AfterValidator(_fault_percentage)]
+"""The share of requests a fault applies to: 0, or 0.0001 to 100."""
+
+
 class FaultDelay(Model):
     """Delay injected before forwarding (`fault.delay`)."""
 
     fixedDelay: PositiveDuration | None = None
     exponentialDelay: PositiveDuration | None = None
     percent: Annotated[int, Field(ge=0, le=100)] | None = None
-    percentage: Percent | None = None
+    percentage: FaultPercentage | None = None
 
     @model_validator(mode="after")
     def _check(self) -> FaultDelay:
@@ -468,7 +487,7 @@ class FaultAbort(Model):
     httpStatus: HttpStatus | None = None
     grpcStatus: GrpcStatus | None = None
     http2Error: str | None = None
-    percentage: Percent | None = None
+    percentage: FaultPercentage | None = None
 
     @model_validator(mode="after")
     def _check(self) -> FaultAbort:
@@ -789,6 +808,7 @@ class VirtualServiceSpec(Model):
                                 "claim_route",
                                 f"routing on JWT claim `{key}` works only for VirtualServices bound to gateways",
                                 at=("http", i, "match", j, field, key),
+                                key=True,
                             )
 
     def _check_sni_host(self, sni_host: str, gateway: bool, at: tuple[str | int, ...]) -> None:
@@ -840,6 +860,21 @@ class TCPSettings(Model):
     idleTimeout: ZeroOrPositiveDuration | None = None
 
 
+class HTTP2KeepAlive(Model):
+    """HTTP/2 keepalive pings on upstream connections."""
+
+    interval: PositiveDuration | None = None
+    timeout: PositiveDuration | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> HTTP2KeepAlive:
+        # validateConnectionPool: both durations are required.
+        for name in ("interval", "timeout"):
+            if getattr(self, name) is None:
+                fail("missing", f"missing required field `{name}`")
+        return self
+
+
 class HTTPSettings(Model):
     """HTTP connection pool settings."""
 
@@ -851,6 +886,7 @@ class HTTPSettings(Model):
     h2UpgradePolicy: Literal["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"] | None = None
     useClientProtocol: bool | None = None
     maxConcurrentStreams: NonNegativeInt32 | None = None
+    http2KeepAlive: HTTP2KeepAlive | None = None
 
     @model_validator(mode="after")
     def _check(self) -> HTTPSettings:
@@ -885,6 +921,7 @@ class OutlierDetection(Model):
     baseEjectionTime: PositiveDuration | None = None
     maxEjectionPercent: Annotated[int, Field(ge=0, le=100)] | None = None
     minHealthPercent: Annotated[int, Field(ge=0, le=100)] | None = None
+    outlierDetectionHttpErrorCodes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> OutlierDetection:
@@ -970,12 +1007,28 @@ class LocalityFailover(Model):
     from_: str | None = Field(default=None, alias="from")
     to: str | None = None
 
+    @model_validator(mode="after")
+    def _check(self) -> LocalityFailover:
+        # ValidateLocalityLbSetting, ValidateZoneAwareLbSetting
+        source, target = self.from_ or "", self.to or ""
+        if source == target:
+            fail("failover", "`from` and `to` must name different regions")
+        if "/" in source or "/" in target:
+            fail("failover", "`failover` takes regions only (no `/`)")
+        if "*" in source or "*" in target:
+            fail("failover", "`failover` regions cannot contain `*`")
+        return self
+
 
 class LocalityDistribute(Model):
     """Distribute traffic from a locality to others by weight."""
 
     from_: str | None = Field(default=None, alias="from")
     to: dict[str, UInt32] = Field(default_factory=dict)
+
+
+_TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
+"""Node labels of a locality: region, zone, subzone (Istio `label.LabelTopology*`)."""
 
 
 class LocalityLoadBalancerSetting(Model):
@@ -993,11 +1046,7 @@ class LocalityLoadBalancerSetting(Model):
             fail("one_of", "set only one of `distribute`, `failover` (found `distribute` and `failover`)")
         if self.failover:
             for label in self.failoverPriority:
-                if label in (
-                    "topology.kubernetes.io/region",
-                    "topology.kubernetes.io/zone",
-                    "topology.istio.io/subzone",
-                ):
+                if label in _TOPOLOGY_LABELS:
                     fail("conflict", f"`failoverPriority` cannot use `{label}` together with `failover`")
         for i, entry in enumerate(self.distribute):
             for locality, weight in entry.to.items():
@@ -1014,14 +1063,28 @@ class LocalityLoadBalancerSetting(Model):
                     f"the weights in `to` add up to {total}, not 100",
                     at=("distribute", i, "to"),
                 )
-        for i, entry in enumerate(self.failover):
-            source, target = entry.from_ or "", entry.to or ""
-            if source == target:
-                fail("failover", "`from` and `to` must name different regions", at=("failover", i))
-            if "/" in source or "/" in target:
-                fail("failover", "`failover` takes regions only (no `/`)", at=("failover", i))
-            if "*" in source or "*" in target:
-                fail("failover", "`failover` regions cannot contain `*`", at=("failover", i))
+        return self
+
+
+class ZoneAwareLoadBalancerSetting(Model):
+    """Zone-aware load balancing: Envoy keeps traffic in the zone; `failover` orders regions."""
+
+    enabled: bool | None = None
+    failover: list[LocalityFailover] = Field(default_factory=list)
+    failoverPriority: list[str] = Field(default_factory=list)
+    minClusterSize: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ZoneAwareLoadBalancerSetting:
+        # ValidateZoneAwareLbSetting
+        for i, label in enumerate(self.failoverPriority):
+            if label in _TOPOLOGY_LABELS:
+                fail(
+                    "failover_priority",
+                    f"`failoverPriority` of a zone-aware setting cannot use `{label}`; region and zone routing "
+                    "is automatic",
+                    at=("failoverPriority", i),
+                )
         return self
 
 
@@ -1039,12 +1102,14 @@ class LoadBalancerSettings(Model):
     simple: Literal["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"] | None = None
     consistentHash: ConsistentHashLB | None = None
     localityLbSetting: LocalityLoadBalancerSetting | None = None
+    zoneAwareLbSetting: ZoneAwareLoadBalancerSetting | None = None
     warmupDurationSecs: PositiveDuration | None = None
     warmup: WarmupConfiguration | None = None
 
     @model_validator(mode="after")
     def _check(self) -> LoadBalancerSettings:
         one_of(self, ("simple", "consistentHash"))
+        one_of(self, ("localityLbSetting", "zoneAwareLbSetting"))
         return self
 
 
@@ -1119,6 +1184,7 @@ class RetryBudget(Model):
 
     percent: PercentValue | None = None
     minRetryConcurrency: UInt32 | None = None
+    budgetInterval: PositiveDuration | None = None
 
 
 class PortTrafficPolicy(Model):
@@ -1263,6 +1329,7 @@ class ServerTLSSettings(Model):
     maxProtocolVersion: TlsVersion | None = None
     cipherSuites: list[str] = Field(default_factory=list)
     caCertCredentialName: str | None = None
+    insecureSkipVerify: bool | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ServerTLSSettings:

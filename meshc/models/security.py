@@ -9,12 +9,11 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from meshc.models.base import Model, PositiveDuration, and_list, fail, one_of
-from meshc.models.checks import StrictHeaderName, subnet_error
+from meshc.models.checks import StrictHeaderName, shown, subnet_error
 from meshc.models.meta import IstioResource
 from meshc.models.networking import TypedWorkloadSelector
 
@@ -94,7 +93,49 @@ _SOURCE_FIELDS = (
     "notIpBlocks",
     "remoteIpBlocks",
     "notRemoteIpBlocks",
+    "trustDomains",
+    "notTrustDomains",
 )
+
+MAX_SERVICE_ACCOUNTS = 16
+"""security.CheckServiceAccount: at most 16 values (an arbitrary bound of Istio's)."""
+
+
+def service_account_error(value: str) -> str | None:
+    """Why `value` is not a service account, or None (Istio `security.CheckServiceAccount`).
+
+    `name` (in the policy's namespace) or `namespace/name`, no wildcard, at most 320 characters.
+    """
+    if "*" in value:
+        return f"`{value}`: wildcards are not allowed in service accounts"
+    if value.count("/") > 1:
+        return f"`{value}` is not a service account; write `<name>` or `<namespace>/<name>`"
+    if len(value) > 320:
+        return f"`{value[:40]}...` is longer than 320 characters"
+    namespace, slash, name = value.partition("/")
+    if slash and not namespace:
+        return f"`{value}`: the namespace of `<namespace>/<name>` must not be empty"
+    if slash and not name:
+        return f"`{value}`: the name of `<namespace>/<name>` must not be empty"
+    return None
+
+
+def wildcard_value_error(value: str) -> str | None:
+    """Why `value` is not an exact, `prefix*`, `*suffix` or `*` value, or None (`security.CheckWildcardValues`)."""
+    count = value.count("*")
+    if count > 1:
+        return f"`{value}`: at most one `*` is allowed"
+    if count == 1 and value != "*" and not value.startswith("*") and not value.endswith("*"):
+        return f"`{value}`: `*` is only allowed at the start or the end"
+    return None
+
+
+def trust_domain_error(value: str) -> str | None:
+    """Why `value` is not a trust domain pattern, or None (`security.CheckTrustDomainValues`)."""
+    error = wildcard_value_error(value)
+    if error:
+        return error
+    return f"`{value}`: a trust domain must not contain `/`" if "/" in value else None
 
 
 class Source(Model):
@@ -112,6 +153,8 @@ class Source(Model):
     notIpBlocks: list[str] = Field(default_factory=list)
     remoteIpBlocks: list[str] = Field(default_factory=list)
     notRemoteIpBlocks: list[str] = Field(default_factory=list)
+    trustDomains: list[str] = Field(default_factory=list)
+    notTrustDomains: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Source:
@@ -123,19 +166,25 @@ class Source(Model):
         ):
             fail("conflict", "`serviceAccounts` cannot be combined with `namespaces` or `principals`")
         for field in _SOURCE_FIELDS:
-            for i, value in enumerate(getattr(self, field)):
+            values = getattr(self, field)
+            if field in ("serviceAccounts", "notServiceAccounts") and len(values) > MAX_SERVICE_ACCOUNTS:
+                fail(
+                    "service_account",
+                    f"`{field}` has {len(values)} values; Istio allows at most {MAX_SERVICE_ACCOUNTS}",
+                    at=(field,),
+                )
+            for i, value in enumerate(values):
                 if value == "":
                     fail("empty_value", f"values of `{field}` must not be empty", at=(field, i))
+                error = None
                 if field.endswith(("IpBlocks", "ipBlocks")):
                     error = subnet_error(value)
-                    if error:
-                        fail("ip", error, at=(field, i))
-                if field in ("serviceAccounts", "notServiceAccounts") and value.count("/") != 1:
-                    fail(
-                        "service_account",
-                        f"`{value}` is not a service account; write `<namespace>/<name>`",
-                        at=(field, i),
-                    )
+                elif field in ("serviceAccounts", "notServiceAccounts"):
+                    error = service_account_error(value)
+                elif field in ("trustDomains", "notTrustDomains"):
+                    error = trust_domain_error(value)
+                if error:
+                    fail("source", error, at=(field, i))
         return self
 
 
@@ -165,22 +214,32 @@ class Operation(Model):
                     fail("empty_value", f"values of `{field}` must not be empty", at=(field, i))
                 if field in ("ports", "notPorts") and not (value.isdigit() and int(value) <= 65535):
                     fail("port", f"`{value}` is not a port number (0 to 65535)", at=(field, i))
-                if field in ("paths", "notPaths") and ("{*" in value or "{**" in value):
+                if field in ("paths", "notPaths"):
                     error = _path_template_error(value)
                     if error:
                         fail("path_template", error, at=(field, i))
         return self
 
 
+_PATH_LITERAL = re.compile(r"[a-zA-Z0-9\-._~%!$&'()+,;:@=]+\Z")
+"""A path segment of a template: RFC 3986 `pchar`s (security.go `validLiteral`)."""
+
+
 def _path_template_error(path: str) -> str | None:
-    # security.CheckValidPathTemplate: `{*}` matches one segment, `{**}` the rest (last only).
-    segments = path.strip("/").split("/")
-    for i, segment in enumerate(segments):
+    # security.CheckValidPathTemplate: `{*}` matches one segment, `{**}` the rest; after a `{**}`
+    # no other operator may follow, and the other segments must be plain path characters.
+    template = "{*}" in path or "{**}" in path
+    any_seen = False
+    for segment in path.strip("/").split("/"):
+        if segment in ("{*}", "{**}"):
+            if any_seen:
+                return f"`{path}`: no `{{*}}` or `{{**}}` may follow `{{**}}`"
+            any_seen = segment == "{**}"
+            continue
         if "{" in segment or "}" in segment:
-            if segment not in ("{*}", "{**}"):
-                return f"`{path}`: a path template segment must be exactly `{{*}}` or `{{**}}`"
-            if segment == "{**}" and i != len(segments) - 1:
-                return f"`{path}`: `{{**}}` may only be the last segment"
+            return f"`{path}`: a path template segment must be exactly `{{*}}` or `{{**}}`"
+        if template and not _PATH_LITERAL.match(segment):
+            return f"`{path}`: segment `{segment}` has characters a path template does not allow"
     return None
 
 
@@ -196,13 +255,7 @@ class To(Model):
     operation: Operation
 
 
-_DISABLED_KEYS = (
-    "source.user",
-    "destination.labels",
-    "destination.name",
-    "destination.namespace",
-    "destination.user",
-)
+# security.ValidateAttribute: keys compared exactly, keys with a `[name]` part, keys Istio retired.
 _EXACT_KEYS = frozenset(
     {
         "source.ip",
@@ -210,6 +263,7 @@ _EXACT_KEYS = frozenset(
         "source.namespace",
         "source.principal",
         "source.serviceAccount",
+        "source.trustDomain",
         "request.auth.principal",
         "request.auth.audiences",
         "request.auth.presenter",
@@ -218,20 +272,45 @@ _EXACT_KEYS = frozenset(
         "connection.sni",
     }
 )
-_MAP_KEY = re.compile(r"(request\.headers|request\.auth\.claims)\[[^\]]+\](\[[^\]]+\])*\Z")
+_MAP_KEYS = ("request.headers", "request.auth.claims", "experimental.envoy.filters.")
+_RETIRED_KEYS = {
+    "destination.namespace": "is replaced by the policy's `metadata.namespace`",
+    "destination.labels": "is replaced by the workload `selector`",
+    "destination.name": "is no longer supported",
+    "destination.user": "is no longer supported",
+}
 
 
 def _condition_key_error(key: str) -> str | None:
-    # security.ValidateAttribute
+    # security.ValidateAttribute, the key part.
     if not key:
         return "`key` must not be empty"
-    if key.startswith(_DISABLED_KEYS):
-        return f"`{key}` is not supported as a condition key"
-    if key in _EXACT_KEYS or key.startswith("experimental.envoy.filters."):
+    prefix = next((p for p in _MAP_KEYS if key.startswith(p)), None)
+    if prefix is not None:
+        # validateMapKey: `a[b]`, with a non-empty name in brackets.
+        bracket = key.find("[")
+        if key.endswith("]") and 0 < bracket < len(key) - 2:
+            return None
+        return f"`{key}` must have the form `{key.split('[')[0]}[<name>]`"
+    if key in _EXACT_KEYS:
         return None
-    if key.startswith(("request.headers", "request.auth.claims")):
-        return None if _MAP_KEY.match(key) else f"`{key}` must have the form `{key.split('[')[0]}[<name>]`"
+    for retired, why in _RETIRED_KEYS.items():
+        if key == retired or (retired == "destination.labels" and key.startswith(retired)):
+            return f"`{key}` {why}"
     return f"`{key}` is not a known condition key"
+
+
+def _condition_value_error(key: str, value: str) -> str | None:
+    # security.ValidateAttribute, the values part.
+    if key in ("source.ip", "remote.ip", "destination.ip"):
+        return subnet_error(value)
+    if key == "destination.port" and not (value.isdigit() and int(value) <= 65535):
+        return f"`{value}` is not a port number (0 to 65535)"
+    if key == "source.serviceAccount":
+        return service_account_error(value)
+    if key == "source.trustDomain":
+        return wildcard_value_error(value)
+    return None
 
 
 class Condition(Model):
@@ -254,12 +333,15 @@ class Condition(Model):
         if not self.values and not self.notValues:
             fail("condition_values", f"set `values` or `notValues` for key `{self.key}`")
         for field in ("values", "notValues"):
-            for i, value in enumerate(getattr(self, field)):
-                error = None
-                if self.key in ("source.ip", "remote.ip", "destination.ip"):
-                    error = subnet_error(value)
-                elif self.key == "destination.port" and not (value.isdigit() and int(value) <= 65535):
-                    error = f"`{value}` is not a port number (0 to 65535)"
+            values = getattr(self, field)
+            if self.key == "source.serviceAccount" and len(values) > MAX_SERVICE_ACCOUNTS:
+                fail(
+                    "condition_value",
+                    f"`{field}` has {len(values)} values; Istio allows at most {MAX_SERVICE_ACCOUNTS}",
+                    at=(field,),
+                )
+            for i, value in enumerate(values):
+                error = "values must not be empty" if value == "" else _condition_value_error(self.key, value)
                 if error:
                     fail("condition_value", error, at=(field, i))
         return self
@@ -310,7 +392,7 @@ class AuthorizationPolicySpec(_PolicyScope):
 
     def _check_custom_rules(self) -> None:
         unsupported = ("namespaces", "notNamespaces", "serviceAccounts", "notServiceAccounts", "principals")
-        unsupported += ("notPrincipals", "requestPrincipals", "notRequestPrincipals")
+        unsupported += ("notPrincipals", "requestPrincipals", "notRequestPrincipals", "trustDomains", "notTrustDomains")
         for i, rule in enumerate(self.rules):
             for j, source in enumerate(rule.from_):
                 for field in unsupported:
@@ -322,9 +404,12 @@ class AuthorizationPolicySpec(_PolicyScope):
                         )
             for j, condition in enumerate(rule.when):
                 key = condition.key
-                if key in ("source.namespace", "source.serviceAccount", "source.principal") or key.startswith(
-                    "request.auth."
-                ):
+                if key in (
+                    "source.namespace",
+                    "source.serviceAccount",
+                    "source.trustDomain",
+                    "source.principal",
+                ) or key.startswith("request.auth."):
                     fail(
                         "custom",
                         f"condition key `{key}` is not supported with `action: CUSTOM`",
@@ -357,11 +442,41 @@ class ClaimToHeader(Model):
     claim: str
 
 
-def _jwks_uri_error(uri: str) -> str | None:
-    # security.ParseJwksURI: an http(s) URL with a host.
-    parts = urlsplit(uri)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+_URL_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def jwks_uri_error(uri: str) -> str | None:
+    """Why `uri` cannot be a `jwksUri`, or None.
+
+    Istio's `security.ParseJwksURI` parses it with Go's `url.Parse` (no control characters, a
+    numeric port, no `%` escape of an ASCII byte in the host) and wants `http` or `https`; the
+    port becomes an Envoy cluster port, which must be between 1 and 65535.
+    """
+    if _URL_CONTROL.search(uri):
+        return f"`jwksUri` {shown(uri)} contains a control character"
+    scheme, colon, rest = uri.partition(":")
+    if not colon or scheme.lower() not in ("http", "https") or not rest.startswith("//"):
         return f"`{uri}` is not a valid `jwksUri`; use an `http://` or `https://` URL"
+    authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0]
+    hostport = authority.rpartition("@")[2]
+    if hostport.startswith("["):
+        host, bracket, port_part = hostport[1:].partition("]")
+        if not bracket or (port_part and not port_part.startswith(":")):
+            return f"`jwksUri` `{uri}` has an invalid IPv6 host"
+        port = port_part[1:] if port_part else None
+    else:
+        host, colon, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", None)
+    if port and not re.fullmatch("[0-9]+", port):
+        return f"`jwksUri` `{uri}` has an invalid port `{port}`"
+    if port and not 1 <= int(port) <= 65535:
+        return f"`jwksUri` `{uri}` has port {int(port)}; a port is between 1 and 65535"
+    # Go's unescape(host, encodeHost): `%XX` must be hex, and only `%25` may escape an ASCII byte.
+    for m in re.finditer("%", host):
+        code = host[m.start() + 1 : m.start() + 3]
+        if not re.fullmatch("[0-9A-Fa-f]{2}", code) or (int(code, 16) < 0x80 and code != "25"):
+            return f"`jwksUri` `{uri}` has an invalid `%` escape in its host"
+    if not host:
+        return f"`jwksUri` `{uri}` has no host"
     return None
 
 
@@ -390,7 +505,7 @@ class JWTRule(Model):
         if not self.issuer and not uri:
             fail("jwt_issuer", "a JWT rule needs `issuer` or `jwksUri`")
         if uri:
-            error = _jwks_uri_error(uri)
+            error = jwks_uri_error(uri)
             if error:
                 fail("jwks_uri", error, at=("jwksUri" if self.jwksUri else "jwks_uri",))
         if self.jwks:

@@ -21,7 +21,9 @@ def _vs(metadata: dict | None = None, spec: dict | None = None) -> list[Problem]
 def test_unknown_metadata_field_suggests_the_close_name() -> None:
     problems = _vs(metadata={"name": "r", "lables": {"app": "r"}})
     assert problems == [
-        Problem(("metadata", "lables"), "unknown field `lables` in `metadata`", "did you mean `labels`?", True)
+        Problem(
+            ("metadata", "lables"), "unknown field `lables` in `metadata`", "did you mean `labels`?", True, "unknown"
+        )
     ]
 
 
@@ -43,11 +45,13 @@ def test_unknown_field_matches_snake_case_to_the_camel_case_name() -> None:
 
 def test_missing_required_field_is_located_at_the_parent_object() -> None:
     spec = vs_spec(route=[{"destination": {"subset": "v1"}}])
-    assert _vs(spec=spec) == [Problem(("spec", "http", 0, "route", 0, "destination"), "missing required field `host`")]
+    assert _vs(spec=spec) == [
+        Problem(("spec", "http", 0, "route", 0, "destination"), "missing required field `host`", code="missing")
+    ]
 
 
 def test_missing_name_in_metadata() -> None:
-    assert _vs(metadata={"namespace": "x"}) == [Problem(("metadata",), "missing required field `name`")]
+    assert _vs(metadata={"namespace": "x"}) == [Problem(("metadata",), "missing required field `name`", code="missing")]
 
 
 def test_enum_error_lists_values_and_suggests_the_close_one() -> None:
