@@ -47,11 +47,21 @@ class Options:
     Secrets even when the input has none of them (then "not found" is a finding, not a skipped check)."""
     config_file: str | None = None
     """The configuration file that was read, if any."""
+    clusters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(cluster name, globs) pairs: files matching a glob hold that cluster's resources (multicluster checks)."""
 
     def with_flags(self, **flags: Any) -> Options:
         """Return a copy with the given flags applied (None means "not given")."""
         changes = {k: v for k, v in flags.items() if v is not None and v != ()}
         return replace(self, **changes)
+
+    def cluster_of(self, path: str) -> str | None:
+        """The cluster whose globs match a file (the first that does), or None."""
+        norm = posixpath.normpath(path.replace("\\", "/"))
+        for name, globs in self.clusters:
+            if any(fnmatch.fnmatch(norm, g) for g in globs):
+                return name
+        return None
 
     def path_ignores(self, path: str) -> tuple[str, ...]:
         """Selectors ignored for one file."""
@@ -74,6 +84,7 @@ _KEYS = {
     "default-namespace",
     "root-namespace",
     "complete-registry",
+    "clusters",
 }
 
 
@@ -157,6 +168,13 @@ def from_table(table: Mapping[str, Any], origin: str) -> Options:
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{origin}: `{key}` must be a non-empty string")
             opts[attr] = value
+    if "clusters" in table:
+        clusters = table["clusters"]
+        if not isinstance(clusters, Mapping):
+            raise ConfigError(f'{origin}: `clusters` must be a table such as {{east = ["clusters/east/**"]}}')
+        opts["clusters"] = tuple(
+            (str(name), _strings(globs, f"{origin}: clusters `{name}`")) for name, globs in clusters.items()
+        )
     if "complete-registry" in table:
         if not isinstance(table["complete-registry"], bool):
             raise ConfigError(f"{origin}: `complete-registry` must be true or false")

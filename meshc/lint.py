@@ -17,12 +17,9 @@ from meshc.rules import input as stage
 from meshc.rules.base import Finding
 from meshc.source import Document, LoadResult, SourceFile, load, no_gc
 
-ISTIO_GROUPS = ("networking.istio.io", "security.istio.io")
+ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io")
 # Kinds of Istio's API groups that meshc does not check: skipped, counted, never an error.
-ISTIO_UNMODELED = {
-    "networking.istio.io": {"EnvoyFilter", "WorkloadGroup", "ProxyConfig"},
-    "security.istio.io": set(),
-}
+ISTIO_UNMODELED = {"extensions.istio.io": {"TrafficExtension"}}
 SUPPRESS_ANNOTATIONS = ("meshc.dev/ignore", "galley.istio.io/analyze-suppress")
 _IGNORE_COMMENT = re.compile(r"#\s*meshc:\s*ignore(?:\[([^\]]*)\])?")
 
@@ -137,11 +134,13 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     notes = meta.get("annotations") if isinstance(meta, dict) else None
     for p in _merge_typos(problems):
         code = _problem_code(p)
-        # A missing field is reported on the key of the object that lacks it.
-        at_key = p.at_key or (code is stage.MISSING_FIELD and bool(p.loc))
+        # A missing field is reported on the key of the object that lacks it (on `kind` for a
+        # field the document itself lacks).
+        at_key = p.at_key or code is stage.MISSING_FIELD
+        loc = p.loc if p.loc or code is not stage.MISSING_FIELD else ("kind",)
         diag = _stage_diag(
             code,
-            doc.span(p.loc, key=at_key),
+            doc.span(loc, key=at_key),
             p.message,
             help=p.help,
             field=format_field(p.loc),
@@ -271,8 +270,24 @@ def selected_rules(options: Options) -> list[Rule]:
 
 
 def validate_selectors(options: Options) -> list[str]:
-    """Selectors that name no rule (the CLI reports them as usage errors)."""
-    return [t for t in (*options.select, *options.ignore) if not find(t)]
+    """Selectors that name no rule (the CLI reports them as usage errors), `severity` keys included."""
+    return [t for t in (*options.select, *options.ignore, *options.severity) if not find(t)]
+
+
+def configured_severity(options: Options, entry: Rule) -> Severity:
+    """The severity of a rule's findings: the `severity` table's, else the rule's own.
+
+    A key may be a code (`MC109`), a name, an istioctl code (`IST0173`) or a code prefix (`MC3`);
+    the most specific key that names the rule wins (code, then name, then istioctl code, then prefix).
+    """
+    table = options.severity
+    if not table:
+        return entry.severity
+    for key in (entry.code, entry.name.upper(), entry.istio_code or ""):
+        if key in table:
+            return table[key]
+    prefixes = [k for k in table if k.startswith("MC") and entry.code.startswith(k)]
+    return table[max(prefixes, key=len)] if prefixes else entry.severity
 
 
 def run_rules(mesh: Mesh, rules: list[Rule]) -> tuple[list[tuple[Rule, Finding]], list[tuple[Rule, str]]]:
@@ -300,7 +315,7 @@ def to_diagnostic(entry: Rule, finding: Finding, options: Options) -> Diagnostic
     return Diagnostic(
         entry.code,
         entry.name,
-        options.severity.get(entry.code, entry.severity),
+        configured_severity(options, entry),
         finding.message,
         res.span(finding.loc, key=finding.key),
         resource=res.ref,
@@ -362,11 +377,19 @@ def lint(
     suppressed = 0
     candidates: list[tuple[Diagnostic, Any, bool]] = [(d, inv.annotations.get(id(d)), True) for d in inv.diagnostics]
     candidates.extend((to_diagnostic(r, f, options), f.resource.annotations, False) for r, f in findings)
+    seen: set[tuple[Any, ...]] = set()
     for diag, notes, from_stage in candidates:
         if diag.code not in enabled:
             continue
-        if diag.code in options.severity and from_stage:
-            diag = Diagnostic(**{**_fields(diag), "severity": options.severity[diag.code]})
+        # A YAML alias puts one node at several field paths: one finding there, not one per path.
+        identity = (diag.code, diag.span, diag.message)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        if options.severity and from_stage:
+            level = configured_severity(options, RULES[diag.code])
+            if level != diag.severity:
+                diag = Diagnostic(**{**_fields(diag), "severity": level})
         ignored = _suppressed_codes(notes)
         if ignored and _matches(ignored, diag):
             suppressed += 1

@@ -37,8 +37,6 @@ GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 FOREIGN_KINDS = frozenset(
     {
         ("", "Secret"),
-        ("telemetry.istio.io", "Telemetry"),
-        ("extensions.istio.io", "WasmPlugin"),
         ("cert-manager.io", "Certificate"),
         ("external-secrets.io", "ExternalSecret"),
         ("bitnami.com", "SealedSecret"),
@@ -50,6 +48,8 @@ GATEWAY_API_KINDS = frozenset(
 )
 """The Gateway API kinds meshc reads (`meshc.models.gatewayapi`); the Mesh keeps them apart from Istio's
 kinds (`Mesh.gateway_api`), since the Gateway API's Gateway has the name of Istio's."""
+CLUSTER_SCOPED_KINDS = frozenset({"Namespace"})
+"""Kinds meshc reads that live outside any namespace."""
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
 """Namespaces `istioctl analyze` ignores: Kubernetes' own, never part of the mesh."""
 INGRESS_NAMESPACE = "istio-system"
@@ -160,8 +160,11 @@ class Resource:
 
     @property
     def ref(self) -> ResourceRef:
-        """Kind, namespace and name for diagnostics (namespace as written, else the effective one)."""
-        return ResourceRef(self.kind, self.namespace, self.name)
+        """Kind, namespace and name for diagnostics (namespace as written, else the effective one).
+
+        A cluster-scoped kind (Namespace) has no namespace.
+        """
+        return ResourceRef(self.kind, None if self.kind in CLUSTER_SCOPED_KINDS else self.namespace, self.name)
 
     @property
     def key(self) -> str:
@@ -241,6 +244,8 @@ class Workload:
     """The pod template (Deployments, ...) or the Pod's own metadata+spec holder; None for WorkloadEntries."""
     template_loc: tuple[str | int, ...] = ()
     """Field path of the pod spec's parent in the resource (`spec.template` for a Deployment)."""
+    namespace_labels: Mapping[str, str] | None = None
+    """Labels of the workload's Namespace object; None when the input does not define it."""
 
     def matches(self, selector: Mapping[str, str] | None) -> bool:
         """Kubernetes matchLabels semantics: every selector label is present with its value."""
@@ -256,11 +261,31 @@ class Workload:
 
     @property
     def injected(self) -> bool:
-        """False when the workload opts out of the sidecar (`sidecar.istio.io/inject: "false"`)."""
+        """Whether the workload runs a sidecar (istioctl's `util.PodInMesh`, analyzers/util/in_mesh.go).
+
+        An `istio-proxy` container with an image (a Pod's init containers included) says yes;
+        else the `sidecar.istio.io/inject` label, else that annotation, decides (`"true"`);
+        else the namespace: `istio-injection: enabled`, or `istio.io/rev` without
+        `istio-injection` (the revision's injector, which in_mesh.go does not look at). A
+        WorkloadEntry, or a workload whose Namespace object the input lacks, counts as injected.
+        """
+        containers = list(self.containers)
+        spec = getattr(self.template, "spec", None)
+        if self.resource.kind == "Pod" and spec is not None:
+            containers += list(getattr(spec, "initContainers", None) or ())
+        if any(getattr(c, "name", None) == "istio-proxy" and getattr(c, "image", None) for c in containers):
+            return True
         for table in (self.labels, self.annotations):
-            if str(table.get("sidecar.istio.io/inject", "")).lower() == "false":
-                return False
-        return True
+            value = table.get("sidecar.istio.io/inject")
+            if value is not None:
+                return str(value) == "true"
+        labels = self.namespace_labels
+        if labels is None or self.template is None:
+            return True
+        injection = labels.get("istio-injection")
+        if injection is not None:
+            return injection == "enabled"
+        return bool(labels.get("istio.io/rev"))
 
     @property
     def ambient(self) -> bool:
@@ -530,8 +555,8 @@ class Mesh:
 
     `resources`, `by_kind`, `by_name` and `get` hold the valid resources of the input only.
     Documents that failed validation but could be salvaged are in `partial` (reachable through
-    `of_kind(..., partial=True)` and `exists`); documents of `FOREIGN_KINDS` (Secrets, Telemetry,
-    WasmPlugins) are in `foreign` and `secrets`. Gateway API resources (valid and salvaged) are in
+    `of_kind(..., partial=True)` and `exists`); documents of `FOREIGN_KINDS` (Secrets, and the
+    kinds that create them) are in `foreign` and `secrets`. Gateway API resources (valid and salvaged) are in
     `gateway_api` by kind, and their Gateways also in `kube_gateways`; `by_kind` never holds them.
     With `defaults=True` (what `meshc lint` uses), Istio's default ingress gateway is added unless
     the input defines its Service: it is in `synthetic`, the host registry and `workloads`.
@@ -750,6 +775,8 @@ class Mesh:
         )
 
     def _index_workload(self, w: Workload) -> None:
+        namespace = self.namespace_objects.get(w.namespace)
+        w.namespace_labels = namespace.labels if namespace is not None else None
         self.workloads.append(w)
         self.workloads_by_ns[w.namespace].append(w)
 

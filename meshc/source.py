@@ -162,6 +162,11 @@ class Document:
             node = child
             if i == len(full) - 1:
                 kl, kc, klen, vl, vc, vlen = entry
+                if key and not klen and isinstance(child, dict) and child:
+                    # A list item has no key: point at its first key, which has an extent.
+                    first = positions.get(id(child), {}).get(next(iter(child)))
+                    if first is not None and first[2]:
+                        return Span(self.path, first[0], first[1], first[0], first[1] + first[2])
                 if key:
                     return Span(self.path, kl, kc, kl, kc + klen if klen else None)
                 return Span(self.path, vl, vc, vl if vlen else None, vc + vlen if vlen else None)

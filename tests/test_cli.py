@@ -174,7 +174,7 @@ def test_output_file_is_written_atomically_and_summary_goes_to_stderr(
     assert code == 1
     assert out == ""
     assert len(json.loads(target.read_text())) == 18
-    assert err.startswith("Found 12 errors, 6 warnings")
+    assert err.startswith("Found 13 errors, 5 warnings")
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 
@@ -262,4 +262,4 @@ def test_console_script_runs_in_a_subprocess() -> None:
         check=False,
     )
     assert proc.returncode == 1
-    assert re.search(r"^Found 12 errors, 6 warnings in 4 files\.$", proc.stdout, re.M)
+    assert re.search(r"^Found 13 errors, 5 warnings in 4 files\.$", proc.stdout, re.M)

@@ -9,11 +9,14 @@ the YAML gives no namespace.
 
 Every difference (an expected message meshc does not report, or an extra one) must be listed,
 with its reason, in the table of `docs/istio-compat.md`; the test fails when the table and
-reality disagree in either direction, so the list cannot go stale.
+reality disagree in either direction, so the list cannot go stale. The page's table of values
+where meshc and istiod's webhook disagree is checked the same way (`test_webhook_differences_hold`).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,7 +27,7 @@ import pytest
 import yaml
 
 from meshc.config import Options
-from meshc.lint import read, run_rules
+from meshc.lint import lint, read, run_rules
 from meshc.mesh import Mesh, Resource
 from meshc.rules import RULES, Rule
 
@@ -64,7 +67,12 @@ ANALYZERS: dict[str, tuple[str, ...]] = {
     "&service.PortNameAnalyzer{}": ("MC315", "MC316"),
     "&deployment.ServiceAssociationAnalyzer{}": ("MC317", "MC318"),
     "&deployment.ApplicationUIDAnalyzer{}": ("MC319",),
-    "&injection.Analyzer{}": ("MC322",),
+    "&injection.Analyzer{}": ("MC322", "MC323", "MC324"),
+    "&annotations.K8sAnalyzer{}": ("MC008", "MC009", "MC010", "MC011"),
+    "&envoyfilter.EnvoyPatchAnalyzer{}": ("MC325", "MC326", "MC327", "MC328", "MC329"),
+    "&telemetry.ProviderAnalyzer{}": ("MC330",),
+    "&telemetry.SelectorAnalyzer{}": ("MC331", "MC333"),
+    "&telemetry.DefaultSelectorAnalyzer{}": ("MC332",),
 }
 
 
@@ -182,6 +190,19 @@ def _tally(covered: list[CaseResult], routing: bool | None) -> tuple[int, int]:
     return expected - missed, expected
 
 
+def per_code(covered: list[CaseResult]) -> dict[str, tuple[int, int, int]]:
+    """IST code -> (reproduced, expected, extra) over the covered cases."""
+    out: dict[str, list[int]] = {}
+    for r in covered:
+        for (code, _), n in r.expected.items():
+            out.setdefault(code, [0, 0, 0])[1] += n
+        for (code, _), n in (r.expected - r.missed).items():
+            out[code][0] += n
+        for (code, _), n in r.extra.items():
+            out.setdefault(code, [0, 0, 0])[2] += n
+    return {code: (rep, exp, extra) for code, (rep, exp, extra) in sorted(out.items())}
+
+
 def test_agreement_with_istioctl_analyze(results: Any, capsys: pytest.CaptureFixture[str]) -> None:
     covered, skipped = results
     extra = sum(sum(r.extra.values()) for r in covered)
@@ -204,6 +225,13 @@ def test_agreement_with_istioctl_analyze(results: Any, capsys: pytest.CaptureFix
         f"not covered: {len(skipped)} cases ({', '.join(sorted({c['analyzer'] for c in skipped}))}) and "
         f"{uncovered} expected messages of codes meshc does not check",
     ]
+    lines.append(
+        "per code (reproduced/expected, +extra): "
+        + ", ".join(
+            f"{code} {rep}/{exp}" + (f" +{extra}" if extra else "")
+            for code, (rep, exp, extra) in per_code(covered).items()
+        )
+    )
     for r in covered:
         for (code, where), n in sorted(r.missed.items()):
             lines.append(f"  missed  {r.name}: {code} {where}" + (f" x{n}" if n > 1 else ""))
@@ -231,3 +259,51 @@ def test_differences_are_documented(results: Any) -> None:
         + "".join(f"  add:    | {c} | {k} | {code} | `{w}` | <reason> |\n" for (c, k, code, w) in sorted(undocumented))
         + "".join(f"  remove: | {c} | {k} | {code} | `{w}` |\n" for (c, k, code, w) in sorted(stale))
     )
+
+
+# The documents each row of the webhook-differences table is tried in: `{value}` is the row's value.
+_VS = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: r}}\nspec:\n  hosts: [r]\n  http:\n"
+_WEBHOOK_FIELDS = {
+    "`redirect.authority`": _VS + "  - redirect: {{authority: {value}}}\n",
+    "`redirect.uri`": _VS + "  - redirect: {{uri: {value}}}\n",
+    "`rewrite.uri`": _VS + "  - rewrite: {{uri: {value}}}\n    route: [{{destination: {{host: r}}}}]\n",
+    "`rewrite.uriRegexRewrite.rewrite`": _VS
+    + "  - rewrite: {{uriRegexRewrite: {{match: a, rewrite: {value}}}}}\n    route: [{{destination: {{host: r}}}}]\n",
+    "`match.queryParams` name": _VS
+    + "  - match: [{{queryParams: {{{value}: {{exact: x}}}}}}]\n    route: [{{destination: {{host: r}}}}]\n",
+    "`headers.request.set` value": _VS
+    + "  - headers: {{request: {{set: {{x-a: {value}}}}}}}\n    route: [{{destination: {{host: r}}}}]\n",
+    "`jwksUri`": "apiVersion: security.istio.io/v1\nkind: RequestAuthentication\nmetadata: {{name: j}}\n"
+    "spec:\n  jwtRules: [{{issuer: i, jwksUri: {value}}}]\n",
+    "subset `name`": "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: d}}\n"
+    "spec:\n  host: r\n  subsets: [{{name: {value}}}]\n",
+    "Gateway server host": "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {{name: g}}\n"
+    "spec:\n  servers: [{{port: {{number: 80, name: http, protocol: HTTP}}, hosts: [{value}]}}]\n",
+}
+
+
+def webhook_differences() -> list[list[str]]:
+    """Rows (field, value, istiod's webhook, meshc, reason) of the webhook-differences table."""
+    text = COMPAT_DOC.read_text(encoding="utf-8")
+    block = re.search(r"<!-- webhook-differences:start -->(.*?)<!-- webhook-differences:end -->", text, re.S)
+    assert block, f"{COMPAT_DOC.name} has no webhook-differences table"
+    rows = []
+    for line in block.group(1).strip().splitlines()[2:]:
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_webhook_differences_hold() -> None:
+    rows = webhook_differences()
+    assert {row[0] for row in rows} == set(_WEBHOOK_FIELDS)
+    for field_name, value_cell, webhook, outcome, _reason in rows:
+        literal = re.match(r"`(.*)`", value_cell)
+        assert literal, value_cell
+        value = json.loads(literal.group(1))
+        if "(1025 bytes)" in value_cell:
+            value = "q" * 1025
+        document = _WEBHOOK_FIELDS[field_name].format(value=json.dumps(value))
+        report = lint(["-"], Options(select=("MC0",)), stdin=io.BytesIO(document.encode("utf-8")))
+        codes = sorted({d.code for d in report.diagnostics})
+        assert webhook == "accepts", field_name
+        assert codes == ([] if outcome == "accepts" else [outcome]), (field_name, value, report.diagnostics)

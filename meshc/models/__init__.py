@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from meshc.models import gatewayapi, kube, networking, security
+from meshc.models import extensions, gatewayapi, kube, networking, security
 from meshc.models.errors import Problem, validate
 
 
@@ -19,7 +19,8 @@ class KindInfo:
     """A resource kind meshc knows.
 
     Attributes:
-        group: the API group: `networking.istio.io`, `security.istio.io`, `""` for core, `apps`, `batch`.
+        group: the API group: `networking.istio.io`, `security.istio.io`, `telemetry.istio.io`,
+            `extensions.istio.io`, `""` for core, `apps`, `batch`.
         kind: the kind, e.g. `VirtualService`.
         versions: the accepted versions, newest first, e.g. `("v1", "v1beta1", "v1alpha3")`.
         model: the pydantic model of a whole document of this kind.
@@ -53,7 +54,12 @@ _ALL = [
         networking.ServiceEntry,
         networking.Sidecar,
         networking.WorkloadEntry,
+        networking.WorkloadGroup,
     ),
+    *_kinds("networking.istio.io", ("v1alpha3",), True, extensions.EnvoyFilter),
+    *_kinds("networking.istio.io", ("v1beta1",), True, extensions.ProxyConfig),
+    *_kinds("telemetry.istio.io", ("v1", "v1alpha1"), True, extensions.Telemetry),
+    *_kinds("extensions.istio.io", ("v1alpha1",), True, extensions.WasmPlugin),
     *_kinds(
         "security.istio.io",
         security.SECURITY_VERSIONS,

@@ -1525,6 +1525,121 @@ class WorkloadEntry(IstioResource):
     spec: WorkloadEntrySpec
 
 
+class WorkloadTemplate(Model):
+    """The template of a WorkloadGroup's WorkloadEntries (the address is filled in when a VM joins)."""
+
+    address: Annotated[str, Field(max_length=256)] | None = None
+    ports: dict[str, PortNumber] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=dict)
+    network: Annotated[str, Field(max_length=2048)] | None = None
+    locality: Annotated[str, Field(max_length=2048)] | None = None
+    weight: UInt32 | None = None
+    serviceAccount: Annotated[str, Field(max_length=253)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> WorkloadTemplate:
+        # The CRD's rules (ValidateWorkloadGroup does not validate the template further).
+        address = self.address or ""
+        if address.startswith(UNIX_PREFIX):
+            error = _unix_path_error(address[len(UNIX_PREFIX) :])
+            if error:
+                fail("address", error, at=("address",))
+            if self.ports:
+                fail("address", f"the unix endpoint `{address}` cannot have `ports`", at=("ports",))
+        for name in self.ports:
+            if not is_dns1123_label(name):
+                fail("port_name", f"`{name}` is not a valid port name", at=("ports", name), key=True)
+        return self
+
+
+class WorkloadGroupMetadata(Model):
+    """Labels and annotations given to the WorkloadEntries of the group."""
+
+    labels: Labels = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class HTTPHeader(Model):
+    """A header a readiness probe sends."""
+
+    name: Annotated[str, Field(pattern=r"^[-_A-Za-z0-9]+$")] | None = None
+    value: str | None = None
+
+
+class HTTPHealthCheckConfig(Model):
+    """An HTTP GET readiness probe."""
+
+    path: str | None = None
+    port: PortNumber
+    host: str | None = None
+    scheme: Literal["", "HTTP", "HTTPS"] | None = None
+    httpHeaders: list[HTTPHeader] = Field(default_factory=list)
+
+
+class TCPHealthCheckConfig(Model):
+    """A TCP connect readiness probe."""
+
+    host: str | None = None
+    port: PortNumber
+
+
+class ExecHealthCheckConfig(Model):
+    """A command run as a readiness probe."""
+
+    command: list[Annotated[str, Field(min_length=1)]]
+
+    @model_validator(mode="after")
+    def _check(self) -> ExecHealthCheckConfig:
+        if not self.command:
+            fail("exec", "`command` must not be empty", at=("command",))
+        return self
+
+
+class GrpcHealthCheckConfig(Model):
+    """A gRPC health check readiness probe."""
+
+    port: PortNumber | None = None
+    service: str | None = None
+
+
+class ReadinessProbe(Model):
+    """How the agent on the VM checks that the workload is ready."""
+
+    initialDelaySeconds: NonNegativeInt32 | None = None
+    timeoutSeconds: NonNegativeInt32 | None = None
+    periodSeconds: NonNegativeInt32 | None = None
+    successThreshold: NonNegativeInt32 | None = None
+    failureThreshold: NonNegativeInt32 | None = None
+    httpGet: HTTPHealthCheckConfig | None = None
+    tcpSocket: TCPHealthCheckConfig | None = None
+    exec: ExecHealthCheckConfig | None = None
+    grpc: GrpcHealthCheckConfig | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ReadinessProbe:
+        one_of(self, ("httpGet", "tcpSocket", "exec", "grpc"), required=True)
+        # validateReadinessProbe knows httpGet, tcpSocket and exec; any other method is rejected.
+        if self.grpc is not None:
+            fail("probe", "istiod's validation rejects `grpc` readiness probes; use `httpGet`, `tcpSocket` or `exec`")
+        return self
+
+
+class WorkloadGroupSpec(Model):
+    """The `spec` of a WorkloadGroup: the template of the WorkloadEntries of VMs that join the mesh."""
+
+    metadata: WorkloadGroupMetadata | None = None
+    template: WorkloadTemplate
+    probe: ReadinessProbe | None = None
+
+
+class WorkloadGroup(IstioResource):
+    """A `networking.istio.io` WorkloadGroup."""
+
+    apiVersion: NetworkingApiVersion
+    kind: Literal["WorkloadGroup"]
+    spec: WorkloadGroupSpec
+
+
 class ServicePort(Model):
     """A port of a ServiceEntry."""
 
@@ -1846,6 +1961,8 @@ __all__ = [
     "VirtualServiceSpec",
     "WorkloadEntry",
     "WorkloadEntrySpec",
+    "WorkloadGroup",
+    "WorkloadGroupSpec",
     "host_matches",
     "host_subset_of",
     "is_http_protocol",

@@ -60,7 +60,7 @@ def _check_target(ref: PolicyTargetReference, at: tuple[str | int, ...]) -> None
         )
 
 
-class _PolicyScope(Model):
+class PolicyScope(Model):
     """Fields common to policies that select workloads: `selector`, `targetRef`, `targetRefs`."""
 
     selector: TypedWorkloadSelector | None = None
@@ -361,7 +361,7 @@ class ExtensionProvider(Model):
     name: str | None = None
 
 
-class AuthorizationPolicySpec(_PolicyScope):
+class AuthorizationPolicySpec(PolicyScope):
     """The `spec` of an AuthorizationPolicy."""
 
     rules: list[Rule] = Field(default_factory=list)
@@ -528,7 +528,7 @@ class JWTRule(Model):
         return self
 
 
-class RequestAuthenticationSpec(_PolicyScope):
+class RequestAuthenticationSpec(PolicyScope):
     """The `spec` of a RequestAuthentication."""
 
     jwtRules: list[JWTRule] = Field(default_factory=list)

@@ -46,9 +46,9 @@ UNKNOWN_KIND = stage(
 
     ## Why is this bad?
     Usually a typo (`VirtualServce`): the resource is rejected by the API server, or never
-    checked by meshc. Kinds meshc does not model but Istio defines (Telemetry, EnvoyFilter,
-    WorkloadGroup, ...) and kinds of other API groups are skipped silently and counted in the
-    summary.
+    checked by meshc. Checked in `networking.istio.io`, `security.istio.io`, `telemetry.istio.io`
+    and `extensions.istio.io`; kinds Istio defines that meshc does not model (TrafficExtension)
+    and kinds of other API groups are skipped silently and counted in the summary.
 
     ## Example
     ```yaml

@@ -622,7 +622,7 @@ def unknown_destination_rule_host(mesh: Mesh) -> Iterator[Finding]:
         )
 
 
-@rule("MC109", "subset-selects-no-workload", Severity.WARNING, istio="IST0173", requires=("workloads",))
+@rule("MC109", "subset-selects-no-workload", Severity.ERROR, istio="IST0173", requires=("workloads",))
 def subset_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
     """A DestinationRule subset's labels match none of the workloads behind its host.
 
@@ -631,7 +631,8 @@ def subset_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
     WorkloadEntries. The check runs only when the input holds at least one workload of that
     Service, so a Service whose Deployments live elsewhere is not judged. Node topology labels
     (`topology.kubernetes.io/region`, ...) are not judged, except an empty value, which matches
-    no node.
+    no node. An error, as in istioctl; to treat an unused subset as a warning, write
+    `severity = {MC109 = "warning"}` (or `IST0173`) in the configuration.
 
     ## Why is this bad?
     The subset has no endpoints: traffic routed to it fails with 503.

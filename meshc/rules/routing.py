@@ -221,8 +221,6 @@ def _scan_virtual_service(mesh: Mesh, scan: _Scan, res: Resource, spec: Any) -> 
             _check_mirrors(mesh, found, res, i, http)
         if "rewrite" in fields and http.rewrite is not None and http.rewrite.uri:
             _check_rewrite(found, res, i, http)
-        if "mirrorPercent" in fields or "mirror_percent" in fields or "corsPolicy" in fields:
-            _check_deprecated_http(found, res, i, http)
         if "delegate" in fields and http.delegate is not None:
             continue
         matches = http.match if "match" in fields else None
@@ -544,7 +542,7 @@ def _check_fault(found: dict[str, list[Finding]], res: Resource, i: int, fault: 
         if item is None:
             continue
         percent = getattr(item, "percent", None)
-        if percent is not None:
+        if percent:  # deprecation.go reports `percent > 0`
             found["MC207"].append(_deprecated(res, (*base, "delay", "percent"), "fault.delay.percent", "percentage"))
         if item.percentage is None and percent is None:
             found["MC213"].append(
@@ -644,18 +642,6 @@ def _check_rewrite(found: dict[str, list[Finding]], res: Resource, i: int, http:
             )
         )
         return
-
-
-def _check_deprecated_http(found: dict[str, list[Finding]], res: Resource, i: int, http: Any) -> None:
-    base: Loc = ("spec", "http", i)
-    for name in ("mirrorPercent", "mirror_percent"):
-        if getattr(http, name) is not None:
-            found["MC207"].append(_deprecated(res, (*base, name), name, "mirrorPercentage"))
-    cors = http.corsPolicy
-    if cors is not None and "allowOrigin" in cors.model_fields_set:
-        found["MC207"].append(
-            _deprecated(res, (*base, "corsPolicy", "allowOrigin"), "corsPolicy.allowOrigin", "allowOrigins")
-        )
 
 
 def _deprecated(res: Resource, loc: Loc, field: str, replacement: str) -> Finding:
@@ -820,21 +806,6 @@ def _authn_selects(authn: Resource, workload: Any, root: str) -> bool:
 
 
 def _deprecated_elsewhere(mesh: Mesh) -> Iterator[Finding]:
-    for res in mesh.of_kind("DestinationRule"):
-        spec = res.spec
-        if spec is None:
-            continue
-        policies: list[tuple[Loc, Any]] = []
-        if spec.trafficPolicy is not None:
-            policies.append((("spec", "trafficPolicy"), spec.trafficPolicy))
-        for i, subset in enumerate(spec.subsets):
-            if subset.trafficPolicy is not None:
-                policies.append((("spec", "subsets", i, "trafficPolicy"), subset.trafficPolicy))
-        for loc, policy in policies:
-            yield from _deprecated_policy(res, loc, policy)
-            if "portLevelSettings" in policy.model_fields_set:
-                for k, port_policy in enumerate(policy.portLevelSettings):
-                    yield from _deprecated_policy(res, (*loc, "portLevelSettings", k), port_policy)
     for res in mesh.of_kind("Sidecar"):
         otp = res.spec.outboundTrafficPolicy if res.spec is not None else None
         if otp is not None and otp.egressProxy is not None:
@@ -845,40 +816,6 @@ def _deprecated_elsewhere(mesh: Mesh) -> Iterator[Finding]:
                 help="remove it; route unknown destinations with a ServiceEntry and a VirtualService instead",
                 key=True,
             )
-    for res in mesh.of_kind("RequestAuthentication"):
-        if res.spec is None:
-            continue
-        for i, jwt in enumerate(res.spec.jwtRules):
-            if jwt.jwks_uri is not None:
-                yield _deprecated(res, ("spec", "jwtRules", i, "jwks_uri"), "jwks_uri", "jwksUri")
-
-
-def _deprecated_policy(res: Resource, loc: Loc, policy: Any) -> Iterator[Finding]:
-    fields = policy.model_fields_set
-    outlier = policy.outlierDetection if "outlierDetection" in fields else None
-    if (
-        outlier is not None
-        and "consecutiveErrors" in outlier.model_fields_set
-        and outlier.consecutiveErrors is not None
-    ):
-        yield _deprecated(
-            res,
-            (*loc, "outlierDetection", "consecutiveErrors"),
-            "outlierDetection.consecutiveErrors",
-            "consecutiveGatewayErrors` (502, 503, 504) or `consecutive5xxErrors",
-        )
-    lb = policy.loadBalancer if "loadBalancer" in fields else None
-    if lb is None:
-        return
-    if lb.consistentHash is not None and lb.consistentHash.minimumRingSize is not None:
-        yield _deprecated(
-            res,
-            (*loc, "loadBalancer", "consistentHash", "minimumRingSize"),
-            "consistentHash.minimumRingSize",
-            "ringHash.minimumRingSize",
-        )
-    if getattr(lb, "warmupDurationSecs", None) is not None:
-        yield _deprecated(res, (*loc, "loadBalancer", "warmupDurationSecs"), "warmupDurationSecs", "warmup.duration")
 
 
 def _port_findings(mesh: Mesh) -> Iterator[Finding]:
@@ -1190,12 +1127,11 @@ def jwt_claim_route_without_request_authentication(mesh: Mesh) -> Iterator[Findi
 
 @rule("MC207", "deprecated-field", Severity.WARNING, istio="IST0002")
 def deprecated_field(mesh: Mesh) -> Iterator[Finding]:
-    """A field Istio keeps only for compatibility (deprecated, or ignored).
+    """A field Istio keeps only for compatibility (deprecated, or ignored), as `istioctl analyze` reports it.
 
-    Covers `fault.delay.percent`, `mirrorPercent`/`mirror_percent`, `corsPolicy.allowOrigin`,
-    Sidecar `outboundTrafficPolicy.egressProxy`, DestinationRule `outlierDetection.consecutiveErrors`,
-    `consistentHash.minimumRingSize`, `loadBalancer.warmupDurationSecs`, and RequestAuthentication
-    `jwks_uri`.
+    Covers what istioctl's deprecation.FieldAnalyzer reports: `fault.delay.percent` (above 0)
+    and Sidecar `outboundTrafficPolicy.egressProxy`. The deprecations istiod's webhook warns
+    about (`mirrorPercent`, `outlierDetection.consecutiveErrors`, ...) are MC220 (IST0133).
 
     ## Why is this bad?
     Deprecated fields may be removed in a later Istio release, and some are already ignored

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from meshc.diagnostics import Severity
-from meshc.mesh import Mesh, Resource, namespace_pattern_matches, selector_text
+from meshc.mesh import Mesh, Resource, Workload, namespace_pattern_matches, selector_text
 from meshc.resolve import Resolver
 from meshc.rules.base import Finding, rule
 
@@ -153,7 +153,10 @@ def authorization_policy_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
     A policy in the root namespace (`istio-system`) with a selector must match a workload in
     any namespace; elsewhere, a selector must match a workload of the policy's namespace, and a
     policy without selector needs some workload in its namespace. Policies with `targetRef(s)`
-    and workloads that opt out of injection (`sidecar.istio.io/inject: "false"`) are skipped.
+    are skipped. Only workloads in the mesh count (istioctl's `PodInMesh`): an `istio-proxy`
+    container, the `sidecar.istio.io/inject` label or annotation, else the namespace's
+    `istio-injection: enabled` or `istio.io/rev` label; a workload whose Namespace the input
+    lacks counts as in the mesh, and so do ambient pods.
 
     ## Why is this bad?
     The policy enforces nothing: an ALLOW or DENY you rely on is not applied, usually because
@@ -186,36 +189,56 @@ def authorization_policy_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
         if not selector:
             if ap.namespace == root:
                 continue
-            if any(w.injected or w.ambient for w in mesh.workloads_matching(None, ap.namespace)):
+            found = mesh.workloads_matching(None, ap.namespace)
+            if any(w.injected or w.ambient for w in found):
                 continue
             loc: tuple[str | int, ...] = ("metadata", "namespace") if ap.namespace_given else ("metadata", "name")
             yield Finding(
                 ap,
                 loc,
-                f"policy applies to namespace `{ap.namespace}`, which has no workload",
-                help="add a `selector`, or move the policy to the namespace of its workloads",
+                f"policy applies to namespace `{ap.namespace}`, which has no workload"
+                + (" in the mesh" if found else ""),
+                help=_outside_mesh(found) or "add a `selector`, or move the policy to the namespace of its workloads",
             )
             continue
         namespace = None if ap.namespace == root else ap.namespace
-        if any(w.injected or w.ambient for w in mesh.workloads_matching(selector, namespace)):
+        found = mesh.workloads_matching(selector, namespace)
+        if any(w.injected or w.ambient for w in found):
             continue
         where = "any namespace" if namespace is None else f"namespace `{namespace}`"
         yield Finding(
             ap,
             ("spec", "selector", "matchLabels"),
-            f"selector `{selector_text(selector)}` matches no workload in {where}",
-            help="check the labels against the pod template labels of the workload",
+            f"selector `{selector_text(selector)}` matches no workload in the mesh in {where}"
+            if found
+            else f"selector `{selector_text(selector)}` matches no workload in {where}",
+            help=_outside_mesh(found) or "check the labels against the pod template labels of the workload",
             key=True,
         )
 
 
-@rule("MC308", "unknown-source-namespace", Severity.WARNING, istio="IST0101", requires=("namespaces",))
+def _outside_mesh(workloads: list[Workload]) -> str | None:
+    """Why the workloads a policy selects are outside the mesh (no sidecar), or None when there are none."""
+    if not workloads:
+        return None
+    first = workloads[0]
+    what = f"{first.resource.kind} `{first.resource.full_name}`" + (
+        f" and {len(workloads) - 1} more" if len(workloads) > 1 else ""
+    )
+    return (
+        f"{what} runs without a sidecar: label namespace `{first.namespace}` `istio-injection: enabled`, "
+        'or the pods `sidecar.istio.io/inject: "true"`'
+    )
+
+
+@rule("MC308", "unknown-source-namespace", Severity.ERROR, istio="IST0101", requires=("namespaces",))
 def unknown_source_namespace(mesh: Mesh) -> Iterator[Finding]:
     """An AuthorizationPolicy source names a namespace that does not exist.
 
     Values of `from[].source.namespaces` and `notNamespaces` may be exact names or use `*` as a
     prefix or suffix; each must match a Namespace of the input or a namespace that some
-    resource of the input lives in. Skipped when the input has no Namespace object.
+    resource of the input lives in. Skipped when the input has no Namespace object. An error,
+    as in istioctl (IST0101); `severity = {MC308 = "warning"}` in the configuration softens it.
 
     ## Why is this bad?
     The condition never matches: an ALLOW rule admits nobody from there, a DENY rule protects
@@ -296,17 +319,10 @@ def selector_on_gateway_api_workload(mesh: Mesh) -> Iterator[Finding]:
     if not candidates:
         return
     policies: list[tuple[Resource, dict[str, str], bool]] = []
-    for r in mesh.of_kind("AuthorizationPolicy", "RequestAuthentication", partial=True):
+    for r in mesh.of_kind("AuthorizationPolicy", "RequestAuthentication", "Telemetry", "WasmPlugin", partial=True):
         spec = r.spec
         labels = dict(spec.selector.matchLabels or {}) if spec.selector is not None else {}
         policies.append((r, labels, spec.targetRef is not None or bool(spec.targetRefs)))
-    for kind in ("Telemetry", "WasmPlugin"):
-        for r in mesh.foreign.get(kind, ()):
-            spec = r.model.spec
-            selector = spec.get("selector")
-            labels = selector.get("matchLabels") if isinstance(selector, dict) else None
-            labels = {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
-            policies.append((r, labels, bool(spec.get("targetRef") or spec.get("targetRefs"))))
     for r, labels, targeted in policies:
         if not labels or targeted:
             continue

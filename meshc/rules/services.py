@@ -65,14 +65,13 @@ def service_entry_without_addresses(mesh: Mesh) -> Iterator[Finding]:
             protocol = (port.protocol or "").upper()
             if protocol not in ("", "TCP"):
                 continue
-            loc: tuple[str | int, ...] = ("spec", "ports", i, "protocol") if port.protocol else ("spec", "ports", i)
+            field = "protocol" if port.protocol else "number"
             yield Finding(
                 se,
-                loc,
+                ("spec", "ports", i, field),
                 f"TCP port `{port.number}` needs `addresses`: without them it captures all traffic to port "
                 f"`{port.number}`",
                 help="add the service's IP addresses or CIDRs in `addresses`, or declare the protocol (`TLS`, `HTTP`)",
-                key=not port.protocol,
             )
 
 
@@ -196,6 +195,9 @@ def sidecar_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
 def conflicting_sidecar_selectors(mesh: Mesh) -> Iterator[Finding]:
     """A workload is selected by several Sidecars.
 
+    Reported once on each Sidecar for each set of Sidecars it overlaps with (a Deployment and
+    its Pods do not make two findings).
+
     ## Why is this bad?
     A proxy takes its configuration from one Sidecar only; which one istiod picks is not
     defined, so the other's settings are silently ignored.
@@ -225,18 +227,34 @@ def conflicting_sidecar_selectors(mesh: Mesh) -> Iterator[Finding]:
             continue
         for w in mesh.workloads_matching(selector, sc.namespace):
             by_workload.setdefault(id(w), (w, []))[1].append(sc)
-    for w, sidecars in by_workload.values():
-        if len(sidecars) < 2:
+    for w, sc, others in overlapping_selections(by_workload):
+        yield Finding(
+            sc,
+            ("spec", "workloadSelector", "labels"),
+            f"{_describe(w)} is also selected by Sidecar " + ", ".join(f"`{o.full_name}`" for o in others),
+            help="a workload takes its configuration from one Sidecar only; make the selectors disjoint",
+            related=tuple((o, ("spec", "workloadSelector", "labels"), "the other selector") for o in others),
+        )
+
+
+def overlapping_selections(
+    by_workload: dict[int, tuple[Workload, list[Resource]]],
+) -> Iterator[tuple[Workload, Resource, list[Resource]]]:
+    """(workload, resource, the other resources) for each resource that shares a workload with others.
+
+    Once per resource and set of others: a Deployment and its Pods (several workloads, same
+    selectors) are one conflict, not one per workload.
+    """
+    done: set[tuple[int, frozenset[int]]] = set()
+    for w, selecting in by_workload.values():
+        if len(selecting) < 2:
             continue
-        for sc in sidecars:
-            others = [o for o in sidecars if o is not sc]
-            yield Finding(
-                sc,
-                ("spec", "workloadSelector", "labels"),
-                f"{_describe(w)} is also selected by Sidecar " + ", ".join(f"`{o.full_name}`" for o in others),
-                help="a workload takes its configuration from one Sidecar only; make the selectors disjoint",
-                related=tuple((o, ("spec", "workloadSelector", "labels"), "the other selector") for o in others),
-            )
+        for r in selecting:
+            others = [o for o in selecting if o is not r]
+            conflict = (id(r), frozenset(id(o) for o in others))
+            if conflict not in done:
+                done.add(conflict)
+                yield w, r, others
 
 
 @rule("MC313", "multiple-default-sidecars", Severity.ERROR, istio="IST0111")

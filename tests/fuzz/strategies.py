@@ -158,7 +158,9 @@ arbitrary_bytes = st.binary(max_size=2_000)
 # and reach compile and the backends); every free-form string (match values, rewrites, redirects,
 # bodies, header values, route names, annotations, CORS origins, JWT issuers, policy values) is
 # hostile. Istio refuses control characters in header values and caps regexes at 1,024
-# characters, so those two get hostile text without them.
+# characters, so those two get hostile text without them; a `%` in a header value is escaped
+# (`%%`), as Envoy's substitution format requires. Envoy refuses NUL, CR and LF in redirect and
+# rewrite paths, and Go's URL parser control characters in a jwksUri: those are left out there.
 
 HOSTS = ("reviews", "ratings", "web.shop.svc.cluster.local", "api.example.com", "*.wild.example.net", "a")
 NAMESPACES = ("default", "shop")
@@ -170,7 +172,9 @@ _port = st.sampled_from((80, 443, 8080, 9080, 65535, 1))
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")  # and what YAML reads as line breaks
 _C1 = re.compile("[\x7f-\x9f]")
 _nonempty = hostile_text.map(lambda t: t or "x")
-_header_value = _nonempty.map(lambda t: _CONTROL.sub("", t) or "v")
+_header_value = _nonempty.map(lambda t: _CONTROL.sub("", t).replace("%", "%%") or "v")
+_envoy_value = hostile_text.map(lambda t: re.sub("[\x00\r\n]", "", t))
+_url_text = hostile_text.map(lambda t: re.sub("[\x00-\x1f\x7f]", "", t))
 _path_value = _nonempty.map(lambda t: t.replace("{", "").replace("}", "") or "/")
 
 
@@ -234,7 +238,7 @@ def _http_route(draw: st.DrawFn, services: dict[str, tuple[int, bool]]) -> dict[
                 dest["weight"] = w
         route["route"] = dests
         if draw(st.booleans()):
-            route["rewrite"] = {"uri": "/" + draw(hostile_text)}
+            route["rewrite"] = {"uri": "/" + draw(_envoy_value)}
         if draw(st.booleans()):
             route["timeout"] = draw(st.sampled_from(("1s", "0.5s", "100ms")))
         if draw(st.booleans()):
@@ -244,7 +248,7 @@ def _http_route(draw: st.DrawFn, services: dict[str, tuple[int, bool]]) -> dict[
         if draw(st.booleans()):
             route["mirror"] = {"host": draw(st.sampled_from(hosts))}
     elif action == "redirect":
-        route["redirect"] = {"uri": "/" + draw(hostile_text), "authority": draw(_host), "redirectCode": 301}
+        route["redirect"] = {"uri": "/" + draw(_envoy_value), "authority": draw(_host), "redirectCode": 301}
     else:
         route["directResponse"] = {
             "status": draw(st.sampled_from((200, 404, 503))),
@@ -373,7 +377,7 @@ def _resources(draw: st.DrawFn) -> list[dict[str, Any]]:
                     "jwtRules": [
                         {
                             "issuer": draw(_nonempty),
-                            "jwksUri": "https://issuer.example.com/" + draw(hostile_text),
+                            "jwksUri": "https://issuer.example.com/" + draw(_url_text),
                             "outputPayloadToHeader": draw(_header_name),
                         }
                     ]

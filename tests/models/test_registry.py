@@ -7,10 +7,24 @@ import pytest
 from meshc.models import KINDS, lookup, validate, version_ok
 from meshc.models.networking import VirtualService
 
-ISTIO_KINDS = {
-    ("networking.istio.io", k)
-    for k in ("VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry")
-} | {("security.istio.io", k) for k in ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication")}
+ISTIO_KINDS = (
+    {
+        ("networking.istio.io", k)
+        for k in (
+            "VirtualService",
+            "DestinationRule",
+            "Gateway",
+            "ServiceEntry",
+            "Sidecar",
+            "WorkloadEntry",
+            "WorkloadGroup",
+            "EnvoyFilter",
+            "ProxyConfig",
+        )
+    }
+    | {("security.istio.io", k) for k in ("AuthorizationPolicy", "RequestAuthentication", "PeerAuthentication")}
+    | {("telemetry.istio.io", "Telemetry"), ("extensions.istio.io", "WasmPlugin")}
+)
 KUBE_KINDS = (
     {("", "Service"), ("", "Pod"), ("", "Namespace"), ("batch", "Job"), ("batch", "CronJob")}
     | {("apps", k) for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")}
@@ -129,3 +143,23 @@ def test_resource_name_and_namespace_properties() -> None:
         lookup("v1", "Service").model, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
     )
     assert (service.name, service.namespace) == ("s", None)
+
+
+@pytest.mark.parametrize(
+    ("api_version", "kind", "accepted"),
+    [
+        ("networking.istio.io/v1alpha3", "EnvoyFilter", True),
+        ("networking.istio.io/v1", "EnvoyFilter", False),
+        ("networking.istio.io/v1beta1", "ProxyConfig", True),
+        ("networking.istio.io/v1", "ProxyConfig", False),
+        ("networking.istio.io/v1", "WorkloadGroup", True),
+        ("telemetry.istio.io/v1", "Telemetry", True),
+        ("telemetry.istio.io/v1alpha1", "Telemetry", True),
+        ("extensions.istio.io/v1alpha1", "WasmPlugin", True),
+        ("extensions.istio.io/v1", "WasmPlugin", False),
+    ],
+)
+def test_kinds_beside_the_routed_ones_have_their_own_versions(api_version: str, kind: str, accepted: bool) -> None:
+    info = lookup(api_version, kind)
+    assert info is not None and info.kind == kind
+    assert version_ok(info, api_version) is accepted
