@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import yaml
-
 from meshc.diagnostics import Severity, close_matches
 from meshc.mesh import WORKLOAD_KINDS, Mesh, Resource
 from meshc.rules.annotation_table import ANNOTATIONS
@@ -124,9 +122,11 @@ def _quantity(text: str) -> str | None:
 
 def _proxy_config(text: str) -> str | None:
     # validateProxyConfig applies the YAML over the default ProxyConfig: it must be a mapping.
+    from ruamel.yaml import YAML, YAMLError
+
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
+        data = YAML(typ="safe").load(text)
+    except YAMLError:
         return "the value is not valid YAML"
     return None if data is None or isinstance(data, dict) else "the value is not a YAML mapping of ProxyConfig fields"
 
