@@ -1,4 +1,4 @@
-"""Warnings of istiod's validation webhook (IST0133): settings it accepts but that do not do what they say.
+"""Warnings of istiod's validation webhook (MC219, MC220, MC335–MC338): settings accepted that do not work (IST0133).
 
 istiod's admission webhook (pkg/config/validation) answers some resources with warnings rather than
 errors; `istioctl analyze` reports them as IST0133 SchemaWarning. Each rule here is one family of
