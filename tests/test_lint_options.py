@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from meshc.config import from_table
@@ -41,7 +40,7 @@ spec:
 
 def _severity(table: dict[str, str]) -> Severity:
     options = from_table({"severity": table, "select": ["MC109"]}, "test")
-    (diag,) = lint(["-"], options, stdin=io.BytesIO(UNUSED_SUBSET.encode())).diagnostics
+    (diag,) = lint(["-"], options, stdin=UNUSED_SUBSET.encode()).diagnostics
     assert diag.code == "MC109"
     return diag.severity
 

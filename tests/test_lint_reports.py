@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from meshc.config import Options
 from meshc.lint import lint
 
@@ -34,7 +32,7 @@ spec:
 
 
 def _lint(text: str, *select: str) -> list[dict[str, object]]:
-    report = lint(["-"], Options(select=select), stdin=io.BytesIO(text.encode()))
+    report = lint(["-"], Options(select=select), stdin=text.encode())
     return [d.to_dict() for d in report.diagnostics]
 
 
