@@ -78,6 +78,7 @@ def _set(field: str, value: str) -> ir.IR:
         "uriRegexRewrite.rewrite": (regex["forward"]["rewrite"], "uri_regex_substitution"),
         "query name": (rewrite["match"]["query_params"][0], "name"),
         "header value": (rewrite["request_headers"]["set"][0], "value"),
+        "path regex": (regex["match"]["path"], "value"),
     }
     node, key = where[field]
     node[key] = value
@@ -98,6 +99,7 @@ CASES = [
     ("query name", "q" * 5000, {"envoy", "nginx"}),
     ("header value", "50%", {"envoy"}),  # nginx writes a literal `%`
     ("header value", "%FOO%", {"envoy"}),
+    ("path regex", "a{2,1000}" * 40, {"envoy"}),  # RE2 program size 79924: over Istio's runtime limit of 32768
 ]
 
 

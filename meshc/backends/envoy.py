@@ -245,6 +245,19 @@ def text_error(value: str) -> str | None:
     return f"it holds {_CHAR_NAMES[forbidden.group()]}" if forbidden else None
 
 
+RUNTIME = {
+    "re2.max_program_size.error_level": "32768",
+    "envoy.deprecated_features:envoy.config.listener.v3.Listener.hidden_envoy_deprecated_use_original_dst": True,
+    "envoy.reloadable_features.http_reject_path_with_fragment": False,
+    "envoy.reloadable_features.fixed_heap_use_allocated": True,
+    "envoy.reloadable_features.coalesce_lb_rebuilds_on_batch_update": False,
+}
+"""The runtime flags of every Istio proxy (pilot's bootstrap, `extractRuntimeFlags` in pkg/bootstrap/config.go):
+regexes up to RE2 program size 32768 (Envoy's own limit is 100), paths with a `#fragment` not refused."""
+
+MAX_PROGRAM_SIZE = 32768
+"""The largest RE2 program a regex may compile to under `RUNTIME`."""
+
 MAX_QUERY_NAME = 1024
 """Bytes of a `query_parameters` name Envoy accepts."""
 
@@ -274,6 +287,18 @@ def _ops_refusals(where: str, target: dict[str, Any]) -> list[tuple[str, str, st
             )
         )
     return out
+
+
+def _program_size(regex: str) -> int | None:
+    """The RE2 program size of `regex` (what Envoy compares with its limit); None when RE2 refuses it."""
+    import re2  # google-re2, a dependency
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print each refusal on stderr
+    try:
+        return int(re2.compile(regex, options).programsize)
+    except Exception:  # re2.error
+        return None
 
 
 def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -307,6 +332,19 @@ def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
         )
     for wc in action.get("weighted_clusters", {}).get("clusters", []):
         out += _ops_refusals(f"destination {wc['name']}: ", wc)
+    regexes = [match.get("safe_regex", {}).get("regex")]
+    regexes += [x.get("string_match", {}).get("safe_regex", {}).get("regex") for x in match.get("headers", [])]
+    regexes += [x.get("string_match", {}).get("safe_regex", {}).get("regex") for x in match.get("query_parameters", [])]
+    regexes.append(action.get("regex_rewrite", {}).get("pattern", {}).get("regex"))
+    for regex in filter(None, regexes):
+        size = _program_size(regex)
+        if size is None or size > MAX_PROGRAM_SIZE:
+            why = (
+                "RE2 cannot compile it"
+                if size is None
+                else f"its RE2 program size is {size} (at most {MAX_PROGRAM_SIZE})"
+            )
+            out.append(("regex", regex, why))
     body = route.get("direct_response", {}).get("body", {}).get("inline_string")
     if body is not None and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY:
         out.append(("directResponse body", body, f"it is longer than {MAX_BODY} bytes"))
@@ -491,6 +529,12 @@ class _Renderer(GapReport):
         return {
             "node": {"id": "meshc", "cluster": "meshc"},
             "admin": {"address": _socket("127.0.0.1", self.opts.admin_port)},
+            "layered_runtime": {
+                "layers": [
+                    {"name": "global config", "static_layer": dict(RUNTIME)},
+                    {"name": "admin", "admin_layer": {}},
+                ]
+            },
             "static_resources": {"listeners": listeners, "clusters": clusters},
         }
 
