@@ -14,11 +14,12 @@ import re
 import stat
 import sys
 import typing
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
+
+from meshc import display
 
 if TYPE_CHECKING:
     from meshc.config import Options
@@ -38,41 +39,58 @@ app = typer.Typer(
 )
 
 
-class LintFormat(str, Enum):
-    """Output formats of `meshc lint`."""
+LINT_FORMATS = ("text", "full", "json", "github", "sarif", "junit")
+LEVELS = ("error", "warning", "info")
 
-    text = "text"
-    full = "full"
-    json = "json"
-    github = "github"
-    sarif = "sarif"
-    junit = "junit"
-
-
-class Level(str, Enum):
-    """Severities accepted by `--fail-on`."""
-
-    error = "error"
-    warning = "warning"
-    info = "info"
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def one_line(text: str) -> str:
-    """`text` with line breaks and other control characters written as Python escapes.
-
-    Messages quote what the user gave (paths, flag values, YAML values); escaping keeps every
-    message on one line and keeps terminal escape sequences out of the terminal.
-    """
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+one_line = display.escape
+"""Messages quote what the user gave (paths, flag values, YAML values): escaped, they stay on one line."""
 
 
 def fail(message: str) -> NoReturn:
     """Print a one-line error and exit with code 2."""
-    sys.stderr.write(f"meshc: error: {one_line(message)}\n")
+    sys.stderr.write(f"meshc: error: {display.plain(message)}\n")
     raise typer.Exit(EXIT_ERROR)
+
+
+def _choice(flag: str, choices: tuple[str, ...]) -> typing.Callable[[str | None], str | None]:
+    """A callback that accepts one of `choices` and otherwise fails with the values to choose from."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in choices:
+            fail(f"invalid value for {flag}: {value!r} (choose from {', '.join(choices)})")
+        return value
+
+    return check
+
+
+def _choices(choices: tuple[str, ...]) -> typing.Callable[[str], list[str]]:
+    return lambda incomplete: [c for c in choices if c.startswith(incomplete)]
+
+
+TARGETS = ("ir", "envoy", "nginx")
+
+
+def _target_option(value: str) -> str:
+    """`--target`: one of TARGETS (empty: not given; the command says it is required)."""
+    return _choice("--target", TARGETS)(value or None) or ""
+
+
+def _version(value: bool) -> None:
+    if value:
+        from meshc import __version__
+
+        sys.stdout.write(f"meshc {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", is_eager=True, callback=_version, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Offline linter, route explainer and compiler for Istio service-mesh configuration."""
 
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -98,7 +116,7 @@ def build_options(
     *,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
-    fail_on: Level | None = None,
+    fail_on: str | None = None,
     cluster_domain: str | None = None,
     default_namespace: str | None = None,
     complete_registry: bool = False,
@@ -114,7 +132,7 @@ def build_options(
     opts = base.with_flags(
         select=_split(select) or None,
         ignore=(*base.ignore, *_split(ignore)) if ignore else None,
-        fail_on=Severity.parse(fail_on.value) if fail_on else None,
+        fail_on=Severity.parse(fail_on) if fail_on else None,
         cluster_domain=cluster_domain,
         default_namespace=default_namespace,
         complete_registry=True if complete_registry else None,
@@ -151,12 +169,9 @@ def _write(text: str, output: Path | None) -> None:
         fail(str(exc))
 
 
-def _color() -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return sys.stdout.isatty()
+def _color(mode: str) -> bool:
+    """Whether stdout gets colour (`--color`, NO_COLOR, FORCE_COLOR, a terminal: see display.use_color)."""
+    return display.use_color(mode, sys.stdout)
 
 
 def _check_paths(paths: list[str], *, empty_ok: bool = False) -> bool:
@@ -186,10 +201,10 @@ def _check_paths(paths: list[str], *, empty_ok: bool = False) -> bool:
         if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
             fail(f"cannot read folder `{p}`")
         found = False
-        for display, file in expand_paths([p], onerror=unreadable):
+        for shown, file in expand_paths([p], onerror=unreadable):
             found = True
             if file is not None and not os.access(file, os.R_OK):
-                fail(f"cannot read `{display}`: permission denied")
+                fail(f"cannot read `{shown}`: permission denied")
             if not empty or file is None:
                 continue
             if not stat.S_ISREG(file.stat().st_mode):
@@ -199,7 +214,7 @@ def _check_paths(paths: list[str], *, empty_ok: bool = False) -> bool:
                     with open(file, "rb") as handle:
                         empty = not _has_content(handle)
                 except OSError as exc:
-                    fail(f"cannot read `{display}`: {exc.strerror}")
+                    fail(f"cannot read `{shown}`: {exc.strerror}")
         if not found:
             fail(f"no .yaml, .yml or .json files under `{p}`")
     if empty and not empty_ok:
@@ -254,39 +269,107 @@ def _names(paths: list[str]) -> str:
     return ", ".join(shown) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
+def _rule_selectors(incomplete: str) -> list[tuple[str, str]]:
+    """Completion of --select/--ignore: rule codes and names (after the last comma of a list)."""
+    from meshc.rules import RULES
+
+    head, _, word = incomplete.rpartition(",")
+    head = f"{head}," if head else ""
+    found = [(f"{head}{r.code}", r.name) for r in RULES.values() if r.code.startswith(word.upper())]
+    found += [(f"{head}{r.name}", r.code) for r in RULES.values() if r.name.startswith(word.lower()) and word]
+    return sorted(found)
+
+
 PathsArg = Annotated[
     Optional[list[str]],  # noqa: UP045 - typer needs the Optional spelling
-    typer.Argument(help="Files or folders (searched recursively for .yaml/.yml/.json); `-` reads stdin."),
+    typer.Argument(
+        metavar="[PATHS]...",
+        help="Files or folders (searched recursively for .yaml/.yml/.json); `-` reads stdin.",
+    ),
 ]
 ConfigOpt = Annotated[
     Optional[Path],  # noqa: UP045
-    typer.Option("--config", help="Read options from this file instead of .meshc.toml / pyproject.toml."),
+    typer.Option(
+        "--config", metavar="FILE", help="Read options from this file instead of .meshc.toml / pyproject.toml."
+    ),
 ]
-NoConfigOpt = Annotated[bool, typer.Option("--no-config", help="Ignore configuration files.")]
+NoConfigOpt = Annotated[
+    bool, typer.Option("--no-config", help="Ignore configuration files (.meshc.toml, pyproject.toml).")
+]
 DomainOpt = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option("--cluster-domain", help="Kubernetes cluster domain (default cluster.local)."),
+    typer.Option("--cluster-domain", metavar="DOMAIN", help="Kubernetes cluster domain (default cluster.local)."),
 ]
+ColorOpt = Annotated[
+    str,
+    typer.Option(
+        "--color",
+        metavar="WHEN",
+        callback=_choice("--color", display.COLOR_MODES),
+        autocompletion=_choices(display.COLOR_MODES),
+        help="Colour: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), always or never.",
+    ),
+]
+NamespaceOpt = Annotated[
+    str,
+    typer.Option(
+        "--source-namespace",
+        metavar="NS",
+        callback=_namespace_option,
+        help="Namespace of the client sidecar the mesh routes are compiled for (short names, exportTo).",
+    ),
+]
+OutputOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--output", "-o", metavar="FILE", help="Write to this file (atomically) instead of stdout."),
+]
+
+
+def _format_option(choices: tuple[str, ...], help: str) -> typing.Any:
+    return typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        callback=_choice("--format", choices),
+        autocompletion=_choices(choices),
+        help=f"{help} ({', '.join(choices)}).",
+    )
 
 
 @app.command()
 def lint(
     paths: PathsArg = None,
     format: Annotated[
-        Optional[LintFormat],  # noqa: UP045
-        typer.Option("--format", "-f", help="Output format (default: full on a terminal, text otherwise)."),
+        Optional[str],  # noqa: UP045
+        _format_option(LINT_FORMATS, "Output format; default: full on a terminal, text otherwise"),
     ] = None,
     select: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--select", help="Only these rules: code, prefix (MC1), name or istioctl code."),
+        typer.Option(
+            "--select",
+            metavar="CODES",
+            autocompletion=_rule_selectors,
+            help="Only these rules: codes, prefixes (MC1), names or istioctl codes, comma-separated.",
+        ),
     ] = None,
     ignore: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--ignore", help="Skip these rules: code, prefix, name or istioctl code."),
+        typer.Option(
+            "--ignore",
+            metavar="CODES",
+            autocompletion=_rule_selectors,
+            help="Skip these rules: codes, prefixes, names or istioctl codes, comma-separated.",
+        ),
     ] = None,
     fail_on: Annotated[
-        Optional[Level],  # noqa: UP045
-        typer.Option("--fail-on", help="Lowest severity that makes the exit code 1 (default error)."),
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--fail-on",
+            metavar="LEVEL",
+            callback=_choice("--fail-on", LEVELS),
+            autocompletion=_choices(LEVELS),
+            help="Lowest severity that makes the exit code 1: error (default), warning or info.",
+        ),
     ] = None,
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
@@ -299,9 +382,21 @@ def lint(
             "even when it has none (not found is then a finding).",
         ),
     ] = False,
+    show_skipped: Annotated[
+        bool,
+        typer.Option(
+            "--show-skipped",
+            "--verbose",
+            "-v",
+            help="Explain which checks were skipped and why, which documents were not checked, what was suppressed.",
+        ),
+    ] = False,
+    color: ColorOpt = "auto",
     output: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the report to this file (atomically) instead of stdout."
+        ),
     ] = None,
 ) -> None:
     """Check Istio YAML: schema, cross-references and routing traps, with file:line:col."""
@@ -322,12 +417,13 @@ def lint(
         complete_registry=complete_registry,
     )
     report = run_lint(targets, opts, stdin=_stdin())
-    fmt = format.value if format else ("full" if sys.stdout.isatty() else "text")
+    fmt = format or ("full" if sys.stdout.isatty() else "text")
     diags = report.diagnostics
+    width = display.terminal_width()
     if fmt == "text":
         body = render.text(diags)
     elif fmt == "full":
-        body = render.full(diags, report.sources, color=_color() and output is None)
+        body = render.full(diags, report.sources, color=_color(color) and output is None, width=width)
     elif fmt == "json":
         body = render.json_(diags)
     elif fmt == "github":
@@ -336,7 +432,7 @@ def lint(
         body = render.sarif(diags, RULES.values())
     else:
         body = render.junit(diags, list(report.sources))
-    summary = render.summary(report)
+    summary = render.summary(report, verbose=show_skipped, width=width)
     if fmt in render.MACHINE_FORMATS or output is not None:
         _write(body, output)
         sys.stderr.write(summary + "\n")
@@ -345,16 +441,10 @@ def lint(
     raise typer.Exit(EXIT_FINDINGS if report.failed() else EXIT_OK)
 
 
-class RulesFormat(str, Enum):
-    """Output formats of `meshc rules`."""
-
-    text = "text"
-    json = "json"
-
-
 @app.command("rules")
 def rules_(
-    format: Annotated[RulesFormat, typer.Option("--format", "-f", help="Output format.")] = RulesFormat.text,
+    format: Annotated[str, _format_option(("text", "json"), "Output format")] = "text",
+    color: ColorOpt = "auto",
 ) -> None:
     """List every rule: code, name, severity, the istioctl code it mirrors, summary."""
     import json
@@ -362,25 +452,12 @@ def rules_(
     from meshc.rules import RULES, describe
 
     entries = [RULES[c] for c in sorted(RULES)]
-    if format is RulesFormat.json:
+    if format == "json":
         sys.stdout.write(json.dumps([describe(r) for r in entries], indent=2) + "\n")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for col in ("code", "name", "severity", "istio", "summary"):
-        table.add_column(col)
-    for r in entries:
-        table.add_row(r.code, r.name, r.severity.label, r.istio_code or "", r.summary)
-    Console(width=max(100, _terminal_width()), no_color=not _color(), soft_wrap=False).print(table)
-
-
-def _terminal_width() -> int:
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 160
+    rows = [(r.code, r.name, r.severity.label, r.istio_code or "", r.summary) for r in entries]
+    lines = display.table(("code", "name", "severity", "istio", "summary"), rows, display.terminal_width())
+    sys.stdout.write(display.render(lines, color=_color(color)))
 
 
 @app.command("rule")
@@ -430,13 +507,6 @@ def schema_(
     if len(matches) > 1:
         matches = [m for m in matches if m.istio] or matches
     sys.stdout.write(json.dumps(schema_for(matches[0]), indent=2, sort_keys=True) + "\n")
-
-
-class RouteFormat(str, Enum):
-    """Output formats of `meshc route`."""
-
-    text = "text"
-    json = "json"
 
 
 def _pairs(values: list[str] | None, flag: str, *, colon: bool = False) -> list[tuple[str, str]]:
@@ -491,37 +561,37 @@ def _warn_errors(errors: int, notes: list) -> None:
 @app.command()
 def route(
     paths: PathsArg = None,
-    host: Annotated[str, typer.Option("--host", help="Host (Host header) of the request; may carry :port.")] = "",
-    path: Annotated[str, typer.Option("--path", help="Path, with the query string if any.")] = "/",
-    method: Annotated[str, typer.Option("--method", help="HTTP method.")] = "GET",
+    host: Annotated[
+        str,
+        typer.Option("--host", metavar="HOST[:PORT]", help="Host (Host header) of the request; may carry :port."),
+    ] = "",
+    path: Annotated[str, typer.Option("--path", metavar="PATH", help="Path, with the query string if any.")] = "/",
+    method: Annotated[str, typer.Option("--method", metavar="METHOD", help="HTTP method.")] = "GET",
     header: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--header", help="A request header, `K=V` or `K: V`; repeat for more."),
+        typer.Option("--header", metavar="K=V", help="A request header, `K=V` or `K: V`; repeat for more."),
     ] = None,
     query: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--query", help="A query parameter `K=V` (appended to the path); repeat for more."),
+        typer.Option("--query", metavar="K=V", help="A query parameter `K=V` (appended to the path); repeat."),
     ] = None,
     port: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option("--port", help="Destination port (default: the service's or the gateway's only port)."),
+        typer.Option(
+            "--port", metavar="PORT", help="Destination port (default: the service's or the gateway's only port)."
+        ),
     ] = None,
     gateway: Annotated[
-        str, typer.Option("--gateway", help="`mesh` (from a sidecar) or NS/NAME of a Gateway.")
-    ] = "mesh",
-    source_namespace: Annotated[
         str,
-        typer.Option(
-            "--source-namespace",
-            callback=_namespace_option,
-            help="Namespace of the client sidecar (short names, exportTo).",
-        ),
-    ] = "default",
+        typer.Option("--gateway", metavar="mesh|NS/NAME", help="`mesh` (from a sidecar) or NS/NAME of a Gateway."),
+    ] = "mesh",
+    source_namespace: NamespaceOpt = "default",
     source_labels: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--source-labels", help="A label `K=V` of the client workload; repeat for more."),
+        typer.Option("--source-labels", metavar="K=V", help="A label `K=V` of the client workload; repeat for more."),
     ] = None,
-    format: Annotated[RouteFormat, typer.Option("--format", "-f", help="Output format.")] = RouteFormat.text,
+    format: Annotated[str, _format_option(("text", "json"), "Output format")] = "text",
+    color: ColorOpt = "auto",
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
@@ -567,34 +637,34 @@ def route(
     except RouteError as exc:
         fail(str(exc))
     _warn_errors(loaded.errors, result.notes)
-    if format is RouteFormat.json:
+    if format == "json":
         sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
     else:
-        sys.stdout.write(
-            to_text(result, width=max(120, _terminal_width()) if sys.stdout.isatty() else 120, color=_color())
-        )
+        sys.stdout.write(to_text(result, width=display.terminal_width(), color=_color(color)))
     raise typer.Exit(EXIT_OK)
 
 
 @app.command("compile")
 def compile_(
     paths: PathsArg = None,
-    target: Annotated[str, typer.Option("--target", "-t", help="`ir`, `envoy` or `nginx`.")] = "",
-    output: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
-    ] = None,
-    source_namespace: Annotated[
+    target: Annotated[
         str,
         typer.Option(
-            "--source-namespace",
-            callback=_namespace_option,
-            help="Namespace of the sidecar the mesh context is compiled for.",
+            "--target",
+            "-t",
+            metavar="TARGET",
+            callback=_target_option,
+            autocompletion=_choices(TARGETS),
+            help="`ir`, `envoy` or `nginx`.",
         ),
-    ] = "default",
+    ] = "",
+    output: OutputOpt = None,
+    source_namespace: NamespaceOpt = "default",
     source_labels: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--source-labels", help="A label `K=V` of that sidecar's workload; repeat for more."),
+        typer.Option(
+            "--source-labels", metavar="K=V", help="A label `K=V` of that sidecar's workload; repeat for more."
+        ),
     ] = None,
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
@@ -608,46 +678,67 @@ def compile_(
     ] = False,
     bind: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--bind", help="envoy, nginx: bind every listener to this address (e.g. 127.0.0.1)."),
+        typer.Option(
+            "--bind", metavar="ADDR", help="envoy, nginx: bind every listener to this address (e.g. 127.0.0.1)."
+        ),
     ] = None,
     port_offset: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option("--port-offset", help="envoy, nginx: add N to every listener port (80 -> 80+N)."),
+        typer.Option("--port-offset", metavar="N", help="envoy, nginx: add N to every listener port (80 -> 80+N)."),
     ] = None,
     port_map: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--port-map", help="envoy, nginx: listen on Q instead of P, `P=Q`; repeat for more."),
+        typer.Option(
+            "--port-map", metavar="P=Q", help="envoy, nginx: listen on Q instead of P, `P=Q`; repeat for more."
+        ),
     ] = None,
     admin_port: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option("--admin-port", help="envoy: port of the admin interface on 127.0.0.1 (default 15000)."),
+        typer.Option(
+            "--admin-port", metavar="PORT", help="envoy: port of the admin interface on 127.0.0.1 (default 15000)."
+        ),
     ] = None,
     upstream: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(
             "--upstream",
+            metavar="CLUSTER=HOST:PORT[,HOST:PORT]",
             help="envoy, nginx: `CLUSTER=HOST:PORT[,HOST:PORT]` replaces a cluster's endpoints (glob allowed).",
         ),
     ] = None,
     endpoint: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--endpoint", help="envoy, nginx: `ADDR[:PORT]=HOST:PORT` moves one endpoint in every cluster."),
+        typer.Option(
+            "--endpoint",
+            metavar="ADDR[:PORT]=HOST:PORT",
+            help="envoy, nginx: `ADDR[:PORT]=HOST:PORT` moves one endpoint in every cluster.",
+        ),
     ] = None,
     overrides: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--overrides", help="envoy: a YAML file with the same settings (flags win)."),
+        typer.Option("--overrides", metavar="FILE", help="envoy: a YAML file with the same settings (flags win)."),
     ] = None,
     context: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--context", help="envoy, nginx: only this proxy (`mesh`, `gateway:NS/K=V`); repeat for more."),
+        typer.Option(
+            "--context",
+            metavar="NAME",
+            help="envoy, nginx: only this proxy (`mesh`, `gateway:NS/K=V`); repeat for more.",
+        ),
     ] = None,
     resolver: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--resolver", help="nginx: `IP[:PORT]` of a DNS server for DNS-name endpoints; repeat."),
+        typer.Option(
+            "--resolver", metavar="IP[:PORT]", help="nginx: `IP[:PORT]` of a DNS server for DNS-name endpoints; repeat."
+        ),
     ] = None,
     resolver_valid: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--resolver-valid", help="nginx: cache DNS answers this long (e.g. 10s) instead of their TTL."),
+        typer.Option(
+            "--resolver-valid",
+            metavar="DURATION",
+            help="nginx: cache DNS answers this long (e.g. 10s) instead of their TTL.",
+        ),
     ] = None,
 ) -> None:
     """Compile the configuration to the IR, or to an Envoy bootstrap or nginx.conf through the IR."""
@@ -700,33 +791,26 @@ def compile_(
     raise typer.Exit(code)
 
 
-class DiffFormat(str, Enum):
-    """Output formats of `meshc diff`."""
-
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-
-
 @app.command("diff")
 def diff_(
     paths: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Argument(help="OLD NEW (files or folders); with --base, the PATHS to compare (default: .)."),
+        typer.Argument(
+            metavar="OLD NEW | [PATHS]...",
+            help="OLD NEW (files or folders); with --base, the PATHS to compare (default: .).",
+        ),
     ] = None,
     base: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--base", help="Compare the working tree's PATHS with the same paths at this git revision."),
-    ] = None,
-    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.text,
-    source_namespace: Annotated[
-        str,
         typer.Option(
-            "--source-namespace",
-            callback=_namespace_option,
-            help="Namespace of the client sidecar the mesh routes are compiled for.",
+            "--base",
+            metavar="GIT_REV",
+            help="Compare the working tree's PATHS with the same paths at this git revision.",
         ),
-    ] = "default",
+    ] = None,
+    format: Annotated[str, _format_option(("text", "json", "markdown"), "Output format")] = "text",
+    color: ColorOpt = "auto",
+    source_namespace: NamespaceOpt = "default",
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
@@ -752,35 +836,20 @@ def diff_(
             result = d.compare_base(base, args, opts, source_namespace=source_namespace, stdin=_stdin())
     except d.DiffError as exc:
         fail(str(exc))
-    if format is DiffFormat.json:
+    if format == "json":
         sys.stdout.write(json.dumps(d.to_json(result), indent=2) + "\n")
-    elif format is DiffFormat.markdown:
+    elif format == "markdown":
         sys.stdout.write(d.to_markdown(result))
     else:
-        width = max(100, _terminal_width()) if sys.stdout.isatty() else 100
-        sys.stdout.write(d.to_text(result, color=_color(), width=width))
+        sys.stdout.write(d.to_text(result, color=_color(color), width=display.terminal_width()))
     raise typer.Exit(EXIT_FINDINGS if result.changed else EXIT_OK)
-
-
-class GraphFormat(str, Enum):
-    """Output formats of `meshc graph`."""
-
-    mermaid = "mermaid"
-    dot = "dot"
 
 
 @app.command("graph")
 def graph_(
     paths: PathsArg = None,
-    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format.")] = GraphFormat.mermaid,
-    source_namespace: Annotated[
-        str,
-        typer.Option(
-            "--source-namespace",
-            callback=_namespace_option,
-            help="Namespace of the client sidecar the mesh routes are compiled for.",
-        ),
-    ] = "default",
+    format: Annotated[str, _format_option(("mermaid", "dot"), "Output format")] = "mermaid",
+    source_namespace: NamespaceOpt = "default",
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
@@ -797,29 +866,31 @@ def graph_(
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
     _warn_errors(loaded.errors, compiled.notes)
     g = graph.build(compiled)
-    sys.stdout.write(graph.mermaid(g) if format is GraphFormat.mermaid else graph.dot(g))
+    sys.stdout.write(graph.mermaid(g) if format == "mermaid" else graph.dot(g))
     raise typer.Exit(EXIT_OK)
-
-
-class TestFormat(str, Enum):
-    """Output formats of `meshc test`."""
-
-    text = "text"
-    json = "json"
-    junit = "junit"
 
 
 @app.command("test")
 def test_(
-    tests: Annotated[list[str], typer.Argument(help="Test files or folders (meshc or istio-config-validator format).")],
+    tests: Annotated[
+        list[str],
+        typer.Argument(metavar="TESTS...", help="Test files or folders (meshc or istio-config-validator format)."),
+    ],
     config: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option("--config", help="Istio configuration files or folders (default: each test file's `config:`)."),
+        typer.Option(
+            "--config",
+            metavar="PATHS",
+            help="Istio configuration files or folders (default: each test file's `config:`); repeat for more.",
+        ),
     ] = None,
-    format: Annotated[TestFormat, typer.Option("--format", "-f", help="Output format.")] = TestFormat.text,
+    format: Annotated[str, _format_option(("text", "json", "junit"), "Output format")] = "text",
+    color: ColorOpt = "auto",
     output: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option("--output", "-o", help="Write the report to this file (atomically) instead of stdout."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write the report to this file (atomically) instead of stdout."
+        ),
     ] = None,
     cluster_domain: DomainOpt = None,
 ) -> None:
@@ -837,17 +908,68 @@ def test_(
         fail(str(exc))
     if not specs:
         fail(f"no test cases in {_names(tests)}")
+    unconfigured = next((s for s in specs if not s.config), None)
+    if unconfigured is not None:
+        fail(
+            f"{unconfigured.file}:{unconfigured.line}: test `{unconfigured.name}` has no configuration to test: "
+            "give `config:` in the test file or --config PATHS"
+        )
     suite = routetest.run(specs, opts, stdin=_stdin())
-    if format is TestFormat.json:
+    if format == "json":
         body = routetest.to_json(suite)
-    elif format is TestFormat.junit:
+    elif format == "junit":
         body = routetest.to_junit(suite)
     else:
-        body = routetest.to_text(suite)
+        body = routetest.to_text(suite, width=display.terminal_width(), color=_color(color) and output is None)
     _write(body, output)
-    if format is not TestFormat.text or output is not None:
+    if format != "text" or output is not None:
         sys.stderr.write(routetest.summary(suite) + "\n")
     raise typer.Exit(EXIT_FINDINGS if suite.failed else EXIT_OK)
+
+
+@app.command("completion")
+def completion_(
+    shell: Annotated[
+        str,
+        typer.Argument(
+            metavar="SHELL",
+            callback=_choice("SHELL", ("bash", "zsh", "fish")),
+            autocompletion=_choices(("bash", "zsh", "fish")),
+            help="bash, zsh or fish.",
+        ),
+    ],
+) -> None:
+    """Print a shell completion script: commands, options, rule codes for --select/--ignore, file paths.
+
+    bash: `eval "$(meshc completion bash)"` in ~/.bashrc; zsh: `meshc completion zsh > ~/.zfunc/_meshc`
+    (a folder on $fpath); fish: `meshc completion fish > ~/.config/fish/completions/meshc.fish`.
+    """
+    import typer.main
+
+    from meshc import completion
+
+    group = typer.main.get_command(app)
+    commands = completion.describe(group, _positional_words)
+    globals_ = [
+        completion.Option(["-V", "--version"], "Print the version and exit", False),
+        completion.Option(["-h", "--help"], "Show the help and exit", False),
+    ]
+    sys.stdout.write(completion.script(shell, "meshc", commands, globals_))
+
+
+def _positional_words(command: str) -> list[tuple[str, str]]:
+    """Words for a command's positional argument: rule codes for `rule`, kinds for `schema`, shells."""
+    if command == "rule":
+        from meshc.rules import RULES
+
+        return [(r.code, r.name) for r in sorted(RULES.values(), key=lambda r: r.code)]
+    if command == "schema":
+        from meshc import models
+
+        return sorted({(i.kind, i.group) for i in models.KINDS.values()})
+    if command == "completion":
+        return [(s, "") for s in ("bash", "zsh", "fish")]
+    return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -886,13 +1008,61 @@ def _usage_error(exc: typer.TyperException) -> int:
 
     `meshc` alone still prints the help.
     """
-    if type(exc).__name__ == "NoArgsIsHelpError":
+    kind = type(exc).__name__
+    if kind == "NoArgsIsHelpError":
         exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", EXIT_ERROR) or EXIT_ERROR)
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    param = getattr(exc, "param", None)
+    if kind == "NoSuchOption":
+        name = str(getattr(exc, "option_name", ""))
+        message = f"no such option: {name}"
+        known = [o for p in (ctx.command.params if ctx is not None else ()) for o in (*p.opts, *p.secondary_opts)]
+        near = nearest_flag(name, [o for o in known if o.startswith("--")])
+        if near:
+            message += f" (did you mean {near}?)"
+    elif kind == "BadParameter" and param is not None and getattr(param, "opts", None):
+        flag = max(param.opts, key=len) if param.param_type_name == "option" else param.human_readable_name
+        reason = str(getattr(exc, "message", "") or exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
+        message = f"invalid value for {flag}: {reason}"
     else:
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        sys.stderr.write(f"meshc: error: {one_line(exc.format_message())}{hint}\n")  # type: ignore[attr-defined]
+        message = str(exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
+        message = message[:1].lower() + message[1:]
+    sys.stderr.write(f"meshc: error: {display.plain(message)}{hint}\n")
     return int(getattr(exc, "exit_code", EXIT_ERROR) or EXIT_ERROR)
+
+
+def nearest_flag(name: str, flags: list[str]) -> str | None:
+    """The flag `name` was most likely meant to be, only when it is close.
+
+    Close: one flag within an edit distance of 1 (2 for names of 8 letters or more), counting a
+    swap of two neighbours as one edit, or the only flag that `name` begins (`--fail` → `--fail-on`).
+    `--frobnicate` suggests nothing.
+    """
+    if not name.startswith("--") or len(name) < 4:
+        return None
+    word = name[2:]
+    limit = 2 if len(word) >= 8 else 1
+    scored = sorted((_edits(word, f[2:]), f) for f in set(flags) if f.startswith("--"))
+    if scored and scored[0][0] <= limit and (len(scored) == 1 or scored[1][0] > scored[0][0]):
+        return scored[0][1]
+    prefixed = [f for f in set(flags) if f.startswith(name)]
+    return prefixed[0] if len(prefixed) == 1 and len(word) >= 3 else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
 
 
 def run() -> NoReturn:

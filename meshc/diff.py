@@ -43,7 +43,6 @@ from typing import Any
 from meshc import ir
 from meshc.compile import Scope, compile_mesh
 from meshc.config import Options
-from meshc.console import text_console
 from meshc.simulate import Decision, describe, simulate
 from meshc.witness import Probe, witness
 
@@ -637,7 +636,7 @@ def _compare_vhost(a: ir.VirtualHost, b: ir.VirtualHost, sec: Section, domain: s
                     "rule",
                     "removed",
                     rule_label(r),
-                    f"rule removed (was route {i + 1}): {rule_label(r)} → {act(r)}",
+                    f"rule removed (was routes[{i}]): {rule_label(r)} → {act(r)}",
                     location=_location(r),
                 )
             )
@@ -648,7 +647,7 @@ def _compare_vhost(a: ir.VirtualHost, b: ir.VirtualHost, sec: Section, domain: s
                     "rule",
                     "added",
                     rule_label(r),
-                    f"rule added at route {j + 1}: {rule_label(r)} → {act(r)}",
+                    f"rule added at routes[{j}]: {rule_label(r)} → {act(r)}",
                     location=_location(r),
                 )
             )
@@ -666,9 +665,9 @@ def _compare_vhost(a: ir.VirtualHost, b: ir.VirtualHost, sec: Section, domain: s
                     "rule",
                     "moved",
                     rule_label(r),
-                    f"{rule_label(r)}: moved from route {old_pos[k] + 1} to route {new_pos[k] + 1}",
-                    old_pos[k] + 1,
-                    new_pos[k] + 1,
+                    f"{rule_label(r)}: moved from routes[{old_pos[k]}] to routes[{new_pos[k]}]",
+                    old_pos[k],
+                    new_pos[k],
                     _location(r),
                 )
             )
@@ -1137,7 +1136,8 @@ def to_json(result: DiffResult) -> dict[str, Any]:
 
 
 _MARK = {"added": "+", "removed": "-", "changed": "~", "moved": "↕"}
-_STYLE = {"added": "green", "removed": "red", "changed": "yellow", "moved": "cyan"}
+_STYLE = {"added": "added", "removed": "removed", "changed": "changed", "moved": "moved"}
+"""Styles of meshc.display.PALETTE."""
 
 
 def _summary(result: DiffResult) -> str:
@@ -1157,52 +1157,60 @@ def _lint_summary(result: DiffResult) -> str:
     return f"Lint: {len(result.introduced)} introduced, {len(result.resolved)} resolved."
 
 
-def to_text(result: DiffResult, *, color: bool = False, width: int = 100) -> str:
-    """Plain text (colours only with `color`)."""
-    from rich.text import Text
+def to_text(result: DiffResult, *, color: bool = False, width: int = 80) -> str:
+    """Plain text wrapped to `width`, continuation lines indented under their item (colours only with `color`)."""
+    from meshc.display import Text, render, wrap
 
-    console, buf = text_console(width, color=color)
+    lines: list[Text] = []
 
-    def line(text: str, style: str = "") -> None:
-        console.print(Text(text, style=style))
+    def line(text: str, style: str | None = None, indent: str = "", hang: str = "") -> None:
+        lines.extend(wrap(Text(text, style), width, indent, indent + hang))
 
-    line(f"meshc diff {result.old} → {result.new}", "bold")
+    line(f"meshc diff {result.old} → {result.new}", "heading", hang="  ")
     for s in result.sections:
         line("")
         status = "" if s.status == "changed" else f" ({s.status})"
-        line(f"{s.context} › {s.subject}{status}", "bold")
+        line(f"{s.context} › {s.subject}{status}", "heading", hang="  ")
         if s.requests:
-            line("  requests that change destination:")
+            line("requests that change destination:", indent="  ")
             for r in s.requests:
-                line(f"    {r.description}: {r.old_text} → {r.new_text}", "yellow")
+                line(f"{r.description}: {r.old_text} → {r.new_text}", "changed", "    ", "  ")
         for c in s.changes:
             where = f"  ({c.location})" if c.location else ""
-            line(f"  {_MARK[c.change]} {c.text}{where}", _STYLE[c.change])
+            line(f"{_MARK[c.change]} {c.text}{where}", _STYLE[c.change], "  ", "  ")
     if result.introduced or result.resolved:
         line("")
-        line("lint findings:", "bold")
+        line("lint findings:", "heading")
         for f in result.introduced:
-            line(f"  + introduced: {f.text()}", "red")
+            line(f"+ introduced: {f.text()}", "fail", "  ", "  ")
         for f in result.resolved:
-            line(f"  - resolved: {f.text()}", "green")
+            line(f"- resolved: {f.text()}", "ok", "  ", "  ")
     for n in result.notes:
         line("")
-        line(f"note: {n}", "dim")
+        line(f"note: {n}", "note", hang="  ")
     line("")
-    line(_summary(result) + " " + _lint_summary(result), "bold")
-    return buf.getvalue()
+    line(_summary(result) + " " + _lint_summary(result), "heading")
+    return render(lines, color=color)
 
 
 def _md_escape(text: str) -> str:
-    """Text safe in a Markdown table cell or list item (no HTML, no table breaks, no emphasis)."""
-    out = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    for ch in "`*_[]<>#~":
+    """Text safe in a Markdown table cell or list item: one line, no HTML, no table breaks, no emphasis.
+
+    Control characters (CR and LF included) are first shown as escapes (display.escape), so no
+    value can end a table row or a list item, then Markdown's own syntax is backslash-escaped.
+    """
+    from meshc.display import escape
+
+    out = escape(text).replace("\\", "\\\\").replace("|", "\\|")
+    for ch in "`*_[]<>#~!":
         out = out.replace(ch, "\\" + ch)
     return out
 
 
 def to_markdown(result: DiffResult) -> str:
-    """Markdown for a pull-request comment."""
+    """Markdown for a pull-request comment (no line can start a CI workflow command: display.guard)."""
+    from meshc.display import guard
+
     out: list[str] = ["### meshc diff", ""]
     out.append(f"{_md_escape(result.old)} → {_md_escape(result.new)}")
     out.append("")
@@ -1240,7 +1248,7 @@ def to_markdown(result: DiffResult) -> str:
         out.append("</details>")
         out.append("")
     out.append(f"_{_md_escape(_lint_summary(result))}_")
-    return "\n".join(out) + "\n"
+    return "\n".join(guard(line) for line in out) + "\n"
 
 
 def compare_paths(

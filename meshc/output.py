@@ -1,9 +1,20 @@
-"""Write command output atomically: a temporary file in the target folder, then a rename."""
+"""Write command output (`-o FILE`): atomically to a regular file, directly to a special file, never through a link.
+
+- A regular file (or a new one) is written atomically: a temporary file in the same folder, synced,
+  then renamed over the target, so readers see the old file or the new one, never a part. A file
+  that existed keeps its permission bits; a new one gets 0666 minus the umask.
+- A special file (a terminal, a pipe, `/dev/null`, `/dev/stdout`, `/dev/fd/N`) is opened and
+  written as it is: never replaced by a regular file, its mode never touched.
+- A symbolic link is refused (exit 2): a pull request can commit `out.yaml -> ~/.bashrc`, and
+  following it would let the pull request choose what meshc overwrites. Give the link's target
+  instead. Only the last component is checked: folders on the way may be links.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -12,12 +23,36 @@ class OutputError(Exception):
     """The output file cannot be written; the CLI reports it and exits with code 2."""
 
 
+def is_special(path: str | Path) -> bool:
+    """Whether `path` names a special file (after links): written in place, never replaced.
+
+    `/dev/stdout`, `/dev/stderr` and `/dev/fd/N` count when they exist, whatever they point to:
+    with `> file` they lead to a regular file, which the shell opened and owns.
+    """
+    text = os.fspath(path)
+    if text in ("/dev/stdout", "/dev/stderr") or text.startswith(("/dev/fd/", "/proc/self/fd/")):
+        return os.path.exists(text)
+    try:
+        mode = os.stat(text).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def write_atomic(path: str | Path, text: str) -> None:
-    """Write text to path so that readers see the old file or the new one, never a partial one.
+    """Write text to path: in place for a special file, else atomically; a symbolic link is refused.
 
     On any error the temporary file is removed and an existing file is left untouched.
     """
     target = Path(path)
+    if is_special(target):
+        _write_special(target, text)
+        return
+    if target.is_symlink():
+        raise OutputError(
+            f"cannot write `{path}`: it is a symbolic link (to `{os.readlink(target)}`); meshc does not write "
+            "through links: remove it or give the file it points to"
+        )
     folder = target.parent if str(target.parent) else Path()
     if not folder.is_dir():
         raise OutputError(f"cannot write `{path}`: folder `{folder}` does not exist")
@@ -32,8 +67,7 @@ def write_atomic(path: str | Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        mode = _mode_for(target)
-        os.chmod(tmp, mode)
+        os.chmod(tmp, _mode_for(target))  # the temporary file is ours: its mode is ours to set
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -45,10 +79,33 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def _mode_for(target: Path) -> int:
-    """Keep an existing file's permissions; new files get 0666 minus the umask."""
+def _write_special(target: Path, text: str) -> None:
+    """Write to a special file as it is: no temporary file, no rename, no chmod, no truncation.
+
+    O_APPEND keeps `-o /dev/stdout >> log` appending (a new open of /dev/stdout starts at offset 0).
+    """
+    data = text.encode("utf-8")
     try:
-        return target.stat().st_mode & 0o7777
+        fd = os.open(target, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise OutputError(f"cannot write `{target}`: {exc.strerror}") from None
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write `{target}`: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _mode_for(target: Path) -> int:
+    """An existing file's permission bits (never its set-id or sticky bits); new files: 0666 minus the umask."""
+    try:
+        return target.stat().st_mode & 0o777
     except OSError:
         umask = os.umask(0)
         os.umask(umask)

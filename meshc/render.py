@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 from meshc import __version__
-from meshc.console import text_console
 from meshc.diagnostics import Diagnostic, Severity
 
 if TYPE_CHECKING:
@@ -34,9 +33,43 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary(report: LintReport) -> str:
-    """The closing lines: counts, then what was skipped and why."""
-    lines: list[str] = []
+_CAPABILITY_NOUNS = {
+    "services": "Service",
+    "kube-services": "Service",
+    "workloads": "workload",
+    "gateway-workloads": "gateway workload",
+    "namespaces": "Namespace",
+    "gateways": "Gateway",
+    "destination-rules": "DestinationRule",
+    "secrets": "Secret",
+}
+"""What a skipped check lacks, in a word, by `Mesh.CAPABILITY_REASONS` key (for the one-line summary)."""
+
+
+def _missing_nouns(reasons: Iterable[str]) -> list[str]:
+    from meshc.mesh import Mesh
+
+    noun_of = {why: _CAPABILITY_NOUNS.get(key) for key, why in Mesh.CAPABILITY_REASONS.items()}
+    out: list[str] = []
+    for why in reasons:
+        noun = noun_of.get(why) or why.removeprefix("the input has no ")
+        if noun not in out:
+            out.append(noun)
+    return out
+
+
+def _or_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def summary(report: LintReport, *, verbose: bool = False, width: int = 80) -> str:
+    """The closing lines: one line of counts, one short line for skipped checks.
+
+    `verbose` (`--show-skipped`, `-v`) explains instead which checks were skipped and why, which
+    documents were not checked and how many diagnostics were suppressed.
+    """
+    from meshc import display
+
     errors = report.count(Severity.ERROR)
     warnings = report.count(Severity.WARNING)
     infos = report.count(Severity.INFO)
@@ -45,31 +78,48 @@ def summary(report: LintReport) -> str:
         parts = [_plural(errors, "error"), _plural(warnings, "warning")]
         if infos:
             parts.append(_plural(infos, "info"))
-        lines.append(f"Found {', '.join(parts)} in {where}.")
+        head = f"Found {', '.join(parts)} in {where}"
     else:
-        lines.append(f"All checks passed: {_plural(report.resources, 'resource')} in {where}.")
-    if report.skipped:
-        total = sum(report.skipped.values())
-        kinds = ", ".join(f"{k} ({n})" for k, n in sorted(report.skipped.items()))
-        lines.append(f"Not checked: {_plural(total, 'document')} of other kinds: {kinds}.")
-    if report.skipped_rules:
-        # One clause per reason: "the input has no Service or ServiceEntry: MC101, MC103".
-        by_reason: dict[str, list[str]] = {}
-        for r, why in report.skipped_rules:
-            by_reason.setdefault(why, []).append(r.code)
-        clauses = "; ".join(f"{why}: {', '.join(codes)}" for why, codes in by_reason.items())
-        lines.append(f"Skipped checks: {clauses}.")
-    if report.suppressed:
-        lines.append(f"Suppressed: {_plural(report.suppressed, 'diagnostic')} (annotations, comments, config).")
-    return "\n".join(lines)
+        head = f"All checks passed: {_plural(report.resources, 'resource')} in {where}"
+    others = sum(report.skipped.values())
+    extras = []
+    if report.suppressed and not verbose:
+        extras.append(f"{_plural(report.suppressed, 'diagnostic')} suppressed")
+    if others and not verbose:
+        extras.append(f"{_plural(others, 'document')} of other kinds not checked")
+    lines = [display.Text(head + (f" ({', '.join(extras)})" if extras else "") + ".")]
+    by_reason: dict[str, list[str]] = {}
+    for r, why in report.skipped_rules:
+        by_reason.setdefault(why, []).append(r.code)
+    if by_reason and not verbose:
+        n = len(report.skipped_rules)
+        nouns = _or_list(_missing_nouns(by_reason))
+        lines.append(
+            display.Text(f"{_plural(n, 'check')} skipped: no {nouns} in the input; --show-skipped for details.")
+        )
+    if verbose:
+        if by_reason:
+            lines.append(display.Text("Skipped checks (--complete-registry runs them):"))
+            for why, codes in by_reason.items():
+                lines.extend(display.wrap(f"{why}: {', '.join(codes)}", width, "  ", "    "))
+        if others:
+            kinds = ", ".join(f"{k} ({n})" for k, n in sorted(report.skipped.items()))
+            lines.extend(display.wrap(f"Not checked: {_plural(others, 'document')} of other kinds: {kinds}.", width))
+        if report.suppressed:
+            lines.append(
+                display.Text(f"Suppressed: {_plural(report.suppressed, 'diagnostic')} (annotations, comments, config).")
+            )
+    return display.render(lines, color=False).rstrip("\n")
 
 
 def text(diagnostics: Iterable[Diagnostic]) -> str:
-    """One line per diagnostic: `path:line:col: CODE [severity] message`."""
+    """One line per diagnostic: `path:line:col: CODE [severity] message` (escaped, never wrapped)."""
+    from meshc.display import plain
+
     out = []
     for d in diagnostics:
         s = d.span
-        out.append(f"{s.path}:{s.line}:{s.column}: {d.code} [{d.severity.label}] {d.message}")
+        out.append(plain(f"{s.path}:{s.line}:{s.column}: {d.code} [{d.severity.label}] {d.message}"))
     return "\n".join(out) + ("\n" if out else "")
 
 
@@ -104,60 +154,66 @@ def indented_json(value: object, depth: int = 0) -> str:
     return text.replace("\n", "\n" + pad) if depth and "\n" in text else text
 
 
-_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "bold blue"}
+_STYLE = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}
 
 
-def full(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Lines], *, color: bool, width: int = 100) -> str:
-    """Rich output: a header, the location, the source line with a caret, and help."""
-    from rich.text import Text
+def full(diagnostics: Iterable[Diagnostic], sources: Mapping[str, Lines], *, color: bool, width: int = 80) -> str:
+    """A header, the location, the source line with a caret, and help; wrapped to `width`.
 
-    console, buf = text_console(width, color=color)
+    Only the severity and the caret are coloured (and the gutter, blue): the source line keeps the
+    terminal's default colour, and it is never wrapped, so the caret stays under the problem.
+    """
+    from meshc.display import Text, render, wrap
+
+    lines: list[Text] = []
     for d in diagnostics:
         s = d.span
-        head = Text()
-        head.append(f"{d.severity.label}[{d.code}]", style=_STYLE[d.severity])
-        head.append(f" {d.name}: ", style="bold")
-        head.append(d.message, style="bold")
-        console.print(head)
+        style = _STYLE[d.severity]
         gutter = len(str(s.line))
-        loc = Text(" " * gutter + "--> ", style="blue")
-        loc.append(f"{s.path}:{s.line}:{s.column}")
+        pad = " " * gutter
+        head = Text(f"{d.severity.label}[{d.code}]", style).append(f" {d.name}: ", "heading")
+        head.append(d.message, "heading")
+        lines.extend(wrap(head, width, rest="  "))
+        loc = Text(f"{s.path}:{s.line}:{s.column}")
         if d.resource is not None:
-            loc.append(f"  ({d.resource})", style="dim")
-        console.print(loc)
+            loc.append("  ").append(f"({d.resource})", "note", keep=True)
+        arrow = Text(f"{pad}--> ", "gutter")
+        lines.extend(wrap(loc, width, arrow, pad + "    "))
         src = sources.get(s.path)
         line_text = src.line_text(s.line) if src is not None else ""
         if line_text:
-            bar = Text(" " * gutter + " |", style="blue")
-            console.print(bar)
-            row = Text(f"{s.line} | ", style="blue")
-            row.append(line_text.expandtabs(1))
-            console.print(row)
+            lines.append(Text(f"{pad} |", "gutter"))
+            lines.append(Text(f"{s.line} | ", "gutter").append(line_text.expandtabs(1)))
             width_ = 1
             if s.end_line == s.line and s.end_column and s.end_column > s.column:
                 width_ = s.end_column - s.column
-            caret = Text(" " * gutter + " | ", style="blue")
-            caret.append(" " * (s.column - 1) + "^" * width_, style=_STYLE[d.severity])
-            console.print(caret)
+            # The caret goes under the escaped source: a control character before it takes more columns.
+            before = len(Text(line_text.expandtabs(1)[: s.column - 1]))
+            lines.append(Text(f"{pad} | ", "gutter").append(" " * before).append("^" * width_, style))
         if d.help:
-            h = Text(" " * gutter + " = ", style="blue")
-            h.append("help: ", style="bold")
-            h.append(d.help)
-            console.print(h)
+            h = Text(f"{pad} = ", "gutter").append("help: ", "heading")
+            lines.extend(wrap(d.help, width, h, pad + "         "))
         for rel in d.related:
-            r = Text(" " * gutter + " = ", style="blue")
-            r.append("note: ", style="bold")
-            r.append(f"{rel.message} ({rel.span.path}:{rel.span.line}:{rel.span.column})")
-            console.print(r)
-        console.print()
-    return buf.getvalue()
+            r = Text(f"{pad} = ", "gutter").append("note: ", "heading")
+            where = f"{rel.message} ({rel.span.path}:{rel.span.line}:{rel.span.column})"
+            lines.extend(wrap(where, width, r, pad + "         "))
+        lines.append(Text())
+    return render(lines, color=color)
 
 
 def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    r"""A workflow command's message: control characters shown as escapes (`\x1b`), then `%`, CR, LF encoded.
+
+    The encoding is the runner's (actions/toolkit `escapeData`); CR and LF are already escapes by
+    then, so a message is one line whatever the YAML held.
+    """
+    from meshc.display import escape
+
+    return escape(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(value: str) -> str:
+    """A workflow command's property value: as data, and `:` and `,` encoded (actions/toolkit `escapeProperty`)."""
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from meshc import ir
 from meshc.compile import Compiler, Scope
-from meshc.console import text_console
+from meshc.display import Text, Tree, render
 from meshc.hosts import domain_matches
 from meshc.mesh import Mesh
 from meshc.models.networking import is_http_protocol
@@ -442,20 +442,18 @@ def _retry_text(r: ir.RetryPolicy | None) -> tuple[str, str | None]:
     return text, on
 
 
-def _step_label(step: Any) -> str:
+def _step_label(step: Any) -> Text:
     where = step.route
     if step.rule is not None:
         where = f"{step.virtual_service} rule {step.rule}" + (f" match {step.match}" if step.match is not None else "")
     if step.delegate:
         where += f" via {step.delegate}"
-    mark = "✓" if step.matched else ("-" if step.removed else "✗")
-    return f"{mark} {where}: {step.reason}"
+    mark = Text("✓", "ok") if step.matched else (Text("-") if step.removed else Text("✗", "fail"))
+    return mark.append(f" {where}: {step.reason}")
 
 
-def to_text(exp: Explanation, *, width: int = 120, color: bool = False) -> str:
-    """The decision as a tree (plain text unless `color`)."""
-    from rich.tree import Tree
-
+def to_text(exp: Explanation, *, width: int = 80, color: bool = False) -> str:
+    """The decision as a tree, wrapped to `width` (plain text unless `color`)."""
     d = exp.decision
     req = d.request
     root = Tree(_request_line(req))
@@ -507,7 +505,7 @@ def to_text(exp: Explanation, *, width: int = 120, color: bool = False) -> str:
             dl = route.origin.delegate
             label += f" via delegate {dl.namespace}/{dl.name} rule {dl.rule}"
         label += _where(ref.file, ref.line)
-    chosen = host_node.add(f"chosen: {label} → {d.action}")
+    chosen = host_node.add(f"chosen: {label} → {d.action}", "chosen")
     if d.action == "redirect":
         chosen.add(f"redirect {d.status} to {d.location}")
     elif d.action == "direct_response":
@@ -570,7 +568,5 @@ def _labels(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-def _render(tree: Any, width: int, color: bool) -> str:
-    console, buf = text_console(width, color=color, soft_wrap=False)
-    console.print(tree)
-    return buf.getvalue()
+def _render(tree: Tree, width: int, color: bool) -> str:
+    return render(tree.lines(width), color=color)

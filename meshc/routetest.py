@@ -702,24 +702,26 @@ def summary(suite: Suite) -> str:
     return f"{passed} passed, {failed} failed ({len(suite.cases)} cases, {requests} requests)"
 
 
-def to_text(suite: Suite) -> str:
-    """One line per case, and the failing requests under a failed case."""
-    lines = []
+def to_text(suite: Suite, *, width: int = 80, color: bool = False) -> str:
+    """One line per case, and the failing requests under a failed case; wrapped to `width`."""
+    from meshc.display import Text, render, wrap
+
+    lines: list[Text] = []
     for case in suite.cases:
-        mark = "PASS" if case.passed else "FAIL"
-        lines.append(f"{mark} {case.file}:{case.line} {case.name}")
+        mark = Text("PASS", "ok") if case.passed else Text("FAIL", "fail")
+        lines.extend(wrap(f"{case.file}:{case.line} {case.name}", width, mark.append(" "), "     "))
         if case.passed:
             continue
         for check in case.checks:
             if check.passed:
                 continue
-            lines.append(f"     {_request_text(check.request)}")
+            lines.extend(wrap(_request_text(check.request), width, "     ", "       "))
             for failure in check.failures:
-                lines.append(f"       - {failure}")
+                lines.extend(wrap(failure, width, "       - ", "         "))
             if check.outcome and check.outcome != "error":
-                lines.append(f"       got: {check.outcome}")
-    lines.append(summary(suite))
-    return "\n".join(lines) + "\n"
+                lines.extend(wrap(check.outcome, width, "       got: ", "         "))
+    lines.extend(wrap(summary(suite), width))
+    return render(lines, color=color)
 
 
 def to_json(suite: Suite) -> str:

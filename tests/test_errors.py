@@ -137,7 +137,8 @@ def test_unreadable_file(command: str, tmp_path: Path, monkeypatch: pytest.Monke
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_unknown_flag(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, err = run([*COMMANDS[command]([BOOKINFO if command != "test" else TESTS]), "--frobnicate"], monkeypatch)
-    check_usage_error(code, out, err, "No such option: --frobnicate", f"(see `meshc {command} --help`)")
+    check_usage_error(code, out, err, "no such option: --frobnicate (see", f"(see `meshc {command} --help`)")
+    assert "did you mean" not in err  # nothing is close to --frobnicate
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -146,8 +147,8 @@ def test_bad_format_value(command: str, monkeypatch: pytest.MonkeyPatch) -> None
     if command == "compile":  # compile has no --format; its choice is the target
         args = ["compile", "--no-config", "--target", "xml", BOOKINFO]
     code, out, err = run(args, monkeypatch)
-    fragment = "unknown target `xml`" if command == "compile" else "Invalid value for '--format'"
-    check_usage_error(code, out, err, fragment)
+    flag, choices = ("--target", "ir, envoy, nginx") if command == "compile" else ("--format", "")
+    check_usage_error(code, out, err, f"meshc: error: invalid value for {flag}: 'xml' (choose from {choices}")
 
 
 @pytest.mark.parametrize(
@@ -176,18 +177,21 @@ def test_unwritable_output(command: str, where: str, tmp_path: Path, monkeypatch
     ("args", "fragment"),
     [
         (["route", "--no-config", BOOKINFO], "--host is required"),
-        (["route", "--no-config", "--host", "reviews", "--port", "abc", BOOKINFO], "Invalid value for '--port'"),
+        (["route", "--no-config", "--host", "reviews", "--port", "abc", BOOKINFO], "invalid value for --port:"),
         (["route", "--no-config", "--host", "reviews", "--port", "0", BOOKINFO], "--port 0 is not a port number"),
         (["route", "--no-config", "--host", "reviews", "--path", "x", BOOKINFO], "--path `x` must start with `/`"),
         (["route", "--no-config", "--host", "reviews", "--header", "novalue", BOOKINFO], "--header `novalue` is not"),
         (["route", "--no-config", "--host", "reviews", "--header", "a\nb", BOOKINFO], "--header `a\\nb` is not"),
         (["route", "--no-config", "--host", "nope", BOOKINFO], "unknown host `nope`"),
         (["route", "--no-config", "--host", "reviews", "--gateway", "a/b/c", BOOKINFO], "gateway"),
-        (["route", "--no-config", "--host", "reviews", "-f", "yaml", BOOKINFO], "Invalid value for '--format'"),
+        (
+            ["route", "--no-config", "--host", "reviews", "-f", "yaml", BOOKINFO],
+            "invalid value for --format: 'yaml' (choose from text, json)",
+        ),
         (["compile", "--no-config", BOOKINFO], "--target is required"),
-        (["compile", "--no-config", "--target", "nope", BOOKINFO], "unknown target `nope`"),
+        (["compile", "--no-config", "--target", "nope", BOOKINFO], "invalid value for --target: 'nope'"),
         (["compile", "--no-config", "-t", "ir", "--source-labels", "x", BOOKINFO], "--source-labels `x` is not"),
-        (["compile", "--no-config", "--target"], "Option '--target' requires an argument"),
+        (["compile", "--no-config", "--target"], "option '--target' requires an argument"),
         (["compile", "--no-config", "-t", "ir", str(ROOT / "examples" / "broken")], "the input has errors"),
         (["compile", "--no-config", "-t", "envoy", "--context", "nope", BOOKINFO], "--context `nope` names no proxy"),
         (["compile", "--no-config", "-t", "nginx", "--context", "nope", BOOKINFO], "--context `nope` names no proxy"),
@@ -203,19 +207,25 @@ def test_unwritable_output(command: str, where: str, tmp_path: Path, monkeypatch
         (["compile", "--no-config", "-t", "envoy", "--overrides", "missing.yaml", BOOKINFO], "no such file or folder"),
         (["compile", "--no-config", "-t", "ir", "--bind", "127.0.0.1", BOOKINFO], "apply to --target envoy and nginx"),
         (["compile", "--no-config", "-t", "envoy", "--resolver", "1.1.1.1", BOOKINFO], "apply to --target nginx"),
-        (["test"], "Missing argument"),
-        (["test", TESTS, "--format", "tap"], "Invalid value for '--format'"),
+        (["test"], "missing argument"),
+        (["test", TESTS, "--format", "tap"], "invalid value for --format: 'tap' (choose from text, json, junit)"),
         (["diff", "--no-config", BOOKINFO], "expected OLD and NEW"),
         (["diff", "--no-config", "--base", "no-such-revision", BOOKINFO], "unknown git revision `no-such-revision`"),
         (["diff", "--no-config", "--base", "HEAD\n~1", BOOKINFO], "unknown git revision `HEAD\\n~1`"),
         (["diff", "--no-config", "--base", "--output=x", BOOKINFO], "unknown git revision `--output=x`"),
         (["lint", "--no-config", "--select", "MC999", BOOKINFO], "no rule matches `MC999`"),
-        (["lint", "--no-config", "--fail-on", "fatal", BOOKINFO], "Invalid value for '--fail-on'"),
+        (
+            ["lint", "--no-config", "--fail-on", "fatal", BOOKINFO],
+            "invalid value for --fail-on: 'fatal' (choose from error, warning, info)",
+        ),
         (["lint", "--no-config", "a\nb\x1b[2J"], "no such file or folder: `a\\nb\\x1b[2J`"),
-        (["graph", "--no-config", "-f", "png", BOOKINFO], "Invalid value for '--format'"),
+        (
+            ["graph", "--no-config", "-f", "png", BOOKINFO],
+            "invalid value for --format: 'png' (choose from mermaid, dot)",
+        ),
         (["rule", "nope"], "no rule matches `nope`"),
         (["schema", "Nope"], "unknown kind `Nope`"),
-        (["frobnicate"], "No such command 'frobnicate'"),
+        (["frobnicate"], "no such command 'frobnicate'"),
     ],
     ids=lambda v: " ".join(v)[:60] if isinstance(v, list) else None,
 )
@@ -255,7 +265,7 @@ def test_a_config_path_that_cannot_be_looked_up(name: str, tmp_path: Path, monke
     path.write_text(f"config: {name}\ntests:\n- name: a\n  request: {{host: a}}\n  expect: {{action: route}}\n")
     code, out, err = run(["test", str(path)], monkeypatch)
     assert code == 1 and "internal error" not in err and "Traceback" not in err, err
-    assert "the configuration to test does not exist: `" in out, out
+    assert "the configuration to test does not exist:" in out and name[:20] in out, out
 
 
 # --- internal errors -----------------------------------------------------------------------------

@@ -194,7 +194,7 @@ def test_compile_needs_a_known_target(capsys: pytest.CaptureFixture[str]) -> Non
     code, _, err = run(capsys, "compile", BOOKINFO)
     assert code == 2 and "--target is required" in err
     code, _, err = run(capsys, "compile", BOOKINFO, "--target", "haproxy")
-    assert code == 2 and "unknown target `haproxy`" in err
+    assert code == 2 and "invalid value for --target: 'haproxy' (choose from ir, envoy, nginx)" in err
 
 
 def test_compile_output_folder_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -218,7 +218,14 @@ def test_malformed_test_files_exit_2_with_file_and_line(
     assert err.startswith(f"meshc: error: {path}") and message in err and err.count("\n") == 1
 
 
-def test_missing_configuration_is_a_failure_not_a_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_configuration_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A suite whose cases need a configuration, run without one, is a usage error (exit 2), not six FAILs."""
     path = write(tmp_path, "t.yaml", "tests:\n- name: x\n  request: {host: a}\n  expect: {action: route}\n")
-    code, out, _ = run(capsys, "test", path)
-    assert code == 1 and "no configuration" in out
+    code, out, err = run(capsys, "test", path)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"meshc: error: {path}:2: test `x` has no configuration to test: give `config:` in the test file "
+        "or --config PATHS\n"
+    )
+    code, out, err = run(capsys, "test", str(ROOT / "examples" / "bookinfo-tests"))
+    assert code == 2 and out == "" and "has no configuration to test" in err

@@ -7,6 +7,7 @@ Each test writes a small repository to a temporary folder, runs the CLI there (s
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ def test_annotations_suppress_on_the_resource(
     assert found == left
     assert code == (1 if left else 0)
     if len(left) < 2:
-        assert "Suppressed:" in err
+        assert re.search(r"\(\d+ diagnostics? suppressed", err), err
 
 
 def test_comment_on_the_offending_line_suppresses(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
@@ -181,6 +182,8 @@ def test_pyproject_tool_meshc_per_path_ignores(tmp_path: Path, monkeypatch: Any,
     )
     _, found, _, err = lint_json(tmp_path, monkeypatch, capsys)
     assert found == set()
+    assert "(2 diagnostics suppressed" in err
+    _, _, _, err = lint_json(tmp_path, monkeypatch, capsys, "--show-skipped")
     assert "Suppressed: 2 diagnostics" in err
 
 
@@ -223,7 +226,12 @@ def test_skipped_checks_are_named_in_the_summary(tmp_path: Path, monkeypatch: An
     )
     code, found, _, err = lint_json(tmp_path, monkeypatch, capsys)
     assert (code, found) == (0, set())
-    assert "Skipped checks: the input has no Service or ServiceEntry: MC101, MC103, MC104, MC108" in err
+    # Quiet by default: one short line says what is missing, --show-skipped (-v) says which checks and why.
+    assert "checks skipped: no Service, DestinationRule, Gateway, workload" in err
+    assert "--show-skipped for details" in err and "MC101" not in err
+    code, found, _, err = lint_json(tmp_path, monkeypatch, capsys, "-v")
+    assert "Skipped checks (--complete-registry runs them):" in err
+    assert "  the input has no Service or ServiceEntry: MC101, MC103, MC104, MC108" in err
     assert "the input has no DestinationRule: MC102" in err
 
 
@@ -238,8 +246,8 @@ def test_complete_registry_turns_skipped_checks_into_findings(tmp_path: Path) ->
     )
     mp = pytest.MonkeyPatch()
     try:
-        code, out, _ = run_cli(["lint", "--no-config", "-f", "text", str(doc)], mp)
-        assert code == 0 and "MC108" not in out.split("Skipped checks:")[0]
+        code, out, _ = run_cli(["lint", "--no-config", "-f", "text", "--show-skipped", str(doc)], mp)
+        assert code == 0 and "MC108" not in out.split("Skipped checks")[0]
         assert "the input has no Service or ServiceEntry: MC101" in out and "MC108" in out
         code, out, _ = run_cli(["lint", "--no-config", "-f", "text", "--complete-registry", str(doc)], mp)
         assert f"{doc}:7:9: MC108 [warning] host `fake-svc` matches no Service or ServiceEntry" in out
