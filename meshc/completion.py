@@ -201,6 +201,7 @@ def _zsh(prog: str, commands: list[Command], globals_: list[Option]) -> str:
         f"# zsh completion for {prog}: save as _{prog} in a folder of $fpath (then compinit), or",
         f'# eval "$({prog} completion zsh)" after compinit',
     ]
+    lists: dict[tuple[tuple[str, str], ...], str] = {}
     for c in commands:
         specs = []
         for o in c.options:
@@ -212,8 +213,12 @@ def _zsh(prog: str, commands: list[Command], globals_: list[Option]) -> str:
                 if o.files:
                     action = ":file:_files"
                 elif o.values and o.comma_list:
-                    values = " ".join(f"'{_zq(v)}[{_zq(h)}]'" for v, h in o.values)
-                    action = f":value:_values -s , value {values}"
+                    key = tuple(o.values)
+                    if key not in lists:
+                        lists[key] = f"{fn}_list_{len(lists) + 1}"
+                        values = " ".join(f"'{_zq(v)}[{_zq(h)}]'" for v, h in o.values)
+                        lines.append(f"{lists[key]}() {{ _values -s , value {values} }}")
+                    action = f":value:{lists[key]}"
                 elif o.values:
                     action = f":value:({' '.join(_zq(v) for v, _ in o.values)})"
                 else:

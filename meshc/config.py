@@ -120,9 +120,15 @@ def load(path: Path | None = None, *, search: bool = True) -> Options:
         raise ConfigError(f"cannot read configuration file `{path}`: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"`{path}` is not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("meshc") if path.name == "pyproject.toml" else data
-    if table is None:
+    if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("meshc", {})
+    else:
+        table = data
+        if "tool" in table:
+            raise ConfigError(
+                f"{path}: unknown option `tool`: in `{path.name}` the options are top-level keys; "
+                "remove the `[tool.meshc]` header (it belongs in pyproject.toml)"
+            )
     return from_table(table, str(path))
 
 

@@ -1189,7 +1189,8 @@ def to_text(result: DiffResult, *, color: bool = False, width: int = 80) -> str:
         line("")
         line(f"note: {n}", "note", hang="  ")
     line("")
-    line(_summary(result) + " " + _lint_summary(result), "heading")
+    line(_summary(result), "heading")
+    line(_lint_summary(result), "heading")
     return render(lines, color=color)
 
 

@@ -307,7 +307,8 @@ def table(
     """Columns padded to their widest cell; the last column wraps within its width.
 
     When the last column would get fewer than `min_last` columns, each row's last cell goes on
-    the lines below the row instead, indented by four spaces, so a narrow terminal stays readable.
+    the lines below the row instead, indented by four spaces; when even the other columns do not
+    fit, they are written one after the other (no header, no padding) and wrapped.
     """
     body = [[_as_text(c) for c in row] for row in rows]
     head = [Text(h, "heading") for h in headers]
@@ -315,20 +316,22 @@ def table(
     widths = [max([len(head[i])] + [len(r[i]) for r in body]) for i in range(cols - 1)]
     lead = sum(widths) + gap * (cols - 1)
     stacked = width - lead < min_last
+    aligned = lead - gap <= width
 
     def left(cells: Sequence[Text]) -> Text:
         line = Text()
         for i, cell in enumerate(cells[: cols - 1]):
             line.append(cell)
             if i < cols - 2 or not stacked:
-                line.append(" " * (widths[i] - len(cell) + gap))
+                line.append(" " * ((widths[i] - len(cell) if aligned else 0) + gap))
         return line
 
     out: list[Text] = []
     if stacked:
-        out.append(_rstrip(left(head)))
+        if aligned:
+            out.append(_rstrip(left(head)))
         for r in body:
-            out.append(_rstrip(left(r)))
+            out.extend(wrap(_rstrip(left(r)), width, "", "  ") if not aligned else [_rstrip(left(r))])
             out.extend(wrap(r[-1], width, "    "))
         return out
     out.append(left(head).append(head[-1]))

@@ -18,7 +18,8 @@ Node ids are derived from the names (stable across runs and inputs), output is s
 the same input gives the same bytes. `mermaid()` emits a `flowchart LR` that GitHub renders as is
 (labels quoted, with Mermaid entity codes for `"`, `#`, `|`, `<`, `>`, brackets and backticks, and
 `<br/>` for newlines); `dot()` emits Graphviz DOT (labels double-quoted, with backslash escapes for
-quotes, backslashes and newlines).
+quotes, backslashes and newlines). Values from the input are first shown with their control
+characters escaped (`display.escape`): the only line breaks in a label are meshc's own.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from meshc import ir
+from meshc.display import escape
 from meshc.simulate import describe
 
 MAX_LABEL_LINES = 6
@@ -330,13 +332,13 @@ def mermaid(g: Graph) -> str:
     for n in nodes:
         left, right = _SHAPES[n.kind]
         label = n.label + (" (unknown)" if n.unknown else "")
-        out.append(f'  {ids[n.key]}{left}"{mermaid_text(label)}"{right}')
+        out.append(f'  {ids[n.key]}{left}"{mermaid_text(escape(label))}"{right}')
     fault_links: list[int] = []
     for i, e in enumerate(edges):
         arrow = _ARROWS[e.style]
         lines = _label_lines(e)
         if lines and e.style != "subset":
-            out.append(f'  {ids[e.src]} {arrow}|"{mermaid_text(chr(10).join(lines))}"| {ids[e.dst]}')
+            out.append(f'  {ids[e.src]} {arrow}|"{mermaid_text(chr(10).join(map(escape, lines)))}"| {ids[e.dst]}')
         else:
             out.append(f"  {ids[e.src]} {arrow} {ids[e.dst]}")
         if e.fault:
@@ -411,12 +413,12 @@ def dot(g: Graph) -> str:
         attrs = _DOT_SHAPES[n.kind]
         if n.unknown:
             attrs += ', color="#d93025", fontcolor="#d93025"'
-        out.append(f'  "{ids[n.key]}" [label="{dot_text(label)}", {attrs}];')
+        out.append(f'  "{ids[n.key]}" [label="{dot_text(escape(label))}", {attrs}];')
     for e in edges:
         attrs = [a for a in [_DOT_EDGES[e.style]] if a]
         lines = _label_lines(e)
         if lines and e.style != "subset":
-            attrs.insert(0, f'label="{dot_text(chr(10).join(lines))}"')
+            attrs.insert(0, f'label="{dot_text(chr(10).join(map(escape, lines)))}"')
         if e.fault:
             attrs.append('color="#d93025", fontcolor="#d93025"')
         tail = f" [{', '.join(attrs)}]" if attrs else ""

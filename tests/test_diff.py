@@ -162,7 +162,7 @@ def test_same_folder_is_unchanged(capsys: pytest.CaptureFixture[str], monkeypatc
     monkeypatch.chdir(ROOT)
     code, out, _ = _run(["diff", "examples/bookinfo", "examples/bookinfo"], capsys)
     assert code == 0
-    assert out.endswith("No routing changes. Lint: 0 introduced, 0 resolved.\n")
+    assert out.endswith("No routing changes.\nLint: 0 introduced, 0 resolved.\n")
 
 
 # --- exit codes and errors -------------------------------------------------------------------------------

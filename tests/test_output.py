@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -306,3 +309,79 @@ def test_an_output_that_is_one_of_the_inputs_is_refused(
     assert code == 2 and out == ""
     assert err == f"meshc: error: the output file `{victim}` is one of the inputs; meshc never overwrites its inputs\n"
     assert ws.snapshot() == before
+
+
+# --- -o and links, special files, modes (issue 20, point 5) -------------------------------------------
+
+
+def test_a_symlink_is_refused_and_neither_it_nor_its_target_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proves: `-o link` never writes through the link (a pull request could point it at ~/.bashrc)."""
+    target = tmp_path / "bashrc"
+    target.write_text("secret\n")
+    target.chmod(0o600)
+    link = tmp_path / "envoy.yaml"
+    link.symlink_to(target)
+    code, out, err = run(["lint", "--no-config", "-f", "json", "-o", str(link), BROKEN], monkeypatch)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"meshc: error: cannot write `{link}`: it is a symbolic link (to `{target}`); meshc does not write "
+        "through links: remove it or give the file it points to\n"
+    )
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() == "secret\n" and target.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bashrc", "envoy.yaml"]
+
+
+def test_a_dangling_symlink_is_refused_too(tmp_path: Path) -> None:
+    link = tmp_path / "out.txt"
+    link.symlink_to(tmp_path / "nowhere" / "x")
+    with pytest.raises(OutputError, match="it is a symbolic link"):
+        write_atomic(link, "x")
+    assert link.is_symlink() and not (tmp_path / "nowhere").exists()
+
+
+def test_special_files_are_written_in_place(tmp_path: Path) -> None:
+    """Proves: a FIFO, /dev/null and /dev/stdout are written as they are: never replaced, mode untouched."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    fifo.chmod(0o620)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        write_atomic(fifo, "through the pipe\n")
+        assert os.read(reader, 100) == b"through the pipe\n"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and os.lstat(fifo).st_mode & 0o777 == 0o620
+    before = os.stat("/dev/null")
+    write_atomic("/dev/null", "nothing\n")
+    after = os.stat("/dev/null")
+    assert (after.st_ino, after.st_mode, stat.S_ISCHR(after.st_mode)) == (before.st_ino, before.st_mode, True)
+
+
+def test_dev_stdout_reaches_the_caller_s_stdout(tmp_path: Path) -> None:
+    """Proves: `-o /dev/stdout` prints (into a pipe and into a file), and /dev/stdout stays what it was."""
+    from tests.conftest import ROOT
+
+    args = [sys.executable, "-m", "meshc", "lint", "--no-config", "-f", "json", "-o", "/dev/stdout", BROKEN]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 1 and json.loads(proc.stdout)[0]["code"]
+    log = tmp_path / "log.json"
+    with open(log, "w") as handle:
+        proc = subprocess.run(args, cwd=ROOT, stdout=handle, stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    assert proc.returncode == 1 and json.loads(log.read_text())[0]["code"]
+
+
+def test_a_new_file_gets_the_umask_and_an_old_one_keeps_its_bits_but_never_set_id(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "new.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.txt").stat().st_mode & 0o7777 == 0o640
+    existing = tmp_path / "setuid.txt"
+    existing.write_text("x")
+    existing.chmod(0o4755)
+    write_atomic(existing, "y")
+    assert existing.stat().st_mode & 0o7777 == 0o755
