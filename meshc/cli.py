@@ -283,7 +283,7 @@ def _rule_selectors(incomplete: str) -> list[tuple[str, str]]:
 PathsArg = Annotated[
     Optional[list[str]],  # noqa: UP045 - typer needs the Optional spelling
     typer.Argument(
-        metavar="[PATHS]...",
+        metavar="PATHS",
         help="Files or folders (searched recursively for .yaml/.yml/.json); `-` reads stdin.",
     ),
 ]
@@ -796,7 +796,7 @@ def diff_(
     paths: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Argument(
-            metavar="OLD NEW | [PATHS]...",
+            metavar="OLD NEW | PATHS",
             help="OLD NEW (files or folders); with --base, the PATHS to compare (default: .).",
         ),
     ] = None,
@@ -874,7 +874,7 @@ def graph_(
 def test_(
     tests: Annotated[
         list[str],
-        typer.Argument(metavar="TESTS...", help="Test files or folders (meshc or istio-config-validator format)."),
+        typer.Argument(metavar="TESTS", help="Test files or folders (meshc or istio-config-validator format)."),
     ],
     config: Annotated[
         Optional[list[str]],  # noqa: UP045
@@ -944,12 +944,9 @@ def completion_(
     bash: `eval "$(meshc completion bash)"` in ~/.bashrc; zsh: `meshc completion zsh > ~/.zfunc/_meshc`
     (a folder on $fpath); fish: `meshc completion fish > ~/.config/fish/completions/meshc.fish`.
     """
-    import typer.main
-
     from meshc import completion
 
-    group = typer.main.get_command(app)
-    commands = completion.describe(group, _positional_words)
+    commands = completion.describe(command(), _positional_words)
     globals_ = [
         completion.Option(["-V", "--version"], "Print the version and exit", False),
         completion.Option(["-h", "--help"], "Show the help and exit", False),
@@ -972,13 +969,29 @@ def _positional_words(command: str) -> list[tuple[str, str]]:
     return []
 
 
+def command() -> typing.Any:
+    """The click command of the app, with help that names what arguments take (`PATHS`), not a type.
+
+    typer writes a Python type after each argument in the help (`PATHS <list[str]>`); the metavar
+    says it better.
+    """
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for cmd in getattr(group, "commands", {}).values():
+        for param in cmd.params:
+            if param.param_type_name == "argument" and hasattr(param, "display_type_rich"):
+                param.display_type_rich = lambda ctx: ""
+    return group
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `meshc` console script; returns the exit code."""
     # meshc needs no pydantic plugins; not scanning installed packages for them saves ~15 ms a run.
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     _STDIN.clear()  # a run reads its own standard input
     try:
-        code = app(args=argv, prog_name="meshc", standalone_mode=False)
+        code = command().main(args=argv, prog_name="meshc", standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
     except SystemExit as exc:  # pragma: no cover - click may still raise it

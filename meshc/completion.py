@@ -15,7 +15,7 @@ from typing import Any
 
 SHELLS = ("bash", "zsh", "fish")
 
-FILE_METAVARS = ("FILE", "PATHS", "[PATHS]...", "TESTS...", "OLD NEW | [PATHS]...")
+FILE_METAVARS = ("FILE", "PATHS", "TESTS", "OLD NEW | PATHS")
 """Metavars of values that are paths: completed with the shell's file completion."""
 LIST_METAVARS = ("CODES",)
 """Metavars of comma-separated lists: each item after a comma is completed too."""

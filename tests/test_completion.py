@@ -3,7 +3,8 @@
 bash: the completion function is called with COMP_WORDS/COMP_CWORD, as readline would.
 fish: `complete -C LINE` prints the candidates.
 zsh: an interactive zsh on a pseudo-terminal (compinit, the script), `compadd` wrapped to record
-the candidates, the line typed and TAB pressed; a command typed after the TAB tells when zsh is done.
+the candidates, the line typed and TAB pressed; TAB is bound to a widget that completes, then
+writes a marker, so the test knows when zsh is done without sleeping.
 
 The shells are needed (`apt-get install bash zsh fish`; CI installs them): a missing one fails.
 """
@@ -107,6 +108,9 @@ compadd () {{
 }}
 zle-line-init() {{ print -r ready > {ready} }}  # ZLE reads keys from now on
 zle -N zle-line-init
+complete-and-mark() {{ zle complete-word; print -r -- {SEP} >> {hits}; print -r done > {done} }}
+zle -N complete-and-mark
+bindkey '^I' complete-and-mark
 """,
         encoding="utf-8",
     )
@@ -127,10 +131,12 @@ zle -N zle-line-init
     try:
         wait_for(ready)
         for line in lines:
-            # TAB completes; Ctrl-U clears the line; the command marks that this completion is over.
+            # TAB completes, then writes the separator and `done`; nothing is typed ahead of it (zsh
+            # completes differently with typeahead); Ctrl-U then clears the line.
             done.unlink(missing_ok=True)
-            os.write(master, f"{line}\t\x15print -r -- {SEP} >> {hits}; print -r done > {done}\n".encode())
+            os.write(master, f"{line}\t".encode())
             wait_for(done)
+            os.write(master, b"\x15")
     finally:
         proc.kill()
         proc.wait()

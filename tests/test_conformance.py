@@ -29,6 +29,7 @@ from meshc.config import Options
 from meshc.lint import lint, read, run_rules
 from meshc.mesh import Mesh, Resource
 from meshc.rules import RULES, Rule
+from tests.conftest import figures as report_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPAT_DOC = ROOT / "docs" / "istio-compat.md"
@@ -236,8 +237,7 @@ def test_agreement_with_istioctl_analyze(results: Any, capsys: pytest.CaptureFix
             lines.append(f"  missed  {r.name}: {code} {where}" + (f" x{n}" if n > 1 else ""))
         for (code, where), n in sorted(r.extra.items()):
             lines.append(f"  extra   {r.name}: {code} {where}" + (f" x{n}" if n > 1 else ""))
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
+    report_figures("istioctl analyze conformance", lines)
     assert ratio["own"] >= THRESHOLD, "\n".join(lines)
     assert ratio["all"] >= THRESHOLD, "\n".join(lines)
 

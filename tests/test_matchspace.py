@@ -448,11 +448,22 @@ def contained_pairs(draw: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str
     return earlier, later, request
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(contained_pairs())
-def test_containment_is_sound(case: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]) -> None:
+def _containment_is_sound(case: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]) -> None:
     earlier, later, request = case
     assert envoy_matches(earlier, request), f"{earlier} was said to contain {later}, but misses {request}"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(contained_pairs())
+def test_containment_is_sound(case: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]) -> None:
+    _containment_is_sound(case)
+
+
+@pytest.mark.slow  # the long profile of the property: 600 examples, about 40 s
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(contained_pairs())
+def test_containment_is_sound_long(case: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]) -> None:
+    _containment_is_sound(case)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

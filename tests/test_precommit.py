@@ -74,6 +74,7 @@ def _try_repo(repo: Path, home: Path) -> subprocess.CompletedProcess[str]:
         pytest.fail(f"pre-commit try-repo did not finish in {TIMEOUT} s: {exc.stdout}{exc.stderr}")
 
 
+@pytest.mark.slow  # pre-commit builds an environment and installs meshc into it: about 60 s
 def test_hook_fails_on_the_bad_file_and_passes_once_fixed(tmp_path: Path) -> None:
     if shutil.which("git") is None:
         pytest.fail("git is required to run pre-commit")

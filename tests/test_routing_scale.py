@@ -94,9 +94,7 @@ def _report(data: bytes) -> str:
     return json_(lint(["-"], Options(), stdin=data).diagnostics)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(_route, min_size=2, max_size=7), st.sampled_from([[], ["mesh"], ["default/gw", "mesh"]]))
-def test_same_findings_as_comparing_every_pair(
+def _same_findings_as_comparing_every_pair(
     monkeypatch: pytest.MonkeyPatch, routes: list[dict[str, Any]], gateways: list[str]
 ) -> None:
     data = _doc(routes, gateways)
@@ -104,6 +102,23 @@ def test_same_findings_as_comparing_every_pair(
     with monkeypatch.context() as m:
         m.setattr(routing, "_analyse_http", _pairwise)
         assert _report(data) == indexed
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_route, min_size=2, max_size=7), st.sampled_from([[], ["mesh"], ["default/gw", "mesh"]]))
+def test_same_findings_as_comparing_every_pair(
+    monkeypatch: pytest.MonkeyPatch, routes: list[dict[str, Any]], gateways: list[str]
+) -> None:
+    _same_findings_as_comparing_every_pair(monkeypatch, routes, gateways)
+
+
+@pytest.mark.slow  # the long profile: 400 examples, about 10 s
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(_route, min_size=2, max_size=7), st.sampled_from([[], ["mesh"], ["default/gw", "mesh"]]))
+def test_same_findings_as_comparing_every_pair_long(
+    monkeypatch: pytest.MonkeyPatch, routes: list[dict[str, Any]], gateways: list[str]
+) -> None:
+    _same_findings_as_comparing_every_pair(monkeypatch, routes, gateways)
 
 
 def test_five_thousand_routes_are_analysed_in_linear_time() -> None:

@@ -161,14 +161,7 @@ _data = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    data=st.dictionaries(_key, _data, min_size=1, max_size=5),
-    flow=st.sampled_from([False, None]),
-    width=st.sampled_from([20, 80, 1000]),
-    indent=st.sampled_from([2, 4]),
-)
-def test_loader_matches_pyyaml_and_both_parsers_agree(data: Any, flow: Any, width: int, indent: int) -> None:
+def _loader_matches_pyyaml_and_both_parsers_agree(data: Any, flow: Any, width: int, indent: int) -> None:
     text = yaml.safe_dump(data, default_flow_style=flow, width=width, indent=indent, allow_unicode=True)
     fast, c = _both(text)
     expected = yaml.safe_load(text)
@@ -179,6 +172,29 @@ def test_loader_matches_pyyaml_and_both_parsers_agree(data: Any, flow: Any, widt
     # The public entry point gives the same data, whichever parser answered.
     docs = _parse(text)
     assert _nan_safe(docs[0].data) == _nan_safe(expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.dictionaries(_key, _data, min_size=1, max_size=5),
+    flow=st.sampled_from([False, None]),
+    width=st.sampled_from([20, 80, 1000]),
+    indent=st.sampled_from([2, 4]),
+)
+def test_loader_matches_pyyaml_and_both_parsers_agree(data: Any, flow: Any, width: int, indent: int) -> None:
+    _loader_matches_pyyaml_and_both_parsers_agree(data, flow, width, indent)
+
+
+@pytest.mark.slow  # the long profile: 300 examples, about 19 s
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.dictionaries(_key, _data, min_size=1, max_size=5),
+    flow=st.sampled_from([False, None]),
+    width=st.sampled_from([20, 80, 1000]),
+    indent=st.sampled_from([2, 4]),
+)
+def test_loader_matches_pyyaml_and_both_parsers_agree_long(data: Any, flow: Any, width: int, indent: int) -> None:
+    _loader_matches_pyyaml_and_both_parsers_agree(data, flow, width, indent)
 
 
 @settings(max_examples=400, deadline=None)

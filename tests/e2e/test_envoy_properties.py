@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from meshc.compile import compile_mesh
+from tests.conftest import figures
 from tests.e2e import differential as diff
 from tests.e2e import stubs as stubs_mod
 
@@ -300,12 +301,14 @@ def _run(examples: int, endpoint_stubs: dict[str, stubs_mod.Stub], *, derandomiz
 
 
 def _report(stats: Stats, label: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with capsys.disabled():
-        actions = ", ".join(f"{k} {v}" for k, v in sorted(stats.actions.items()))
-        print(
-            f"\n[{label}] {stats.configs} configurations, {stats.pairs} (configuration, request) pairs, "
+    actions = ", ".join(f"{k} {v}" for k, v in sorted(stats.actions.items()))
+    figures(
+        "envoy agrees with the simulator",
+        [
+            f"[{label}] {stats.configs} configurations, {stats.pairs} (configuration, request) pairs, "
             f"{stats.agreed} agree ({100 * stats.agreed / max(stats.pairs, 1):.1f}%); simulator actions: {actions}"
-        )
+        ],
+    )
 
 
 def test_envoy_agrees_with_simulator_quick(endpoint_stubs: dict[str, stubs_mod.Stub], capsys) -> None:

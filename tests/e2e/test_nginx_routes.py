@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import figures
 from tests.e2e import nginx as ngx
 from tests.e2e.nginx_routes import run_scenario
 
@@ -23,9 +24,10 @@ SCENARIOS = sorted(p for p in (ROOT / "tests" / "cases").iterdir() if (p / "requ
 def test_nginx_matches_meshc_route(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ngx.nginx_binary()
     outcome = run_scenario(folder, capsys)
-    with capsys.disabled():
-        print(f"\n  {folder.name}: {outcome.checked} requests checked, {len(outcome.skipped)} skipped", end="")
-        for line in outcome.skipped:
-            print(f"\n  skipped {folder.name}: {line}", end="")
+    figures(
+        "nginx routes (tests/cases)",
+        [f"{folder.name}: {outcome.checked} requests checked, {len(outcome.skipped)} skipped"]
+        + [f"  skipped {folder.name}: {line}" for line in outcome.skipped],
+    )
     assert not outcome.failures, "\n".join(outcome.failures)
     assert outcome.checked > 0 or outcome.skipped, "the scenario sent no request"

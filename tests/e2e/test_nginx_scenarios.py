@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from meshc.backends import nginx as backend
+from tests.conftest import figures
 from tests.e2e import differential as diff
 from tests.e2e import nginx as ngx
 from tests.e2e import stubs as stubs_mod
@@ -135,9 +136,7 @@ def _summary(request: pytest.FixtureRequest) -> Iterator[None]:
         f"nginx scenarios: {TALLY.run} requests run, {TALLY.agree} agree, "
         f"{sum(TALLY.excluded.values())} excluded by gap code ({codes or 'none'})"
     )
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        print(f"\n{line}")
+    figures("nginx scenarios", [line])
 
 
 def _render(p: diff.Plan, stubs: dict[str, stubs_mod.Stub], sockets: ngx.Sockets) -> tuple[str, list[Any]]:
@@ -188,8 +187,7 @@ def test_scenario(path: Path, signer: diff.Signer, capsys: pytest.CaptureFixture
                 if not _reported(dep.diagnostics, ex):
                     gone.append(f"{req['name']}: {ex.code} on `{ex.where}` is no longer reported")
                 TALLY.excluded[ex.code] += 1
-                with capsys.disabled():
-                    print(f"\n  excluded {path.stem}/{req['name']}: {ex.code}: {ex.reason}", end="")
+                figures("nginx scenarios", [f"excluded {path.stem}/{req['name']}: {ex.code}: {ex.reason}"])
                 continue
             TALLY.run += 1
             try:
