@@ -74,6 +74,14 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     return None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under -q, pytest-xdist's "bringing up nodes..." status lines are left out of a log (not a terminal)."""
+    config = session.config
+    reporter = config.pluginmanager.getplugin("terminaldistreporter")
+    if reporter is not None and config.getoption("verbose") < 0 and not getattr(reporter, "_isatty", True):
+        reporter.write_line = lambda msg: None
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-goldens",
