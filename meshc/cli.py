@@ -392,12 +392,7 @@ def lint(
         ),
     ] = False,
     color: ColorOpt = "auto",
-    output: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option(
-            "--output", "-o", metavar="FILE", help="Write the report to this file (atomically) instead of stdout."
-        ),
-    ] = None,
+    output: OutputOpt = None,
 ) -> None:
     """Check Istio YAML: schema, cross-references and routing traps, with file:line:col."""
     from meshc import render
@@ -886,12 +881,7 @@ def test_(
     ] = None,
     format: Annotated[str, _format_option(("text", "json", "junit"), "Output format")] = "text",
     color: ColorOpt = "auto",
-    output: Annotated[
-        Optional[Path],  # noqa: UP045
-        typer.Option(
-            "--output", "-o", metavar="FILE", help="Write the report to this file (atomically) instead of stdout."
-        ),
-    ] = None,
+    output: OutputOpt = None,
     cluster_domain: DomainOpt = None,
 ) -> None:
     """Run routing tests: every case, every failure; exit 1 when a case fails."""
