@@ -344,10 +344,10 @@ def test_an_edge_standing_for_many_rules_keeps_its_labels_once_in_linear_time() 
     import time
 
     g = graph.Graph()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     for i in range(50_000):
         g.edge("vs", "host", "route", f"rule {i}")
         g.edge("vs", "host", "route", "rule 0")
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
     [edge] = g.edges.values()
     assert edge.labels[:2] == ["rule 0", "rule 1"] and len(edge.labels) == 50_000

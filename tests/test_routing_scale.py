@@ -130,9 +130,9 @@ def test_five_thousand_routes_are_analysed_in_linear_time() -> None:
         }
         for i in range(5_000)
     ]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     report = _report(_doc(routes, []))
-    assert time.perf_counter() - start < 6
+    assert time.process_time() - start < 6
     assert json.loads(report) == []
 
 
@@ -147,7 +147,7 @@ def test_a_long_path_is_not_cut_at_every_length() -> None:
         {"match": [{"uri": {"prefix": p}}], "route": [{"destination": {"host": "r"}}]}
         for p in ("/b", long + "b", long + "c", long + "d")
     ]
-    start = time.process_time()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     report = _report(_doc(routes, []))
     assert time.process_time() - start < 2  # before: 8 s of CPU
     assert json.loads(report) == []

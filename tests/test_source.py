@@ -366,9 +366,9 @@ def test_billion_laughs_fails_fast_with_a_clear_message() -> None:
     for i in range(1, 10):
         refs = ",".join([f"*a{i - 1}"] * 9)
         lines.append(f"a{i}: &a{i} [{refs}]")
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     docs, errors = parse_text(SourceFile("bomb.yaml", "\n".join(lines) + "\n"))
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     assert not docs
     [err] = errors
     assert "aliases expand" in err.message and "YAML bomb" in (err.help or "")

@@ -60,9 +60,9 @@ def _vs(hosts: list[str]) -> dict[str, object]:
 
 def test_a_virtual_service_with_50000_hosts_validates_in_linear_time() -> None:
     hosts = [f"h{i}.example.com" for i in range(50_000)] + ["*.wild.example.net", "*.example.com"]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     model, problems = validate(VIRTUAL_SERVICE, _vs(hosts))
-    assert time.perf_counter() - start < 5  # the pairwise loop took 13 s for 10,000 hosts
+    assert time.process_time() - start < 5  # the pairwise loop took 13 s for 10,000 hosts
     assert model is None
     [problem] = problems
     assert problem.message == "hosts `h0.example.com` and `*.example.com` overlap in the same VirtualService"
@@ -71,9 +71,9 @@ def test_a_virtual_service_with_50000_hosts_validates_in_linear_time() -> None:
 def test_a_document_with_20000_unknown_fields_is_translated_in_linear_time() -> None:
     doc = _vs(["r"])
     doc["spec"].update({f"field{i}": i for i in range(20_000)})  # type: ignore[union-attr]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     _, problems = validate(VIRTUAL_SERVICE, doc)
-    assert time.perf_counter() - start < 5  # de-duplicating through a list took 11 s for 10,000
+    assert time.process_time() - start < 5  # de-duplicating through a list took 11 s for 10,000
     assert len(problems) == 20_000
     assert problems[0].message == "unknown field `field0` in `spec`"
 
