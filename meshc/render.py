@@ -42,6 +42,7 @@ _CAPABILITY_NOUNS = {
     "gateways": "Gateway",
     "destination-rules": "DestinationRule",
     "secrets": "Secret",
+    "gateway-classes": "GatewayClass",
 }
 """What a skipped check lacks, in a word, by `Mesh.CAPABILITY_REASONS` key (for the one-line summary)."""
 

@@ -92,9 +92,17 @@ def test_a_clean_lint_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     first, second = out.splitlines()
     assert first == "All checks passed: 4 resources in 1 file."
     assert second == (
-        "15 checks skipped: no Service, DestinationRule, Gateway, workload, gateway workload, Namespace or Secret "
+        "19 checks skipped: no Service, DestinationRule, Gateway, workload, gateway workload, Namespace or Secret "
         "in the input; --show-skipped for details."
     )
     _, verbose, _ = run(["lint", "--no-config", "-v", "examples/bookinfo/virtual-services.yaml"], monkeypatch)
     assert "the input has no Service or ServiceEntry: MC101, MC103, MC104, MC108" in verbose
     assert verbose.count("\n") > 5
+
+
+def test_every_skip_reason_has_a_word_for_the_short_line() -> None:
+    """A new registry capability needs its word in render._CAPABILITY_NOUNS (`no Gateway, ... in the input`)."""
+    from meshc import render
+    from meshc.mesh import Mesh
+
+    assert set(Mesh.CAPABILITY_REASONS) <= set(render._CAPABILITY_NOUNS)
