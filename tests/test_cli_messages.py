@@ -91,10 +91,11 @@ def test_a_clean_lint_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 0 and err == ""
     first, second = out.splitlines()
     assert first == "All checks passed: 4 resources in 1 file."
-    assert second == (
-        "19 checks skipped: no Service, DestinationRule, Gateway, workload, gateway workload, Namespace or Secret "
-        "in the input; --show-skipped for details."
-    )
+    assert re.fullmatch(
+        r"\d+ checks skipped: no Service, DestinationRule, Gateway, workload, gateway workload, Namespace or "
+        r"Secret in the input; --show-skipped for details\.",
+        second,
+    ), second
     _, verbose, _ = run(["lint", "--no-config", "-v", "examples/bookinfo/virtual-services.yaml"], monkeypatch)
     assert "the input has no Service or ServiceEntry: MC101, MC103, MC104, MC108" in verbose
     assert verbose.count("\n") > 5

@@ -110,7 +110,7 @@ def test_identifiers_are_never_split(width: int, monkeypatch: pytest.MonkeyPatch
         "outbound|9080|v2|reviews.default.svc.cluster.local",
         "reviews.default.svc.cluster.local:9080",
         "(examples/bookinfo/virtual-services.yaml:30)",
-        "retriable-status-codes;",
+        "retriable-status-codes",
     ):
         assert word in out.split(), f"`{word}` split at {width} columns"
     for line in out.splitlines():
