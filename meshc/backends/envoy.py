@@ -42,6 +42,7 @@ from meshc.backends.options import (
     refuse,
     run_check,
 )
+from meshc.backends.regexes import MAX_PROGRAM_SIZE, program_size
 from meshc.diagnostics import Diagnostic
 from meshc.hosts import is_ip
 from meshc.rules import envoy as codes
@@ -246,7 +247,7 @@ def text_error(value: str) -> str | None:
 
 
 RUNTIME = {
-    "re2.max_program_size.error_level": "32768",
+    "re2.max_program_size.error_level": str(MAX_PROGRAM_SIZE),
     "envoy.deprecated_features:envoy.config.listener.v3.Listener.hidden_envoy_deprecated_use_original_dst": True,
     "envoy.reloadable_features.http_reject_path_with_fragment": False,
     "envoy.reloadable_features.fixed_heap_use_allocated": True,
@@ -254,9 +255,6 @@ RUNTIME = {
 }
 """The runtime flags of every Istio proxy (pilot's bootstrap, `extractRuntimeFlags` in pkg/bootstrap/config.go):
 regexes up to RE2 program size 32768 (Envoy's own limit is 100), paths with a `#fragment` not refused."""
-
-MAX_PROGRAM_SIZE = 32768
-"""The largest RE2 program a regex may compile to under `RUNTIME`."""
 
 MAX_QUERY_NAME = 1024
 """Bytes of a `query_parameters` name Envoy accepts."""
@@ -287,18 +285,6 @@ def _ops_refusals(where: str, target: dict[str, Any]) -> list[tuple[str, str, st
             )
         )
     return out
-
-
-def _program_size(regex: str) -> int | None:
-    """The RE2 program size of `regex` (what Envoy compares with its limit); None when RE2 refuses it."""
-    import re2  # google-re2, a dependency
-
-    options = re2.Options()
-    options.log_errors = False  # RE2 would print each refusal on stderr
-    try:
-        return int(re2.compile(regex, options).programsize)
-    except Exception:  # re2.error
-        return None
 
 
 def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -332,17 +318,17 @@ def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
         )
     for wc in action.get("weighted_clusters", {}).get("clusters", []):
         out += _ops_refusals(f"destination {wc['name']}: ", wc)
-    regexes = [match.get("safe_regex", {}).get("regex")]
+    regexes: list[str | None] = [match.get("safe_regex", {}).get("regex")]
     regexes += [x.get("string_match", {}).get("safe_regex", {}).get("regex") for x in match.get("headers", [])]
     regexes += [x.get("string_match", {}).get("safe_regex", {}).get("regex") for x in match.get("query_parameters", [])]
     regexes.append(action.get("regex_rewrite", {}).get("pattern", {}).get("regex"))
     for regex in filter(None, regexes):
-        size = _program_size(regex)
-        if size is None or size > MAX_PROGRAM_SIZE:
+        program = program_size(regex, MAX_PROGRAM_SIZE)
+        if program is None or program > MAX_PROGRAM_SIZE:
             why = (
                 "RE2 cannot compile it"
-                if size is None
-                else f"its RE2 program size is {size} (at most {MAX_PROGRAM_SIZE})"
+                if program is None
+                else f"its RE2 program size is {program} (at most {MAX_PROGRAM_SIZE})"
             )
             out.append(("regex", regex, why))
     body = route.get("direct_response", {}).get("body", {}).get("inline_string")
@@ -1109,8 +1095,10 @@ class _Renderer(GapReport):
                 help="give the keys inline as `jwks`",
             )
             return None
+        host = url.hostname
+        assert host is not None
         port = explicit or (443 if url.scheme == "https" else 80)
-        name = f"meshc-jwks|{url.hostname}|{port}"
+        name = f"meshc-jwks|{host}|{port}"
         self.at_origin(
             codes.REMOTE_JWKS,
             f"JWT provider `{p.name}`: the keys at {p.jwks_uri} are not inline; Envoy fetches them at run time "
@@ -1126,7 +1114,7 @@ class _Renderer(GapReport):
                 "dns_lookup_family": "V4_ONLY",
                 "load_assignment": {
                     "cluster_name": name,
-                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(url.hostname, port)}}]}],
+                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(host, port)}}]}],
                 },
             }
             if url.scheme == "https":
@@ -1134,7 +1122,7 @@ class _Renderer(GapReport):
                     "name": TLS_SOCKET,
                     "typed_config": {
                         "@type": UPSTREAM_TLS_TYPE,
-                        "sni": url.hostname,
+                        "sni": host,
                         "common_tls_context": {"validation_context": {"system_root_certs": {}}},
                     },
                 }
@@ -1628,7 +1616,7 @@ def _claim_id(path: list[str], value: str) -> dict[str, Any]:
     return _metadata(path, {"or_match": {"value_matchers": [single, {"list_match": {"one_of": single}}]}})
 
 
-_ANY = {"safe_regex": {"regex": ".+"}}
+_ANY: dict[str, Any] = {"safe_regex": {"regex": ".+"}}
 
 
 def _request_principal(value: str) -> dict[str, Any]:
@@ -1641,6 +1629,8 @@ def _request_principal(value: str) -> dict[str, Any]:
     iss, found, sub = value.rpartition("/")
     if not found:
         iss, sub = value, ""
+    match_iss: dict[str, Any]
+    match_sub: dict[str, Any]
     if value == "*":
         match_iss, match_sub = _ANY, _ANY
     elif value.startswith("*"):

@@ -73,6 +73,7 @@ from meshc.backends.options import (
     refuse,
     run_check,
 )
+from meshc.backends.regexes import MAX_PROGRAM_SIZE, estimate
 from meshc.diagnostics import Diagnostic, ResourceRef
 from meshc.hosts import is_ip
 from meshc.rules import nginx as codes
@@ -249,6 +250,8 @@ def re2_to_pcre(pattern: str) -> tuple[str, int]:
     """
     import re2  # google-re2, a dependency
 
+    if estimate(pattern) > 2 * MAX_PROGRAM_SIZE:  # RE2 itself takes seconds to compile such a pattern
+        raise Unsafe(f"its RE2 program would be over {MAX_PROGRAM_SIZE} instructions (Istio's proxies refuse it)")
     try:
         compiled = re2.compile(pattern)
     except Exception as exc:  # re2.error and friends
@@ -1165,12 +1168,12 @@ class _Renderer(GapReport):
                     f"cluster `{_comment(cl.name)}`: {what} = {value} is not expressible in nginx",
                     cp.origin,
                 )
-        for value, what in (
+        for setting, what in (
             (cp.h2_upgrade_policy, "http.h2UpgradePolicy"),
             (cp.use_client_protocol or None, "http.useClientProtocol"),
             (cp.max_concurrent_streams, "http.maxConcurrentStreams"),
         ):
-            if value is not None:
+            if setting is not None:
                 self.at_origin(
                     codes.CONNECTION_POOL,
                     f"cluster `{_comment(cl.name)}`: {what}: nginx speaks only HTTP/1.x to upstreams",
