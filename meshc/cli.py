@@ -7,6 +7,7 @@ so that `meshc --help` stays fast.
 from __future__ import annotations
 
 import codecs
+import functools
 import gc
 import io
 import os
@@ -959,11 +960,13 @@ def _positional_words(command: str) -> list[tuple[str, str]]:
     return []
 
 
+@functools.cache
 def command() -> typing.Any:
     """The click command of the app, with help that names what arguments take (`PATHS`), not a type.
 
     typer writes a Python type after each argument in the help (`PATHS <list[str]>`); the metavar
-    says it better.
+    says it better. Built once per process: building it costs more than most commands (tests and
+    `meshc rule` for every code call `main` hundreds of times).
     """
     import typer.main
 
