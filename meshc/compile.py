@@ -1419,7 +1419,7 @@ class Compiler:
             "STATIC",
             subset,
             protocol=sport.protocol,
-            service=_origin(svc.resource),
+            service=_origin(svc.entry_for(port).resource),
             destination_rules=[_origin(r) for r in merged.rules],
         )
         if subset_entry is not None:

@@ -8,7 +8,7 @@ equals the decision the simulator takes on the full IR, field for field of the J
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ def _gateway(ctx: ir.Context) -> str:
     return f"{g.namespace}/{g.name}"
 
 
-def requests(full: ir.IR, namespace: str) -> Iterator[Request]:
+def requests(full: ir.IR, namespace: str, labels: Mapping[str, str] | None = None) -> Iterator[Request]:
     """Every request the slice must answer like the full IR: witnesses of every route on every domain."""
     for ctx in full.contexts:
         gateway = _gateway(ctx)
@@ -51,7 +51,9 @@ def requests(full: ir.IR, namespace: str) -> Iterator[Request]:
                     probes.update(p for r in vh.routes if (p := witness([r.match])) is not None)
                 for host in sorted(hosts):
                     for p in sorted(probes, key=repr):
-                        yield p.request(host, listener.port, gateway=gateway, source_namespace=namespace)
+                        req = p.request(host, listener.port, gateway=gateway, source_namespace=namespace)
+                        req.source_labels = dict(labels or {})
+                        yield req
 
 
 def _copy(req: Request) -> Request:
@@ -82,10 +84,12 @@ def compare(loaded: Loaded, full: ir.IR, req: Request) -> str | None:
     return "; ".join(f"{k}: slice {a.get(k)!r} != full {b.get(k)!r}" for k in keys)
 
 
-def check(loaded: Loaded, full: ir.IR, namespace: str = "default") -> tuple[int, list[str]]:
-    """(requests compared, disagreements)."""
+def check(
+    loaded: Loaded, full: ir.IR, namespace: str = "default", labels: Mapping[str, str] | None = None
+) -> tuple[int, list[str]]:
+    """(requests compared, disagreements) for a client of `namespace` with `labels`."""
     count, bad = 0, []
-    for req in requests(full, namespace):
+    for req in requests(full, namespace, labels):
         count += 1
         why = compare(loaded, full, req)
         if why is not None:
