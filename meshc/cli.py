@@ -1030,10 +1030,10 @@ def _usage_error(exc: typer.TyperException) -> int:
             message += f" (did you mean {near}?)"
     elif kind == "BadParameter" and param is not None and getattr(param, "opts", None):
         flag = max(param.opts, key=len) if param.param_type_name == "option" else param.human_readable_name
-        reason = str(getattr(exc, "message", "") or exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
+        reason = str(getattr(exc, "message", "") or exc.format_message()).rstrip(".")
         message = f"invalid value for {flag}: {reason}"
     else:
-        message = str(exc.format_message()).rstrip(".")  # type: ignore[attr-defined]
+        message = str(exc.format_message()).rstrip(".")
         message = message[:1].lower() + message[1:]
     sys.stderr.write(f"meshc: error: {display.plain(message)}{hint}\n")
     return int(getattr(exc, "exit_code", EXIT_ERROR) or EXIT_ERROR)

@@ -419,13 +419,13 @@ class Compiler:
         best_wildcard = self._wildcard_index(vss, by_name)
         wrappers: list[tuple[list[str], list[ServiceHost], _VS | None]] = []
         covered: set[str] = set()
-        for vs in vss:
-            if not self._has_routes(vs, port, MESH, state.plan):
+        for selected in vss:
+            if not self._has_routes(selected, port, MESH, state.plan):
                 continue
-            plain, services = self._separate(vs, by_name, best_wildcard)
+            plain, services = self._separate(selected, by_name, best_wildcard)
             if not services and port != 80:
                 continue
-            wrappers.append((plain, services, vs))
+            wrappers.append((plain, services, selected))
             covered.update(s.hostname for s in services)
         for hostname in sorted(by_name):
             if hostname not in covered:
@@ -676,7 +676,7 @@ class Compiler:
         """Gateway server TLS settings → IR."""
         if tls is None or (tls.mode is None and not tls.credentialName and not tls.serverCertificate):
             return None
-        mode = tls.mode or "SIMPLE"
+        mode: Any = tls.mode or "SIMPLE"
         return ir.ServerTLS(
             mode,
             tls.serverCertificate,
@@ -860,7 +860,7 @@ class Compiler:
                     if it.route is not None and it.route.catch_all and catch_all is None:
                         catch_all = it.route.id
                 continue
-            blocks = list(enumerate(rule.match)) or [(None, None)]
+            blocks: list[tuple[int | None, Any]] = list(enumerate(rule.match)) or [(None, None)]
             for j, m in blocks:
                 ref = self._rule_ref(vs, rule, i, j, m)
                 origin = ir.RouteOrigin(ref)
@@ -884,7 +884,8 @@ class Compiler:
 
     def _after_catch_all(self, vs: _VS, rule: Any, i: int, catch_all: str) -> list[_Item]:
         out = []
-        for j, m in list(enumerate(rule.match)) or [(None, None)]:
+        blocks: list[tuple[int | None, Any]] = list(enumerate(rule.match)) or [(None, None)]
+        for j, m in blocks:
             ref = self._rule_ref(vs, rule, i, j, m)
             out.append(_Item(skipped=ir.SkippedMatch(ir.RouteOrigin(ref), f"after catch-all route {catch_all}", 0)))
         return out
@@ -1645,28 +1646,28 @@ class Compiler:
                     )
                 )
         policies: list[ir.AuthorizationPolicy] = []
-        for res in self.mesh.of_kind("AuthorizationPolicy"):
-            if not self._selects_workload(res, plan):
+        for policy in self.mesh.of_kind("AuthorizationPolicy"):
+            if not self._selects_workload(policy, plan):
                 continue
-            spec = res.spec
+            spec = policy.spec
             rules = []
-            for rule in spec.rules:
+            for authz in spec.rules:
                 rules.append(
                     ir.AuthzRule(
-                        [_authz_source(f.source) for f in rule.from_],
-                        [_authz_operation(t.operation) for t in rule.to],
-                        [ir.AuthzCondition(c.key, list(c.values), list(c.notValues)) for c in rule.when],
+                        [_authz_source(f.source) for f in authz.from_],
+                        [_authz_operation(t.operation) for t in authz.to],
+                        [ir.AuthzCondition(c.key, list(c.values), list(c.notValues)) for c in authz.when],
                     )
                 )
             policies.append(
                 ir.AuthorizationPolicy(
-                    f"{res.namespace}/{res.name}",
+                    f"{policy.namespace}/{policy.name}",
                     spec.action or "ALLOW",
                     rules,
                     spec.provider.name if spec.provider is not None else None,
                     dict(spec.selector.matchLabels) if spec.selector is not None else {},
-                    str(res.annotations.get("istio.io/dry-run", "")).lower() == "true",
-                    _origin(res),
+                    str(policy.annotations.get("istio.io/dry-run", "")).lower() == "true",
+                    _origin(policy),
                 )
             )
         providers.sort(key=lambda p: p.name)

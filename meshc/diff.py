@@ -43,6 +43,7 @@ from typing import Any
 from meshc import ir
 from meshc.compile import Scope, compile_mesh
 from meshc.config import Options
+from meshc.ir import Note
 from meshc.simulate import Decision, describe, simulate
 from meshc.witness import Probe, witness
 
@@ -103,7 +104,7 @@ class Side:
     findings: list[Finding]
     errors: int
     """Errors found while reading (YAML and schema)."""
-    notes: list[ir.Note] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 def load_side(

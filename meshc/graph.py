@@ -415,13 +415,13 @@ def dot(g: Graph) -> str:
             attrs += ', color="#d93025", fontcolor="#d93025"'
         out.append(f'  "{ids[n.key]}" [label="{dot_text(escape(label))}", {attrs}];')
     for e in edges:
-        attrs = [a for a in [_DOT_EDGES[e.style]] if a]
+        edge_attrs = [a for a in [_DOT_EDGES[e.style]] if a]
         lines = _label_lines(e)
         if lines and e.style != "subset":
-            attrs.insert(0, f'label="{dot_text(chr(10).join(map(escape, lines)))}"')
+            edge_attrs.insert(0, f'label="{dot_text(chr(10).join(map(escape, lines)))}"')
         if e.fault:
-            attrs.append('color="#d93025", fontcolor="#d93025"')
-        tail = f" [{', '.join(attrs)}]" if attrs else ""
+            edge_attrs.append('color="#d93025", fontcolor="#d93025"')
+        tail = f" [{', '.join(edge_attrs)}]" if edge_attrs else ""
         out.append(f'  "{ids[e.src]}" -> "{ids[e.dst]}"{tail};')
     out.append("}")
     return "\n".join(out) + "\n"

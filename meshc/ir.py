@@ -1080,7 +1080,7 @@ def _build(tp: Any, data: Any) -> Any:
         return {k: _build(value, v) for k, v in data.items()}
     if origin is Literal:
         return data
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = _HINTS.get(tp)
         if hints is None:
             hints = typing.get_type_hints(tp)

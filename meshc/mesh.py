@@ -20,9 +20,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union, cast, get_args, get_origin, overload
 
 from pydantic import BaseModel, TypeAdapter
+from typing_extensions import TypeVar as DefaultTypeVar
 
 from meshc.config import Options
 from meshc.diagnostics import ResourceRef, Span
@@ -30,6 +31,20 @@ from meshc.hosts import host_matches, host_subset_of, split_host
 from meshc.source import Document
 
 T = TypeVar("T")
+SpecT = DefaultTypeVar("SpecT", default=Any)
+"""The type of a resource's spec (`Resource[VirtualServiceSpec]`); `Resource` alone is `Resource[Any]`."""
+
+if TYPE_CHECKING:
+    from meshc.models.kube import ServiceSpec
+    from meshc.models.networking import (
+        DestinationRuleSpec,
+        GatewaySpec,
+        ServiceEntrySpec,
+        SidecarSpec,
+        VirtualServiceSpec,
+        WorkloadEntrySpec,
+    )
+    from meshc.models.security import AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec
 
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
@@ -119,8 +134,8 @@ def service_port_protocol(number: int, name: str | None, protocol: str | None, a
 
 
 @dataclass(eq=False, slots=True)
-class Resource:
-    """A validated resource: the document it came from, its kind and its model."""
+class Resource(Generic[SpecT]):
+    """A validated resource: the document it came from, its kind and its model (typed by its spec)."""
 
     doc: Document | None
     kind: str
@@ -142,9 +157,9 @@ class Resource:
         return (getattr(meta, "name", None) or "") if meta is not None else ""
 
     @property
-    def spec(self) -> Any:
-        """The model's spec."""
-        return getattr(self.model, "spec", None)
+    def spec(self) -> SpecT:
+        """The model's spec (of the kind's type: `Mesh.of_kind("VirtualService")` gives `VirtualServiceSpec`)."""
+        return cast(SpecT, getattr(self.model, "spec", None))
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -519,9 +534,9 @@ def raw_object(data: Mapping[str, Any]) -> RawObject | None:
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str) or not meta["name"]:
         return None
     ns = meta.get("namespace")
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
+    labels = meta["labels"] if isinstance(meta.get("labels"), dict) else {}
+    annotations = meta["annotations"] if isinstance(meta.get("annotations"), dict) else {}
+    spec = data["spec"] if isinstance(data.get("spec"), dict) else {}
     return RawObject(_Meta(meta["name"], ns if isinstance(ns, str) else None, labels, annotations), spec, data)
 
 
@@ -925,7 +940,7 @@ class Mesh:
         """A value computed once per Mesh and shared by the rules that need it (`build(self)`)."""
         if key not in self._memo:
             self._memo[key] = build(self)
-        return self._memo[key]  # type: ignore[no-any-return]
+        return self._memo[key]
 
     # --- workloads -----------------------------------------------------------------------------
 
@@ -960,6 +975,42 @@ class Mesh:
 
     # --- resources -----------------------------------------------------------------------------
 
+    @overload
+    def of_kind(
+        self, kind: Literal["VirtualService"], /, *, partial: bool = True
+    ) -> Iterator[Resource[VirtualServiceSpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["DestinationRule"], /, *, partial: bool = True
+    ) -> Iterator[Resource[DestinationRuleSpec]]: ...
+    @overload
+    def of_kind(self, kind: Literal["Gateway"], /, *, partial: bool = True) -> Iterator[Resource[GatewaySpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["ServiceEntry"], /, *, partial: bool = True
+    ) -> Iterator[Resource[ServiceEntrySpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["WorkloadEntry"], /, *, partial: bool = True
+    ) -> Iterator[Resource[WorkloadEntrySpec]]: ...
+    @overload
+    def of_kind(self, kind: Literal["Sidecar"], /, *, partial: bool = True) -> Iterator[Resource[SidecarSpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["AuthorizationPolicy"], /, *, partial: bool = True
+    ) -> Iterator[Resource[AuthorizationPolicySpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["RequestAuthentication"], /, *, partial: bool = True
+    ) -> Iterator[Resource[RequestAuthenticationSpec]]: ...
+    @overload
+    def of_kind(
+        self, kind: Literal["PeerAuthentication"], /, *, partial: bool = True
+    ) -> Iterator[Resource[PeerAuthenticationSpec]]: ...
+    @overload
+    def of_kind(self, kind: Literal["Service"], /, *, partial: bool = True) -> Iterator[Resource[ServiceSpec]]: ...
+    @overload
+    def of_kind(self, *kinds: str, partial: bool = True) -> Iterator[Resource]: ...
     def of_kind(self, *kinds: str, partial: bool = True) -> Iterator[Resource]:
         """Resources of the given kinds, in input order, salvaged invalid ones included (`partial=False`: valid only).
 
@@ -970,6 +1021,38 @@ class Mesh:
             if partial:
                 yield from self.partial_by_kind.get(kind, ())
 
+    @overload
+    def get(
+        self, kind: Literal["VirtualService"], namespace: str, name: str
+    ) -> Resource[VirtualServiceSpec] | None: ...
+    @overload
+    def get(
+        self, kind: Literal["DestinationRule"], namespace: str, name: str
+    ) -> Resource[DestinationRuleSpec] | None: ...
+    @overload
+    def get(self, kind: Literal["Gateway"], namespace: str, name: str) -> Resource[GatewaySpec] | None: ...
+    @overload
+    def get(self, kind: Literal["ServiceEntry"], namespace: str, name: str) -> Resource[ServiceEntrySpec] | None: ...
+    @overload
+    def get(self, kind: Literal["WorkloadEntry"], namespace: str, name: str) -> Resource[WorkloadEntrySpec] | None: ...
+    @overload
+    def get(self, kind: Literal["Sidecar"], namespace: str, name: str) -> Resource[SidecarSpec] | None: ...
+    @overload
+    def get(
+        self, kind: Literal["AuthorizationPolicy"], namespace: str, name: str
+    ) -> Resource[AuthorizationPolicySpec] | None: ...
+    @overload
+    def get(
+        self, kind: Literal["RequestAuthentication"], namespace: str, name: str
+    ) -> Resource[RequestAuthenticationSpec] | None: ...
+    @overload
+    def get(
+        self, kind: Literal["PeerAuthentication"], namespace: str, name: str
+    ) -> Resource[PeerAuthenticationSpec] | None: ...
+    @overload
+    def get(self, kind: Literal["Service"], namespace: str, name: str) -> Resource[ServiceSpec] | None: ...
+    @overload
+    def get(self, kind: str, namespace: str, name: str) -> Resource | None: ...
     def get(self, kind: str, namespace: str, name: str) -> Resource | None:
         """The resource with this kind, namespace and name (the first one if repeated)."""
         found = self.by_name.get((kind, namespace, name))
@@ -979,6 +1062,38 @@ class Mesh:
         """Whether the input defines this resource, even with schema errors."""
         return (kind, namespace, name) in self.names
 
+    @overload
+    def find(
+        self, kind: Literal["VirtualService"], namespace: str, name: str
+    ) -> Resource[VirtualServiceSpec] | None: ...
+    @overload
+    def find(
+        self, kind: Literal["DestinationRule"], namespace: str, name: str
+    ) -> Resource[DestinationRuleSpec] | None: ...
+    @overload
+    def find(self, kind: Literal["Gateway"], namespace: str, name: str) -> Resource[GatewaySpec] | None: ...
+    @overload
+    def find(self, kind: Literal["ServiceEntry"], namespace: str, name: str) -> Resource[ServiceEntrySpec] | None: ...
+    @overload
+    def find(self, kind: Literal["WorkloadEntry"], namespace: str, name: str) -> Resource[WorkloadEntrySpec] | None: ...
+    @overload
+    def find(self, kind: Literal["Sidecar"], namespace: str, name: str) -> Resource[SidecarSpec] | None: ...
+    @overload
+    def find(
+        self, kind: Literal["AuthorizationPolicy"], namespace: str, name: str
+    ) -> Resource[AuthorizationPolicySpec] | None: ...
+    @overload
+    def find(
+        self, kind: Literal["RequestAuthentication"], namespace: str, name: str
+    ) -> Resource[RequestAuthenticationSpec] | None: ...
+    @overload
+    def find(
+        self, kind: Literal["PeerAuthentication"], namespace: str, name: str
+    ) -> Resource[PeerAuthenticationSpec] | None: ...
+    @overload
+    def find(self, kind: Literal["Service"], namespace: str, name: str) -> Resource[ServiceSpec] | None: ...
+    @overload
+    def find(self, kind: str, namespace: str, name: str) -> Resource | None: ...
     def find(self, kind: str, namespace: str, name: str) -> Resource | None:
         """The resource with this identity, valid or salvaged."""
         found = self.get(kind, namespace, name)

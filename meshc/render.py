@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from meshc import __version__
 from meshc.diagnostics import Diagnostic, Severity
@@ -274,7 +274,7 @@ def sarif(diagnostics: list[Diagnostic], rules: Iterable[Rule]) -> str:
         if s.end_line is not None and s.end_column is not None:
             region["endLine"] = s.end_line
             region["endColumn"] = s.end_column
-        result = {
+        result: dict[str, Any] = {
             "ruleId": d.code,
             "level": _SARIF_LEVEL[d.severity],
             "message": {"text": d.message + (f" (help: {d.help})" if d.help else "")},

@@ -15,6 +15,7 @@ from meshc import ir
 from meshc.compile import Compiler, Scope
 from meshc.display import Text, Tree, render
 from meshc.hosts import domain_matches
+from meshc.ir import Note
 from meshc.mesh import Mesh
 from meshc.models.networking import is_http_protocol
 from meshc.pipeline import Loaded
@@ -33,7 +34,7 @@ class Explanation:
     decision: Decision
     ir: ir.IR
     """The compiled slice (one context, one port, the vhosts that can serve the host)."""
-    notes: list[ir.Note] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     """Compile notes of that slice (unknown hosts, subsets, delegates)."""
 
 
@@ -87,14 +88,14 @@ def _mesh_port(mesh: Mesh, hostname: str, request: Request, *, check_only: bool 
             return ports[0]
         listed = ", ".join(str(p) for p in ports) or "none"
         raise RouteError(f"host `{hostname}` has several ports ({listed}); choose one with --port")
-    ports = _vs_host_ports(mesh, hostname, ns)
-    if ports is None:
+    vs_ports = _vs_host_ports(mesh, hostname, ns)
+    if vs_ports is None:
         raise RouteError(_unknown_host(mesh, hostname, ns))
     if check_only:
         return request.port or 0
-    if len(ports) == 1:
-        return ports[0]
-    listed = ", ".join(str(p) for p in ports)
+    if len(vs_ports) == 1:
+        return vs_ports[0]
+    listed = ", ".join(str(p) for p in vs_ports)
     raise RouteError(f"host `{hostname}` is served on several ports ({listed}); choose one with --port")
 
 
@@ -155,8 +156,8 @@ def _gateway_key(mesh: Mesh, ref: str) -> str:
         if len(found) == 1:
             return f"{found[0].namespace}/{found[0].name}"
         if len(found) > 1:
-            names = ", ".join(f"`{r.namespace}/{r.name}`" for r in found)
-            raise RouteError(f"gateway `{ref}` is ambiguous: {names}; write NS/NAME")
+            ambiguous = ", ".join(f"`{r.namespace}/{r.name}`" for r in found)
+            raise RouteError(f"gateway `{ref}` is ambiguous: {ambiguous}; write NS/NAME")
     names = sorted(f"{r.namespace}/{r.name}" for r in gateways)
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     if close:
@@ -387,7 +388,7 @@ def _request_line(req: Request) -> str:
 
 def _lb_text(c: ir.Cluster) -> str:
     lb = c.load_balancer
-    text = lb.policy
+    text: str = lb.policy
     if lb.hash is not None:
         text += f" on {lb.hash.kind}" + (f" {lb.hash.name}" if lb.hash.name else "")
     return text

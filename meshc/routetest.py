@@ -418,7 +418,7 @@ def _auto_gateway(loaded: Loaded, request: Request) -> str:
     hostname = split_authority(request.host)[0]
     if resolver.resolve_authority(hostname, request.source_namespace).service is not None:
         return MESH
-    candidates = []
+    candidates: list[str] = []
     for res in mesh.of_kind("VirtualService"):
         if res.spec is None:
             continue
@@ -600,23 +600,19 @@ def _icv_failures(loaded: Loaded, exp: Explanation, expect: Mapping[str, Any], w
         # Not vacuous: say what happened instead of passing.
         return [f"wantMatch: false cannot be checked: nothing matched ({what}); assert what does happen instead"]
     root_rule, rule, ns = found
+    assert d.route is not None and d.route.origin is not None  # `_rule_of` found the rule that produced it
+    route_ns = d.route.origin.virtual_service.namespace
     equal: dict[str, bool] = {}
     for key, want in expect.items():
         if key == "route":
             equal[key] = _icv_route_equal(loaded, exp, want, rule.route if rule is not None else [], ns)
         elif key == "delegate":
             have = root_rule.delegate
-            have_pair = (
-                (have.name, have.namespace or exp.decision.route.origin.virtual_service.namespace) if have else None
-            )
-            want_pair = (
-                (want.get("name"), want.get("namespace") or exp.decision.route.origin.virtual_service.namespace)
-                if isinstance(want, dict)
-                else None
-            )
+            have_pair = (have.name, have.namespace or route_ns) if have else None
+            want_pair = (want.get("name"), want.get("namespace") or route_ns) if isinstance(want, dict) else None
             equal[key] = have_pair == want_pair
         else:
-            model = {
+            model: Any = {
                 "redirect": nw.HTTPRedirect,
                 "rewrite": nw.HTTPRewrite,
                 "fault": nw.HTTPFaultInjection,

@@ -298,12 +298,12 @@ def check(match: ir.RouteMatch, request: Request) -> str | None:
         if qm.match.kind != "present" and not _sm_ok(qm.match, values[0]):
             return f"query {qm.name} {_sm_text(qm.match)}, request has {_q(values[0])}"
     for cm in match.jwt_claims:
-        values = _claim_values(request.claims, cm.claim)
-        ok = values is not None and (cm.match.kind == "present" or any(_sm_ok(cm.match, v) for v in values))
+        claimed = _claim_values(request.claims, cm.claim)
+        ok = claimed is not None and (cm.match.kind == "present" or any(_sm_ok(cm.match, v) for v in claimed))
         if cm.invert:
             ok = not ok
         if not ok:
-            have = "no such claim" if values is None else ", ".join(_q(v) for v in values)
+            have = "no such claim" if claimed is None else ", ".join(_q(v) for v in claimed)
             word = "without claim" if cm.invert else "claim"
             return f"{word} {'.'.join(cm.claim)} {_sm_text(cm.match)}, request has {have}"
     return None

@@ -598,7 +598,7 @@ class _Fast:
         while idx < n:
             raw = lines[idx]
             idx += 1
-            ind_s, dash, key_text, rest = match_line(raw).groups()
+            ind_s, dash, key_text, rest = match_line(raw).groups()  # type: ignore[union-attr]  # the pattern matches any line
             if dash is None and key_text is None:
                 if not rest or rest[0] == "#":
                     continue

@@ -12,7 +12,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel, ValidationError
@@ -70,7 +70,7 @@ def validate(model: type[BaseModel], data: object) -> tuple[BaseModel | None, li
 
 def problems(model: type[BaseModel], exc: ValidationError) -> list[Problem]:
     """Translate every error of `exc`, raised while validating `model`, into problems."""
-    errors = exc.errors(include_url=False)
+    errors = cast("list[dict[str, Any]]", exc.errors(include_url=False))
     translated: list[Problem] = []
     by_loc: dict[Loc, list[dict[str, Any]]] = {}
     resolved: list[tuple[dict[str, Any], _Resolved]] = []
@@ -328,7 +328,8 @@ def _type_problem(res: _Resolved, errors: list[dict[str, Any]]) -> Problem:
 
 
 def _bounds(meta: tuple[Any, ...]) -> tuple[Any, Any]:
-    low = high = None
+    low: Any = None
+    high: Any = None
     for item in meta:
         if isinstance(item, annotated_types.Ge):
             low = item.ge

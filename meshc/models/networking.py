@@ -157,7 +157,7 @@ class StringMatch(Model):
 class WithoutHeaderMatch(StringMatch):
     """A `withoutHeaders` match: like StringMatch, and `regex: "*"` tests that the header is present."""
 
-    regex: RegexOrStar | None = None  # type: ignore[assignment]
+    regex: RegexOrStar | None = None
 
 
 def _non_empty_prefix(match: StringMatch) -> StringMatch:
@@ -211,8 +211,8 @@ class HeaderOperations(Model):
 class RequestHeaderOperations(HeaderOperations):
     """Request header changes; `set` and `add` may also rewrite the authority (`:authority`, `Host`)."""
 
-    set: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)  # type: ignore[assignment]
-    add: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)  # type: ignore[assignment]
+    set: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)
+    add: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)
 
 
 class Headers(Model):
@@ -712,9 +712,9 @@ def first_overlap(hosts: list[str]) -> tuple[int, int] | None:
             prefix = key[::-1]
             lo = bisect.bisect_left(reversed_sorted, prefix)
             hi = bisect.bisect_left(reversed_sorted, prefix + "\U0010ffff")
-            i = earliest(lo, hi)
-            if i is not None and i < j:
-                found.append(i)
+            first = earliest(lo, hi)
+            if first is not None and first < j:
+                found.append(first)
         if found:
             return min(found), j
     return None
@@ -791,9 +791,9 @@ class VirtualServiceSpec(Model):
                     f"hosts `{self.hosts[i]}` and `{self.hosts[j]}` overlap in the same VirtualService",
                     at=("hosts", j),
                 )
-        for i, rule in enumerate(self.tls):
-            for j, match in enumerate(rule.match):
-                for k, sni_host in enumerate(match.sniHosts):
+        for i, tls_rule in enumerate(self.tls):
+            for j, tls_match in enumerate(tls_rule.match):
+                for k, sni_host in enumerate(tls_match.sniHosts):
                     self._check_sni_host(sni_host, gateway, ("tls", i, "match", j, "sniHosts", k))
         return self
 
@@ -1907,8 +1907,8 @@ class SidecarSpec(Model):
             ports.add(number)
         ports.clear()
         sockets: set[str] = set()
-        for i, listener in enumerate(self.egress):
-            if listener.port is None:
+        for i, egress in enumerate(self.egress):
+            if egress.port is None:
                 if i != len(self.egress) - 1:
                     fail(
                         "catch_all",
@@ -1916,15 +1916,15 @@ class SidecarSpec(Model):
                         at=("egress", i),
                     )
                 continue
-            number = listener.port.number or 0
+            number = egress.port.number or 0
             if number == 0:
-                if (listener.bind or "") in sockets:
+                if (egress.bind or "") in sockets:
                     fail(
                         "duplicate",
                         "unix socket binds of egress listeners must be unique",
                         at=("egress", i, "bind"),
                     )
-                sockets.add(listener.bind or "")
+                sockets.add(egress.bind or "")
             elif number in ports:
                 fail("duplicate", f"egress port {number} is used twice", at=("egress", i, "port", "number"))
             else:

@@ -391,8 +391,9 @@ class AuthorizationPolicySpec(PolicyScope):
         return self
 
     def _check_custom_rules(self) -> None:
-        unsupported = ("namespaces", "notNamespaces", "serviceAccounts", "notServiceAccounts", "principals")
-        unsupported += ("notPrincipals", "requestPrincipals", "notRequestPrincipals", "trustDomains", "notTrustDomains")
+        unsupported: tuple[str, ...] = ("namespaces", "notNamespaces", "serviceAccounts", "notServiceAccounts")
+        unsupported += ("principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals")
+        unsupported += ("trustDomains", "notTrustDomains")
         for i, rule in enumerate(self.rules):
             for j, source in enumerate(rule.from_):
                 for field in unsupported:
@@ -511,7 +512,7 @@ class JWTRule(Model):
         if self.jwks:
             try:
                 keys = json.loads(self.jwks)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 fail("jwks", f"`jwks` is not valid JSON ({exc.msg})", at=("jwks",))
             if not isinstance(keys, dict):
                 fail("jwks", "`jwks` must be a JSON Web Key Set object", at=("jwks",))

@@ -352,7 +352,7 @@ def _analyse_identical(rules: list[Any], kind: str, out: Analysis, *, catch_all_
     # `match` is certainly dead: merged with the root's block, a later block may be broader.
     if len(rules) < 2:
         return
-    seen: dict[str, tuple[int, int]] = {}
+    seen: dict[str, tuple[int, int | None]] = {}
     catch_all: int | None = None
     for i, r in enumerate(rules):
         if getattr(r, "delegate", None) is not None:
@@ -738,7 +738,7 @@ def _ingress_without_subset(mesh: Mesh) -> Iterator[Finding]:
                 if d.subset:
                     target = mesh.fqdn(d.host, res.namespace)
                     if target in hosts and target in wanted:
-                        loc = ("spec", "http", i, "route", j, "destination", "subset")
+                        loc: Loc = ("spec", "http", i, "route", j, "destination", "subset")
                         with_subset[target].append((res, loc, d.subset))
     for res, loc, host in scan.no_subset:
         others = [entry for entry in with_subset.get(host, ()) if entry[0] is not res]
@@ -806,11 +806,11 @@ def _authn_selects(authn: Resource, workload: Any, root: str) -> bool:
 
 
 def _deprecated_elsewhere(mesh: Mesh) -> Iterator[Finding]:
-    for res in mesh.of_kind("Sidecar"):
-        otp = res.spec.outboundTrafficPolicy if res.spec is not None else None
+    for sidecar in mesh.of_kind("Sidecar"):
+        otp = sidecar.spec.outboundTrafficPolicy if sidecar.spec is not None else None
         if otp is not None and otp.egressProxy is not None:
             yield Finding(
-                res,
+                sidecar,
                 ("spec", "outboundTrafficPolicy", "egressProxy"),
                 "`outboundTrafficPolicy.egressProxy` is deprecated and ignored by Istio",
                 help="remove it; route unknown destinations with a ServiceEntry and a VirtualService instead",
