@@ -526,18 +526,21 @@ def _pairs(values: list[str] | None, flag: str, *, colon: bool = False) -> list[
 
 def _claims(headers: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], dict[str, object]]:
     """Split `@request.auth.claims.X=V` pseudo-headers (validated JWT claims) from real headers."""
-    from meshc.compile import claim_path
+    from meshc.models.checks import routing_claim
 
     plain: list[tuple[str, str]] = []
     claims: dict[str, object] = {}
     for key, value in headers:
-        path = claim_path(key)
+        path = routing_claim(key)
         if path is None:
             plain.append((key, value))
             continue
         node = claims
         for part in path[:-1]:
-            node = node.setdefault(part, {})  # type: ignore[assignment]
+            child = node.get(part)
+            if not isinstance(child, dict):  # `claims.a=x` then `claims.a.b=y`: the object wins
+                child = node[part] = {}
+            node = child
         node[path[-1]] = value
     return plain, claims
 

@@ -16,7 +16,6 @@ the full IR does.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,8 +68,6 @@ def space_delimited_claims(listed: Iterable[str]) -> list[str]:
 
 INGRESS_SELECTORS = ({"istio": "ingressgateway"}, {"istio": "egressgateway"})
 REDIRECT_CODES = {0: 301, 301: 301, 302: 302, 303: 303, 307: 307, 308: 308}
-CLAIM_PREFIX = "@request.auth.claims"
-_CLAIM_BRACKETS = re.compile(r"\[([^\]]+)\]")
 
 
 @dataclass(frozen=True)
@@ -133,39 +130,6 @@ def _percent(p: Any) -> float:
     return float(value) if value is not None else 0.0
 
 
-def _string_match(m: Any, *, presence_empty: bool = True) -> ir.StringMatch:
-    """VirtualService StringMatch → IR; `{}` and `regex: "*"` become presence (canBeConvertedToPresentMatch)."""
-    if m is None:
-        return ir.StringMatch("present")
-    if m.exact is not None:
-        return ir.StringMatch("exact", m.exact)
-    if m.prefix is not None:
-        return ir.StringMatch("prefix", m.prefix)
-    if m.regex is not None:
-        if m.regex == "*":
-            return ir.StringMatch("present")
-        return ir.StringMatch("regex", m.regex)
-    return ir.StringMatch("present")
-
-
-def _is_present_form(m: Any) -> bool:
-    return m is None or (m.exact is None and m.prefix is None and (m.regex is None or m.regex == "*"))
-
-
-def claim_path(name: str) -> list[str] | None:
-    """The claim path of a `@request.auth.claims.X` / `@request.auth.claims[X][Y]` header, else None."""
-    if not name.startswith(CLAIM_PREFIX):
-        return None
-    rest = name[len(CLAIM_PREFIX) :]
-    if rest.startswith("."):
-        parts = rest[1:].split(".")
-        return parts if all(parts) else None
-    if rest.startswith("["):
-        parts = _CLAIM_BRACKETS.findall(rest)
-        return parts if parts and "".join(f"[{p}]" for p in parts) == rest else None
-    return None
-
-
 def _header_ops(ops: Any) -> tuple[ir.HeaderOps, str | None]:
     """(operations, authority) of one HeaderOperations (`TranslateHeadersOperations`)."""
     if ops is None:
@@ -194,22 +158,6 @@ def _merge_ops(a: ir.HeaderOps, b: ir.HeaderOps) -> ir.HeaderOps:
 
 def _labels_text(labels: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-
-
-def _catch_all(match: ir.RouteMatch) -> bool:
-    # route.IsCatchAllRoute: prefix `/` or regex `.*`, and no header, query or metadata matcher.
-    path_all = (match.path.kind == "prefix" and match.path.value == "/") or (
-        match.path.kind == "regex" and match.path.value == ".*"
-    )
-    return (
-        path_all
-        and not match.headers
-        and match.method is None
-        and match.authority is None
-        and match.scheme is None
-        and not match.query_params
-        and not match.jwt_claims
-    )
 
 
 # --- VirtualServices ------------------------------------------------------------------------------
@@ -782,14 +730,8 @@ class Compiler:
         for i, rule in enumerate(getattr(vs.spec, section)):
             matches = list(rule.match) or [None]
             for j, m in enumerate(matches):
-                if m is not None:
-                    if m.port and m.port != port:
-                        continue
-                    gws = [resolve_gateway(g, vs.namespace, self.mesh) for g in m.gateways]
-                    if gws and gateway not in gws:
-                        continue
-                    if not gws and not self._source_ok(m.sourceLabels, m.sourceNamespace, state.plan):
-                        continue
+                if self._config_time_reason(m, vs.namespace, port, gateway, state.plan) is not None:
+                    continue
                 loc: tuple[str | int, ...] = ("spec", section, i) + (("match", j) if m is not None else ())
                 clusters = self.weighted(state, vs, rule.route, (*loc[:3], "route"), port)[0]
                 out.append(
@@ -805,29 +747,10 @@ class Compiler:
 
     # --- routes -------------------------------------------------------------------------------------
 
-    def _source_ok(self, labels: Mapping[str, str], namespace: str | None, plan: _ContextPlan) -> bool:
-        if any(plan.labels.get(k) != v for k, v in labels.items()):
-            return False
-        return not namespace or namespace == plan.namespace
-
     def _config_time_reason(self, m: Any, vs_ns: str, port: int, gateway: str, plan: _ContextPlan) -> str | None:
-        """Why a match block produces no route for this proxy (translateRoute + sourceMatchHTTP), or None."""
-        if m is None:
-            return None
-        if m.port and m.port != port:
-            return f"port {m.port} is not the listener port {port}"
-        gws = [resolve_gateway(g, vs_ns, self.mesh) for g in m.gateways]
-        if gws:
-            if gateway in gws:
-                return None
-            return f"gateways [{', '.join(m.gateways)}] do not include {gateway}"
-        missing = [f"{k}={v}" for k, v in sorted(m.sourceLabels.items()) if plan.labels.get(k) != v]
-        if missing:
-            have = _labels_text(plan.labels) or "none"
-            return f"sourceLabels {', '.join(missing)} not on the client (client labels: {have})"
-        if m.sourceNamespace and m.sourceNamespace != plan.namespace:
-            return f"sourceNamespace {m.sourceNamespace} is not the client namespace {plan.namespace}"
-        return None
+        """Why a match block produces no route for this proxy (`ir.MatchScope.reason`), or None."""
+        scope = ir.MatchScope.of(m, lambda ref: resolve_gateway(ref, vs_ns, self.mesh))
+        return scope.reason(port, gateway, plan.labels, plan.namespace)
 
     def _has_routes(self, vs: _VS, port: int, gateway: str, plan: _ContextPlan) -> bool:
         """Cheap check: does the VirtualService produce at least one route here?"""
@@ -954,7 +877,7 @@ class Compiler:
         mirror_ns: str | None = None,
     ) -> ir.Route | None:
         """`translateRoute`: one match block of one rule → one route (None when it has no action)."""
-        match = self.route_match(m)
+        match = ir.RouteMatch.of(m)
         route_id = self._route_id(origin)
         name = rule.name
         if m is not None and getattr(m, "name", None):
@@ -969,7 +892,7 @@ class Compiler:
             origin=origin,
             request_headers=req_ops,
             response_headers=resp_ops,
-            catch_all=_catch_all(match),
+            catch_all=match.catches_all,
         )
         loc = ("spec", "http", origin.virtual_service.rule if origin.delegate is None else origin.delegate.rule)
         if rule.redirect is not None:
@@ -1011,46 +934,6 @@ class Compiler:
         if origin.delegate is not None:
             text += "/delegate/" + part(origin.delegate)
         return text
-
-    def route_match(self, m: Any) -> ir.RouteMatch:
-        """`TranslateRouteMatch`."""
-        out = ir.RouteMatch()
-        if m is None:
-            return out
-        if m.uri is not None:
-            kind, value = ("prefix", "/")
-            if m.uri.exact is not None:
-                kind, value = "exact", m.uri.exact
-            elif m.uri.prefix is not None:
-                kind, value = "prefix", m.uri.prefix
-            elif m.uri.regex is not None:
-                kind, value = "regex", m.uri.regex
-            out.path = ir.PathMatch(kind, value, bool(m.ignoreUriCase))  # type: ignore[arg-type]
-        elif m.ignoreUriCase:
-            out.path = ir.PathMatch("prefix", "/", True)
-        headers: list[ir.HeaderMatch] = []
-        for name, sm in m.headers.items():
-            claim = claim_path(name)
-            if claim is not None:
-                out.jwt_claims.append(ir.ClaimMatch(claim, _string_match(sm)))
-                continue
-            headers.append(ir.HeaderMatch(name.lower(), _string_match(sm)))
-        for name, sm in m.withoutHeaders.items():
-            claim = claim_path(name)
-            if claim is not None:
-                out.jwt_claims.append(ir.ClaimMatch(claim, _string_match(sm), invert=True))
-                continue
-            headers.append(ir.HeaderMatch(name.lower(), _string_match(sm), True, not _is_present_form(sm)))
-        headers.sort(key=lambda h: h.name)
-        out.headers = headers
-        if m.method is not None:
-            out.method = _string_match(m.method)
-        if m.authority is not None:
-            out.authority = _string_match(m.authority)
-        if m.scheme is not None:
-            out.scheme = _string_match(m.scheme)
-        out.query_params = [ir.QueryParamMatch(k, _string_match(v)) for k, v in sorted(m.queryParams.items())]
-        return out
 
     @staticmethod
     def redirect(r: Any, port: int, is_tls: bool) -> ir.Redirect | None:
@@ -1249,7 +1132,7 @@ class Compiler:
     def cors(c: Any) -> ir.Cors:
         """`TranslateCORSPolicy`."""
         if c.allowOrigins:
-            origins = [_string_match(o) for o in c.allowOrigins]
+            origins = [ir.StringMatch.of(o) for o in c.allowOrigins]
         else:
             origins = [ir.StringMatch("exact", o) for o in c.allowOrigin]
         return ir.Cors(

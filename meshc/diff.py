@@ -1056,8 +1056,9 @@ def _probe(
             if ident in seen:
                 continue
             seen.add(ident)
-            d_old = simulate(old.ir, p.request(host, port, gateway=gateway, source_namespace=source_namespace))
-            d_new = simulate(new.ir, p.request(host, port, gateway=gateway, source_namespace=source_namespace))
+            req = p.request(host, port, gateway=gateway, source_namespace=source_namespace)
+            d_old = simulate(old.ir, req, trace=False)
+            d_new = simulate(new.ir, req, trace=False)
             o_old, o_new = outcome(d_old), outcome(d_new)
             if o_old.key() == o_new.key():
                 continue

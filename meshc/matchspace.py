@@ -1,51 +1,52 @@
-"""Match-space reasoning: can every request one HTTP match block accepts also be accepted by another?
+"""Match-space reasoning over compiled matches: does one match block accept every request another accepts?
 
-A match block is the conjunction of per-field conditions Envoy checks (uri, headers, withoutHeaders,
-query parameters, method, authority, scheme, JWT claims) plus the config-time conditions Istio uses
-to keep or drop the block (port, gateways, sourceLabels, sourceNamespace). `contains(a, b)` answers
-"is every request that `b` matches also matched by `a`?" and says True only when that is proven:
-anything it cannot decide (two arbitrary regexes, a regex against a prefix it cannot bound, JWT
-claims that differ) counts as "not contained", so callers never report a shadowed block that can
-in fact be reached.
+A block is a compiled match (`ir.RouteMatch`, made by `ir.RouteMatch.of` as `meshc compile` makes it)
+with its scope (`ir.MatchScope`: port, gateways, source labels and namespace). `contains(a, b)`
+answers "is every request that `b` matches also matched by `a`?" and says True only when that is
+proven: anything it cannot decide (two arbitrary regexes, a regex against a prefix it cannot bound,
+JWT claims that differ) counts as "not contained", so callers never report a shadowed block that can
+in fact be reached. Whether one value passes one condition is never decided here: the IR's match
+types decide (`ir.StringMatch.matches`, `ir.HeaderMatch.holds`); this module reasons about sets.
 
-Semantics follow Envoy as Istio configures it:
-- uri `exact` and `regex` test the path without its query, `prefix` the whole `:path` (the same
-  thing unless the prefix holds a `?`); `ignoreUriCase` folds ASCII case; a regex must match the
-  whole path and is always case-sensitive.
-- header names are case-insensitive, values case-sensitive; `{}` or `regex: "*"` test presence;
-  `withoutHeaders` inverts the test, and (except the presence form) treats a missing header as empty.
-- query parameter names are case-sensitive.
-- `method`, `authority` and `scheme` are header tests on `:method`, `:authority`, `:scheme`.
-- a block that sets `gateways` ignores `sourceLabels` and `sourceNamespace` (Istio
-  `sourceMatchHTTP`); `port` 0 means any port.
+The semantics are the IR's (Envoy as Istio configures it): uri `exact` and `regex` test the path
+without its query, `prefix` the whole `:path`; `ignoreUriCase` folds ASCII; regexes match whole
+values byte by byte; header names are case-insensitive, values case-sensitive; `withoutHeaders`
+inverts and (except the presence form) treats a missing header as empty; a block that sets
+`gateways` ignores `sourceLabels` and `sourceNamespace`.
 
 Two facts about requests are assumed: a path always begins with `/`, and no path, header or query
 value contains a newline (HTTP forbids it; Envoy rejects such requests). The second lets `.*` at the
 end of a regex be read as "anything".
+
+Finding containers fast: `Containers` files each block under ONE condition every block it contains
+must also satisfy (its anchor: an exact value, a prefix, a regex, an attribute, its port...), and
+looks a block up by the conditions it has, so a block is compared only with the earlier blocks that
+can contain it. `RouteIndex` does the same for concrete requests over the routes of a virtual host
+(`meshc.simulate` without a trace, for `meshc diff`).
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import re2
 
-# --- string predicates -------------------------------------------------------------------------
+from meshc import ir
 
-_UPPER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# --- string tests ------------------------------------------------------------------------------
+
 _LETTERS = frozenset(string.ascii_letters)
 _META = frozenset("\\.^$|?*+()[]{}")
 _PUNCT = frozenset(string.punctuation)
 _QUANT = frozenset("*+?{")
 
-
-def fold(text: str) -> str:
-    """ASCII lower-casing, as Envoy's case-insensitive path matching does (absl::AsciiStrToLower)."""
-    return text.translate(_UPPER)
+fold = ir.ascii_lower
+"""Envoy's case folding (ASCII only), as `ignoreUriCase` does it."""
 
 
 def _has_letters(text: str) -> bool:
@@ -53,32 +54,21 @@ def _has_letters(text: str) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Regex:
-    """What meshc knows about an RE2 pattern: its text and a literal every match starts with."""
-
-    pattern: str
-    lead: str | None
-    """A string every full match starts with (None: nothing known, e.g. top-level alternation)."""
-
-
-@dataclass(frozen=True, slots=True)
 class Str:
-    """A test on a string value: `exact`, `prefix` or `regex` (full match), optionally case-folded."""
+    """A test on a string value: `exact`, `prefix` or `regex` (full match), optionally case-folded.
+
+    The normal form of an `ir.StringMatch` (see `string_test`): `lead` is a literal every value the
+    test accepts starts with (regexes only; None: nothing known).
+    """
 
     kind: str
     value: str
     fold: bool = False
-    regex: Regex | None = field(default=None, compare=False)
+    lead: str | None = field(default=None, compare=False)
 
     def matches(self, text: str) -> bool:
-        """Whether `text` passes this test (Envoy semantics)."""
-        if self.kind == "regex":
-            return _fullmatch(self.value, text)
-        if self.fold:
-            text, value = fold(text), fold(self.value)
-        else:
-            value = self.value
-        return text == value if self.kind == "exact" else text.startswith(value)
+        """Whether `text` passes this test (the IR's `StringMatch.matches`)."""
+        return ir.StringMatch(self.kind, self.value, self.fold).matches(text)  # type: ignore[arg-type]
 
     def describe(self) -> str:
         """`prefix `/api``, for messages."""
@@ -99,22 +89,10 @@ def string_test(kind: str, value: str, *, fold: bool = False) -> Str:
                 return Str("exact", lead)
             if tail_any:
                 return Str("prefix", lead)
-        return Str("regex", value, regex=Regex(value, shape[0] if shape is not None else None))
+        return Str("regex", value, lead=shape[0] if shape is not None else None)
     if fold and not _has_letters(value):
         fold = False
     return Str(kind, value, fold)
-
-
-@lru_cache(maxsize=4096)
-def _compiled(pattern: str) -> Any:
-    return re2.compile(pattern)
-
-
-def _fullmatch(pattern: str, text: str) -> bool:
-    try:
-        return _compiled(pattern).fullmatch(text) is not None
-    except re2.error:
-        return False
 
 
 @lru_cache(maxsize=4096)
@@ -125,6 +103,8 @@ def regex_shape(pattern: str) -> tuple[str, bool, bool] | None:
     `lead`; `tail_any` means it matches exactly the strings that start with `lead` (`lead.*`).
     Reading is deliberately narrow: anything unusual stops the literal run, and a top-level
     alternation, a `QE` quote (backslash-Q ... backslash-E) or unbalanced parentheses give None.
+    (A non-ASCII literal is its UTF-8 bytes in sequence, so it stays a literal; a quantifier after
+    it would apply to its last byte only, and stops the run before it.)
     """
     if "\\Q" in pattern or not _no_top_level_alternation(pattern):
         return None
@@ -195,9 +175,9 @@ def str_implies(p: Str, q: Str) -> bool:
     if p == q:
         return True
     if q.kind == "regex":
-        return p.kind == "exact" and not p.fold and _fullmatch(q.value, p.value)
+        return p.kind == "exact" and not p.fold and q.matches(p.value)
     if p.kind == "regex":
-        lead = p.regex.lead if p.regex is not None else None
+        lead = p.lead
         if q.kind != "prefix" or lead is None:
             return False
         return fold(lead).startswith(fold(q.value)) if q.fold else lead.startswith(q.value)
@@ -217,8 +197,8 @@ def str_disjoint(p: Str, q: Str) -> bool:
         p, q = q, p
     if p.kind == "regex":
         if q.kind == "exact":
-            return not q.fold and not _fullmatch(p.value, q.value)
-        lead = p.regex.lead if p.regex is not None else None
+            return not q.fold and not p.matches(q.value)
+        lead = p.lead
         if lead is None:
             return False
         a, b = (fold(lead), fold(q.value)) if q.fold else (lead, q.value)
@@ -249,12 +229,11 @@ class Cond:
     negated: bool = False
 
     def holds(self, value: str | None) -> bool:
-        """Whether a request whose attribute is `value` (None: absent) satisfies the condition."""
-        if not self.negated:
-            return value is not None and (self.test is None or self.test.matches(value))
-        if self.test is None:
-            return value is None
-        return not self.test.matches(value if value is not None else "")
+        """Whether a request whose attribute is `value` (None: absent) satisfies it (`ir.HeaderMatch.holds`)."""
+        t = self.test
+        sm = ir.StringMatch("present") if t is None else ir.StringMatch(t.kind, t.value, t.fold)  # type: ignore[arg-type]
+        header = ir.HeaderMatch("x", sm, self.negated, self.negated and t is not None)
+        return header.holds(() if value is None else (value,))
 
 
 def cond_implies(b: Cond, a: Cond) -> bool:
@@ -279,26 +258,28 @@ def cond_implies(b: Cond, a: Cond) -> bool:
 
 MESH = "mesh"
 
+URI = "uri"
+"""The key of the path in `Block.conds`-like tables (the path is `Block.path`)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Block:
     """Everything one HTTP match block (or a rule without `match`) requires of a request."""
 
     path: Str | None = None
+    """None: any path."""
     conds: Mapping[str, tuple[Cond, ...]] = field(default_factory=dict)
-    """Per attribute: `h:<lower-case header>` (incl. `h::method`), `q:<query param>`."""
-    claims: Mapping[str, frozenset[tuple[str, str, bool]]] = field(default_factory=dict)
-    """JWT claim tests, compared only for equality (their matching is Envoy metadata matching)."""
+    """Per attribute: `h:<lower-case header>` (`h::method`, `h::authority`, `h::scheme` too), `q:<query param>`."""
+    claims: Mapping[tuple[str, ...], frozenset[tuple[str, str, bool]]] = field(default_factory=dict)
+    """JWT claim tests by claim path, compared only for equality (their matching is Envoy metadata matching)."""
     port: int | None = None
     gateways: frozenset[str] = frozenset({MESH})
     """Where the block exists: `mesh` and/or `namespace/name` of gateways."""
     source_labels: frozenset[tuple[str, str]] = frozenset()
     source_namespace: str | None = None
 
-    @property
-    def catches_all(self) -> bool:
-        """True when the block has no runtime condition (only where/which port it applies)."""
-        return (self.path is None or _any_path(self.path)) and not self.conds and not self.claims
+    def __hash__(self) -> int:
+        return hash((self.path, tuple(sorted(self.conds.items())), self.port, self.gateways))
 
 
 def _any_path(test: Str) -> bool:
@@ -316,7 +297,7 @@ def contains(a: Block, b: Block) -> bool:
         return False
     if a.source_namespace is not None and a.source_namespace != b.source_namespace:
         return False
-    if a.path is not None and not _any_path(a.path) and (b.path is None or not str_implies(b.path, a.path)):
+    if a.path is not None and (b.path is None or not str_implies(b.path, a.path)):
         return False
     for key, wanted in a.conds.items():
         have = b.conds.get(key, ())
@@ -325,104 +306,368 @@ def contains(a: Block, b: Block) -> bool:
     return all(tests <= b.claims.get(key, frozenset()) for key, tests in a.claims.items())
 
 
-# --- building blocks from the models -------------------------------------------------------------
-
-CLAIM_PREFIX = "@request.auth.claims"
-
-
-def is_claim(name: str) -> bool:
-    """Whether a header name is a JWT claim reference (`@request.auth.claims.x`, `...[x]`)."""
-    return name.lower().startswith(CLAIM_PREFIX)
+def _test(sm: ir.StringMatch) -> Str | None:
+    return None if sm.kind == "present" else string_test(sm.kind, sm.value, fold=sm.ignore_case)
 
 
-def _present(match: Any) -> bool:
-    return (
-        match is None or (match.exact is None and match.prefix is None and match.regex is None) or (match.regex == "*")
-    )
-
-
-def _test(match: Any, *, fold: bool = False) -> Str:
-    if match.exact is not None:
-        return string_test("exact", match.exact, fold=fold)
-    if match.prefix is not None:
-        return string_test("prefix", match.prefix, fold=fold)
-    return string_test("regex", match.regex)
-
-
-def _cond(match: Any, *, negated: bool = False) -> Cond:
-    return Cond(None if _present(match) else _test(match), negated)
-
-
-def _claim(match: Any, negated: bool) -> tuple[str, str, bool]:
-    if match is None or _present(match):
-        return ("present", "", negated)
-    if match.exact is not None:
-        return ("exact", match.exact, negated)
-    if match.prefix is not None:
-        return ("prefix", match.prefix, negated)
-    return ("regex", match.regex, negated)
-
-
-def block_of(
-    match: Any,
-    vs_gateways: frozenset[str],
-    gateway_key: Callable[[str], str] = lambda ref: ref,
-) -> Block:
-    """The Block of an `HTTPMatchRequest` model (None: a rule without `match`).
-
-    `vs_gateways` are the VirtualService's gateways as keys (`mesh`, `ns/name`); `gateway_key`
-    turns a match-level gateway reference into the same kind of key.
-    """
-    if match is None:
-        return Block(gateways=vs_gateways)
-    conds: dict[str, list[Cond]] = {}
-    claims: dict[str, set[tuple[str, str, bool]]] = {}
-
-    def add(key: str, cond: Cond) -> None:
-        conds.setdefault(key, []).append(cond)
-
-    for negated, table in ((False, match.headers), (True, match.withoutHeaders)):
-        for name, sm in (table or {}).items():
-            if is_claim(name):
-                claims.setdefault(name, set()).add(_claim(sm, negated))
-            else:
-                add("h:" + name.lower(), _cond(sm, negated=negated))
-    for name, pseudo in (("method", ":method"), ("authority", ":authority"), ("scheme", ":scheme")):
-        sm = getattr(match, name)
+def block_of(match: ir.RouteMatch, scope: ir.MatchScope, vs_gateways: frozenset[str]) -> Block:
+    """The Block of a compiled match and its scope; `vs_gateways` are the VirtualService's (`mesh`, `ns/name`)."""
+    conds: dict[str, list[Cond]] = defaultdict(list)
+    for hm in match.headers:
+        conds["h:" + hm.name].append(Cond(_test(hm.match), hm.invert))
+    for name, sm in ((":method", match.method), (":authority", match.authority), (":scheme", match.scheme)):
         if sm is not None:
-            add("h:" + pseudo, _cond(sm))
-    for name, sm in (match.queryParams or {}).items():
-        add("q:" + name, _cond(sm))
-    path = None
-    uri = match.uri
-    if uri is not None and not (uri.exact is None and uri.prefix is None and uri.regex is None):
-        path = _test(uri, fold=bool(match.ignoreUriCase))
-        if uri.regex is not None and path.kind == "prefix" and "?" in path.value:
-            # Envoy tests a prefix against the whole `:path` but a regex against the path
-            # without its query, so `/a\?.*` is not the prefix `/a?`: keep it a regex.
-            path = Str("regex", uri.regex, regex=Regex(uri.regex, path.value))
-    if match.gateways:
-        gateways = frozenset(gateway_key(g) for g in match.gateways) & vs_gateways
+            conds["h:" + name].append(Cond(_test(sm)))
+    for qm in match.query_params:
+        conds["q:" + qm.name].append(Cond(_test(qm.match)))
+    claims: dict[tuple[str, ...], set[tuple[str, str, bool]]] = defaultdict(set)
+    for cm in match.jwt_claims:
+        claims[tuple(cm.claim)].add((cm.match.kind, cm.match.value, cm.invert))
+    pm = match.path
+    path: Str | None = string_test(pm.kind, pm.value, fold=pm.ignore_case)
+    assert path is not None
+    if _any_path(path):
+        path = None
+    elif pm.kind == "regex" and path.kind == "prefix" and "?" in path.value:
+        # Envoy tests a prefix against the whole `:path` but a regex against the path
+        # without its query, so `/a\?.*` is not the prefix `/a?`: keep it a regex.
+        path = Str("regex", pm.value, lead=path.value)
+    if scope.gateways:
+        gateways = frozenset(scope.gateways) & vs_gateways
         labels: frozenset[tuple[str, str]] = frozenset()
         source_ns = None
     else:
         gateways = vs_gateways
-        labels = frozenset((match.sourceLabels or {}).items())
-        source_ns = match.sourceNamespace or None
+        labels = frozenset(scope.source_labels.items())
+        source_ns = scope.source_namespace
     return Block(
         path,
         {k: tuple(v) for k, v in conds.items()},
         {k: frozenset(v) for k, v in claims.items()},
-        match.port or None,
+        scope.port,
         gateways,
         labels,
         source_ns,
     )
 
 
-def vs_gateway_keys(gateways: Iterable[str], gateway_key: Callable[[str], str]) -> frozenset[str]:
+def vs_gateway_keys(gateways: Iterable[str], gateway_key: Any) -> frozenset[str]:
     """The keys of a VirtualService's `gateways` (empty: the mesh)."""
     refs = list(gateways)
     if not refs:
         return frozenset({MESH})
     return frozenset(MESH if g == MESH else gateway_key(g) for g in refs)
+
+
+# --- indexes -----------------------------------------------------------------------------------
+
+
+class _Postings:
+    """Ids filed under one condition on a named attribute each, found again from what a probe has there.
+
+    A lookup returns every id whose condition CAN hold for the probe (never fewer, sometimes more):
+    the caller checks each candidate with the real test. Exact values are hashed; prefixes are found
+    by cutting the probe's text at the lengths the filed prefixes have; regexes of one attribute run
+    together as one RE2 set (compiled like `ir.compiled_regex`).
+    """
+
+    def __init__(self) -> None:
+        self.exact: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.prefix: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        self.regex: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        self.same_regex: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.keyed: dict[str, list[int]] = defaultdict(list)
+        self.always: list[int] = []
+        self._lengths: dict[str, list[int]] = {}
+        self._sets: dict[str, tuple[Any, list[int]] | None] = {}
+
+    # Filing. `fold` tables live under the key `~<key>` and hold ASCII-folded values.
+
+    def file_test(self, key: str, kind: str, value: str, folded: bool, n: int) -> None:
+        """File `n` under a string test on `key` (`exact`, `prefix` or `regex`)."""
+        if folded:
+            key, value = "~" + key, fold(value)
+        if kind == "exact":
+            self.exact[(key, value)].append(n)
+        elif kind == "prefix":
+            self.prefix[key][value].append(n)
+            self._lengths.pop(key, None)
+        else:
+            self.regex[key].append((value, n))
+            self.same_regex[(key, value)].append(n)
+            self._sets.pop(key, None)
+
+    def file_key(self, key: str, n: int) -> None:
+        """File `n` under "the probe has something on `key`"."""
+        self.keyed[key].append(n)
+
+    # Lookups: each appends candidate ids to `out`.
+
+    def value(self, key: str, out: list[int], exact: str, prefix: str | None = None, regex: str | None = None) -> None:
+        """Ids whose test on `key` a concrete value passes (`prefix`, `regex`: what those tests see, if not `exact`)."""
+        prefix = exact if prefix is None else prefix
+        regex = exact if regex is None else regex
+        out.extend(self.exact.get((key, exact), ()))
+        out.extend(self.exact.get(("~" + key, fold(exact)), ()))
+        self.text(key, prefix, out)
+        self._regex_matches(key, regex, out)
+
+    def text(self, key: str, text: str, out: list[int]) -> None:
+        """Ids filed under a prefix (folded or not) that `text` (or its folded form) starts with."""
+        self._prefixes(key, text, out)
+        self._prefixes("~" + key, fold(text), out)
+
+    def folded(self, key: str, value: str, out: list[int]) -> None:
+        """Ids whose test a case-folded exact or prefix test may imply: compared on the folded value in every table."""
+        low = fold(value)
+        out.extend(self.exact.get((key, low), ()))
+        out.extend(self.exact.get(("~" + key, low), ()))
+        self._prefixes(key, low, out)
+        self._prefixes("~" + key, low, out)
+
+    def _prefixes(self, key: str, text: str, out: list[int]) -> None:
+        table = self.prefix.get(key)
+        if not table:
+            return
+        lengths = self._lengths.get(key)
+        if lengths is None:
+            lengths = self._lengths[key] = sorted({len(p) for p in table})
+        n = len(text)
+        # Cut only at the lengths the prefixes have (a 200 KB text has 200,000 prefixes).
+        for k in lengths if len(lengths) <= n + 1 else range(n + 1):
+            if k > n:
+                break
+            found = table.get(text[:k])
+            if found:
+                out.extend(found)
+
+    def _regex_matches(self, key: str, value: str, out: list[int]) -> None:
+        patterns = self.regex.get(key)
+        if not patterns:
+            return
+        if key not in self._sets:
+            self._sets[key] = _regex_set(patterns)
+        built = self._sets[key]
+        if built is not None:
+            compiled, ids = built
+            try:
+                hits = compiled.Match(ir.wire_bytes(value))
+            except Exception:  # RE2::Set ran out of memory: test the patterns one by one
+                self._sets[key] = None
+            else:
+                out.extend(ids[h] for h in hits or ())
+                return
+        out.extend(n for pattern, n in patterns if ir.regex_fullmatch(pattern, value))
+
+
+def _regex_set(patterns: Sequence[tuple[str, int]]) -> tuple[Any, list[int]] | None:
+    """One RE2 set of whole-value patterns, as `ir.compiled_regex` compiles each; None when RE2 will not build it."""
+    try:
+        compiled = re2.Set.FullMatchSet(ir.REGEX_OPTIONS)
+        ids: list[int] = []
+        for pattern, n in patterns:
+            if ir.compiled_regex(pattern) is None:
+                continue  # RE2 rejects it: it matches nothing
+            compiled.Add(ir.wire_bytes(pattern))
+            ids.append(n)
+        if not compiled.Compile():
+            return None
+    except Exception:
+        return None
+    return compiled, ids
+
+
+Option = tuple[str, str, str, bool]
+"""A condition an item can be filed under: (key, `exact`|`prefix`|`regex`|`key`, value, folded)."""
+
+_SCORES = {"exact": 4, "prefix": 3, "regex": 2, "key": 1}
+
+
+def _file_all(postings: _Postings, options: Sequence[list[Option]]) -> None:
+    """File each item under its rarest option (ties: the most selective kind); items without any go to `always`.
+
+    Rarity keeps the buckets small: a lookup returns whole buckets, so N blocks that all test
+    `uri exact /api` but each a different header value are filed by the header value.
+    """
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    for opts in options:
+        for key, kind, value, folded in set(opts):
+            counts[("~" + key if folded else key, kind, fold(value) if folded else value)] += 1
+    for n, opts in enumerate(options):
+        if not opts:
+            postings.always.append(n)
+            continue
+        key, kind, value, folded = min(
+            opts,
+            key=lambda o: (
+                counts[("~" + o[0] if o[3] else o[0], o[1], fold(o[2]) if o[3] else o[2])],
+                -(_SCORES[o[1]] - o[3]),
+            ),
+        )
+        if kind == "key":
+            postings.file_key(key, n)
+        else:
+            postings.file_test(key, kind, value, folded, n)
+
+
+def _look_up_string_test(postings: _Postings, key: str, test: Str, out: list[int]) -> None:
+    """Ids filed under a test that `test` may imply (see `str_implies`)."""
+    if test.kind == "regex":
+        if test.lead is not None:
+            postings.text(key, test.lead, out)
+        out.extend(postings.same_regex.get((key, test.value), ()))
+    elif test.fold:
+        postings.folded(key, test.value, out)
+    elif test.kind == "exact":
+        postings.value(key, out, test.value)
+    else:
+        postings.text(key, test.value, out)
+
+
+class Containers:
+    """The match blocks of one VirtualService, each filed under one condition every block it contains has.
+
+    `first(n)` is the first block before block `n` that contains it: exactly what comparing block
+    `n` with every earlier block finds (tests/test_routing_scale.py holds the two to the same
+    answers), but each block is compared only with the blocks whose filed condition it satisfies.
+    A block can be filed under: the test of its path, or of a header, query parameter or pseudo-header
+    it requires (a containing block's test must be implied by one of the contained block's tests), a
+    JWT claim test, its port, source namespace or a source label (the contained block has the same),
+    or an attribute it tests the presence or absence of (the contained block tests it too). A block
+    with none of these (no condition at all) is a candidate for every later block. Blocks equal to
+    an earlier one are not filed: the earlier one contains whatever they contain.
+    """
+
+    def __init__(self, blocks: Sequence[Block]) -> None:
+        self.blocks = blocks
+        self.postings = _Postings()
+        seen: set[Block] = set()
+        options: list[list[Option]] = []
+        for block in blocks:
+            if block in seen:
+                options.append([("", "key", "", False)])  # filed under an attribute nothing has
+                continue
+            seen.add(block)
+            options.append(_block_options(block))
+        _file_all(self.postings, options)
+
+    def candidates(self, block: Block) -> list[int]:
+        """Every filed block that may contain `block`, in order (with some that do not)."""
+        p = self.postings
+        out = list(p.always)
+        if block.path is not None:
+            _look_up_string_test(p, URI, block.path, out)
+        for key, conds in block.conds.items():
+            for c in conds:
+                if c.test is not None and not c.negated:
+                    _look_up_string_test(p, key, c.test, out)
+            out.extend(p.keyed.get(key, ()))
+        for key, value in _exact_values(block):
+            out.extend(p.exact.get((key, value), ()))
+        return sorted(set(out))
+
+    def first(self, n: int) -> int | None:
+        """The first block before block `n` that contains it, or None."""
+        here = self.blocks[n]
+        for m in self.candidates(here):
+            if m >= n:
+                break
+            if contains(self.blocks[m], here):
+                return m
+        return None
+
+
+def _block_options(block: Block) -> list[Option]:
+    out: list[Option] = []
+    if block.path is not None:
+        out.append((URI, block.path.kind, block.path.value, block.path.fold))
+    for key, conds in block.conds.items():
+        for c in conds:
+            if c.test is not None and not c.negated:
+                out.append((key, c.test.kind, c.test.value, c.test.fold))
+            else:
+                out.append((key, "key", "", False))
+    out.extend((key, "exact", value, False) for key, value in _exact_values(block))
+    return out
+
+
+def _exact_values(block: Block) -> list[tuple[str, str]]:
+    """(key, value) of the conditions a contained block must have the same: claim tests and scope."""
+    out = [
+        ("c:" + "\x00".join(claim), f"{kind}\x00{value}\x00{int(negated)}")
+        for claim, tests in block.claims.items()
+        for kind, value, negated in tests
+    ]
+    if block.port is not None:
+        out.append(("s:port", str(block.port)))
+    if block.source_namespace is not None:
+        out.append(("s:ns", block.source_namespace))
+    out.extend(("s:label", f"{k}={v}") for k, v in sorted(block.source_labels))
+    return out
+
+
+_PSEUDO = (":authority", "host", ":method", ":path", ":scheme")
+
+
+class RouteIndex:
+    """The routes of one virtual host, each filed under one condition a request must pass to take it.
+
+    `first(request)` is the first route whose match holds, as Envoy walks them, but it tests only the
+    routes whose filed condition the request passes (and those filed under none). `meshc diff` sends
+    a request per match block through every virtual host: walking every route before the one taken
+    made it quadratic in the routes of a virtual host.
+    """
+
+    def __init__(self, routes: Sequence[ir.Route]) -> None:
+        self.routes = routes
+        self.postings = _Postings()
+        _file_all(self.postings, [_route_options(r.match) for r in routes])
+
+    def candidates(self, request: ir.HttpRequest) -> list[int]:
+        """Every route the request may take, in order (with some it does not)."""
+        p = self.postings
+        out = list(p.always)
+        path = request.path
+        p.value(URI, out, ir.path_without_query(path), prefix=path)
+        names = dict.fromkeys([*_PSEUDO, *(ir.ascii_lower(k) for k, _ in request.headers)])
+        for name in names:
+            key = "h:" + name
+            values = request.header_values(name)
+            if values:
+                out.extend(p.keyed.get(key, ()))
+            for value in values:
+                p.value(key, out, value)
+        firsts: dict[str, str] = {}
+        for name, value in ir.query_params(path):
+            firsts.setdefault(name, value)
+        for name, value in firsts.items():
+            out.extend(p.keyed.get("q:" + name, ()))
+            p.value("q:" + name, out, value)
+        return sorted(set(out))
+
+    def first(self, request: ir.HttpRequest) -> int | None:
+        """The index of the first route `request` takes, or None (Envoy answers 404)."""
+        for n in self.candidates(request):
+            if self.routes[n].match.matches(request):
+                return n
+        return None
+
+
+def _route_options(m: ir.RouteMatch) -> list[Option]:
+    """Conditions a request must pass to take a route with this match."""
+    out: list[Option] = []
+    pm = m.path
+    if not (pm.kind == "prefix" and pm.value == "/" and not pm.ignore_case):
+        sm = pm.string_match
+        out.append((URI, sm.kind, sm.value, sm.ignore_case))
+    tests = [("h:" + hm.name, hm.match) for hm in m.headers if not hm.invert and not hm.treat_missing_as_empty]
+    for name, sm in ((":method", m.method), (":authority", m.authority), (":scheme", m.scheme)):
+        if sm is not None:
+            tests.append(("h:" + name, sm))
+    tests.extend(("q:" + qm.name, qm.match) for qm in m.query_params)
+    for key, sm in tests:
+        if sm.kind == "present":
+            out.append((key, "key", "", False))
+        else:
+            out.append((key, sm.kind, sm.value, sm.ignore_case))
+    return out

@@ -20,7 +20,7 @@ from meshc.mesh import Mesh
 from meshc.models.networking import is_http_protocol
 from meshc.pipeline import Loaded
 from meshc.resolve import MESH, Client, Resolver
-from meshc.simulate import Decision, Request, simulate, split_authority
+from meshc.simulate import Decision, Request, elide, simulate, split_authority
 
 
 class RouteError(Exception):
@@ -377,12 +377,13 @@ def _where(file: str | None, line: int | None) -> str:
 
 
 def _request_line(req: Request) -> str:
-    parts = [f"{req.method} {req.scheme or 'http'}://{req.host}{req.path}"]
+    # Long values are cut (`elide`): the text output stays bounded whatever the request.
+    parts = [f"{elide(req.method)} {req.scheme or 'http'}://{elide(req.host)}{elide(req.path)}"]
     extra = [f"port {req.port}"]
     if req.headers:
-        extra.append("headers " + ", ".join(f"{k}: {v}" for k, v in req.headers))
+        extra.append("headers " + ", ".join(f"{elide(k)}: {elide(v)}" for k, v in req.headers))
     if req.claims:
-        extra.append("claims " + ", ".join(f"{k}={v}" for k, v in sorted(req.claims.items())))
+        extra.append("claims " + ", ".join(f"{elide(k)}={elide(str(v))}" for k, v in sorted(req.claims.items())))
     return parts[0] + "  [" + "; ".join(extra) + "]"
 
 

@@ -3,10 +3,11 @@
 A witness of a set of `RouteMatch`es is one concrete request that every one of them selects: for
 each dimension of a request (path, each header, method, authority, scheme, each query parameter,
 each JWT claim) the first candidate value that satisfies the conditions of every match on that
-dimension is taken, then the whole request is checked with the simulator's own `check`. A regex is
-turned into a string by walking Python's parse of it (RE2 syntax is a subset for the usual
-patterns) and the result is checked with RE2. When no candidate fits, there is no witness: the
-caller says so instead of guessing.
+dimension is taken, then the whole request is checked with the IR's matcher (`RouteMatch.mismatch`,
+which the simulator uses too). A regex is turned into a string by walking Python's parse of it (RE2
+syntax is a subset for the usual patterns) and the result is checked with Envoy's regex matcher
+(`ir.regex_fullmatch`). When no candidate fits, there is no witness: the caller says so instead of
+guessing.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import re2
 
 from meshc import ir
 from meshc.simulate import Request, check
@@ -113,11 +112,7 @@ def regex_example(pattern: str) -> str | None:
         text = _gen(parsed, {})
     except _NoExample:
         return None
-    try:
-        ok = re2.fullmatch(pattern, text) is not None
-    except Exception:
-        return None
-    return text if ok else None
+    return text if ir.regex_fullmatch(pattern, text) else None
 
 
 class _NoExample(Exception):
@@ -204,38 +199,12 @@ def _gen(parsed: Iterable[Any], groups: dict[int, str]) -> str:
 # --- string witnesses -----------------------------------------------------------------------------
 
 
-def _sm_ok(sm: ir.StringMatch, value: str | None) -> bool:
-    if value is None:
-        return False
-    if sm.kind == "present":
-        return True
-    if sm.kind == "exact":
-        return value == sm.value
-    if sm.kind == "prefix":
-        return value.startswith(sm.value)
-    try:
-        return re2.fullmatch(sm.value, value) is not None
-    except Exception:
-        return False
-
-
 def _sm_example(sm: ir.StringMatch) -> str | None:
     if sm.kind == "present":
         return FILLER
     if sm.kind in ("exact", "prefix"):
         return sm.value
     return regex_example(sm.value)
-
-
-def _path_ok(pm: ir.PathMatch, path: str) -> bool:
-    if pm.kind == "prefix":
-        return path.lower().startswith(pm.value.lower()) if pm.ignore_case else path.startswith(pm.value)
-    if pm.kind == "exact":
-        return path.lower() == pm.value.lower() if pm.ignore_case else path == pm.value
-    try:
-        return re2.fullmatch(pm.value, path) is not None
-    except Exception:
-        return False
 
 
 def _path_example(pm: ir.PathMatch) -> str | None:
@@ -257,18 +226,17 @@ def _first(candidates: Iterable[str | None], ok: Any) -> tuple[bool, str | None]
 
 
 def _header_holds(hm: ir.HeaderMatch, value: str | None) -> bool:
-    if hm.match.kind == "present":
-        holds = value is not None
-    elif value is None:
-        holds = _sm_ok(hm.match, "") if hm.treat_missing_as_empty else False
-    else:
-        holds = _sm_ok(hm.match, value)
-    return not holds if hm.invert else holds
+    return hm.holds(() if value is None else (value,))
 
 
 def _claim_holds(cm: ir.ClaimMatch, value: str | None) -> bool:
-    holds = value is not None and (cm.match.kind == "present" or _sm_ok(cm.match, value))
-    return not holds if cm.invert else holds
+    claims: dict[str, Any] = {}
+    if value is not None:
+        node = claims
+        for part in cm.claim[:-1]:
+            node = node.setdefault(part, {})
+        node[cm.claim[-1]] = value
+    return cm.holds(claims)
 
 
 def _other(value: str) -> str:
@@ -290,7 +258,7 @@ def witness(matches: Sequence[ir.RouteMatch]) -> Probe | None:
     for m in sorted(matches, key=lambda m: (m.path.kind != "exact", -len(m.path.value))):
         paths.append(_path_example(m.path))
     paths.append("/")
-    found, path = _first([p for p in paths if p is not None], lambda p: all(_path_ok(m.path, p) for m in matches))
+    found, path = _first([p for p in paths if p is not None], lambda p: all(m.path.matches(p) for m in matches))
     if not found or path is None:
         return None
     method = authority = scheme = None
@@ -298,7 +266,9 @@ def witness(matches: Sequence[ir.RouteMatch]) -> Probe | None:
         sms = [getattr(m, attr) for m in matches if getattr(m, attr) is not None]
         if not sms:
             continue
-        found, value = _first([_sm_example(sm) for sm in sms], lambda v, sms=sms: all(_sm_ok(sm, v) for sm in sms))
+        found, value = _first(
+            [_sm_example(sm) for sm in sms], lambda v, sms=sms: v is not None and all(sm.matches(v) for sm in sms)
+        )
         if not found:
             return None
         if attr == "method":
@@ -318,7 +288,7 @@ def witness(matches: Sequence[ir.RouteMatch]) -> Probe | None:
     query = _dims(
         ((qm.name, qm) for m in matches for qm in m.query_params),
         lambda qm: _sm_example(qm.match),
-        lambda qm, v: v is not None and (qm.match.kind == "present" or _sm_ok(qm.match, v)),
+        lambda qm, v: qm.holds(() if v is None else (v,)),
         lambda qm: qm.match.value,
     )
     if query is None:

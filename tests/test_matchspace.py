@@ -1,6 +1,8 @@
 """The match-space reasoning: string tests, regex shapes, and block containment.
 
-The property test checks soundness against an independent model of Envoy's matching: whenever
+Blocks are built as the shadowing rules build them: from the compiled match (`ir.RouteMatch.of`,
+`ir.MatchScope.of`). The property test checks soundness with the IR's matcher (the one that
+`meshc route` uses, held to the real Envoy by tests/e2e/test_envoy_matching.py): whenever
 `contains(a, b)` says True, concrete requests built to match `b` must match `a`.
 """
 
@@ -8,13 +10,14 @@ from __future__ import annotations
 
 import itertools
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import re2
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from meshc import ir
 from meshc.matchspace import (
     Cond,
     block_of,
@@ -26,13 +29,18 @@ from meshc.matchspace import (
     string_test,
 )
 from meshc.models.networking import HTTPMatchRequest
+from meshc.simulate import Request
 
 VS_GATEWAYS = frozenset({"mesh", "istio-system/gw"})
 
 
-def block(spec: dict[str, Any] | None, gateways: frozenset[str] = VS_GATEWAYS) -> Any:
+def compiled(spec: dict[str, Any] | None) -> tuple[ir.RouteMatch, ir.MatchScope]:
     match = None if spec is None else HTTPMatchRequest.model_validate(spec)
-    return block_of(match, gateways)
+    return ir.RouteMatch.of(match), ir.MatchScope.of(match, lambda ref: ref)
+
+
+def block(spec: dict[str, Any] | None, gateways: frozenset[str] = VS_GATEWAYS) -> Any:
+    return block_of(*compiled(spec), gateways)
 
 
 # --- deterministic cases --------------------------------------------------------------------------
@@ -307,63 +315,23 @@ def weaker(draw: Any, spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def fold(text: str) -> str:
-    return text.translate(str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"))
-
-
-def string_ok(sm: dict[str, Any], value: str, *, ignore_case: bool = False) -> bool:
-    """Envoy StringMatcher / path matcher semantics (regex: RE2 full match, case-sensitive)."""
-    if "exact" in sm:
-        return fold(value) == fold(sm["exact"]) if ignore_case else value == sm["exact"]
-    if "prefix" in sm:
-        return fold(value).startswith(fold(sm["prefix"])) if ignore_case else value.startswith(sm["prefix"])
-    return re2.fullmatch(sm["regex"], value) is not None
-
-
-def is_presence(sm: dict[str, Any]) -> bool:
-    return not sm or sm.get("regex") == "*"
+def _sm(d: dict[str, Any]) -> ir.StringMatch:
+    return ir.StringMatch.of(SimpleNamespace(exact=d.get("exact"), prefix=d.get("prefix"), regex=d.get("regex")))
 
 
 def envoy_matches(spec: dict[str, Any] | None, request: dict[str, Any]) -> bool:
-    """Whether the route Istio builds from one match block takes `request` (an independent model)."""
+    """Whether the route Istio builds from one match block takes `request` (the IR's matcher decides)."""
     gateway = request["gateway"]
     if gateway not in VS_GATEWAYS:
         return False
-    if spec is None:
-        return True
-    if spec.get("port") and spec["port"] != request["port"]:
+    match, scope = compiled(spec)
+    if scope.reason(request["port"], gateway, request["labels"], request["namespace"]) is not None:
         return False
-    if spec.get("gateways"):
-        if gateway not in spec["gateways"]:
-            return False
-    else:
-        labels = request["labels"]
-        if any(labels.get(k) != v for k, v in (spec.get("sourceLabels") or {}).items()):
-            return False
-        if spec.get("sourceNamespace") and spec["sourceNamespace"] != request["namespace"]:
-            return False
-    uri = spec.get("uri")
-    if uri and not string_ok(uri, request["path"], ignore_case=bool(spec.get("ignoreUriCase")) and "regex" not in uri):
-        return False
-    headers = {k.lower(): v for k, v in request["headers"].items()}
-    for name, sm in (spec.get("headers") or {}).items():
-        value = headers.get(name.lower())
-        if value is None or not (is_presence(sm) or string_ok(sm, value)):
-            return False
-    for name, sm in (spec.get("withoutHeaders") or {}).items():
-        value = headers.get(name.lower())
-        if is_presence(sm):
-            if value is not None:
-                return False
-        elif string_ok(sm, value if value is not None else ""):
-            return False
-    if spec.get("method") and not string_ok(spec["method"], request["method"]):
-        return False
-    for name, sm in (spec.get("queryParams") or {}).items():
-        value = request["query"].get(name)
-        if value is None or not (is_presence(sm) or string_ok(sm, value)):
-            return False
-    return True
+    query = "&".join(f"{k}={v}" for k, v in request["query"].items())
+    req = Request(
+        "h", request["path"] + (f"?{query}" if query else ""), request["method"], list(request["headers"].items())
+    )
+    return match.matches(req)
 
 
 @cache
@@ -378,11 +346,13 @@ def candidates(kind: str, spec_items: str) -> list[Any]:
         ok = True
         for where, sm, flag in conds:
             if where == "uri":
-                ok = string_ok(sm, value, ignore_case=flag)
-            elif where == "headers":
-                ok = value is not None and (is_presence(sm) or string_ok(sm, value))
-            elif where == "without":
-                ok = value is None if is_presence(sm) else not string_ok(sm, value if value is not None else "")
+                kind = next(iter(sm))
+                ok = ir.PathMatch(kind, sm[kind], flag).matches(value)
+            elif where in ("headers", "without"):
+                test = _sm(sm)
+                inverted = where == "without"
+                header = ir.HeaderMatch("x", test, inverted, inverted and test.kind != "present")
+                ok = header.holds(() if value is None else (value,))
             if not ok:
                 break
         if ok:
@@ -417,7 +387,7 @@ def requests_for(draw: Any, spec: dict[str, Any]) -> dict[str, Any]:
         value = draw(st.sampled_from(values))
         if value is not None:
             query[name] = value
-    methods = [m for m in ("GET", "POST", "G", "PUT") if not spec.get("method") or string_ok(spec["method"], m)]
+    methods = [m for m in ("GET", "POST", "G", "PUT") if not spec.get("method") or _sm(spec["method"]).matches(m)]
     assume(methods)
     labels = dict(spec.get("sourceLabels") or {}) if not spec.get("gateways") else {}
     labels.update(draw(st.dictionaries(st.sampled_from(["app", "v", "w"]), st.sampled_from(["1", "2"]), max_size=2)))

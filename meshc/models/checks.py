@@ -339,14 +339,36 @@ SelectorLabels = Annotated[dict[str, str], AfterValidator(_check_selector)]
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~A-Za-z0-9]+\Z")
 _PSEUDO_HEADERS = frozenset({":method", ":scheme", ":authority", ":path", ":status"})
 _HEADER_VALUE_RE = re.compile("[^\x00-\x08\x0a-\x1f\x7f]*\\Z")
-_JWT_CLAIM_PREFIX = "@request.auth.claims"
+JWT_CLAIM_HEADER = "@request.auth.claims"
+"""The match header name prefix that routes on a claim of a validated JWT (Istio `jwt.HeaderJWTClaim`)."""
+
+
+def routing_claim(name: str) -> list[str] | None:
+    """The claim path a match header name stands for, or None when it names a real header.
+
+    Istio pkg/jwt/routing.go `ToRoutingClaim`, the one rule for lint, compile and route: the prefix
+    `@request.auth.claims` is compared lower-cased (`@Request.Auth.Claims.x` is a claim), the rest is
+    kept as written; `.a.b` splits at every dot (empty names included), `[a][b]` at every `][`.
+    (Go lowers the whole name before the prefix test; the only non-ASCII letter it lowers into the
+    prefix, `İ`, is two bytes long, which shifts the rest so that it never parses: lowering the
+    prefix's characters, as here, gives the same answers.)
+    """
+    head = name[: len(JWT_CLAIM_HEADER)]
+    if head.lower() != JWT_CLAIM_HEADER:
+        return None
+    rest = name[len(JWT_CLAIM_HEADER) :]
+    if rest.startswith(".") and len(rest) > 1:
+        return rest[1:].split(".")
+    if rest.startswith("[") and rest.endswith("]") and len(rest) > 2:
+        return rest[1:-1].split("][")
+    return None
 
 
 def match_header_name_error(name: str) -> str | None:
     """Why `name` cannot be matched on, or None (Istio `ValidateHTTPHeaderNameOrJwtClaimRoute`)."""
     if not name:
         return "header name must not be empty"
-    if name.lower().startswith(_JWT_CLAIM_PREFIX) and len(name) > len(_JWT_CLAIM_PREFIX) + 1:
+    if routing_claim(name) is not None:
         return None
     if name in _PSEUDO_HEADERS or _TOKEN_RE.match(name):
         return None

@@ -59,6 +59,7 @@ from meshc.models.checks import (
     is_authority_header,
     is_dns1123_label,
     is_prime,
+    routing_claim,
     wildcard_domain_error,
 )
 from meshc.models.meta import IstioResource
@@ -803,7 +804,7 @@ class VirtualServiceSpec(Model):
             for j, match in enumerate(rule.match):
                 for field in ("headers", "withoutHeaders"):
                     for key in getattr(match, field):
-                        if key.lower().startswith("@request.auth.claims"):
+                        if routing_claim(key) is not None:  # validation.go: `jwt.ToRoutingClaim(key).Match`
                             fail(
                                 "claim_route",
                                 f"routing on JWT claim `{key}` works only for VirtualServices bound to gateways",

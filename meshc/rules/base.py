@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from meshc.diagnostics import Severity
 
@@ -31,6 +33,27 @@ class Finding:
 
 Check = Callable[["Mesh"], Iterable[Finding]]
 
+_T = TypeVar("_T")
+
+
+def per_mesh(compute: Callable[[Mesh], _T]) -> Callable[[Mesh], _T]:
+    """`compute(mesh)` at most once per Mesh: an analysis that several rules read.
+
+    It runs when the first rule that reads it runs, never otherwise, so `--select` of one rule
+    does not pay for the analyses of the others.
+    """
+    done: weakref.WeakKeyDictionary[Mesh, _T] = weakref.WeakKeyDictionary()
+
+    @functools.wraps(compute)
+    def once(mesh: Mesh) -> _T:
+        try:
+            return done[mesh]
+        except KeyError:
+            value = done[mesh] = compute(mesh)
+            return value
+
+    return once
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -44,6 +67,8 @@ class Rule:
     requires: tuple[str, ...]
     """Inputs the rule needs (`services`, `workloads`, `namespaces`); skipped and reported when absent."""
     doc: str
+    module: str = ""
+    """The module that registered it (`meshc.rules.routing`): where its code lives (see `meshc.rules`)."""
 
     @property
     def summary(self) -> str:
@@ -78,7 +103,7 @@ def rule(
     """Register a rule function under `code`; its docstring is its user documentation."""
 
     def register(check: Check) -> Check:
-        _add(code, name, severity, istio, check, requires, inspect.getdoc(check) or "")
+        _add(code, name, severity, istio, check, requires, inspect.getdoc(check) or "", check.__module__)
         return check
 
     return register
@@ -86,7 +111,8 @@ def rule(
 
 def stage(code: str, name: str, severity: Severity, doc: str, *, istio: str | None = None) -> Rule:
     """Register a code that a pipeline stage (not a rule function) emits, so it is listed."""
-    return _add(code, name, severity, istio, None, (), inspect.cleandoc(doc))
+    module = str(inspect.currentframe().f_back.f_globals.get("__name__", ""))  # type: ignore[union-attr]
+    return _add(code, name, severity, istio, None, (), inspect.cleandoc(doc), module)
 
 
 def _add(
@@ -97,12 +123,13 @@ def _add(
     check: Check | None,
     requires: tuple[str, ...],
     doc: str,
+    module: str,
 ) -> Rule:
     if code in RULES:
         raise ValueError(f"rule code {code} registered twice")
     if any(r.name == name for r in RULES.values()):
         raise ValueError(f"rule name {name} registered twice")
-    entry = Rule(code, name, severity, istio, check, requires, doc)
+    entry = Rule(code, name, severity, istio, check, requires, doc, module)
     RULES[code] = entry
     return entry
 

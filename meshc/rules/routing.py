@@ -1,39 +1,37 @@
-"""Routing-logic rules (MC2xx): shadowed and unreachable rules, conflicting hosts, weights, faults.
+"""Routing-logic rules (MC201-MC218): shadowed and unreachable rules, conflicting hosts, weights, faults.
 
-Every VirtualService is walked once per run (`_scan`, cached per Mesh) and that walk feeds all the
-rules below: a lint of 3,000 VirtualServices must stay well under a tenth of a second. Match
-blocks are compared pairwise only within one VirtualService, and only after a cheap test on the
-attributes they constrain (`_match_keys`).
+Each rule computes its own findings. What several rules read is computed once per Mesh by a named
+analysis (`base.per_mesh`) and handed over as typed records (`Shadow`, `MeshHost`, `RouteList`):
+`_shadows` (MC202-MC204) compares match blocks, `_mesh_hosts` (MC201, MC205) resolves the hosts of
+mesh-bound VirtualServices, `_route_lists` (MC208-MC211) and `_http_rules` (MC206, MC207, MC212-MC218)
+only list what the VirtualServices hold. An analysis runs only when a selected rule reads it:
+`--select MC208` reads the route lists and nothing else (tests/test_rule_units.py counts).
+
+The shadowing analysis compares the COMPILED matches (`ir.RouteMatch.of`, `ir.MatchScope.of`:
+what `meshc compile` emits) through `meshc.matchspace`, which files each block under one condition
+(`matchspace.Containers`) so that a VirtualService of 100,000 rules is analysed in near-linear time.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshc import matchspace
+from meshc import ir, matchspace
 from meshc.diagnostics import Severity
-from meshc.matchspace import Block, block_of, contains, is_claim, string_test, vs_gateway_keys
-from meshc.mesh import Mesh, Resource, export_set, host_matches
-from meshc.rules.base import Finding, rule
+from meshc.hosts import host_matches
+from meshc.matchspace import Containers, block_of, string_test, vs_gateway_keys
+from meshc.mesh import Mesh, Resource, export_set
+from meshc.models.checks import routing_claim
+from meshc.resolve import resolve_gateway
+from meshc.rules.base import Finding, per_mesh, rule
 
 Loc = tuple[str | int, ...]
 MESH = matchspace.MESH
 
 # --- shared helpers ------------------------------------------------------------------------------
-
-
-def _gateway_key(mesh: Mesh, namespace: str) -> Any:
-    def key(ref: str) -> str:
-        if ref == MESH:
-            return ref
-        ns, name = mesh.gateway_ref(ref, namespace)
-        return f"{ns}/{name}"
-
-    return key
 
 
 def _dest_key(mesh: Mesh, dest: Any, namespace: str) -> tuple[str, str, int | None]:
@@ -103,38 +101,82 @@ def describe_match(match: Any) -> str:
     return ", ".join(parts)
 
 
-def _any_uri(uri: Any) -> bool:
-    if uri.prefix is not None:
-        return uri.prefix in ("", "/")
-    if uri.regex is not None:
-        test = string_test("regex", uri.regex)
-        return test.kind == "prefix" and test.value in ("", "/")
-    return uri.exact is None
+# --- what the rules read -------------------------------------------------------------------------
 
 
-def _match_keys(match: Any) -> frozenset[str]:
-    """Attributes a block constrains so that a block it contains must constrain them too."""
-    keys: list[str] = []
-    for name in match.model_fields_set:
-        if name in ("headers", "withoutHeaders"):
-            for header in getattr(match, name) or ():
-                keys.append("c:" + header if header[:1] == "@" and is_claim(header) else "h:" + header.lower())
-        elif name == "queryParams":
-            keys.extend("q:" + q for q in match.queryParams or ())
-        elif name in ("method", "authority", "scheme"):
-            if getattr(match, name) is not None:
-                keys.append("h::" + name)
-        elif name == "uri":
-            if match.uri is not None and not _any_uri(match.uri):
-                keys.append("uri")
-        elif name == "port" and match.port:
-            keys.append("port")
-        elif name in ("sourceLabels", "sourceNamespace") and getattr(match, name) and not match.gateways:
-            keys.append(name)
-    return frozenset(keys)
+@per_mesh
+def _virtual_services(mesh: Mesh) -> list[Resource]:
+    """The VirtualServices of the input (valid, not made up by meshc), in input order."""
+    return [res for res in mesh.of_kind("VirtualService") if res.spec is not None and not res.synthetic]
 
 
-# --- the single walk ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class HttpRule:
+    """One `http[]` rule of a VirtualService."""
+
+    resource: Resource
+    index: int
+    rule: Any
+    fields: frozenset[str]
+    """The fields written in the rule (`model_fields_set`): a rule reads only what is there."""
+
+
+@per_mesh
+def _http_rules(mesh: Mesh) -> list[HttpRule]:
+    """Every `http[]` rule of every VirtualService."""
+    return [
+        HttpRule(res, i, http, frozenset(http.model_fields_set))
+        for res in _virtual_services(mesh)
+        for i, http in enumerate(res.spec.http)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteList:
+    """The `route` of one `http[]`, `tcp[]` or `tls[]` rule."""
+
+    resource: Resource
+    kind: str
+    index: int
+    route: list[Any]
+
+
+@per_mesh
+def _route_lists(mesh: Mesh) -> list[RouteList]:
+    """The non-empty `route` lists of every rule, HTTP first."""
+    out = [RouteList(r.resource, "http", r.index, r.rule.route) for r in _http_rules(mesh) if r.rule.route]
+    for res in _virtual_services(mesh):
+        for kind in ("tcp", "tls"):
+            out.extend(RouteList(res, kind, i, r.route) for i, r in enumerate(getattr(res.spec, kind)) if r.route)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class MeshHost:
+    """A host of a VirtualService bound to the mesh, resolved."""
+
+    resource: Resource
+    index: int
+    """Index in `hosts`."""
+    fqdn: str
+    scopes: frozenset[str]
+    """Namespaces it is exported to (`*`: all)."""
+
+
+@per_mesh
+def _mesh_hosts(mesh: Mesh) -> list[MeshHost]:
+    """The hosts of every VirtualService bound to the mesh (and exported somewhere)."""
+    out: list[MeshHost] = []
+    for res in _virtual_services(mesh):
+        spec = res.spec
+        if spec.hosts and (not spec.gateways or MESH in spec.gateways):
+            scopes = export_set(spec.exportTo, res.namespace)
+            if scopes:
+                out.extend(MeshHost(res, k, mesh.fqdn(h, res.namespace), scopes) for k, h in enumerate(spec.hosts))
+    return out
+
+
+# --- shadowing analysis --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,188 +204,59 @@ class Analysis:
     """Number of analysed blocks per rule (rules the analysis skips are absent)."""
 
 
-@dataclass(slots=True)
-class _Scan:
-    found: defaultdict[str, list[Finding]] = field(default_factory=lambda: defaultdict(list))
-    analyses: list[Analysis] = field(default_factory=list)
-    mesh_hosts: list[tuple[Resource, int, str, frozenset[str]]] = field(default_factory=list)
-    """(VirtualService bound to the mesh, index in `hosts`, FQDN, exportTo scope)."""
-    no_subset: list[tuple[Resource, Loc, str]] = field(default_factory=list)
-    """Destinations without subset in gateway-bound VirtualServices: (resource, host loc, FQDN)."""
-    claims: list[tuple[Resource, Loc]] = field(default_factory=list)
-    ports: list[tuple[Resource, str, int, int, Any]] = field(default_factory=list)
-
-
-_SCANS: weakref.WeakKeyDictionary[Mesh, _Scan] = weakref.WeakKeyDictionary()
-
-
-def _scan(mesh: Mesh) -> _Scan:
-    scan = _SCANS.get(mesh)
-    if scan is None:
-        scan = _Scan()
-        for res in mesh.of_kind("VirtualService"):
-            if res.spec is not None and not res.synthetic:
-                _scan_virtual_service(mesh, scan, res, res.spec)
-        _SCANS[mesh] = scan
-    return scan
-
-
-def _scan_virtual_service(mesh: Mesh, scan: _Scan, res: Resource, spec: Any) -> None:
-    ns = res.namespace
-    found = scan.found
-    gateways = spec.gateways
-    mesh_bound = not gateways or MESH in gateways
-    gateway_bound = any(g != MESH for g in gateways)
-    if spec.hosts and mesh_bound:
-        scopes = export_set(spec.exportTo, ns)
-        if scopes:
-            for k, h in enumerate(spec.hosts):
-                scan.mesh_hosts.append((res, k, mesh.fqdn(h, ns), scopes))
-    analysis = Analysis(res)
-    blocks: list[tuple[int, int | None, Any, frozenset[str]]] = []
-    for i, http in enumerate(spec.http):
-        # `model_fields_set` tells which fields were written without touching each of them:
-        # this walk visits every rule of every VirtualService, so it reads only what is there.
-        fields = http.model_fields_set
-        if "route" in fields:
-            route = http.route
-            _check_destinations(mesh, found, res, "http", i, route)
-            if gateway_bound:
-                for j, dest in enumerate(route):
-                    if not dest.destination.subset:
-                        host = mesh.fqdn(dest.destination.host, ns)
-                        scan.no_subset.append((res, ("spec", "http", i, "route", j, "destination", "host"), host))
-        if "fault" in fields and http.fault is not None:
-            _check_fault(found, res, i, http.fault)
-        if "retries" in fields and "timeout" in fields and http.retries is not None and http.timeout is not None:
-            _check_retries(found, res, i, http)
-        if "mirror" in fields or "mirrors" in fields:
-            _check_mirrors(mesh, found, res, i, http)
-        if "rewrite" in fields and http.rewrite is not None and http.rewrite.uri:
-            _check_rewrite(found, res, i, http)
-        if "delegate" in fields and http.delegate is not None:
-            continue
-        matches = http.match if "match" in fields else None
-        if not matches:
-            blocks.append((i, None, None, frozenset()))
-            continue
-        for j, match in enumerate(matches):
-            keys = _match_keys(match)
-            blocks.append((i, j, match, keys))
-            if (
-                "gateways" in match.model_fields_set
-                and match.gateways
-                and (match.sourceLabels or match.sourceNamespace)
-            ):
-                _check_source_match(found, res, i, j, match)
-            if "port" in keys:
-                scan.ports.append((res, "http", i, j, match))
-            for key in keys:
-                if key.startswith("c:"):
-                    table = "headers" if key[2:] in match.headers else "withoutHeaders"
-                    scan.claims.append((res, ("spec", "http", i, "match", j, table, key[2:])))
-    for kind in ("tcp", "tls"):
-        for i, r in enumerate(getattr(spec, kind)):
-            _check_destinations(mesh, found, res, kind, i, r.route)
-            for j, match in enumerate(r.match):
-                if match.port:
-                    scan.ports.append((res, kind, i, j, match))
-        _analyse_identical(getattr(spec, kind), kind, analysis)
-    if spec.hosts:
-        if len(blocks) > 1:
-            _analyse_http(mesh, res, spec, blocks, analysis)
-    else:
-        # A delegate: its blocks are merged field by field into the root's, the delegate's field
-        # replacing the root's, and pairs that conflict are dropped, so only identical blocks are
-        # certainly redundant.
-        _analyse_identical(spec.http, "http", analysis, catch_all_shadows=False)
-    if analysis.shadows:
-        scan.analyses.append(analysis)
-
-
-# --- shadowing analysis --------------------------------------------------------------------------
-
-
-def _analyse_http(
-    mesh: Mesh, res: Resource, spec: Any, blocks: list[tuple[int, int | None, Any, frozenset[str]]], out: Analysis
-) -> None:
-    built: dict[int, Block] = {}
-    context: list[Any] = []
-
-    def block(n: int) -> Block:
-        b = built.get(n)
-        if b is None:
-            if not context:
-                key = _gateway_key(mesh, res.namespace)
-                context[:] = [key, vs_gateway_keys(spec.gateways, key)]
-            b = built[n] = block_of(blocks[n][2], context[1], context[0])
-        return b
-
-    counts: dict[int, int] = defaultdict(int)
-    earlier = _EarlierPaths()
-    keysets: set[frozenset[str]] = set()  # the keys of the earlier blocks
-    for n, (i, j, _, keys) in enumerate(blocks):
-        counts[i] += 1
-        here = block(n)
-        # Blocks are in rule order, so the first container found is in an earlier rule if any is.
-        if any(k <= keys for k in keysets):
-            if not here.gateways:
-                counts[i] -= 1  # applies nowhere: not a question of order
-            else:
-                for m in earlier.candidates(here.path, n):
-                    if blocks[m][3] <= keys and contains(block(m), here):
-                        fi, fj, fmatch, _ = blocks[m]
-                        out.shadows.append(Shadow("http", i, j, fi, fj, describe_match(fmatch)))
-                        break
-        keysets.add(keys)
-        earlier.add(n, here.path)
-    for i, count in counts.items():
-        if count:
-            out.blocks[("http", i)] = count
-
-
-class _EarlierPaths:
-    """The earlier match blocks, by path test: the only ones that can contain a block, in order.
-
-    `contains(a, b)` needs `b`'s path to imply `a`'s. A case-sensitive `exact` or `prefix` path of
-    `a` can only be implied by a path that equals it or starts with it, so those blocks are found by
-    looking up `b`'s path and its prefixes; every other earlier block (no path, `/`, a regex, a
-    case-insensitive path) stays a candidate for every block. This keeps a VirtualService of
-    thousands of routes linear where comparing every pair was quadratic, with the same answers.
-    """
-
-    def __init__(self) -> None:
-        self.always: list[int] = []
-        self.exact: dict[str, list[int]] = defaultdict(list)
-        self.prefix: dict[str, list[int]] = defaultdict(list)
-        self.lengths: set[int] = set()
-        """Lengths of the prefixes in `prefix`: a path is cut only at those (a 200 KB path has
-        200,000 prefixes, and trying each was quadratic in its length)."""
-
-    def add(self, n: int, path: matchspace.Str | None) -> None:
-        if path is None or path.fold or path.kind == "regex" or (path.kind == "prefix" and path.value in ("", "/")):
-            self.always.append(n)
-        elif path.kind == "exact":
-            self.exact[path.value].append(n)
+@per_mesh
+def _shadows(mesh: Mesh) -> list[Analysis]:
+    """The shadowed blocks of every VirtualService that has some."""
+    out = []
+    for res in _virtual_services(mesh):
+        analysis = Analysis(res)
+        spec = res.spec
+        for kind in ("tcp", "tls"):
+            _analyse_identical(getattr(spec, kind), kind, analysis)
+        if spec.hosts:
+            _analyse_http(mesh, res, spec, analysis)
         else:
-            self.prefix[path.value].append(n)
-            self.lengths.add(len(path.value))
+            # A delegate: its blocks are merged field by field into the root's, the delegate's field
+            # replacing the root's, and pairs that conflict are dropped, so only identical blocks are
+            # certainly redundant.
+            _analyse_identical(spec.http, "http", analysis, catch_all_shadows=False)
+        if analysis.shadows:
+            out.append(analysis)
+    return out
 
-    def candidates(self, path: matchspace.Str | None, n: int) -> list[int]:
-        """Earlier blocks, in order, that may contain a block whose path test is `path` (block `n`)."""
-        if path is not None and path.fold:
-            return list(range(n))
-        found = list(self.always)
-        if path is not None:
-            text = path.value if path.kind != "regex" else (path.regex.lead if path.regex is not None else None)
-            if text is not None:
-                if path.kind == "exact":
-                    found += self.exact.get(text, ())
-                for k in self.lengths if len(self.lengths) <= len(text) else range(len(text) + 1):
-                    if k <= len(text):
-                        found += self.prefix.get(text[:k], ())
-        found.sort()
-        return found
+
+def gateway_resolver(mesh: Mesh, namespace: str) -> Any:
+    """`mesh`, or `ns/name` of the Gateway a reference of a VirtualService in `namespace` names (`resolve_gateway`)."""
+    return lambda ref: resolve_gateway(ref, namespace, mesh)
+
+
+def _analyse_http(mesh: Mesh, res: Resource, spec: Any, out: Analysis) -> None:
+    """Each block against the earlier blocks that can contain it (`matchspace.Containers`)."""
+    entries: list[tuple[int, int | None, Any]] = []
+    for i, http in enumerate(spec.http):
+        if http.delegate is not None:
+            continue
+        if http.match:
+            entries.extend((i, j, m) for j, m in enumerate(http.match))
+        else:
+            entries.append((i, None, None))
+    if len(entries) < 2:
+        return
+    resolve = gateway_resolver(mesh, res.namespace)
+    vs_gateways = vs_gateway_keys(spec.gateways, resolve)
+    blocks = [block_of(ir.RouteMatch.of(m), ir.MatchScope.of(m, resolve), vs_gateways) for _, _, m in entries]
+    containers = Containers(blocks)
+    counts: dict[int, int] = defaultdict(int)
+    for n, (i, j, _) in enumerate(entries):
+        if not blocks[n].gateways:
+            continue  # applies nowhere: not a question of order
+        counts[i] += 1
+        first = containers.first(n)
+        if first is not None:
+            fi, fj, fmatch = entries[first]
+            out.shadows.append(Shadow("http", i, j, fi, fj, describe_match(fmatch)))
+    for i, count in counts.items():
+        out.blocks[("http", i)] = count
 
 
 def _analyse_identical(rules: list[Any], kind: str, out: Analysis, *, catch_all_shadows: bool = True) -> None:
@@ -413,7 +326,7 @@ def _unreachable_rules(analysis: Analysis) -> dict[tuple[str, int], list[Shadow]
 
 
 def _unreachable_findings(mesh: Mesh) -> Iterator[Finding]:
-    for analysis in _scan(mesh).analyses:
+    for analysis in _shadows(mesh):
         res = analysis.resource
         spec = res.spec
         for (kind, i), shadows in sorted(_unreachable_rules(analysis).items()):
@@ -445,7 +358,7 @@ def _unreachable_findings(mesh: Mesh) -> Iterator[Finding]:
 
 
 def _block_findings(mesh: Mesh, *, same_rule: bool) -> Iterator[Finding]:
-    for analysis in _scan(mesh).analyses:
+    for analysis in _shadows(mesh):
         res = analysis.resource
         spec = res.spec
         dead = _unreachable_rules(analysis)
@@ -464,67 +377,73 @@ def _block_findings(mesh: Mesh, *, same_rule: bool) -> Iterator[Finding]:
             )
 
 
-# --- per-rule checks called by the walk -------------------------------------------------------------
+# --- per-rule checks ---------------------------------------------------------------------------------
 
 
-def _check_destinations(
-    mesh: Mesh, found: dict[str, list[Finding]], res: Resource, kind: str, i: int, route: Any
-) -> None:
-    if not route:
-        return
-    if len(route) == 1:
-        weight = route[0].weight
-        if weight is not None and weight != 100:
-            found["MC210"].append(
-                Finding(
-                    res,
-                    ("spec", kind, i, "route", 0, "weight"),
-                    f"`weight: {weight}` is ignored on the only destination, which receives all traffic",
-                    help="remove the weight, or add the destinations that should share the traffic",
-                )
-            )
-        return
-    total = 0
-    missing = False
-    for d in route:
-        if d.weight is None:
-            missing = True
-        else:
-            total += d.weight
-    if total not in (0, 100):
-        shares = ", ".join(f"{_dest_text(d.destination)} {100 * d.weight / total:.0f}%" for d in route if d.weight)
-        found["MC208"].append(
-            Finding(
-                res,
-                ("spec", kind, i, "route"),
+def _weights_not_100(mesh: Mesh) -> Iterator[Finding]:
+    for r in _route_lists(mesh):
+        route = r.route
+        if len(route) < 2:
+            continue
+        total = sum(d.weight for d in route if d.weight is not None)
+        if total not in (0, 100):
+            shares = ", ".join(f"{_dest_text(d.destination)} {100 * d.weight / total:.0f}%" for d in route if d.weight)
+            yield Finding(
+                r.resource,
+                ("spec", r.kind, r.index, "route"),
                 f"the weights of `route` add up to {total}, not 100",
                 help=f"Envoy splits by relative weight ({shares}); make the weights add up to 100",
                 key=True,
             )
-        )
-    if missing and total and kind == "http":
+
+
+def _destinations_without_weight(mesh: Mesh) -> Iterator[Finding]:
+    for r in _route_lists(mesh):
+        route = r.route
+        if r.kind != "http" or len(route) < 2 or all(d.weight is not None for d in route):
+            continue
+        if not sum(d.weight for d in route if d.weight is not None):
+            continue
         for j, d in enumerate(route):
             if d.weight is None:
-                found["MC209"].append(
-                    Finding(
-                        res,
-                        ("spec", "http", i, "route", j),
-                        f"destination {_dest_text(d.destination)} has no `weight`, so it receives no traffic",
-                        help="give it a `weight` (the weights should add up to 100), or remove it",
-                    )
+                yield Finding(
+                    r.resource,
+                    ("spec", "http", r.index, "route", j),
+                    f"destination {_dest_text(d.destination)} has no `weight`, so it receives no traffic",
+                    help="give it a `weight` (the weights should add up to 100), or remove it",
                 )
-    # Two entries can only name one destination if their subsets and ports agree; resolve
-    # hosts (the costly part) only then.
-    shapes = [(d.destination.subset or "", d.destination.port.number if d.destination.port else None) for d in route]
-    if len(set(shapes)) == len(shapes):
-        return
-    seen: dict[tuple[str, str, int | None], int] = {}
-    for j, d in enumerate(route):
-        key = _dest_key(mesh, d.destination, res.namespace)
-        first = seen.setdefault(key, j)
-        if first != j:
-            found["MC211"].append(
-                Finding(
+
+
+def _weight_on_single_destination(mesh: Mesh) -> Iterator[Finding]:
+    for r in _route_lists(mesh):
+        if len(r.route) == 1:
+            weight = r.route[0].weight
+            if weight is not None and weight != 100:
+                yield Finding(
+                    r.resource,
+                    ("spec", r.kind, r.index, "route", 0, "weight"),
+                    f"`weight: {weight}` is ignored on the only destination, which receives all traffic",
+                    help="remove the weight, or add the destinations that should share the traffic",
+                )
+
+
+def _duplicate_destinations(mesh: Mesh) -> Iterator[Finding]:
+    for r in _route_lists(mesh):
+        route, res, kind, i = r.route, r.resource, r.kind, r.index
+        if len(route) < 2:
+            continue
+        # Two entries can only name one destination if their subsets and ports agree; resolve
+        # hosts (the costly part) only then.
+        shapes = [
+            (d.destination.subset or "", d.destination.port.number if d.destination.port else None) for d in route
+        ]
+        if len(set(shapes)) == len(shapes):
+            continue
+        seen: dict[tuple[str, str, int | None], int] = {}
+        for j, d in enumerate(route):
+            first = seen.setdefault(_dest_key(mesh, d.destination, res.namespace), j)
+            if first != j:
+                yield Finding(
                     res,
                     ("spec", kind, i, "route", j, "destination"),
                     f"destination {_dest_text(d.destination)} is already `route[{first}]` of this rule",
@@ -532,70 +451,73 @@ def _check_destinations(
                     key=True,
                     related=((res, ("spec", kind, i, "route", first, "destination"), "first listed here"),),
                 )
-            )
 
 
-def _check_fault(found: dict[str, list[Finding]], res: Resource, i: int, fault: Any) -> None:
-    base: Loc = ("spec", "http", i, "fault")
-    for part, verb in (("abort", "aborts"), ("delay", "delays")):
-        item = getattr(fault, part)
-        if item is None:
+def _fault_percentages(mesh: Mesh, *, zero: bool) -> Iterator[Finding]:
+    """MC213 (`zero` False: no percentage) or MC214 (`zero` True: a percentage of 0)."""
+    for r in _http_rules(mesh):
+        fault = r.rule.fault if "fault" in r.fields else None
+        if fault is None:
             continue
-        percent = getattr(item, "percent", None)
-        if percent:  # deprecation.go reports `percent > 0`
-            found["MC207"].append(_deprecated(res, (*base, "delay", "percent"), "fault.delay.percent", "percentage"))
-        if item.percentage is None and percent is None:
-            found["MC213"].append(
-                Finding(
-                    res,
-                    (*base, part),
-                    f"`fault.{part}` has no `percentage`, so Envoy {verb} no request",
-                    help=f"add `percentage: {{value: 100}}` (or the share of requests it {verb})",
-                    key=True,
+        base: Loc = ("spec", "http", r.index, "fault")
+        for part, verb in (("abort", "aborts"), ("delay", "delays")):
+            item = getattr(fault, part)
+            if item is None:
+                continue
+            percent = getattr(item, "percent", None)
+            if item.percentage is None and percent is None:
+                if not zero:
+                    yield Finding(
+                        r.resource,
+                        (*base, part),
+                        f"`fault.{part}` has no `percentage`, so Envoy {verb} no request",
+                        help=f"add `percentage: {{value: 100}}` (or the share of requests it {verb})",
+                        key=True,
+                    )
+            elif not zero:
+                continue
+            elif item.percentage is not None and not item.percentage.value:
+                loc = (
+                    (*base, part, "percentage", "value")
+                    if item.percentage.value is not None
+                    else (*base, part, "percentage")
                 )
-            )
-        elif item.percentage is not None and not item.percentage.value:
-            loc = (
-                (*base, part, "percentage", "value")
-                if item.percentage.value is not None
-                else (*base, part, "percentage")
-            )
-            found["MC214"].append(
-                Finding(
-                    res,
+                yield Finding(
+                    r.resource,
                     loc,
                     f"`fault.{part}.percentage` is 0, so Envoy {verb} no request",
                     help="set the share of requests to affect, or remove the fault",
                 )
-            )
-        elif item.percentage is None and percent == 0:
-            found["MC214"].append(
-                Finding(
-                    res,
+            elif item.percentage is None and percent == 0:
+                yield Finding(
+                    r.resource,
                     (*base, part, "percent"),
                     f"`fault.{part}.percent` is 0, so Envoy {verb} no request",
                     help="set `percentage.value` to the share of requests to delay, or remove the fault",
                 )
-            )
 
 
-def _check_retries(found: dict[str, list[Finding]], res: Resource, i: int, http: Any) -> None:
-    retries = http.retries
-    if not retries.attempts or retries.perTryTimeout is None:
-        return
-    total = retries.attempts * retries.perTryTimeout.seconds
-    timeout = http.timeout.seconds
-    if timeout > 0 and total > timeout + 1e-9:
-        found["MC212"].append(
-            Finding(
-                res,
-                ("spec", "http", i, "retries", "perTryTimeout"),
+def _retries_over_timeout(mesh: Mesh) -> Iterator[Finding]:
+    for r in _http_rules(mesh):
+        http = r.rule
+        if not (
+            "retries" in r.fields and "timeout" in r.fields and http.retries is not None and http.timeout is not None
+        ):
+            continue
+        retries = http.retries
+        if not retries.attempts or retries.perTryTimeout is None:
+            continue
+        total = retries.attempts * retries.perTryTimeout.seconds
+        timeout = http.timeout.seconds
+        if timeout > 0 and total > timeout + 1e-9:
+            yield Finding(
+                r.resource,
+                ("spec", "http", r.index, "retries", "perTryTimeout"),
                 f"`retries` allow {retries.attempts} × `{retries.perTryTimeout}` = {_seconds(total)} but the "
                 f"rule `timeout` is `{http.timeout}`",
                 help=f"raise `timeout` above {_seconds(total)}, or lower `attempts` or `perTryTimeout`",
-                related=((res, ("spec", "http", i, "timeout"), "the timeout that bounds every try"),),
+                related=((r.resource, ("spec", "http", r.index, "timeout"), "the timeout that bounds every try"),),
             )
-        )
 
 
 def _seconds(value: float) -> str:
@@ -603,19 +525,22 @@ def _seconds(value: float) -> str:
     return f"{text}s"
 
 
-def _check_mirrors(mesh: Mesh, found: dict[str, list[Finding]], res: Resource, i: int, http: Any) -> None:
-    if not http.route:
-        return
-    routed = {_dest_key(mesh, d.destination, res.namespace): j for j, d in enumerate(http.route)}
-    mirrors: list[tuple[Loc, Any]] = []
-    if http.mirror is not None:
-        mirrors.append((("spec", "http", i, "mirror"), http.mirror))
-    mirrors += [(("spec", "http", i, "mirrors", k, "destination"), m.destination) for k, m in enumerate(http.mirrors)]
-    for loc, dest in mirrors:
-        j = routed.get(_dest_key(mesh, dest, res.namespace))
-        if j is not None:
-            found["MC215"].append(
-                Finding(
+def _mirrors_to_routed(mesh: Mesh) -> Iterator[Finding]:
+    for r in _http_rules(mesh):
+        http, res, i = r.rule, r.resource, r.index
+        if not ("mirror" in r.fields or "mirrors" in r.fields) or not http.route:
+            continue
+        routed = {_dest_key(mesh, d.destination, res.namespace): j for j, d in enumerate(http.route)}
+        mirrors: list[tuple[Loc, Any]] = []
+        if http.mirror is not None:
+            mirrors.append((("spec", "http", i, "mirror"), http.mirror))
+        mirrors += [
+            (("spec", "http", i, "mirrors", k, "destination"), m.destination) for k, m in enumerate(http.mirrors)
+        ]
+        for loc, dest in mirrors:
+            j = routed.get(_dest_key(mesh, dest, res.namespace))
+            if j is not None:
+                yield Finding(
                     res,
                     loc,
                     f"mirror to {_dest_text(dest)} copies requests to a destination this rule already routes to",
@@ -623,60 +548,76 @@ def _check_mirrors(mesh: Mesh, found: dict[str, list[Finding]], res: Resource, i
                     key=True,
                     related=((res, ("spec", "http", i, "route", j, "destination"), "routed here"),),
                 )
-            )
 
 
-def _check_rewrite(found: dict[str, list[Finding]], res: Resource, i: int, http: Any) -> None:
-    for j, match in enumerate(http.match):
-        uri = match.uri
-        if uri is None or uri.regex is None or string_test("regex", uri.regex).kind == "exact":
-            continue  # a regex for one path: replacing it whole is what was asked
-        found["MC216"].append(
-            Finding(
-                res,
-                ("spec", "http", i, "rewrite", "uri"),
+def _rewrites_on_regex(mesh: Mesh) -> Iterator[Finding]:
+    for r in _http_rules(mesh):
+        http = r.rule
+        if "rewrite" not in r.fields or http.rewrite is None or not http.rewrite.uri:
+            continue
+        for j, match in enumerate(http.match):
+            uri = match.uri
+            if uri is None or uri.regex is None or string_test("regex", uri.regex).kind == "exact":
+                continue  # a regex for one path: replacing it whole is what was asked
+            yield Finding(
+                r.resource,
+                ("spec", "http", r.index, "rewrite", "uri"),
                 f"`rewrite.uri` replaces the whole path of every request matched by regex `{uri.regex}` "
                 f"(`match[{j}]`) with `{http.rewrite.uri}`",
                 help="use `rewrite.uriRegexRewrite` to rewrite part of the path",
-                related=((res, ("spec", "http", i, "match", j, "uri", "regex"), "regex match here"),),
+                related=((r.resource, ("spec", "http", r.index, "match", j, "uri", "regex"), "regex match here"),),
             )
-        )
-        return
+            break
+
+
+def _deprecated_in_virtual_services(mesh: Mesh) -> Iterator[Finding]:
+    for r in _http_rules(mesh):
+        http, res = r.rule, r.resource
+        base: Loc = ("spec", "http", r.index)
+        if "fault" in r.fields and http.fault is not None:
+            for part in ("abort", "delay"):
+                item = getattr(http.fault, part)
+                if item is not None and getattr(item, "percent", None):  # deprecation.go reports `percent > 0`
+                    yield _deprecated(res, (*base, "fault", "delay", "percent"), "fault.delay.percent", "percentage")
 
 
 def _deprecated(res: Resource, loc: Loc, field: str, replacement: str) -> Finding:
     return Finding(res, loc, f"`{field}` is deprecated", help=f"use `{replacement}` instead", key=True)
 
 
-def _check_source_match(found: dict[str, list[Finding]], res: Resource, i: int, j: int, match: Any) -> None:
-    for name in ("sourceLabels", "sourceNamespace"):
-        if getattr(match, name):
-            found["MC218"].append(
-                Finding(
-                    res,
-                    ("spec", "http", i, "match", j, name),
-                    f"`{name}` is ignored because this match block sets `gateways`",
-                    help=f"split the block: one with `gateways`, one with `{name}`",
-                    key=True,
-                    related=((res, ("spec", "http", i, "match", j, "gateways"), "gateways set here"),),
-                )
-            )
+def _source_match_with_gateways(mesh: Mesh) -> Iterator[Finding]:
+    for r in _http_rules(mesh):
+        if r.rule.delegate is not None or "match" not in r.fields:
+            continue
+        for j, match in enumerate(r.rule.match):
+            if not match.gateways or not (match.sourceLabels or match.sourceNamespace):
+                continue
+            for name in ("sourceLabels", "sourceNamespace"):
+                if getattr(match, name):
+                    yield Finding(
+                        r.resource,
+                        ("spec", "http", r.index, "match", j, name),
+                        f"`{name}` is ignored because this match block sets `gateways`",
+                        help=f"split the block: one with `gateways`, one with `{name}`",
+                        key=True,
+                        related=((r.resource, ("spec", "http", r.index, "match", j, "gateways"), "gateways set here"),),
+                    )
 
 
 # --- checks that need the whole mesh --------------------------------------------------------------
 
 
 def _conflicts(mesh: Mesh) -> Iterator[Finding]:
-    entries = _scan(mesh).mesh_hosts
+    entries = _mesh_hosts(mesh)
     exact: dict[str, list[int]] = defaultdict(list)
     wild: list[int] = []
-    for index, (_, _, host, _) in enumerate(entries):
-        (wild if host.startswith("*") else exact[host]).append(index)
+    for index, entry in enumerate(entries):
+        (wild if entry.fqdn.startswith("*") else exact[entry.fqdn]).append(index)
     pairs: dict[int, list[int]] = defaultdict(list)
 
     def check(x: int, y: int) -> None:
-        rx, _, _, sx = entries[x]
-        ry, _, _, sy = entries[y]
+        rx, sx = entries[x].resource, entries[x].scopes
+        ry, sy = entries[y].resource, entries[y].scopes
         if rx is ry or (rx.namespace, rx.name) == (ry.namespace, ry.name):
             return  # one resource (or two versions of it): never a conflict with itself
         if "*" in sx or "*" in sy or sx & sy:
@@ -690,17 +631,21 @@ def _conflicts(mesh: Mesh) -> Iterator[Finding]:
                     check(indexes[a], indexes[b])
     for a_pos, a in enumerate(wild):
         for b in wild[a_pos + 1 :]:
-            if host_matches(entries[a][2], entries[b][2]):
+            if host_matches(entries[a].fqdn, entries[b].fqdn):
                 check(a, b)
         for host, indexes in exact.items():
-            if host_matches(entries[a][2], host):
+            if host_matches(entries[a].fqdn, host):
                 for b in indexes:
                     check(a, b)
     for x in sorted(pairs):
-        res, k, host, _ = entries[x]
-        others = sorted(set(pairs[x]), key=lambda y: (entries[y][0].namespace, entries[y][0].name, entries[y][1]))
-        names = ", ".join(dict.fromkeys(f"`{entries[y][0].namespace}/{entries[y][0].name}`" for y in others))
-        if all(entries[y][2] == host for y in others):
+        res, k, host = entries[x].resource, entries[x].index, entries[x].fqdn
+        others = sorted(
+            set(pairs[x]), key=lambda y: (entries[y].resource.namespace, entries[y].resource.name, entries[y].index)
+        )
+        names = ", ".join(
+            dict.fromkeys(f"`{entries[y].resource.namespace}/{entries[y].resource.name}`" for y in others)
+        )
+        if all(entries[y].fqdn == host for y in others):
             message = f"host `{host}` is also claimed by mesh VirtualService {names}"
             help_text = "sidecars use only one VirtualService per host (the oldest); merge their rules into one"
         else:
@@ -715,20 +660,30 @@ def _conflicts(mesh: Mesh) -> Iterator[Finding]:
             message,
             help=help_text,
             related=tuple(
-                (entries[y][0], ("spec", "hosts", entries[y][1]), f"`{entries[y][2]}` claimed here") for y in others
+                (entries[y].resource, ("spec", "hosts", entries[y].index), f"`{entries[y].fqdn}` claimed here")
+                for y in others
             ),
         )
 
 
 def _ingress_without_subset(mesh: Mesh) -> Iterator[Finding]:
-    scan = _scan(mesh)
-    wanted = {host for _, _, host in scan.no_subset}
+    no_subset: list[tuple[Resource, Loc, str]] = []
+    for r in _http_rules(mesh):
+        gateways = r.resource.spec.gateways
+        if "route" not in r.fields or not any(g != MESH for g in gateways):
+            continue
+        for j, dest in enumerate(r.rule.route):
+            if not dest.destination.subset:
+                host = mesh.fqdn(dest.destination.host, r.resource.namespace)
+                no_subset.append((r.resource, ("spec", "http", r.index, "route", j, "destination", "host"), host))
+    wanted = {host for _, _, host in no_subset}
     if not wanted:
         return
     with_subset: dict[str, list[tuple[Resource, Loc, str]]] = defaultdict(list)
     visited: set[int] = set()
-    for res, _, host, _ in scan.mesh_hosts:
-        if host not in wanted or id(res) in visited:
+    for entry in _mesh_hosts(mesh):
+        res = entry.resource
+        if entry.fqdn not in wanted or id(res) in visited:
             continue
         visited.add(id(res))
         hosts = {mesh.fqdn(h, res.namespace) for h in res.spec.hosts}
@@ -740,7 +695,7 @@ def _ingress_without_subset(mesh: Mesh) -> Iterator[Finding]:
                     if target in hosts and target in wanted:
                         loc: Loc = ("spec", "http", i, "route", j, "destination", "subset")
                         with_subset[target].append((res, loc, d.subset))
-    for res, loc, host in scan.no_subset:
+    for res, loc, host in no_subset:
         others = [entry for entry in with_subset.get(host, ()) if entry[0] is not res]
         if not others:
             continue
@@ -755,17 +710,36 @@ def _ingress_without_subset(mesh: Mesh) -> Iterator[Finding]:
         )
 
 
+def _claim_routes(mesh: Mesh) -> Iterator[tuple[Resource, Loc]]:
+    """(VirtualService, location of its first JWT claim match), for each VirtualService that has one."""
+    for res in _virtual_services(mesh):
+        found = None
+        for i, http in enumerate(res.spec.http):
+            if http.delegate is not None:
+                continue
+            for j, match in enumerate(http.match):
+                for table in ("headers", "withoutHeaders"):
+                    for name in getattr(match, table):
+                        if routing_claim(name) is not None:
+                            found = ("spec", "http", i, "match", j, table, name)
+                            break
+                    if found:
+                        break
+                if found:
+                    break
+            if found:
+                break
+        if found:
+            yield res, found
+
+
 def _claim_findings(mesh: Mesh) -> Iterator[Finding]:
-    claims = _scan(mesh).claims
+    claims = list(_claim_routes(mesh))
     if not claims:
         return
     authns = [r for r in mesh.of_kind("RequestAuthentication") if r.spec is not None]
     root = mesh.options.root_namespace
-    done: set[int] = set()
     for res, claim_loc in claims:
-        if id(res) in done:
-            continue
-        done.add(id(res))
         claim_name = claim_loc[-1]
         for ref in res.spec.gateways:
             if ref == MESH:
@@ -794,6 +768,50 @@ def _claim_findings(mesh: Mesh) -> Iterator[Finding]:
             )
 
 
+def _port_findings(mesh: Mesh) -> Iterator[Finding]:
+    cache: dict[tuple[int, str], set[int] | None] = {}
+    for res in _virtual_services(mesh):
+        spec = res.spec
+        if not spec.hosts:
+            continue
+        blocks = [
+            ("http", i, j, m) for i, r in enumerate(spec.http) if r.delegate is None for j, m in enumerate(r.match)
+        ]
+        blocks += [
+            (kind, i, j, m)
+            for kind in ("tcp", "tls")
+            for i, r in enumerate(getattr(spec, kind))
+            for j, m in enumerate(r.match)
+        ]
+        blocks = [b for b in blocks if b[3].port]
+        if not blocks:
+            continue
+        key = gateway_resolver(mesh, res.namespace)
+        vs_gateways = vs_gateway_keys(spec.gateways, key)
+        for kind, i, j, match in blocks:
+            gateways = frozenset(key(g) for g in match.gateways) & vs_gateways if match.gateways else vs_gateways
+            ports: set[int] = set()
+            known = bool(gateways)
+            for g in gateways:
+                if (id(res), g) not in cache:
+                    cache[(id(res), g)] = _ports_of(mesh, res, spec, g)
+                found = cache[(id(res), g)]
+                if found is None:
+                    known = False
+                    break
+                ports |= found
+            if not known or match.port in ports:
+                continue
+            listed = ", ".join(str(p) for p in sorted(ports)) or "none"
+            yield Finding(
+                res,
+                ("spec", kind, i, "match", j, "port"),
+                f"no listener of this VirtualService is on port {match.port} (ports: {listed}), so this match never "
+                "applies",
+                help="use one of the service or gateway server ports, or remove `port`",
+            )
+
+
 def _authn_selects(authn: Resource, workload: Any, root: str) -> bool:
     if authn.namespace not in (root, workload.namespace):
         return False
@@ -816,37 +834,6 @@ def _deprecated_elsewhere(mesh: Mesh) -> Iterator[Finding]:
                 help="remove it; route unknown destinations with a ServiceEntry and a VirtualService instead",
                 key=True,
             )
-
-
-def _port_findings(mesh: Mesh) -> Iterator[Finding]:
-    cache: dict[tuple[int, str], set[int] | None] = {}
-    for res, kind, i, j, match in _scan(mesh).ports:
-        spec = res.spec
-        if not spec.hosts:
-            continue
-        key = _gateway_key(mesh, res.namespace)
-        vs_gateways = vs_gateway_keys(spec.gateways, key)
-        gateways = frozenset(key(g) for g in match.gateways) & vs_gateways if match.gateways else vs_gateways
-        ports: set[int] = set()
-        known = bool(gateways)
-        for g in gateways:
-            if (id(res), g) not in cache:
-                cache[(id(res), g)] = _ports_of(mesh, res, spec, g)
-            found = cache[(id(res), g)]
-            if found is None:
-                known = False
-                break
-            ports |= found
-        if not known or match.port in ports:
-            continue
-        listed = ", ".join(str(p) for p in sorted(ports)) or "none"
-        yield Finding(
-            res,
-            ("spec", kind, i, "match", j, "port"),
-            f"no listener of this VirtualService is on port {match.port} (ports: {listed}), so this match never "
-            "applies",
-            help="use one of the service or gateway server ports, or remove `port`",
-        )
 
 
 def _ports_of(mesh: Mesh, res: Resource, spec: Any, gateway: str) -> set[int] | None:
@@ -1154,7 +1141,7 @@ def deprecated_field(mesh: Mesh) -> Iterator[Finding]:
           value: 10
     ```
     """
-    yield from _scan(mesh).found["MC207"]
+    yield from _deprecated_in_virtual_services(mesh)
     yield from _deprecated_elsewhere(mesh)
 
 
@@ -1184,7 +1171,7 @@ def route_weights_not_100(mesh: Mesh) -> Iterator[Finding]:
       weight: 20
     ```
     """
-    yield from _scan(mesh).found["MC208"]
+    yield from _weights_not_100(mesh)
 
 
 @rule("MC209", "destination-without-weight", Severity.WARNING)
@@ -1212,7 +1199,7 @@ def destination_without_weight(mesh: Mesh) -> Iterator[Finding]:
       weight: 50
     ```
     """
-    yield from _scan(mesh).found["MC209"]
+    yield from _destinations_without_weight(mesh)
 
 
 @rule("MC210", "weight-on-single-destination", Severity.WARNING)
@@ -1239,7 +1226,7 @@ def weight_on_single_destination(mesh: Mesh) -> Iterator[Finding]:
       weight: 10
     ```
     """
-    yield from _scan(mesh).found["MC210"]
+    yield from _weight_on_single_destination(mesh)
 
 
 @rule("MC211", "duplicate-route-destination", Severity.WARNING)
@@ -1268,7 +1255,7 @@ def duplicate_route_destination(mesh: Mesh) -> Iterator[Finding]:
       weight: 50
     ```
     """
-    yield from _scan(mesh).found["MC211"]
+    yield from _duplicate_destinations(mesh)
 
 
 @rule("MC212", "retries-exceed-timeout", Severity.WARNING)
@@ -1296,7 +1283,7 @@ def retries_exceed_timeout(mesh: Mesh) -> Iterator[Finding]:
       perTryTimeout: 2s
     ```
     """
-    yield from _scan(mesh).found["MC212"]
+    yield from _retries_over_timeout(mesh)
 
 
 @rule("MC213", "fault-without-percentage", Severity.WARNING)
@@ -1323,7 +1310,7 @@ def fault_without_percentage(mesh: Mesh) -> Iterator[Finding]:
           value: 100
     ```
     """
-    yield from _scan(mesh).found["MC213"]
+    yield from _fault_percentages(mesh, zero=False)
 
 
 @rule("MC214", "zero-fault-percentage", Severity.WARNING)
@@ -1352,7 +1339,7 @@ def zero_fault_percentage(mesh: Mesh) -> Iterator[Finding]:
           value: 10
     ```
     """
-    yield from _scan(mesh).found["MC214"]
+    yield from _fault_percentages(mesh, zero=True)
 
 
 @rule("MC215", "mirror-to-route-destination", Severity.WARNING)
@@ -1378,7 +1365,7 @@ def mirror_to_route_destination(mesh: Mesh) -> Iterator[Finding]:
     mirror: {host: reviews, subset: v2}
     ```
     """
-    yield from _scan(mesh).found["MC215"]
+    yield from _mirrors_to_routed(mesh)
 
 
 @rule("MC216", "uri-rewrite-on-regex-match", Severity.WARNING)
@@ -1410,7 +1397,7 @@ def uri_rewrite_on_regex_match(mesh: Mesh) -> Iterator[Finding]:
           rewrite: /v1/
     ```
     """
-    yield from _scan(mesh).found["MC216"]
+    yield from _rewrites_on_regex(mesh)
 
 
 @rule("MC217", "match-port-not-served", Severity.WARNING, requires=("services",))
@@ -1467,4 +1454,4 @@ def source_match_ignored_with_gateways(mesh: Mesh) -> Iterator[Finding]:
           app: frontend
     ```
     """
-    yield from _scan(mesh).found["MC218"]
+    yield from _source_match_with_gateways(mesh)

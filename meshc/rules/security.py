@@ -1,4 +1,4 @@
-"""Security rules (MC305–MC308): client TLS without server verification, AuthorizationPolicy scope."""
+"""Security rules (MC305–MC308, MC321): client TLS without server verification, AuthorizationPolicy scope."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Registry and workload rules (MC309–MC319): ServiceEntries, Sidecars, Services and Deployments."""
+"""Registry and workload rules (MC309–MC319, MC322): ServiceEntries, Sidecars, Services and Deployments."""
 
 from __future__ import annotations
 
