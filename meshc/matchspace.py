@@ -27,6 +27,7 @@ can contain it. `RouteIndex` does the same for concrete requests over the routes
 
 from __future__ import annotations
 
+import bisect
 import string
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -378,6 +379,13 @@ class _Postings:
         self.same_regex: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.keyed: dict[str, list[int]] = defaultdict(list)
         self.always: list[int] = []
+        self.family: dict[str, list[int]] = defaultdict(list)
+        """Every id filed under a key, whatever the table (`~` dropped)."""
+        self.starts: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        """Ids by a string, found by what it starts with (kept sorted once lookups begin)."""
+        self._sorted: set[str] = set()
+        self.gateway_sets: dict[frozenset[str], list[int]] = defaultdict(list)
+        """Ids by the set of gateways their block exists on (found from any subset)."""
         self._lengths: dict[str, list[int]] = {}
         self._sets: dict[str, tuple[Any, list[int]] | None] = {}
 
@@ -385,6 +393,7 @@ class _Postings:
 
     def file_test(self, key: str, kind: str, value: str, folded: bool, n: int) -> None:
         """File `n` under a string test on `key` (`exact`, `prefix` or `regex`)."""
+        self.family[key].append(n)
         if folded:
             key, value = "~" + key, fold(value)
         if kind == "exact":
@@ -397,8 +406,28 @@ class _Postings:
             self.same_regex[(key, value)].append(n)
             self._sets.pop(key, None)
 
+    def file_starts(self, key: str, value: str, n: int) -> None:
+        """File `n` under `value`, to be found by any beginning of it (`starting`, `equal`)."""
+        self.family[key].append(n)
+        self.starts[key].append((value, n))
+        self._sorted.discard(key)
+
+    def starting(self, key: str, text: str, out: list[int], *, whole: bool = False) -> None:
+        """Ids filed by `file_starts` under a value that starts with `text` (`whole`: that is `text`)."""
+        table = self.starts.get(key)
+        if not table:
+            return
+        if key not in self._sorted:
+            table.sort()
+            self._sorted.add(key)
+        i = bisect.bisect_left(table, (text, -1))
+        while i < len(table) and (table[i][0] == text if whole else table[i][0].startswith(text)):
+            out.append(table[i][1])
+            i += 1
+
     def file_key(self, key: str, n: int) -> None:
         """File `n` under "the probe has something on `key`"."""
+        self.family[key].append(n)
         self.keyed[key].append(n)
 
     # Lookups: each appends candidate ids to `out`.
@@ -478,9 +507,9 @@ def _regex_set(patterns: Sequence[tuple[str, int]]) -> tuple[Any, list[int]] | N
 
 
 Option = tuple[str, str, str, bool]
-"""A condition an item can be filed under: (key, `exact`|`prefix`|`regex`|`key`, value, folded)."""
+"""A condition an item can be filed under: (key, `exact`|`prefix`|`regex`|`starts`|`key`|`gateways`, value, folded)."""
 
-_SCORES = {"exact": 4, "prefix": 3, "regex": 2, "key": 1}
+_SCORES = {"exact": 4, "prefix": 3, "starts": 3, "regex": 2, "key": 1, "gateways": 1}
 
 
 def _file_all(postings: _Postings, options: Sequence[list[Option]]) -> None:
@@ -506,6 +535,10 @@ def _file_all(postings: _Postings, options: Sequence[list[Option]]) -> None:
         )
         if kind == "key":
             postings.file_key(key, n)
+        elif kind == "starts":
+            postings.file_starts(key, value, n)
+        elif kind == "gateways":
+            postings.gateway_sets[frozenset(value.split("\x00")) if value else frozenset()].append(n)
         else:
             postings.file_test(key, kind, value, folded, n)
 
@@ -533,8 +566,8 @@ class Containers:
     A block can be filed under: the test of its path, or of a header, query parameter or pseudo-header
     it requires (a containing block's test must be implied by one of the contained block's tests), a
     JWT claim test, its port, source namespace or a source label (the contained block has the same),
-    or an attribute it tests the presence or absence of (the contained block tests it too). A block
-    with none of these (no condition at all) is a candidate for every later block. Blocks equal to
+    an attribute it tests the presence or absence of (the contained block tests it too), or the set
+    of gateways it exists on (the contained block's is a subset). Blocks equal to
     an earlier one are not filed: the earlier one contains whatever they contain.
     """
 
@@ -559,11 +592,24 @@ class Containers:
             _look_up_string_test(p, URI, block.path, out)
         for key, conds in block.conds.items():
             for c in conds:
-                if c.test is not None and not c.negated:
+                if c.negated and c.test is not None:
+                    # A container's `withoutHeaders` test on `key` that implies this one: see `_block_options`.
+                    t = c.test
+                    text = fold(t.value if t.kind != "regex" else t.lead or "")
+                    p.starting("!" + key, text, out, whole=t.kind == "exact")
+                    continue
+                if c.test is not None:
                     _look_up_string_test(p, key, c.test, out)
-            out.extend(p.keyed.get(key, ()))
+                out.extend(p.keyed.get(key, ()))
+                # A value the container's absence test may reject (a present value, or an absent one).
+                out.extend(p.family.get("!" + key, ()))
+                if c.negated:
+                    out.extend(p.keyed.get("-" + key, ()))
         for key, value in _exact_values(block):
             out.extend(p.exact.get((key, value), ()))
+        for gateways, ids in p.gateway_sets.items():  # as many as distinct gateway sets: a few
+            if block.gateways <= gateways:
+                out.extend(ids)
         return sorted(set(out))
 
     def first(self, n: int) -> int | None:
@@ -578,16 +624,32 @@ class Containers:
 
 
 def _block_options(block: Block) -> list[Option]:
+    """The conditions a block can be filed under: each one every block it contains must meet (see `contains`).
+
+    Per condition on an attribute `k` (`cond_implies` says which conditions of a contained block
+    imply it): a test → the same table (`str_implies`); a presence test → `k` (any condition on `k`
+    that requires a value); an absence test (`withoutHeaders: {k: {}}`) → `-k` (only an absence
+    test implies it); a `withoutHeaders` test → `!k` by its folded value (a regex: its literal
+    start): a contained block has there a value test, an absence test, or a `withoutHeaders` test
+    this one implies, whose folded value (or literal start) begins the filed one (`str_implies`).
+    """
     out: list[Option] = []
     if block.path is not None:
         out.append((URI, block.path.kind, block.path.value, block.path.fold))
     for key, conds in block.conds.items():
         for c in conds:
-            if c.test is not None and not c.negated:
-                out.append((key, c.test.kind, c.test.value, c.test.fold))
+            if not c.negated:
+                out.append(
+                    (key, c.test.kind, c.test.value, c.test.fold) if c.test is not None else (key, "key", "", False)
+                )
+            elif c.test is None:
+                out.append(("-" + key, "key", "", False))
             else:
-                out.append((key, "key", "", False))
+                t = c.test
+                out.append(("!" + key, "starts", fold(t.value if t.kind != "regex" else t.lead or ""), False))
     out.extend((key, "exact", value, False) for key, value in _exact_values(block))
+    # A contained block exists on a subset of its gateways.
+    out.append(("s:gw", "gateways", "\x00".join(sorted(block.gateways)), False))
     return out
 
 

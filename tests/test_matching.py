@@ -206,7 +206,7 @@ def _valid(spec: dict[str, Any]) -> bool:
     return True
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(st.none(), _spec.filter(_valid)), min_size=1, max_size=10), st.lists(_requests, max_size=8))
 def test_route_index_takes_the_route_the_walk_takes(
     specs: list[dict[str, Any] | None], requests: list[Request]
