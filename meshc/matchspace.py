@@ -720,12 +720,12 @@ def _route_options(m: ir.RouteMatch) -> list[Option]:
     out: list[Option] = []
     pm = m.path
     if not (pm.kind == "prefix" and pm.value == "/" and not pm.ignore_case):
-        sm = pm.string_match
-        out.append((URI, sm.kind, sm.value, sm.ignore_case))
+        path = pm.string_match
+        out.append((URI, path.kind, path.value, path.ignore_case))
     tests = [("h:" + hm.name, hm.match) for hm in m.headers if not hm.invert and not hm.treat_missing_as_empty]
-    for name, sm in ((":method", m.method), (":authority", m.authority), (":scheme", m.scheme)):
-        if sm is not None:
-            tests.append(("h:" + name, sm))
+    for name, pseudo in ((":method", m.method), (":authority", m.authority), (":scheme", m.scheme)):
+        if pseudo is not None:
+            tests.append(("h:" + name, pseudo))
     tests.extend(("q:" + qm.name, qm.match) for qm in m.query_params)
     for key, sm in tests:
         if sm.kind == "present":
