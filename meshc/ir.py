@@ -153,6 +153,8 @@ def ascii_lower(text: str) -> str:
     the Host, `absl::StartsWithIgnoreCase` / `absl::EqualsIgnoreCase` for a path matcher with
     `case_sensitive: false` (Istio `ignoreUriCase`). `É` stays `É`, the Kelvin sign stays itself.
     """
+    if text.isascii():
+        return text.lower()  # the same thing, and a hundred times faster than translate
     return text.translate(_ASCII_LOWER)
 
 

@@ -671,6 +671,10 @@ def _exact_values(block: Block) -> list[tuple[str, str]]:
 _PSEUDO = (":authority", "host", ":method", ":path", ":scheme")
 
 
+_WALK = 8
+"""Up to this many routes, trying each is cheaper than looking a request up."""
+
+
 class RouteIndex:
     """The routes of one virtual host, each filed under one condition a request must pass to take it.
 
@@ -683,7 +687,8 @@ class RouteIndex:
     def __init__(self, routes: Sequence[ir.Route]) -> None:
         self.routes = routes
         self.postings = _Postings()
-        _file_all(self.postings, [_route_options(r.match) for r in routes])
+        if len(routes) > _WALK:
+            _file_all(self.postings, [_route_options(r.match) for r in routes])
 
     def candidates(self, request: ir.HttpRequest) -> list[int]:
         """Every route the request may take, in order (with some it does not)."""
@@ -709,6 +714,8 @@ class RouteIndex:
 
     def first(self, request: ir.HttpRequest) -> int | None:
         """The index of the first route `request` takes, or None (Envoy answers 404)."""
+        if len(self.routes) <= _WALK:
+            return next((n for n, r in enumerate(self.routes) if r.match.matches(request)), None)
         for n in self.candidates(request):
             if self.routes[n].match.matches(request):
                 return n

@@ -320,21 +320,23 @@ class _VhostIndex:
         return self.any
 
 
-_INDEXES: dict[tuple[int, int, Callable[[Any], Any]], tuple[list[Any], Any]] = {}
+_INDEXES: dict[Callable[[Any], Any], dict[tuple[int, int], tuple[list[Any], Any]]] = {}
 
 
 def _cached(items: list[Any], build: Callable[[list[Any]], _T]) -> _T:
-    """`build(items)`, kept for the last tables and cluster lists simulated (the IR is not changed once built).
+    """`build(items)`, kept for the last 64 lists each kind of index was built for (the IR is not changed once built).
 
     `meshc diff` simulates thousands of requests on one IR; building an index per request made it
-    quadratic.
+    quadratic. Each kind of index has its own 64 places: the route indexes of thousands of virtual
+    hosts must not push out the virtual-host index of their route table.
     """
-    key = (id(items), len(items), build)
-    cached = _INDEXES.get(key)
+    cache = _INDEXES.setdefault(build, {})
+    key = (id(items), len(items))
+    cached = cache.get(key)
     if cached is None or cached[0] is not items:
-        if len(_INDEXES) >= 64:
-            del _INDEXES[next(iter(_INDEXES))]
-        cached = _INDEXES[key] = (items, build(items))
+        if len(cache) >= 64:
+            del cache[next(iter(cache))]
+        cached = cache[key] = (items, build(items))
     return cached[1]
 
 

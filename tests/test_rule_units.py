@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import importlib
-import io
 import re
 from collections import Counter
 from pathlib import Path
@@ -43,7 +42,7 @@ def _count(monkeypatch: pytest.MonkeyPatch, counts: Counter[str], owner: Any, na
 
 
 def _lint(text: str, select: tuple[str, ...]) -> list[tuple[str, str, int, str]]:
-    report = lint(["-"], Options(select=select), stdin=io.BytesIO(text.encode("utf-8")))
+    report = lint(["-"], Options(select=select), stdin=text.encode("utf-8"))
     return [(d.code, d.span.path, d.span.line, d.message) for d in report.diagnostics]
 
 
