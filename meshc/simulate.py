@@ -261,7 +261,7 @@ def check(match: ir.RouteMatch, request: Request) -> str | None:
         word = "without claim" if cond.invert else "claim"
         have = "no such claim" if miss.have is None else have
         return f"{word} {elide('.'.join(cond.claim))} {_sm_text(cond.match, _shown)}, request has {have}"
-    return f"{miss.field} {_sm_text(cond, _shown)}, request has {have}"  # type: ignore[arg-type]
+    return f"{miss.field} {_sm_text(cond, _shown)}, request has {have}"
 
 
 # --- selection --------------------------------------------------------------------------------------
