@@ -121,6 +121,7 @@ def build_options(
     cluster_domain: str | None = None,
     default_namespace: str | None = None,
     complete_registry: bool = False,
+    mesh_config: Path | None = None,
 ) -> Options:
     """Options from the configuration file, then the flags; ConfigError becomes a usage error."""
     from meshc import config as cfg
@@ -138,6 +139,15 @@ def build_options(
         default_namespace=default_namespace,
         complete_registry=True if complete_registry else None,
     )
+    source = str(mesh_config) if mesh_config is not None else opts.mesh_config_file
+    if source is not None:
+        from meshc.meshconfig import MeshConfigError, load_file
+
+        try:
+            opts = opts.with_flags(mesh_config=load_file(source))
+        except MeshConfigError as exc:
+            where = f"{opts.config_file}: `mesh-config`: " if mesh_config is None else ""
+            fail(f"{where}{exc}")
     from meshc.lint import validate_selectors
 
     bad = validate_selectors(opts)
@@ -337,6 +347,17 @@ def _format_option(choices: tuple[str, ...], help: str) -> typing.Any:
     )
 
 
+MeshConfigOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--mesh-config",
+        metavar="FILE",
+        help="Istio mesh settings: a MeshConfig YAML or the `istio` ConfigMap "
+        "(default: that ConfigMap in the input, else Istio's defaults).",
+    ),
+]
+
+
 @app.command()
 def lint(
     paths: PathsArg = None,
@@ -375,6 +396,7 @@ def lint(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    mesh_config: MeshConfigOpt = None,
     complete_registry: Annotated[
         bool,
         typer.Option(
@@ -411,6 +433,7 @@ def lint(
         fail_on=fail_on,
         cluster_domain=cluster_domain,
         complete_registry=complete_registry,
+        mesh_config=mesh_config,
     )
     report = run_lint(targets, opts, stdin=_stdin())
     fmt = format or ("full" if sys.stdout.isatty() else "text")
@@ -594,6 +617,7 @@ def route(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    mesh_config: MeshConfigOpt = None,
 ) -> None:
     """Explain where one request goes: the route taken, why earlier routes did not match, and the policy."""
     import json
@@ -618,7 +642,7 @@ def route(
         path = f"{path}{'&' if '?' in path else '?'}{joined}"
     targets = paths or ["."]
     _check_paths(targets)
-    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain, mesh_config=mesh_config)
     loaded = load(targets, opts, stdin=_stdin())
     request = Request(
         host,
@@ -668,6 +692,7 @@ def compile_(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    mesh_config: MeshConfigOpt = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Backend gaps (MC4xx warnings) are errors: nothing written, exit 1.")
     ] = False,
@@ -761,7 +786,7 @@ def compile_(
         resolver_valid=resolver_valid,
     )
     labels = dict(_pairs(source_labels, "--source-labels"))
-    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain, mesh_config=mesh_config)
     try:
         result = build.compile_target(
             paths_,
@@ -813,6 +838,7 @@ def diff_(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    mesh_config: MeshConfigOpt = None,
 ) -> None:
     """Show what a change does to routing: requests that change destination, rules, weights, policies, lint."""
     import json
@@ -827,7 +853,7 @@ def diff_(
     # One empty side is a comparison with nothing; both empty would pass as "unchanged".
     if _check_paths(args, empty_ok=True) and base is None:
         fail(f"the input is empty: no YAML document in {_names(args)}")
-    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain, mesh_config=mesh_config)
     try:
         if base is None:
             result = d.compare_paths([args[0]], [args[1]], opts, source_namespace=source_namespace, stdin=_stdin())
@@ -852,6 +878,7 @@ def graph_(
     config: ConfigOpt = None,
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
+    mesh_config: MeshConfigOpt = None,
 ) -> None:
     """Draw the mesh: gateways → VirtualServices → hosts → subsets, with matches and weights on the edges."""
     from meshc import graph
@@ -860,7 +887,7 @@ def graph_(
 
     targets = paths or ["."]
     _check_paths(targets)
-    opts = build_options(config, no_config, cluster_domain=cluster_domain)
+    opts = build_options(config, no_config, cluster_domain=cluster_domain, mesh_config=mesh_config)
     loaded = load(targets, opts, stdin=_stdin())
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
     _warn_errors(loaded.errors, compiled.notes)
@@ -887,6 +914,7 @@ def test_(
     color: ColorOpt = "auto",
     output: OutputOpt = None,
     cluster_domain: DomainOpt = None,
+    mesh_config: MeshConfigOpt = None,
 ) -> None:
     """Run routing tests: every case, every failure; exit 1 when a case fails."""
     from meshc import routetest
@@ -895,7 +923,7 @@ def test_(
     if config:
         _check_paths(config)
     _check_output(output, [*tests, *(config or [])])
-    opts = build_options(None, True, cluster_domain=cluster_domain)
+    opts = build_options(None, True, cluster_domain=cluster_domain, mesh_config=mesh_config)
     try:
         specs = routetest.read_tests(tests, config, stdin=_stdin())
     except routetest.TestFileError as exc:

@@ -16,13 +16,23 @@ the full IR does.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from meshc import ir
-from meshc.hosts import domain_matches, host_matches, host_subset_of, is_ip, split_host
-from meshc.mesh import Mesh, Resource, ServiceHost
+from meshc.delegation import dropped_because, find_delegate, merge_matches
+from meshc.hosts import (
+    domain_matches,
+    host_matches,
+    host_subset_of,
+    is_ip,
+    is_wildcard,
+    most_specific_match,
+    split_host,
+)
+from meshc.mesh import UNSPECIFIED_IP, Mesh, Resource, ServiceHost
 from meshc.models.networking import is_http_protocol, is_tls_protocol
 from meshc.resolve import (
     MESH,
@@ -33,6 +43,7 @@ from meshc.resolve import (
     order_key,
     resolve_gateway,
 )
+from meshc.sidecar import SidecarScope, client_for
 
 DEFAULT_RETRY_ON = ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"]
 
@@ -66,6 +77,8 @@ def space_delimited_claims(listed: Iterable[str]) -> list[str]:
     return sorted({*given, *DEFAULT_SPACE_DELIMITED_CLAIMS})
 
 
+DISABLE_PORT_TRANSLATION = "experimental.istio.io/disable-gateway-port-translation"
+"""A gateway Service with this label keeps Gateway server ports as they are (gateway.go)."""
 INGRESS_SELECTORS = ({"istio": "ingressgateway"}, {"istio": "egressgateway"})
 REDIRECT_CODES = {0: 301, 301: 301, 302: 302, 303: 303, 307: 307, 308: 308}
 
@@ -172,6 +185,61 @@ class _Item:
 
     route: ir.Route | None = None
     skipped: ir.SkippedMatch | None = None
+
+
+# --- sidecar listeners ------------------------------------------------------------------------------
+
+
+def _listener_protocol(protocol: str | None) -> str | None:
+    """`ModelProtocolToListenerProtocol`: HTTP, TCP (TCP, TLS, HTTPS, Mongo, ...), AUTO (sniffed), None (UDP)."""
+    if protocol is None:
+        return "AUTO"
+    if is_http_protocol(protocol):
+        return "HTTP"
+    if protocol.upper() == "UDP":
+        return None
+    return "TCP"
+
+
+@dataclass
+class _ChainPlan:
+    """A sidecar filter chain before it is built: what selects it and where it goes."""
+
+    kind: str
+    """`http`, `tcp` or `tls`."""
+    sni: list[str] = field(default_factory=list)
+    cidrs: list[str] = field(default_factory=list)
+    alpn: tuple[str, ...] = ()
+    table: str | None = None
+    """HTTP: a route table of its own (`host:port`, a sniffed port on a service address)."""
+    service: ServiceHost | None = None
+    port: Any = None
+    """TCP/TLS without VirtualService: the service port whose cluster takes the connection."""
+    vs: tuple[_VS, str, int, int | None] | None = None
+    """TCP/TLS: (VirtualService, `tcp`/`tls`, rule index, match index) whose routes take it."""
+
+    def match_key(self) -> tuple[Any, ...]:
+        """What Envoy selects the chain by; two chains with one key conflict (`conflictsWith`)."""
+        return (tuple(sorted(self.sni)), tuple(sorted(self.cidrs)), self.alpn)
+
+
+@dataclass
+class _ListenerEntry:
+    """The chains planned for one (address, port) of a sidecar (`outboundListenerEntry`)."""
+
+    protocol: str
+    chains: list[_ChainPlan]
+
+    def merge(self, incoming: list[_ChainPlan]) -> None:
+        """`mergeTCPFilterChains`: a chain whose match an earlier chain already has is dropped."""
+        for chain in incoming:
+            if all(c.match_key() != chain.match_key() for c in self.chains):
+                self.chains.append(chain)
+
+
+def _matches_all(chain: ir.FilterChain) -> bool:
+    """A chain without any match condition (`filterChainOpts.isMatchAll`)."""
+    return not (chain.server_names or chain.destination_cidrs or chain.application_protocols)
 
 
 # --- the compiler -----------------------------------------------------------------------------------
@@ -300,7 +368,10 @@ class Compiler:
 
     def context(self, plan: _ContextPlan) -> ir.Context:
         """Compile one context."""
-        client = Client(plan.namespace, plan.labels, gateway=plan.kind == "gateway")
+        if plan.kind == "sidecar":
+            client = client_for(self.mesh, plan.namespace, plan.labels)  # with the Sidecar that scopes it
+        else:
+            client = Client(plan.namespace, plan.labels, gateway=True)
         state = _State(plan, client, self.resolver.services(client))
         listeners = self.sidecar_listeners(state) if plan.kind == "sidecar" else self.gateway_listeners(state)
         if self.host_filter is None and plan.kind == "sidecar":
@@ -313,11 +384,16 @@ class Compiler:
                     merged = self.merged_rules(state, svc.hostname)
                     for subset in merged.subsets:
                         self.cluster(state, svc.hostname, p.number, subset)
+            # ... and Istio's own clusters for traffic outside the registry (cluster.go `BuildClusters`).
+            for name in (ir.BLACKHOLE_CLUSTER, ir.PASSTHROUGH_CLUSTER):
+                self.builtin_cluster(state, name)
+            if self.outbound_mode(state) == "ALLOW_ANY_DYNAMIC_DNS":
+                self.builtin_cluster(state, ir.DYNAMIC_DNS_CLUSTER)
         clusters = sorted(
             (c for c in state.clusters.values() if c is not None), key=lambda c: (c.host, c.port, c.subset or "")
         )
         providers, policies = self.security(plan)
-        return ir.Context(
+        ctx = ir.Context(
             plan.name,
             plan.kind,  # type: ignore[arg-type]
             plan.namespace,
@@ -329,27 +405,292 @@ class Compiler:
             providers,
             policies,
         )
+        if plan.kind == "gateway":
+            ctx.port_map = self.gateway_port_map(plan)
+        if plan.kind == "sidecar":
+            scope = self.sidecar_scope(state)
+            ctx.outbound_traffic_policy = self.outbound_mode(state)
+            if scope is not None and scope.outbound_traffic_policy is not None:
+                ctx.outbound_traffic_policy_from = scope.described
+            else:
+                ctx.outbound_traffic_policy_from = self.mesh.settings.source
+            if scope is not None:
+                ctx.sidecar = _origin(scope.resource)
+            for svc in sorted(state.services.values(), key=lambda s: s.hostname):
+                address = svc.address
+                if address == UNSPECIFIED_IP or "/" in address or svc.hostname.startswith("*"):
+                    continue  # no one address: a range, or none
+                for name in self.service_domains(svc, plan.namespace):
+                    if self.host_filter is None or name == self.host_filter:
+                        ctx.addresses.setdefault(name, address)
+        return ctx
 
     # --- sidecar ------------------------------------------------------------------------------------
 
     def sidecar_listeners(self, state: _State) -> list[ir.Listener]:
-        """One HTTP listener per service port (`0.0.0.0_<port>`, route table `<port>`)."""
-        vss = self.resolver.virtual_services(state.plan.namespace, MESH, within=self.vs_resources.values())
-        ports: set[int] = set()
-        for svc in state.services.values():
+        """The outbound listeners of a sidecar, then `virtualOutbound` (listener.go `buildSidecarOutboundListeners`).
+
+        Every visible service port gets a listener by its protocol (`ModelProtocolToListenerProtocol`):
+        HTTP ports share `0.0.0.0_PORT`, whose HTTP chain (route table `PORT`) takes plain HTTP;
+        TCP and TLS ports listen on the service's address (`0.0.0.0` without one) with a TCP proxy
+        chain; sniffed ports (no protocol) get both chains. Services that meet on one address and
+        port merge their chains (`buildSidecarOutboundListener`). A connection no chain takes gets the
+        passthrough chain of the outbound traffic policy, and a port no listener has goes to
+        `virtualOutbound`.
+        """
+        vss = self.mesh_virtual_services(state)
+        entries: dict[tuple[str, int], _ListenerEntry] = {}
+        services = sorted(state.services.values(), key=lambda s: (order_key(s.resource), s.hostname))
+        for svc in services:
             for p in svc.ports:
-                if self._http_port(p.protocol):
-                    ports.add(p.number)
-        if any(not any(h in state.services for h in v.hosts) for v in vss):
-            ports.add(80)  # VirtualService hosts outside the registry live on port 80 (istiod's "gross HACK")
-        if self.scope.port is not None:
-            ports &= {self.scope.port}
+                if svc.alias_of is not None:
+                    continue  # an ExternalName alias gets no listener (`buildSidecarOutboundListener`)
+                if (self.scope.port is None or p.number == self.scope.port) and self.routable(state, svc, p.number):
+                    self._plan_listener(state, entries, svc, p, vss)
+        if self.scope.port in (None, 80) and any(not any(h in state.services for h in v.hosts) for v in vss):
+            # VirtualService hosts outside the registry live on port 80 (istiod's "gross HACK").
+            self._merge(entries, ("0.0.0.0", 80), "HTTP", [_ChainPlan("http", alpn=ir.PLAINTEXT_HTTP_ALPNS)])
+        tables: dict[int, list[ir.VirtualHost]] = {}
         listeners = []
-        for port in sorted(ports):
-            vhosts = self.sidecar_virtual_hosts(state, vss, port)
-            chain = ir.FilterChain("http", "HTTP", route_config=ir.RouteConfig(str(port), vhosts))
-            listeners.append(ir.Listener(f"0.0.0.0_{port}", "0.0.0.0", port, "HTTP", [chain]))
+        for (bind, port), entry in sorted(entries.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            chains = [self._sidecar_chain(state, vss, plan, bind, port, tables) for plan in entry.chains]
+            listeners.append(self._finish_listener(state, f"{bind}_{port}", bind, port, chains))
+        listeners.append(self.virtual_outbound(state))
         return listeners
+
+    def mesh_virtual_services(self, state: _State, port: int | None = None) -> list[_VS]:
+        """The VirtualServices bound to `mesh` the sidecar imports (its Sidecar's `SelectVirtualServices`)."""
+        vss = self.resolver.virtual_services(state.plan.namespace, MESH, within=self.vs_resources.values())
+        scope = self.sidecar_scope(state)
+        return vss if scope is None else scope.select_virtual_services(vss, port)
+
+    def routable(self, state: _State, svc: ServiceHost, port: int | None = None) -> bool:
+        """Whether the sidecar builds listeners and virtual hosts for the service.
+
+        Its Sidecar's egress listener for `port` must import it; a service an imported VirtualService
+        routes to only gets clusters.
+        """
+        scope = self.sidecar_scope(state)
+        return scope is None or scope.routes_to(svc, port)
+
+    def _plan_listener(
+        self,
+        state: _State,
+        entries: dict[tuple[str, int], _ListenerEntry],
+        svc: ServiceHost,
+        port: Any,
+        vss: list[_VS],
+    ) -> None:
+        """One service port's listener and chains, merged into `entries` (`buildSidecarOutboundListener`)."""
+        protocol = _listener_protocol(port.protocol)
+        if protocol is None:
+            return
+        address = svc.address
+        cidrs: list[str] = []
+        if protocol == "HTTP":
+            bind = UNSPECIFIED_IP
+        elif "/" in address:
+            bind, cidrs = UNSPECIFIED_IP, [address]  # a CIDR: the wildcard listener, a chain per range
+        else:
+            bind = address
+        chains: list[_ChainPlan] = []
+        if protocol in ("TCP", "AUTO"):
+            chains += self._tcp_chain_plans(state, svc, port, bind, cidrs, vss)
+        if protocol in ("HTTP", "AUTO"):
+            # buildSidecarOutboundHTTPListenerOpts: a sniffed port on a service address has a route
+            # table of its own (`host:port`); the others share the port's.
+            table = f"{svc.hostname}:{port.number}" if protocol == "AUTO" and bind != UNSPECIFIED_IP else None
+            alpn = ir.PLAINTEXT_HTTP_ALPNS if bind == UNSPECIFIED_IP or protocol == "AUTO" else ()
+            chains.append(_ChainPlan("http", alpn=alpn, table=table, service=svc))
+        self._merge(entries, (bind, port.number), protocol, chains)
+
+    @staticmethod
+    def _merge(
+        entries: dict[tuple[str, int], _ListenerEntry], key: tuple[str, int], protocol: str, chains: list[_ChainPlan]
+    ) -> None:
+        """The conflict rules of `buildSidecarOutboundListener` (HTTP over TCP, TCP over auto, ...)."""
+        # An HTTP listener on the wildcard also carries the passthrough chain: it counts as sniffed.
+        current = entries.get(key)
+        kind = "AUTO" if protocol == "HTTP" and key[0] == UNSPECIFIED_IP else protocol
+        if current is None:
+            entries[key] = _ListenerEntry(kind, chains)
+            return
+        if protocol == "HTTP":
+            if current.protocol != "TCP":
+                return  # the port already has its HTTP chain
+            current.merge(chains)
+            current.protocol = "AUTO"
+        elif protocol == "TCP":
+            if current.protocol == "HTTP":
+                current.protocol = "AUTO"
+            current.merge(chains)
+        elif current.protocol == "HTTP":
+            entries[key] = _ListenerEntry("AUTO", chains)  # AutoOverHTTP replaces it
+        elif current.protocol == "TCP":
+            current.merge(chains)
+            current.protocol = "AUTO"
+        else:
+            current.merge([c for c in chains if c.kind != "http"])  # AUTO over AUTO: the TCP chains only
+
+    def _tcp_chain_plans(
+        self, state: _State, svc: ServiceHost, port: Any, bind: str, cidrs: list[str], vss: list[_VS]
+    ) -> list[_ChainPlan]:
+        """`buildSidecarOutboundTLSFilterChainOpts` / `buildSidecarOutboundTCPFilterChainOpts` for one service port."""
+        mine = [v for v in vss if any(host_matches(h, svc.hostname) for h in v.hosts)]
+        tls = is_tls_protocol(port.protocol)
+        out: list[_ChainPlan] = []
+        if tls:
+            handled: set[tuple[tuple[str, ...], tuple[str, ...]]] = set()
+            for vs in mine:
+                for i, rule in enumerate(vs.spec.tls):
+                    if not rule.route:
+                        continue
+                    for j, m in enumerate(rule.match):
+                        if not self._l4_match_ok(state, m, vs, port.number):
+                            continue
+                        key = (tuple(m.sniHosts), tuple(m.destinationSubnets))
+                        if key not in handled:
+                            tls_cidrs = list(m.destinationSubnets) or cidrs
+                            out.append(_ChainPlan("tls", sni=list(m.sniHosts), cidrs=tls_cidrs, vs=(vs, "tls", i, j)))
+                        handled.add(key)
+            if out:
+                return out
+            address = svc.address
+            # The host is the SNI to match when the listener cannot tell the service by address.
+            by_name = bool(cidrs) or (address == UNSPECIFIED_IP and bind == UNSPECIFIED_IP)
+            return [_ChainPlan("tls", sni=[svc.hostname] if by_name else [], cidrs=cidrs, service=svc, port=port)]
+        for vs in mine:
+            for i, rule in enumerate(vs.spec.tcp):
+                if not rule.route:
+                    continue
+                if not rule.match:
+                    out.append(_ChainPlan("tcp", cidrs=cidrs, vs=(vs, "tcp", i, None)))
+                    return out
+                subnets: list[str] = []
+                for j, m in enumerate(rule.match):
+                    if not self._l4_match_ok(state, m, vs, port.number):
+                        continue
+                    if not m.destinationSubnets:
+                        out.append(_ChainPlan("tcp", cidrs=cidrs, vs=(vs, "tcp", i, j)))
+                        return out
+                    subnets += m.destinationSubnets
+                if subnets:
+                    out.append(_ChainPlan("tcp", cidrs=subnets, vs=(vs, "tcp", i, None)))
+                    if sorted(subnets) == sorted(cidrs):
+                        return out
+        out.append(_ChainPlan("tcp", cidrs=cidrs, service=svc, port=port))
+        return out
+
+    def _l4_match_ok(self, state: _State, m: Any, vs: _VS, port: int) -> bool:
+        """`matchTLS` / `matchTCP`: gateways include mesh, the port, the client's labels and namespace.
+
+        Unlike `sourceMatchHTTP`, route/route.go's L4 matches check the source even when the block
+        lists gateways, so the scope's reason is asked without them.
+        """
+        scope = ir.MatchScope.of(m, lambda ref: resolve_gateway(ref, vs.namespace, self.mesh))
+        if scope.gateways and MESH not in scope.gateways:
+            return False
+        plan = state.plan
+        return dataclasses.replace(scope, gateways=[]).reason(port, MESH, plan.labels, plan.namespace) is None
+
+    def _sidecar_chain(
+        self,
+        state: _State,
+        vss: list[_VS],
+        plan: _ChainPlan,
+        bind: str,
+        port: int,
+        tables: dict[int, list[ir.VirtualHost]],
+    ) -> ir.FilterChain:
+        """The IR filter chain of a planned chain (HTTP chains get their route table)."""
+        if plan.kind == "http":
+            vhosts = tables.get(port)
+            if vhosts is None:
+                vhosts = tables[port] = self.sidecar_virtual_hosts(state, vss, port)
+            name = str(port)
+            if plan.table is not None and plan.service is not None:
+                # getVirtualHostsForSniffedServicePort: only the service's virtual host, for any Host.
+                name = plan.table
+                host = plan.service.hostname
+                own = [v for v in vhosts if host in v.domains]
+                vhosts = [dataclasses.replace(own[0], domains=["*"])] if len(own) == 1 else own
+            return ir.FilterChain(
+                "http",
+                "HTTP",
+                route_config=ir.RouteConfig(name, vhosts),
+                destination_cidrs=list(plan.cidrs),
+                application_protocols=list(plan.alpn),
+            )
+        routes: list[ir.TcpRoute]
+        if plan.vs is not None:
+            vs, section, i, j = plan.vs
+            rule = getattr(vs.spec, section)[i]
+            loc: tuple[str | int, ...] = ("spec", section, i) + (("match", j) if j is not None else ())
+            clusters = self.weighted(state, vs, rule.route, ("spec", section, i, "route"), port)[0]
+            route_id = f"{vs.namespace}/{vs.name}/{section}/{i}" + (f"/match/{j}" if j is not None else "")
+            routes = [ir.TcpRoute(route_id, clusters, list(plan.sni), list(plan.cidrs), _origin(vs.res, loc))]
+        else:
+            svc = plan.service
+            assert svc is not None and plan.port is not None
+            number = svc.ports[0].number if len(svc.ports) == 1 else plan.port.number
+            name = cluster_name(number, None, svc.hostname)
+            self.cluster(state, svc.hostname, number, None)
+            wc = ir.WeightedCluster(name, 100, svc.hostname, number)
+            routes = [ir.TcpRoute(name, [wc], list(plan.sni), list(plan.cidrs))]
+        return ir.FilterChain(
+            plan.kind,
+            "TLS" if plan.kind == "tls" else "TCP",
+            server_names=list(plan.sni),
+            tcp_routes=routes,
+            destination_cidrs=list(plan.cidrs),
+        )
+
+    def _finish_listener(
+        self, state: _State, name: str, bind: str, port: int, chains: list[ir.FilterChain]
+    ) -> ir.Listener:
+        """`buildListenerFromEntry`: a chain that matches everything is the default, else the passthrough chain."""
+        catch_all = [c for c in chains if _matches_all(c)]
+        default: ir.FilterChain | None
+        if len(chains) == 1 and catch_all:
+            default = None
+        elif catch_all:
+            default = catch_all[0]
+            chains = [c for c in chains if c is not default]
+        else:
+            default = self.passthrough_chain(state, "PassthroughFilterChain")
+        first = chains[0] if chains else default
+        assert first is not None, "a listener has at least one chain"
+        protocol = "HTTP" if any(c.protocol == "HTTP" for c in chains) else first.protocol
+        return ir.Listener(name, bind, port, protocol, chains, default)
+
+    def passthrough_chain(self, state: _State, name: str) -> ir.FilterChain:
+        """`buildOutboundCatchAllNetworkFiltersOnly`: TCP to `PassthroughCluster` (ALLOW_ANY*) or `BlackHoleCluster`."""
+        if self.outbound_mode(state) == "REGISTRY_ONLY":
+            wc = ir.WeightedCluster(self.builtin_cluster(state, ir.BLACKHOLE_CLUSTER).name, 100, "", 0)
+        else:
+            wc = self.egress_destination(state)
+        route = ir.TcpRoute(wc.cluster, [wc])
+        return ir.FilterChain(name, "TCP", tcp_routes=[route])
+
+    def virtual_outbound(self, state: _State) -> ir.Listener:
+        """`virtualOutbound` (listener_builder.go `buildOutboundCatchAllNetworkFilterChains`).
+
+        It takes the connections whose address and port no other listener has: plain HTTP goes to
+        the dynamic forward proxy under ALLOW_ANY_DYNAMIC_DNS; everything else to the passthrough chain.
+        """
+        chains: list[ir.FilterChain] = []
+        if self.outbound_mode(state) == "ALLOW_ANY_DYNAMIC_DNS":
+            vhost = self.catch_all_vhost(state)
+            chains.append(
+                ir.FilterChain(
+                    "virtualOutbound-catchall-tcp-http",
+                    "HTTP",
+                    route_config=ir.RouteConfig(vhost.name, [vhost]),
+                    application_protocols=list(ir.PLAINTEXT_HTTP_ALPNS),
+                )
+            )
+        default = self.passthrough_chain(state, "virtualOutbound-catchall-tcp")
+        return ir.Listener(ir.VIRTUAL_OUTBOUND, UNSPECIFIED_IP, ir.VIRTUAL_OUTBOUND_PORT, "TCP", chains, default)
 
     @staticmethod
     def _http_port(protocol: str | None) -> bool:
@@ -359,16 +700,21 @@ class Compiler:
     def sidecar_virtual_hosts(self, state: _State, vss: list[_VS], port: int) -> list[ir.VirtualHost]:
         """`BuildSidecarOutboundVirtualHosts` for one port."""
         ns = state.plan.namespace
-        by_name = {h: s for h, s in state.services.items() if (p := s.port(port)) and self._http_port(p.protocol)}
+        if self.sidecar_scope(state) is not None:
+            vss = self.mesh_virtual_services(state, port)  # the egress listener of the port
+        listener_services = {h: s for h, s in state.services.items() if self.routable(state, s, port)}
+        by_name = {h: s for h, s in listener_services.items() if (p := s.port(port)) and self._http_port(p.protocol)}
         wildcard_services = [h for h in by_name if h.startswith("*")]
+        # The egress listener's index, over all its services and VirtualServices (sidecar.go).
+        best_wildcard = self._wildcard_index(vss, listener_services)
         if port != 80:
             # selectVirtualServices: only VirtualServices with a host that matches a service on the port.
             vss = [v for v in vss if self._selects(v, by_name, wildcard_services)]
-        best_wildcard = self._wildcard_index(vss, by_name)
         wrappers: list[tuple[list[str], list[ServiceHost], _VS | None]] = []
         covered: set[str] = set()
         for selected in vss:
             if not self._has_routes(selected, port, MESH, state.plan):
+                self._dropped(state, selected, port, MESH)
                 continue
             plain, services = self._separate(selected, by_name, best_wildcard)
             if not services and port != 80:
@@ -376,7 +722,8 @@ class Compiler:
             wrappers.append((plain, services, selected))
             covered.update(s.hostname for s in services)
         for hostname in sorted(by_name):
-            if hostname not in covered:
+            if hostname not in covered and by_name[hostname].alias_of is None:
+                # An ExternalName alias has no default virtual host: its service's answers for it.
                 wrappers.append(([], [by_name[hostname]], None))
         names: set[str] = set()
         taken: set[str] = set()
@@ -413,7 +760,82 @@ class Compiler:
                     self._fill(vh, [(vs, items)], sort_catch_all=False)
                 vhosts.append(vh)
         vhosts.sort(key=lambda v: v.name)
+        if "*" not in taken:
+            vhosts.append(self.catch_all_vhost(state))
         return vhosts
+
+    def catch_all_vhost(self, state: _State) -> ir.VirtualHost:
+        """The last virtual host of a sidecar route table, for hosts outside the registry.
+
+        httproute.go `buildCatchAllVirtualHost`, by the outbound traffic policy of the mesh settings:
+        `allow_any` forwards to `PassthroughCluster` (the address the client connected to),
+        `block_all` answers 502, `allow_any_dynamic_dns` forwards to `AllowAnyDynamicDNSCluster`
+        (which resolves the Host header). Its route has no timeout and no retries.
+        """
+        mode = self.outbound_mode(state)
+        name = ir.CATCH_ALL_VHOSTS[mode]
+        if mode == "REGISTRY_ONLY":
+            route = ir.Route(
+                name,
+                ir.RouteMatch(),
+                "direct_response",
+                name=name,
+                direct_response=ir.DirectResponse(502),
+                catch_all=True,
+            )
+            return ir.VirtualHost(name, ["*"], [route])
+        if mode == "ALLOW_ANY_DYNAMIC_DNS":
+            wc = ir.WeightedCluster(self.builtin_cluster(state, ir.DYNAMIC_DNS_CLUSTER).name, 100, "", 0)
+        else:
+            wc = self.egress_destination(state)
+        forward = ir.Forward([wc])
+        route = ir.Route(name, ir.RouteMatch(), "forward", name=name, forward=forward, catch_all=True)
+        return ir.VirtualHost(name, ["*"], [route])
+
+    def sidecar_scope(self, state: _State) -> SidecarScope | None:
+        """The Sidecar resource's scope of this proxy (None: no Sidecar applies, everything is imported)."""
+        scope = state.client.scope
+        return scope if isinstance(scope, SidecarScope) else None
+
+    def outbound_mode(self, state: _State) -> str:
+        """The proxy's outbound traffic policy: its Sidecar's, else the mesh's (`initSidecarScopeInternalIndexes`)."""
+        scope = self.sidecar_scope(state)
+        if scope is not None and scope.outbound_traffic_policy is not None:
+            return scope.outbound_traffic_policy
+        return self.mesh.settings.outbound_traffic_policy
+
+    def egress_destination(self, state: _State) -> ir.WeightedCluster:
+        """Where ALLOW_ANY sends a host outside the registry.
+
+        `PassthroughCluster`, or the cluster of the Sidecar's `outboundTrafficPolicy.egressProxy`
+        (`GetDestinationCluster(egressProxy, nil, 0)`).
+        """
+        scope = self.sidecar_scope(state)
+        proxy = scope.egress_proxy if scope is not None else None
+        if proxy is None:
+            return ir.WeightedCluster(self.builtin_cluster(state, ir.PASSTHROUGH_CLUSTER).name, 100, "", 0)
+        port = proxy.port.number if proxy.port is not None else 0
+        name = cluster_name(port, proxy.subset, proxy.host)
+        wc = ir.WeightedCluster(name, 100, proxy.host, port, proxy.subset)
+        wc.known = self.cluster(state, proxy.host, port, proxy.subset) is not None
+        return wc
+
+    @staticmethod
+    def builtin_cluster(state: _State, name: str) -> ir.Cluster:
+        """Istio's `PassthroughCluster`, `BlackHoleCluster` or `AllowAnyDynamicDNSCluster` (cluster_builder.go)."""
+        found = state.clusters.get(name)
+        if found is not None:
+            return found
+        if name == ir.PASSTHROUGH_CLUSTER:
+            # buildDefaultPassthroughCluster: ORIGINAL_DST, CLUSTER_PROVIDED load balancing.
+            cluster = ir.Cluster(name, "", 0, "ORIGINAL_DST", load_balancer=ir.LoadBalancer("PASSTHROUGH"))
+        elif name == ir.DYNAMIC_DNS_CLUSTER:
+            cluster = ir.Cluster(name, "", 0, "DYNAMIC_FORWARD_PROXY", load_balancer=ir.LoadBalancer("PASSTHROUGH"))
+        else:
+            # buildBlackHoleCluster: STATIC without endpoints.
+            cluster = ir.Cluster(name, "", 0, "STATIC")
+        state.clusters[name] = cluster
+        return cluster
 
     def _duplicate(self, state: _State, name: str, vs: _VS | None) -> None:
         if vs is None:
@@ -439,17 +861,24 @@ class Compiler:
         return False
 
     @staticmethod
-    def _wildcard_index(vss: list[_VS], by_name: Mapping[str, ServiceHost]) -> dict[str, _VS]:
-        """Service → the VirtualService with the most specific wildcard host matching it."""
-        best: dict[str, tuple[int, _VS]] = {}
+    def _wildcard_index(vss: list[_VS], services: Mapping[str, ServiceHost]) -> dict[str, _VS]:
+        """Service → the VirtualService naming it most specifically (`computeWildcardHostVirtualServiceIndex`).
+
+        An exact VirtualService host beats a wildcard one whatever their order, and for one host the
+        first VirtualService (istiod's order) keeps it (config.go `MostSpecificHostMatch`): a wildcard
+        VirtualService takes only the services no more specific VirtualService host names.
+        """
+        exact: dict[str, _VS] = {}
+        wild: dict[str, _VS] = {}
         for vs in vss:
             for h in vs.hosts:
-                if not h.startswith("*"):
-                    continue
-                for s in by_name:
-                    if host_matches(h, s) and (s not in best or len(h) > best[s][0]):
-                        best[s] = (len(h), vs)
-        return {s: vs for s, (_, vs) in best.items()}
+                (wild if is_wildcard(h) else exact).setdefault(h, vs)
+        out: dict[str, _VS] = {}
+        for s in services:
+            found = most_specific_match(s, exact, wild)
+            if found is not None:
+                out[s] = found[1]
+        return out
 
     @staticmethod
     def _separate(
@@ -485,16 +914,22 @@ class Compiler:
         return plain, services
 
     def service_domains(self, svc: ServiceHost, namespace: str) -> list[str]:
-        """The FQDN and the short forms a client in `namespace` may use (`generateVirtualHostDomains`)."""
-        h = svc.hostname
-        out = [h]
-        short = self.mesh.short_names(h)
-        if short is not None:
-            name, svc_ns = short
-            if svc_ns == namespace:
-                out += [name, f"{name}.{svc_ns}.svc", f"{name}.{svc_ns}"]
-            else:
-                out += [f"{name}.{svc_ns}", f"{name}.{svc_ns}.svc"]
+        """The FQDN and the other forms a client in `namespace` may use (`generateVirtualHostDomains`).
+
+        The absolute name (`name.ns.svc.cluster.local.`, trailing dot) comes right after the FQDN
+        (httproute.go `GenerateAltVirtualHosts`; PILOT_ENABLE_ABSOLUTE_FQDN_VHOST_DOMAIN is on by
+        default), then the short forms of a Kubernetes name.
+        """
+        out: list[str] = []
+        for h in (svc.hostname, *svc.aliases):  # the names of ExternalName aliases too
+            out += [h] if is_ip(h) else [h, f"{h}."]
+            short = self.mesh.short_names(h)
+            if short is not None:
+                name, svc_ns = short
+                if svc_ns == namespace:
+                    out += [name, f"{name}.{svc_ns}.svc", f"{name}.{svc_ns}"]
+                else:
+                    out += [f"{name}.{svc_ns}", f"{name}.{svc_ns}.svc"]
         return out
 
     def default_route(self, state: _State, svc: ServiceHost, port: int) -> ir.Route:
@@ -514,13 +949,17 @@ class Compiler:
     def gateway_listeners(self, state: _State) -> list[ir.Listener]:
         """Listeners of a gateway workload: Gateway servers merged by port (`MergeGateways`)."""
         plan = state.plan
+        port_map = self.gateway_port_map(plan)
+        wanted = None if self.scope.port is None else {self.scope.port, port_map.get(self.scope.port)}
         by_port: dict[tuple[str, int], list[tuple[_Gateway, int, Any]]] = {}
         for gw in plan.gateways:
             for i, server in enumerate(gw.res.spec.servers):
                 bind = server.bind or "0.0.0.0"
-                if self.scope.port is not None and server.port.number != self.scope.port:
+                # The workload listens on the gateway Service's targetPort for a server port (resolvePorts).
+                port = port_map.get(server.port.number, server.port.number)
+                if wanted is not None and port not in wanted:
                     continue
-                by_port.setdefault((bind, server.port.number), []).append((gw, i, server))
+                by_port.setdefault((bind, port), []).append((gw, i, server))
         listeners = []
         for (bind, port), servers in sorted(by_port.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             chains = self.gateway_chains(state, port, servers)
@@ -528,6 +967,35 @@ class Compiler:
                 continue
             listeners.append(ir.Listener(f"{bind}_{port}", bind, port, chains[0].protocol, chains))
         return listeners
+
+    def gateway_port_map(self, plan: _ContextPlan) -> dict[int, int]:
+        """Server port → the port the gateway workload listens on (gateway.go `resolvePorts`, label selector).
+
+        The gateway's Services are the Kubernetes Services of the workload's namespace that select
+        its labels, and the ServiceEntries there whose `workloadSelector` or endpoint labels it has
+        (istiod knows them by the proxy's address, which the input does not give). The first one
+        with the port translates it to its `targetPort`, unless it carries the label
+        `experimental.istio.io/disable-gateway-port-translation`.
+        """
+        labels = plan.labels
+        out: dict[int, int] = {}
+        entries = {id(e.resource): e for found in self.mesh.hosts.values() for e in found}
+        for e in sorted(entries.values(), key=lambda e: (order_key(e.resource), e.hostname)):
+            res = e.resource
+            if res.namespace != plan.namespace or DISABLE_PORT_TRANSLATION in res.labels:
+                continue
+            if e.is_service_entry:
+                selectors = [e.selector] if e.selector else [dict(ep.labels) for ep in res.spec.endpoints]
+            else:
+                selectors = [e.selector] if e.selector else []
+            if not any(sel and all(labels.get(k) == v for k, v in sel.items()) for sel in selectors):
+                continue
+            for p in e.ports:
+                if isinstance(p.target_port, int) and p.target_port:
+                    out.setdefault(p.number, p.target_port)
+                else:
+                    out.setdefault(p.number, p.number)
+        return {k: v for k, v in out.items() if k != v}
 
     @staticmethod
     def _server_family(server: Any) -> str:
@@ -576,7 +1044,7 @@ class Compiler:
             names = self._sni_hosts(server)
             origin = _origin(gw.res, ("spec", "servers", i))
             gw_ns, gw_name = gw.key.split("/", 1)
-            suffix = f"{port}.{server.port.name}.{gw_name}.{gw_ns}"
+            suffix = f"{server.port.number}.{server.port.name}.{gw_name}.{gw_ns}"  # the server's port
             if family == "HTTPS":
                 route_name = f"https.{suffix}"
                 vhosts = self.gateway_virtual_hosts(state, port, [(gw, i, server)], is_tls=True)
@@ -601,7 +1069,9 @@ class Compiler:
                         "AUTO_PASSTHROUGH",
                     )
                 )
-                routes = self.gateway_tcp_routes(state, gw, server, port, passthrough=family == "TLS" and not terminate)
+                routes = self.gateway_tcp_routes(
+                    state, gw, server, server.port.number, passthrough=family == "TLS" and not terminate
+                )
                 chains.append(
                     ir.FilterChain(
                         f"{kind}.{suffix}",
@@ -645,7 +1115,11 @@ class Compiler:
     def gateway_virtual_hosts(
         self, state: _State, port: int, servers: list[tuple[_Gateway, int, Any]], *, is_tls: bool
     ) -> list[ir.VirtualHost]:
-        """`buildGatewayHTTPRouteConfig`: VirtualService hosts ∩ server hosts, routes merged per host."""
+        """`buildGatewayHTTPRouteConfig`: VirtualService hosts ∩ server hosts, routes merged per host.
+
+        Routes and virtual host names take the server's port (`host:80`), even when the workload
+        listens on the gateway Service's targetPort (the route table is then `http.8080`).
+        """
         by_host: dict[str, ir.VirtualHost] = {}
         sequences: dict[str, list[tuple[_VS, list[_Item]]]] = {}
         built: dict[tuple[str, str, str], list[_Item]] = {}
@@ -653,6 +1127,7 @@ class Compiler:
         unasked = False  # a vhost of the full route table that a narrowed compile (`Scope.host`) leaves out
         for gw, _i, server in servers:
             gw_ns = gw.res.namespace
+            sport = server.port.number
             for vs in self._gateway_vss(state, gw.key):
                 server_hosts = self._server_hosts(server, gw_ns, vs.namespace)
                 common = [h.lower() for h in _intersection(server_hosts, vs.hosts)]
@@ -660,7 +1135,9 @@ class Compiler:
                     continue
                 key = (gw.key, vs.namespace, vs.name)
                 if key not in has_routes:
-                    has_routes[key] = self._has_routes(vs, port, gw.key, state.plan)
+                    has_routes[key] = self._has_routes(vs, sport, gw.key, state.plan)
+                    if not has_routes[key]:
+                        self._dropped(state, vs, sport, gw.key)
                 if not has_routes[key]:
                     continue
                 asked = [h for h in common if self._asked(h)]
@@ -669,11 +1146,11 @@ class Compiler:
                     continue
                 items = built.get(key)
                 if items is None:
-                    items = built[key] = self.vs_items(state, vs, port, gw.key, is_tls=is_tls)
+                    items = built[key] = self.vs_items(state, vs, sport, gw.key, is_tls=is_tls)
                 for h in asked:
                     vh = by_host.get(h)
                     if vh is None:
-                        vh = ir.VirtualHost(f"{h}:{port}", [h])
+                        vh = ir.VirtualHost(f"{h}:{sport}", [h])
                         by_host[h] = vh
                         sequences[h] = []
                     sequences[h].append((vs, items))
@@ -687,7 +1164,7 @@ class Compiler:
                         continue
                     vh = by_host.get(h)
                     if vh is None:
-                        by_host[h] = ir.VirtualHost(f"{h}:{port}", [h], require_tls=True)
+                        by_host[h] = ir.VirtualHost(f"{h}:{sport}", [h], require_tls=True)
                         sequences[h] = []
                     else:
                         vh.require_tls = True
@@ -695,7 +1172,7 @@ class Compiler:
             self._fill(vh, sequences[h], sort_catch_all=True)
         if not by_host and not unasked:
             # No VirtualService for this port: Envoy answers 404 to everything.
-            return [ir.VirtualHost(f"blackhole:{port}", ["*"])]
+            return [ir.VirtualHost(f"blackhole:{servers[0][2].port.number}", ["*"])]
         return sorted(by_host.values(), key=lambda v: v.name)
 
     @staticmethod
@@ -751,6 +1228,34 @@ class Compiler:
         """Why a match block produces no route for this proxy (`ir.MatchScope.reason`), or None."""
         scope = ir.MatchScope.of(m, lambda ref: resolve_gateway(ref, vs_ns, self.mesh))
         return scope.reason(port, gateway, plan.labels, plan.namespace)
+
+    def _dropped(self, state: _State, vs: _VS, port: int, gateway: str) -> None:
+        """Note a VirtualService that serves hosts here but whose rules were all dropped, with the reasons.
+
+        istiod leaves such a VirtualService out without a word (`BuildHTTPRoutesForVirtualService`
+        gives no route): delegate rules whose match conflicts with the root's, a missing or
+        unexported delegate, no rule for this port, gateway or client.
+        """
+        if not vs.spec.http:
+            return
+        reasons: list[str] = []
+        for it in self.vs_items(state, vs, port, gateway, is_tls=False):
+            if it.skipped is None:
+                continue
+            ref = it.skipped.origin.virtual_service
+            text = f"rule {ref.rule}: {it.skipped.reason}"
+            if text not in reasons:
+                reasons.append(text)
+        shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more" if len(reasons) > 3 else "")
+        hosts = ", ".join(vs.hosts)
+        proxy = "this sidecar" if gateway == MESH else f"gateway {gateway}"
+        self.note(
+            "dropped-virtual-service",
+            f"VirtualService {vs.namespace}/{vs.name} serves {hosts} but all its rules were dropped on port "
+            f"{port} for {proxy}: {shown or 'no rule has a route'}",
+            _origin(vs.res, ("spec", "http")),
+            state.plan.name,
+        )
 
     def _has_routes(self, vs: _VS, port: int, gateway: str, plan: _ContextPlan) -> bool:
         """Cheap check: does the VirtualService produce at least one route here?"""
@@ -1076,19 +1581,26 @@ class Compiler:
             out.append(ir.Mirror(wc.cluster, wc.host, wc.port, pct, wc.subset, wc.known))
         return out
 
-    @staticmethod
-    def retry_policy(retries: Any, consistent_hash: bool) -> ir.RetryPolicy | None:
-        """Istio's default retry policy when unset, none when `attempts` is 0, else the user's.
+    def retry_policy(self, retries: Any, consistent_hash: bool) -> ir.RetryPolicy | None:
+        """The route's retry policy: none when `attempts` is 0, the user's, else the mesh's default.
 
-        As `ConvertPolicy` (pilot/pkg/networking/core/route/retry/retry.go).
-        The default (`cachedDefaultPolicy`) and a policy without `retryOn` carry no status codes: since
+        As `ConvertPolicy` (pilot/pkg/networking/core/route/retry/retry.go). When the VirtualService
+        sets none, the mesh settings' `defaultHttpRetryPolicy` applies (route.go
+        `applyHTTPRouteDestination`, `BuildDefaultHTTPOutboundRoute`), else Istio's own default. The
+        default (`cachedDefaultPolicy`) and a policy without `retryOn` carry no status codes: since
         Istio 1.24 `retriable-status-codes` stays in `retry_on` without `retriable_status_codes`, so no
         answer is retried for its status.
         """
         out = ir.RetryPolicy(2, list(DEFAULT_RETRY_ON), [], previous_hosts_predicate=not consistent_hash)
         if retries is None:
-            out.is_default = True
-            return out
+            mesh_default = self.mesh.settings.default_http_retry_policy
+            if mesh_default is None:
+                out.is_default = True
+                return out
+            converted = self.retry_policy(mesh_default, consistent_hash)
+            if converted is not None:
+                converted.is_default = True
+            return converted
         if not retries.attempts or retries.attempts <= 0:
             return None
         out.attempts = retries.attempts
@@ -1160,17 +1672,8 @@ class Compiler:
         is_tls: bool = False,
     ) -> list[_Item]:
         """A delegating rule replaced by the delegate's rules merged with it (translation.md §4.5)."""
-        ref = rule.delegate
-        ns = ref.namespace or root.namespace
         root_ref = self._rule_ref(root, rule, i, None, None)
-        delegate = self.virtual_service(ns, ref.name or "")
-        reason = None
-        if delegate is None:
-            reason = f"delegate {ns}/{ref.name} not found"
-        elif delegate.spec.hosts:
-            reason = f"delegate {ns}/{ref.name} has hosts, so it is not a delegate"
-        elif not delegate.visible_from(root.namespace):
-            reason = f"delegate {ns}/{ref.name} is not exported to namespace {root.namespace}"
+        delegate, reason = find_delegate(self.virtual_service, root, rule)
         if reason is not None:
             if state is not None:
                 self.note(
@@ -1195,13 +1698,16 @@ class Compiler:
                     )
                 )
                 continue
-            pairs = _merge_matches(root_matches, list(drule.match))
+            pairs = merge_matches(root_matches, list(drule.match))
             if pairs is None:
+                found = dropped_because(root_matches, list(drule.match))
+                why = f" ({found[1]})" if found is not None else ""
                 items.append(
                     _Item(
                         skipped=ir.SkippedMatch(
                             ir.RouteOrigin(root_ref, self._rule_ref(delegate, drule, k, None, None)),
-                            "its match conflicts with the root rule's match",
+                            f"delegate {delegate.namespace}/{delegate.name} rule {k} conflicts with the root's "
+                            f"match{why}",
                             0,
                         )
                     )
@@ -1212,9 +1718,9 @@ class Compiler:
                 vs_ref = self._rule_ref(root, rule, i, root_j, root_matches[root_j] if root_j is not None else None)
                 d_ref = self._rule_ref(delegate, drule, k, del_j, drule.match[del_j] if del_j is not None else None)
                 origin = ir.RouteOrigin(vs_ref, d_ref)
-                why = self._config_time_reason(merged, delegate.namespace, port, gateway, plan)
-                if why is not None:
-                    items.append(_Item(skipped=ir.SkippedMatch(origin, why, 0)))
+                reason = self._config_time_reason(merged, delegate.namespace, port, gateway, plan)
+                if reason is not None:
+                    items.append(_Item(skipped=ir.SkippedMatch(origin, reason, 0)))
                     continue
                 if state is None:
                     items.append(_Item(route=ir.Route("probe", ir.RouteMatch(), "forward")))
@@ -1608,90 +2114,6 @@ class MergedRule:
         if attr == "mirrors" and not value:
             return self.root.mirrors
         return value
-
-
-class _MergedMatch:
-    """A root match block and a delegate match block merged (`mergeHTTPMatchRequest`)."""
-
-    def __init__(self, root: Any, leaf: Any) -> None:
-        self.name = f"{root.name}-{leaf.name}" if root.name and leaf.name else (leaf.name or root.name)
-        for attr in ("uri", "scheme", "method", "authority"):
-            value = getattr(leaf, attr)
-            setattr(self, attr, value if value is not None else getattr(root, attr))
-        self.headers = {**root.headers, **leaf.headers}
-        self.withoutHeaders = {**root.withoutHeaders, **leaf.withoutHeaders}
-        self.queryParams = {**root.queryParams, **leaf.queryParams}
-        self.port = leaf.port or root.port
-        self.sourceLabels = {**root.sourceLabels, **leaf.sourceLabels}
-        self.sourceNamespace = leaf.sourceNamespace or root.sourceNamespace
-        self.gateways = list(leaf.gateways) or list(root.gateways)
-        self.ignoreUriCase = leaf.ignoreUriCase
-        self.statPrefix = leaf.statPrefix or root.statPrefix
-
-
-def _merge_matches(root: list[Any], leaf: list[Any]) -> list[tuple[int | None, int | None, Any]] | None:
-    """`mergeHTTPMatchRequests`: every delegate block needs a compatible root block; None on conflict."""
-    if not root:
-        return [(None, j, m) for j, m in enumerate(leaf)] or [(None, None, None)]
-    if not leaf:
-        return [(i, None, m) for i, m in enumerate(root)]
-    out: list[tuple[int | None, int | None, Any]] = []
-    for j, sub in enumerate(leaf):
-        found = False
-        for i, r in enumerate(root):
-            if _match_conflict(r, sub):
-                continue
-            out.append((i, j, _MergedMatch(r, sub)))
-            found = True
-        if not found:
-            return None
-    return out or None
-
-
-def _match_conflict(root: Any, leaf: Any) -> bool:
-    """`hasConflict`."""
-    for attr in ("uri", "scheme", "method", "authority"):
-        if _string_conflict(getattr(root, attr), getattr(leaf, attr)):
-            return True
-    for key, value in leaf.headers.items():
-        if _string_conflict(root.headers.get(key), value):
-            return True
-    for key, value in leaf.withoutHeaders.items():
-        if _string_conflict(root.withoutHeaders.get(key), value):
-            return True
-    for key, value in leaf.queryParams.items():
-        if _string_conflict(root.queryParams.get(key), value):
-            return True
-    if bool(root.ignoreUriCase) != bool(leaf.ignoreUriCase):
-        return True
-    if root.port and leaf.port and root.port != leaf.port:
-        return True
-    if root.sourceNamespace and leaf.sourceNamespace != root.sourceNamespace:
-        return True
-    for k, v in leaf.sourceLabels.items():
-        if root.sourceLabels.get(k) and root.sourceLabels.get(k) != v:
-            return True
-    return bool(root.gateways and leaf.gateways and not set(leaf.gateways) <= set(root.gateways))
-
-
-def _string_conflict(root: Any, leaf: Any) -> bool:
-    """`stringMatchConflict`."""
-    if root is None or leaf is None:
-        return False
-    if root.regex and (leaf.regex or leaf.prefix or leaf.exact):
-        return True
-    if leaf.regex and (root.regex or root.prefix or root.exact):
-        return True
-    if root.exact:
-        if leaf.prefix:
-            return True
-        return leaf.exact != root.exact
-    if root.prefix:
-        if leaf.prefix:
-            return not leaf.prefix.startswith(root.prefix)
-        if leaf.exact:
-            return not leaf.exact.startswith(root.prefix)
-    return True
 
 
 def _intersection(server_hosts: Iterable[str], vs_hosts: Iterable[str]) -> list[str]:

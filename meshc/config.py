@@ -49,6 +49,12 @@ class Options:
     """The configuration file that was read, if any."""
     clusters: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(cluster name, globs) pairs: files matching a glob hold that cluster's resources (multicluster checks)."""
+    mesh_config_file: str | None = None
+    """`mesh-config` of the configuration file (relative to it): where the CLI reads `mesh_config` from."""
+    mesh_config: Any = None
+    """Mesh settings (a `meshc.meshconfig.MeshConfig`, which sits above this module) from
+    `--mesh-config` or `mesh_config_file`; None: the `istio` ConfigMap of the input, else Istio's
+    defaults (`Mesh.settings`)."""
 
     def with_flags(self, **flags: Any) -> Options:
         """Return a copy with the given flags applied (None means "not given")."""
@@ -85,6 +91,7 @@ _KEYS = {
     "root-namespace",
     "complete-registry",
     "clusters",
+    "mesh-config",
 }
 
 
@@ -185,6 +192,12 @@ def from_table(table: Mapping[str, Any], origin: str) -> Options:
         if not isinstance(table["complete-registry"], bool):
             raise ConfigError(f"{origin}: `complete-registry` must be true or false")
         opts["complete_registry"] = table["complete-registry"]
+    if "mesh-config" in table:
+        value = table["mesh-config"]
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{origin}: `mesh-config` must be the path of a MeshConfig file")
+        # A relative path is relative to the configuration file, wherever meshc runs.
+        opts["mesh_config_file"] = str(Path(origin).parent / value)
     return Options(**opts)
 
 

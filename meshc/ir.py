@@ -5,8 +5,10 @@ Structure (every name, default and order is decided once, in `meshc.compile`):
 ```
 IR
 ├─ contexts: [Context]                 one per proxy: the sidecar ("mesh") and each gateway workload
-│   ├─ listeners: [Listener]           one per (bind address, port), sorted by port
-│   │   └─ filter_chains: [FilterChain]    plain HTTP, one per HTTPS server (SNI), TLS/TCP
+│   ├─ listeners: [Listener]           one per (bind address, port), sorted by port (a sidecar's
+│   │   │                              `virtualOutbound` last)
+│   │   └─ filter_chains: [FilterChain]    plain HTTP, one per HTTPS server (SNI), TLS/TCP; plus the
+│   │                                      default chain (a sidecar's passthrough)
 │   │       ├─ route_config: RouteConfig   HTTP only
 │   │       │   └─ virtual_hosts: [VirtualHost]   sorted by name; domains picked by Envoy's rules
 │   │       │       ├─ routes: [Route]     FINAL order: first match wins; backends never reorder
@@ -62,6 +64,29 @@ IR_VERSION = 1
 
 UNLIMITED = 4294967295
 """Istio's value for a circuit-breaker threshold that is not set (`math.MaxUint32`)."""
+
+PASSTHROUGH_CLUSTER = "PassthroughCluster"
+"""Istio's cluster to the address the client connected to (outboundTrafficPolicy ALLOW_ANY)."""
+BLACKHOLE_CLUSTER = "BlackHoleCluster"
+"""Istio's cluster without endpoints: the connection is dropped (REGISTRY_ONLY)."""
+DYNAMIC_DNS_CLUSTER = "AllowAnyDynamicDNSCluster"
+"""Istio's dynamic forward proxy cluster, which resolves the Host header (ALLOW_ANY_DYNAMIC_DNS)."""
+BUILTIN_CLUSTERS = frozenset({PASSTHROUGH_CLUSTER, BLACKHOLE_CLUSTER, DYNAMIC_DNS_CLUSTER})
+"""Clusters istiod adds to every sidecar for traffic outside the registry; they have no service,
+their `host` is empty and their `port` 0."""
+VIRTUAL_OUTBOUND = "virtualOutbound"
+"""The sidecar listener (port 15001) iptables sends every outbound connection to; it hands a
+connection to the listener of its original address and port, and keeps those no listener takes."""
+VIRTUAL_OUTBOUND_PORT = 15001
+PLAINTEXT_HTTP_ALPNS = ("http/1.1", "h2c")
+"""What Envoy's HTTP inspector reports for plain HTTP (listener.go `plaintextHTTPALPNs`)."""
+CATCH_ALL_VHOSTS = {
+    "ALLOW_ANY": "allow_any",
+    "REGISTRY_ONLY": "block_all",
+    "ALLOW_ANY_DYNAMIC_DNS": "allow_any_dynamic_dns",
+}
+"""Name of the last virtual host of a sidecar route table (domain `*`), by outbound traffic policy
+(httproute.go `buildCatchAllVirtualHost`)."""
 
 # --- origins ------------------------------------------------------------------------------------
 
@@ -908,7 +933,9 @@ class VirtualHost:
     """A set of domains with their routes (Envoy `VirtualHost`)."""
 
     name: str
-    """`<host>:<port>`, or `blackhole:<port>` for a gateway route table with no VirtualService."""
+    """`<host>:<port>`; `blackhole:<port>` for a gateway route table with no VirtualService;
+    `allow_any`, `block_all` or `allow_any_dynamic_dns` for the last virtual host of a sidecar route
+    table (domain `*`), which serves the hosts outside the registry (`CATCH_ALL_VHOSTS`)."""
     domains: list[str]
     """Lowercase domains: exact names, `*.suffix`, `prefix.*` or `*`. Envoy picks the vhost by
     exact domain, then longest suffix wildcard, then longest prefix wildcard, then `*`; the port
@@ -932,7 +959,8 @@ class RouteConfig:
     name: str
     """Sidecar: the port (`9080`); gateway: `http.<port>` or `https.<port>.<portName>.<gw>.<ns>`."""
     virtual_hosts: list[VirtualHost]
-    """Virtual hosts, sorted by name; domains are unique across them."""
+    """Virtual hosts, sorted by name (a sidecar's catch-all virtual host last); domains are unique
+    across them."""
 
 
 # --- listeners ----------------------------------------------------------------------------------
@@ -1003,6 +1031,11 @@ class FilterChain:
     """TCP/TLS routes (TLS, TCP), first match wins."""
     origin: Origin | None = None
     """The Gateway server (`spec.servers[i]`); None on a sidecar."""
+    destination_cidrs: list[str] = field(default_factory=list)
+    """Destination IP ranges selecting this chain (a service whose address is a CIDR); empty: any."""
+    application_protocols: list[str] = field(default_factory=list)
+    """Protocols selecting this chain, as Envoy's HTTP inspector detects them on plain connections
+    (`http/1.1`, `h2c`: the HTTP chain of a sidecar listener that also carries TCP); empty: any."""
 
 
 @dataclass(slots=True)
@@ -1019,6 +1052,10 @@ class Listener:
     """Protocol of the first filter chain (a port serves one protocol family)."""
     filter_chains: list[FilterChain]
     """Filter chains: HTTP chains first, then by SNI names."""
+    default_chain: FilterChain | None = None
+    """Envoy's `default_filter_chain`: what a connection no chain matches gets (on a sidecar, the
+    passthrough chain to `PassthroughCluster` or `BlackHoleCluster`); None: such a connection is
+    closed."""
 
 
 # --- clusters -----------------------------------------------------------------------------------
@@ -1168,10 +1205,12 @@ class Cluster:
     """Service FQDN (or ServiceEntry host)."""
     port: int
     """Service port."""
-    discovery: Literal["STATIC", "STRICT_DNS", "ORIGINAL_DST"]
+    discovery: Literal["STATIC", "STRICT_DNS", "ORIGINAL_DST", "DYNAMIC_FORWARD_PROXY"]
     """STATIC: `endpoints` are IPs; STRICT_DNS: `endpoints` are names resolved by DNS (a Kubernetes
     Service without known endpoints resolves its own FQDN); ORIGINAL_DST: forward to the address the
-    client connected to (PASSTHROUGH load balancing, ServiceEntry `resolution: NONE`)."""
+    client connected to (PASSTHROUGH load balancing, ServiceEntry `resolution: NONE`,
+    `PassthroughCluster`); DYNAMIC_FORWARD_PROXY: resolve the request's Host header
+    (`AllowAnyDynamicDNSCluster`)."""
     subset: str | None = None
     """Subset name."""
     subset_labels: dict[str, str] = field(default_factory=dict)
@@ -1381,6 +1420,22 @@ class Context:
     """JWT providers from RequestAuthentications that select this workload, sorted by name."""
     authorization_policies: list[AuthorizationPolicy] = field(default_factory=list)
     """AuthorizationPolicies that select this workload, sorted by name."""
+    port_map: dict[int, int] = field(default_factory=dict)
+    """Gateway: a port of the gateway's Service → the targetPort its workload listens on (where the
+    Gateway server's listener is); a request sent to the Service port arrives there."""
+    sidecar: Origin | None = None
+    """Sidecar: the Sidecar resource that scopes this proxy (its namespace's for the client's labels,
+    else the root namespace's); None: no Sidecar, the proxy imports everything exported to it."""
+    addresses: dict[str, str] = field(default_factory=dict)
+    """Sidecar: the virtual IP a client connects to for a registry host that has one (its FQDN and
+    the short forms the client may write), as the cluster's DNS answers; a request for another host
+    goes to an address no listener binds."""
+    outbound_traffic_policy: str | None = None
+    """Sidecar: `ALLOW_ANY`, `REGISTRY_ONLY` or `ALLOW_ANY_DYNAMIC_DNS`, what the proxy does with a
+    host outside the registry (the mesh settings' `outboundTrafficPolicy.mode`)."""
+    outbound_traffic_policy_from: str | None = None
+    """Sidecar: where that mode comes from (`mesh.yaml`, `ConfigMap istio-system/istio (mesh.yaml:5)`, ...);
+    None: Istio's default."""
 
 
 @dataclass(slots=True)

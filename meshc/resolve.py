@@ -59,6 +59,16 @@ class MeshDefaults:
         """The settings of a run (today: the root namespace of `Options`)."""
         return cls(root_namespace=options.root_namespace)
 
+    @classmethod
+    def of(cls, mesh: Mesh) -> MeshDefaults:
+        """The settings of a Mesh: its mesh settings (`Mesh.settings`, `meshc.meshconfig`)."""
+        settings = mesh.settings
+        return cls(
+            root_namespace=mesh.options.root_namespace,
+            destination_rule_export_to=frozenset(settings.default_destination_rule_export_to),
+            virtual_service_export_to=frozenset(settings.default_virtual_service_export_to),
+        )
+
 
 class EgressScope(Protocol):
     """What a proxy may import beyond exportTo (a Sidecar's `egress[].hosts`); absent means `*/*`."""
@@ -222,10 +232,10 @@ class Resolver:
 
     def __init__(self, mesh: Mesh, defaults: MeshDefaults | None = None) -> None:
         self.mesh = mesh
-        self.defaults = defaults or MeshDefaults.from_options(mesh.options)
-        self._entries: dict[str, list[ServiceHost]] = {
-            h: sorted(entries, key=_service_key) for h, entries in mesh.hosts.items()
-        }
+        self.defaults = defaults or MeshDefaults.of(mesh)
+        self._entries: dict[str, list[ServiceHost]] = _with_aliases(
+            {h: sorted(entries, key=_service_key) for h, entries in mesh.hosts.items()}
+        )
         self._services: dict[tuple[Any, ...], dict[str, ServiceHost]] = {}
         self._resolved: dict[tuple[Any, ...], Resolution] = {}
         self._rules: dict[tuple[Any, ...], ConsolidatedRule | None] = {}
@@ -248,15 +258,21 @@ class Resolver:
     # --- services ------------------------------------------------------------------------------
 
     def resolve_host(
-        self, host: str, client: Client | str, port: int | None = None, *, written_in: str | None = None
+        self,
+        host: str,
+        client: Client | str,
+        port: int | None = None,
+        *,
+        written_in: str | None = None,
+        literal: bool = False,
     ) -> Resolution:
         """The registry entry `client` uses for `host`.
 
         A short name is expanded in `written_in` (the namespace of the resource that wrote it),
-        else in the client's namespace.
+        else in the client's namespace; with `literal`, it is looked up as written (a request's Host).
         """
         c = _client(client)
-        fqdn = self.mesh.fqdn(host, written_in or c.namespace)
+        fqdn = host.lower() if literal else self.mesh.fqdn(host, written_in or c.namespace)
         key = (fqdn, port, *c.key)
         found = self._resolved.get(key)
         if found is None:
@@ -285,6 +301,10 @@ class Resolver:
         elif len(parts) == 3 and parts[2] == "svc":
             candidates.append(f"{hostname}.{self.mesh.domain}")
         found = [self.resolve_host(name, c) for name in candidates]
+        if hostname not in candidates:
+            # A ServiceEntry host is literal: `ext-db` is the domain of the ServiceEntry `ext-db`
+            # (while a VirtualService that writes `ext-db` means `ext-db.<its namespace>.svc...`).
+            found.append(self.resolve_host(hostname, c, literal=True))
         return next((r for r in found if r.service is not None), None) or next((r for r in found if r.hidden), found[0])
 
     def services(self, client: Client | str) -> dict[str, ServiceHost]:
@@ -459,6 +479,36 @@ class Resolver:
             (v for v in views if gateway in v.gateways and v.hosts and v.visible_from(namespace)),
             key=lambda v: (v.group(namespace), v.key),
         )
+
+
+def _with_aliases(entries: dict[str, list[ServiceHost]]) -> dict[str, list[ServiceHost]]:
+    """`resolveServiceAliases` (push_context.go): the services `ExternalName` Services point to list them.
+
+    Chains of aliases are followed to the concrete service (loops are dropped); the aliases are
+    sorted by namespace and name.
+    """
+    raw: dict[str, tuple[str, str]] = {}
+    for found in entries.values():
+        for e in found:
+            if e.alias_of:
+                raw[e.hostname] = (e.namespace, e.alias_of)
+    if not raw:
+        return entries
+    concrete_of: dict[str, list[tuple[str, str]]] = {}
+    for alias, (ns, target) in raw.items():
+        seen = {alias}
+        while target in raw and target not in seen:
+            seen.add(target)
+            target = raw[target][1]
+        if target in raw:
+            continue  # a loop: Kubernetes answers NXDOMAIN, as if it did not exist
+        concrete_of.setdefault(target, []).append((ns, alias))
+    out = dict(entries)
+    for target, aliases in concrete_of.items():
+        names = tuple(h for _, h in sorted(aliases))
+        if target in out:
+            out[target] = [replace(e, aliases=names) for e in out[target]]
+    return out
 
 
 def _append_services(ordered: list[ServiceHost]) -> ServiceHost:

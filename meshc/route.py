@@ -16,10 +16,12 @@ from meshc.compile import Compiler, Scope
 from meshc.display import Text, Tree, render
 from meshc.hosts import domain_matches
 from meshc.ir import Note
-from meshc.mesh import Mesh
+from meshc.mesh import Mesh, ServiceHost
+from meshc.meshconfig import MeshConfig
 from meshc.models.networking import is_http_protocol
 from meshc.pipeline import Loaded
 from meshc.resolve import MESH, Client, Resolver
+from meshc.sidecar import client_for
 from meshc.simulate import Decision, Request, elide, simulate, split_authority
 
 
@@ -36,6 +38,8 @@ class Explanation:
     """The compiled slice (one context, one port, the vhosts that can serve the host)."""
     notes: list[Note] = field(default_factory=list)
     """Compile notes of that slice (unknown hosts, subsets, delegates)."""
+    settings: MeshConfig = field(default_factory=MeshConfig)
+    """The mesh settings the slice was compiled with."""
 
 
 def explain(loaded: Loaded, request: Request) -> Explanation:
@@ -45,12 +49,19 @@ def explain(loaded: Loaded, request: Request) -> Explanation:
     if not request.host:
         raise RouteError("the host is empty")
     hostname, host_port = split_authority(request.host)
+    outside: ir.Note | None = None
     if request.gateway == MESH:
         context = MESH
+        # An absolute name (`reviews.default.svc.cluster.local.`) names the same host; the sidecar's
+        # virtual hosts list it as a domain of its own (`GenerateAltVirtualHosts`).
+        name = hostname[:-1] if hostname.endswith(".") and not hostname.startswith("[") else hostname
+        client = client_for(mesh, request.source_namespace, request.source_labels)
+        svc = _registry_entry(mesh, name, client)
+        outside = _outside_registry(mesh, name, request.source_namespace) if svc is None else None
         if request.port is None:
-            request.port = host_port if host_port is not None else _mesh_port(mesh, hostname, request)
-        else:
-            _mesh_port(mesh, hostname, request, check_only=True)
+            # A host outside the registry has no port to default to: the client's, or HTTP's 80.
+            default = _mesh_port(mesh, name, request) if outside is None else 80
+            request.port = host_port if host_port is not None else default
     else:
         context = _gateway_key(mesh, request.gateway)
         request.gateway = context
@@ -65,9 +76,13 @@ def explain(loaded: Loaded, request: Request) -> Explanation:
     )
     compiled = Compiler(mesh, scope).compile()
     decision = simulate(compiled, request, context=None)
-    if request.gateway != MESH and decision.virtual_host is None:
-        _check_gateway_host(mesh, context, hostname, request.port)
-    return Explanation(decision, compiled, compiled.notes)
+    notes = [outside, *compiled.notes] if outside is not None else list(compiled.notes)
+    if request.gateway != MESH and decision.virtual_host is None and decision.context is not None:
+        # No server of the gateway serves the host on that port: Envoy has no virtual host for it (404).
+        hint = _gateway_host_hint(mesh, decision.context, context, hostname, request.port)
+        if hint is not None:
+            notes.insert(0, ir.Note("unserved-host", hint, context=decision.context.name))
+    return Explanation(decision, compiled, notes, mesh.settings)
 
 
 # --- defaults and checks -------------------------------------------------------------------------------
@@ -77,26 +92,52 @@ def _mesh_vs_hosts(mesh: Mesh, namespace: str) -> list[str]:
     return [h for vs in Resolver.of(mesh).virtual_services(namespace, MESH) for h in vs.hosts]
 
 
-def _mesh_port(mesh: Mesh, hostname: str, request: Request, *, check_only: bool = False) -> int:
+def _registry_entry(mesh: Mesh, hostname: str, client: Client) -> ServiceHost | None:
+    """The registry entry a request's Host names for a client.
+
+    An exact name, else a wildcard ServiceEntry host that covers it (its virtual host's `*.suffix`
+    domain takes the request).
+    """
+    resolver = Resolver.of(mesh)
+    found = resolver.resolve_authority(hostname, client).service
+    if found is not None:
+        return found
+    covering = resolver.wildcards_covering(hostname, client)
+    return covering[0] if covering else None
+
+
+def _mesh_port(mesh: Mesh, hostname: str, request: Request) -> int:
+    """The port of a registry host (or a VirtualService host), when it has only one."""
     ns = request.source_namespace
-    svc = Resolver.of(mesh).resolve_authority(hostname, Client(ns, dict(request.source_labels))).service
+    svc = _registry_entry(mesh, hostname, client_for(mesh, ns, request.source_labels))
     if svc is not None:
         ports = [p.number for p in svc.ports if (p.protocol or "").upper() != "UDP"]
-        if check_only:
-            return request.port or 0
         if len(ports) == 1:
             return ports[0]
         listed = ", ".join(str(p) for p in ports) or "none"
         raise RouteError(f"host `{hostname}` has several ports ({listed}); choose one with --port")
-    vs_ports = _vs_host_ports(mesh, hostname, ns)
-    if vs_ports is None:
-        raise RouteError(_unknown_host(mesh, hostname, ns))
-    if check_only:
-        return request.port or 0
+    vs_ports = _vs_host_ports(mesh, hostname, ns) or [80]
     if len(vs_ports) == 1:
         return vs_ports[0]
     listed = ", ".join(str(p) for p in vs_ports)
     raise RouteError(f"host `{hostname}` is served on several ports ({listed}); choose one with --port")
+
+
+def _outside_registry(mesh: Mesh, hostname: str, namespace: str) -> ir.Note | None:
+    """A note when no VirtualService of the mesh knows `hostname` either, a host outside the registry.
+
+    Such a host is not an error: the sidecar sends it where the outbound traffic policy of the mesh
+    settings says (the route table's catch-all virtual host, or the passthrough filter chain).
+    """
+    if _vs_host_ports(mesh, hostname, namespace) is not None:
+        return None
+    settings = mesh.settings
+    return ir.Note(
+        "outside-registry",
+        f"{_unknown_host(mesh, hostname, namespace)}; the sidecar handles it as a host outside the registry, "
+        f"by {settings.describe()}",
+        context=MESH,
+    )
 
 
 def _vs_host_ports(mesh: Mesh, hostname: str, namespace: str) -> list[int] | None:
@@ -182,20 +223,21 @@ def _gateway_port(mesh: Mesh, key: str, request: Request) -> int:
     raise RouteError(f"gateway `{key}` listens on several ports ({listed}); choose one with --port")
 
 
-def _check_gateway_host(mesh: Mesh, key: str, hostname: str, port: int) -> None:
+def _gateway_host_hint(mesh: Mesh, ctx: ir.Context, key: str, hostname: str, port: int) -> str | None:
+    """Why a gateway has no virtual host for `hostname` on `port`, with the hosts it serves (None: it serves it)."""
     served = []
     for s in _gateway_servers(mesh, key):
-        if s.port.number != port:
+        if port not in (s.port.number, ctx.port_map.get(s.port.number)):
             continue
         for raw in s.hosts:
             h = raw.split("/", 1)[-1].lower()
             served.append(h)
             if domain_matches(h, hostname):
-                return
+                return None
     close = difflib.get_close_matches(hostname, sorted(set(served)), n=3, cutoff=0.5)
     shown = close or sorted(set(served))
     listed = ", ".join(f"`{h}`" for h in shown) or "none"
-    raise RouteError(f"gateway `{key}` does not serve host `{hostname}` on port {port}; hosts served: {listed}")
+    return f"gateway `{key}` does not serve host `{hostname}` on port {port}; hosts served: {listed}"
 
 
 # --- JSON (design.md §5) ---------------------------------------------------------------------------
@@ -240,13 +282,21 @@ def to_json(exp: Explanation) -> dict[str, Any]:
             "scheme": req.scheme,
             "source_namespace": req.source_namespace,
             "source_labels": dict(req.source_labels),
+            "address": req.address,
         },
-        "host": vh.name.rsplit(":", 1)[0] if vh is not None and not vh.name.startswith("blackhole:") else None,
+        "host": vh.name.rsplit(":", 1)[0] if vh is not None and not _builtin_vhost(vh) else None,
         "context": d.context.name if d.context is not None else None,
+        "sidecar": (
+            {"namespace": d.context.sidecar.namespace, "name": d.context.sidecar.name}
+            if d.context is not None and d.context.sidecar is not None
+            else None
+        ),
+        "address": d.address,
         "listener": d.listener.name if d.listener is not None else None,
+        "filter_chain": {"name": d.chain.name, "protocol": d.chain.protocol} if d.chain is not None else None,
         "route_config": d.chain.route_config.name if d.chain is not None and d.chain.route_config else None,
         "virtual_host": {"name": vh.name, "domains": list(vh.domains)} if vh is not None else None,
-        "virtual_service": {"namespace": vs_ref.namespace, "name": vs_ref.name} if vs_ref is not None else None,
+        "virtual_service": _answering_vs(d, vs_ref),
         "rule": {"index": vs_ref.rule, "name": vs_ref.rule_name} if vs_ref is not None else None,
         "match": {"index": vs_ref.match, "name": vs_ref.match_name} if vs_ref is not None else None,
         "delegate": (
@@ -279,7 +329,9 @@ def to_json(exp: Explanation) -> dict[str, Any]:
                 ),
             }
             for x in d.destinations
+            if x.cluster.cluster not in ir.BUILTIN_CLUSTERS
         ],
+        "egress": _egress(d),
         "redirect": None,
         "direct_response": None,
         "rewrite": None,
@@ -367,6 +419,55 @@ def to_json(exp: Explanation) -> dict[str, Any]:
     return out
 
 
+def _answering_vs(d: Decision, ref: ir.RuleRef | None) -> dict[str, str] | None:
+    """The VirtualService whose virtual host answered (design.md §5); None when none built it.
+
+    The matched rule's; for `no_route`, the first VirtualService of the virtual host.
+    """
+    if ref is not None:
+        return {"namespace": ref.namespace, "name": ref.name}
+    vh = d.virtual_host
+    if vh is not None and vh.virtual_services:
+        first = vh.virtual_services[0]
+        return {"namespace": first.namespace, "name": first.name}
+    return None
+
+
+def _builtin_vhost(vh: ir.VirtualHost) -> bool:
+    """A virtual host no registry host built: a gateway's `blackhole:PORT`, a sidecar's catch-all."""
+    return vh.name.startswith("blackhole:") or vh.name in ir.CATCH_ALL_VHOSTS.values()
+
+
+def _egress(d: Decision) -> dict[str, Any] | None:
+    """How a request for a host outside the registry leaves the sidecar (None for the others).
+
+    `cluster` is Istio's `PassthroughCluster`, `BlackHoleCluster` or `AllowAnyDynamicDNSCluster`
+    (None when Envoy answers itself: `block_all`'s 502), `outbound_traffic_policy` the mode that
+    decided it and `from` where the mode comes from.
+    """
+    ctx = d.context
+    builtin = [x.cluster.cluster for x in d.destinations if x.cluster.cluster in ir.BUILTIN_CLUSTERS]
+    catch_all = d.virtual_host is not None and d.virtual_host.name in ir.CATCH_ALL_VHOSTS.values()
+    if ctx is None or not (builtin or catch_all):
+        return None
+    return {
+        "cluster": builtin[0] if builtin else None,
+        "outbound_traffic_policy": ctx.outbound_traffic_policy,
+        "from": ctx.outbound_traffic_policy_from,
+    }
+
+
+def _policy_from(ctx: ir.Context) -> str:
+    return f"from {ctx.outbound_traffic_policy_from}" if ctx.outbound_traffic_policy_from else "Istio's default"
+
+
+_BUILTIN_TEXT = {
+    ir.PASSTHROUGH_CLUSTER: "to the address the client connected to (ORIGINAL_DST)",
+    ir.BLACKHOLE_CLUSTER: "a cluster without endpoints: the connection is dropped",
+    ir.DYNAMIC_DNS_CLUSTER: "to the Host header's name, resolved by DNS (dynamic forward proxy)",
+}
+
+
 # --- text (rich tree) --------------------------------------------------------------------------------
 
 
@@ -430,13 +531,15 @@ def _policy_lines(c: ir.Cluster) -> list[str]:
     return lines
 
 
-def _retry_text(r: ir.RetryPolicy | None) -> tuple[str, str | None]:
+def _retry_text(r: ir.RetryPolicy | None, settings: MeshConfig) -> tuple[str, str | None]:
     if r is None:
         return "retries: none (attempts 0)", None
     text = f"retries: {r.attempts}"
     if r.per_try_timeout:
         text += f", {r.per_try_timeout} per try"
-    if r.is_default:
+    if r.is_default and settings.default_http_retry_policy is not None:
+        text += f"  (the mesh's defaultHttpRetryPolicy, from {settings.source})"
+    elif r.is_default:
         text += "  (Istio default)"
     on = f"on {', '.join(r.retry_on)}"
     if r.retriable_status_codes:
@@ -469,6 +572,26 @@ def to_text(exp: Explanation, *, width: int = 80, color: bool = False) -> str:
         else f"gateway {', '.join(f'{g.namespace}/{g.name}' for g in ctx.gateways)} (workload in {ctx.namespace})"
     )
     node = root.add(f"proxy: {who}")
+    if ctx.sidecar is not None:
+        o = ctx.sidecar
+        node.add(f"scoped by Sidecar {o.namespace}/{o.name}{_where(o.file, o.line)}: only what its egress hosts import")
+    if d.listener is not None and d.chain is not None and d.chain.route_config is None and d.destinations:
+        chain = node.add(f"listener {d.listener.name} › {d.chain.protocol} chain {d.chain.name} (no HTTP routing)")
+        if d.chain.tcp_routes and d.chain.tcp_routes[0].origin is not None:
+            o = d.chain.tcp_routes[0].origin
+            chain.add(f"VirtualService {o.namespace}/{o.name} {o.field}{_where(o.file, o.line)}")
+        if _egress(d) is not None:
+            where = "no listener has this address and port" if d.listener.name == ir.VIRTUAL_OUTBOUND else "no chain"
+            chain.add(
+                f"{where}: the passthrough chain of outboundTrafficPolicy {ctx.outbound_traffic_policy} "
+                f"({_policy_from(ctx)})"
+            )
+        for x in d.destinations:
+            c = x.cluster
+            text = _BUILTIN_TEXT.get(c.cluster)
+            chain.add(f"{x.percent}% → {c.cluster}" + (f": {text}" if text else ""))
+        chain.add(f"{d.action}: {d.reason}")
+        return _render(root, width, color)
     if d.listener is None or d.chain is None or d.chain.route_config is None:
         node.add(f"{d.action}: {d.reason}")
         return _render(root, width, color)
@@ -479,10 +602,15 @@ def to_text(exp: Explanation, *, width: int = 80, color: bool = False) -> str:
         return _render(root, width, color)
     host_node = node.add(f"virtual host {vh.name}")
     host_node.add(f"domains: {', '.join(vh.domains)}")
+    for n in exp.notes:
+        if n.code == "dropped-virtual-service":
+            host_node.add(f"{n.message}{_where(n.origin.file, n.origin.line) if n.origin else ''}")
     route = d.route
     if vh.virtual_services:
         for o in vh.virtual_services:
             host_node.add(f"VirtualService {o.namespace}/{o.name}{_where(o.file, o.line)}")
+    elif vh.name in ir.CATCH_ALL_VHOSTS.values():
+        host_node.add(f"no registry host: outboundTrafficPolicy {ctx.outbound_traffic_policy} ({_policy_from(ctx)})")
     elif route is not None and route.origin is None:
         host_node.add("no VirtualService: the default route")
     if d.trace:
@@ -519,6 +647,9 @@ def to_text(exp: Explanation, *, width: int = 80, color: bool = False) -> str:
         assert fwd is not None
         for x in d.destinations:
             c = x.cluster
+            if c.cluster in ir.BUILTIN_CLUSTERS:
+                chosen.add(f"{x.percent}% → {c.cluster}: {_BUILTIN_TEXT[c.cluster]}")
+                continue
             dest = chosen.add(
                 f"{x.percent}% → {c.cluster}" + ("" if c.known else "  (unknown cluster: Envoy answers 503)")
             )
@@ -529,7 +660,7 @@ def to_text(exp: Explanation, *, width: int = 80, color: bool = False) -> str:
                 for line in _policy_lines(cluster):
                     dest.add(line)
         chosen.add(f"timeout: {fwd.timeout}" if fwd.timeout else "timeout: none (Istio default: disabled)")
-        retry, retry_on = _retry_text(fwd.retries)
+        retry, retry_on = _retry_text(fwd.retries, exp.settings)
         retry_node = chosen.add(retry)
         if retry_on:
             retry_node.add(retry_on)

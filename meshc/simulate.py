@@ -10,6 +10,7 @@ behaviour follows.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ class Request:
     """Client labels (mesh only)."""
     claims: dict[str, Any] = field(default_factory=dict)
     """Claims of a JWT the proxy validated (`@request.auth.claims.*` matches)."""
+    address: str | None = None
+    """Destination IP the client connects to (the service's virtual IP); None: an address no
+    listener binds (a host outside the registry, or a service without a virtual IP)."""
 
     @property
     def hostname(self) -> str:
@@ -83,6 +87,14 @@ class Request:
         if lname == ":scheme":
             return [self.scheme or "http"]
         return [v for k, v in self.headers if ir.ascii_lower(k) == lname]
+
+
+def _host_port(host: str) -> tuple[str, str]:
+    """(host, `:port` or "") of a Host header as Envoy cuts it (the last `:`; after `]` for IPv6)."""
+    end = host.rfind("]:") + 1 if host.startswith("[") else host.rfind(":")
+    if end <= 0:
+        return host, ""
+    return host[:end], host[end:]
 
 
 def split_authority(authority: str) -> tuple[str, int | None]:
@@ -147,8 +159,11 @@ class Decision:
     """`route`, `redirect`, `direct_response`, `default` or `no_route`."""
     context: ir.Context | None = None
     """The proxy."""
+    address: str | None = None
+    """The destination address the connection went to (the request's, else the virtual IP the
+    context's DNS gives for the host); None: an address no listener binds."""
     listener: ir.Listener | None = None
-    """The listener (by port)."""
+    """The listener (by address and port)."""
     chain: ir.FilterChain | None = None
     """The filter chain."""
     virtual_host: ir.VirtualHost | None = None
@@ -353,12 +368,70 @@ def _sni_ok(names: list[str], hostname: str) -> bool:
     return False
 
 
-def _chain(listener: ir.Listener, request: Request) -> ir.FilterChain | None:
+def _chain(listener: ir.Listener, request: Request, address: str | None, *, plaintext: bool) -> ir.FilterChain | None:
+    """Envoy's filter chain match for the request, then the listener's default chain.
+
+    Destination address first (the longest range that holds it, else the chains without one), then
+    server names (a gateway's TLS client sends the host as SNI; a sidecar's plain HTTP has none),
+    then the protocols the HTTP inspector detects (`http/1.1`).
+    """
     host = request.hostname
-    exact = [c for c in listener.filter_chains if c.server_names and _sni_ok(c.server_names, host)]
-    if exact:
-        return exact[0]
-    return next((c for c in listener.filter_chains if not c.server_names), None)
+    chains = listener.filter_chains
+    if any(c.destination_cidrs for c in chains):
+        best = _longest_range([c for c in chains if c.destination_cidrs], address)
+        chains = best if best is not None else [c for c in chains if not c.destination_cidrs]
+    if plaintext:
+        chains = [c for c in chains if not c.server_names]
+    else:
+        exact = [c for c in chains if c.server_names and _sni_ok(c.server_names, host)]
+        chains = exact or [c for c in chains if not c.server_names]
+    http = [c for c in chains if set(c.application_protocols) & set(ir.PLAINTEXT_HTTP_ALPNS)]
+    chains = http or [c for c in chains if not c.application_protocols]
+    return chains[0] if chains else listener.default_chain
+
+
+def _longest_range(chains: list[ir.FilterChain], address: str | None) -> list[ir.FilterChain] | None:
+    """The chains whose destination range holding `address` is the longest (None: no range holds it)."""
+    if address is None:
+        return None
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    best: list[ir.FilterChain] = []
+    best_len = -1
+    for c in chains:
+        for cidr in c.destination_cidrs:
+            try:
+                net = ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                continue
+            if ip.version == net.version and ip in net:
+                if net.prefixlen > best_len:
+                    best, best_len = [c], net.prefixlen
+                elif net.prefixlen == best_len and c not in best:
+                    best.append(c)
+    return best or None
+
+
+def _listener(ctx: ir.Context, port: int, address: str | None) -> ir.Listener | None:
+    """The listener a connection reaches: its address and port, else the wildcard on the port.
+
+    A sidecar's connection no listener takes goes to `virtualOutbound`; a gateway's listener is
+    found by port.
+    """
+    on_port = [li for li in ctx.listeners if li.port == port and li.name != ir.VIRTUAL_OUTBOUND]
+    if ctx.kind != "sidecar":
+        if not on_port and port in ctx.port_map:
+            # Sent to the gateway Service's port: it arrives on the targetPort the workload listens on.
+            return next((li for li in ctx.listeners if li.port == ctx.port_map[port]), None)
+        return on_port[0] if on_port else None
+    exact = [li for li in on_port if address is not None and li.address == address]
+    wildcard = [li for li in on_port if li.address in ("0.0.0.0", "::")]
+    found = exact or wildcard
+    if found:
+        return found[0]
+    return next((li for li in ctx.listeners if li.name == ir.VIRTUAL_OUTBOUND), None)
 
 
 def _ref(route: ir.Route) -> tuple[int | None, int | None, str | None]:
@@ -423,12 +496,23 @@ def _rewrite_path(route: ir.Route, request: Request) -> str:
 
 
 def _location(redirect: ir.Redirect, request: Request, scheme: str) -> str:
+    """The Location of a redirect, as Envoy builds it (config_impl.cc `newUri`, `processRequestHost`).
+
+    The request's Host keeps its port, except that a `port_redirect` replaces it and a scheme change
+    drops only the default port of the request's scheme (`:80` from http, `:443` from https): a
+    request to `portal:8080` redirected to https goes to `https://portal:8080/...`.
+    """
     new_scheme = redirect.scheme or scheme
-    host = redirect.authority or request.host
+    if redirect.authority:
+        host = redirect.authority
+    else:
+        host = request.host
+        name, port = _host_port(host)
+        default = {"http": ":80", "https": ":443"}.get(scheme)
+        if port and (redirect.port is not None or (new_scheme != scheme and port == default)):
+            host = name
     if redirect.port is not None:
-        host = split_authority(host)[0] + f":{redirect.port}"
-    elif redirect.scheme is not None and redirect.scheme != scheme:
-        host = split_authority(host)[0]
+        host = f"{host}:{redirect.port}"
     path = redirect.path if redirect.path is not None else request.path_only
     query = request.path[len(request.path_only) :]
     return f"{new_scheme}://{host}{path}{query}"
@@ -447,14 +531,18 @@ def simulate(ir_: ir.IR, request: Request, *, context: str | None = None, trace:
         decision.reason = f"no proxy serves gateway {request.gateway}"
         return decision
     port = request.listener_port
-    listener = next((li for li in ctx.listeners if li.port == port), None)
+    decision.address = request.address or ctx.addresses.get(request.hostname)
+    listener = _listener(ctx, port, decision.address)
     decision.listener = listener
     if listener is None:
         ports = ", ".join(str(li.port) for li in ctx.listeners)
         decision.reason = f"no listener on port {port}" + (f" (ports: {ports})" if ports else "")
         return decision
-    chain = _chain(listener, request)
+    chain = _chain(listener, request, decision.address, plaintext=ctx.kind == "sidecar")
     decision.chain = chain
+    if chain is not None and chain.route_config is None and chain.tcp_routes and ctx.kind == "sidecar":
+        _tcp(decision, ctx, listener, chain, request)
+        return decision
     if chain is None or chain.route_config is None:
         decision.reason = f"port {port} carries {listener.protocol}, not HTTP"
         return decision
@@ -510,6 +598,35 @@ def _no_route(decision: Decision, vh: ir.VirtualHost) -> Decision:
     else:
         decision.reason = f"no route of virtual host {vh.name} matches: Envoy answers 404"
     return decision
+
+
+def _tcp(decision: Decision, ctx: ir.Context, listener: ir.Listener, chain: ir.FilterChain, request: Request) -> None:
+    """A sidecar chain that proxies TCP: the request's bytes go to its first route's clusters as they are.
+
+    The HTTP request is not routed: no virtual host, no route. A `BlackHoleCluster` drops the
+    connection; `PassthroughCluster` forwards it to the address the client connected to.
+    """
+    route = chain.tcp_routes[0]
+    clusters = route.clusters
+    shares = percents([c.weight for c in clusters])
+    decision.destinations = [Destination(c, p, s) for c, (p, s) in zip(clusters, shares, strict=True)]
+    by_name = _cached(ctx.clusters, _clusters_by_name)
+    for c in clusters:
+        if c.cluster in by_name:
+            decision.clusters[c.cluster] = by_name[c.cluster]
+    where = f"listener {listener.name} proxies TCP ({chain.name} chain)"
+    names = ", ".join(c.cluster for c in clusters)
+    if any(c.cluster == ir.BLACKHOLE_CLUSTER for c in clusters):
+        decision.action = "no_route"
+        decision.reason = f"{where} to {ir.BLACKHOLE_CLUSTER}, which has no endpoints: the connection is closed"
+    elif route.origin is not None:
+        decision.action = "route"
+        decision.reason = f"{where}: VirtualService {route.origin.namespace}/{route.origin.name} sends it to {names}"
+    else:
+        decision.action = "default"
+        decision.reason = f"{where} to {names}; the HTTP request is not routed by its Host"
+    decision.forwarded_path = request.path
+    decision.forwarded_authority = request.host
 
 
 def _with_scheme(request: Request, scheme: str) -> Request:

@@ -279,12 +279,12 @@ tests:
     "args",
     [
         ["lint", "--no-config", HOSTILE],
-        ["route", "--no-config", ".", "--host", HOSTILE],
+        ["route", "--no-config", ".", "--host", "reviews", "--gateway", HOSTILE],
         ["lint", "--no-config", "--select", HOSTILE, "."],
         ["lint", "--no-config", f"--{HOSTILE}"],
         ["lint", "--no-config", "--format", HOSTILE, "."],
     ],
-    ids=["path", "host", "select", "flag", "value"],
+    ids=["path", "gateway", "select", "flag", "value"],
 )
 def test_error_lines(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mesh(tmp_path)
@@ -293,6 +293,16 @@ def test_error_lines(args: list[str], tmp_path: Path, monkeypatch: pytest.Monkey
     assert err.startswith("meshc: error: ") and err.count("\n") == 1, err
     assert_safe(err)
     assert "\\n::error" in err
+
+
+def test_a_hostile_host_outside_the_registry_is_explained_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host outside the registry is explained (issue 13), not an error: the tree and the warning stay escaped."""
+    mesh(tmp_path)
+    code, out, err = run(["route", "--no-config", ".", "--host", HOSTILE], tmp_path, monkeypatch)
+    assert code == 0 and err.startswith("meshc: warning: ") and err.count("\n") == 1, err
+    assert_safe(out + err)
 
 
 def test_warning_lines_of_route(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

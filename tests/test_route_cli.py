@@ -57,6 +57,7 @@ def test_json_matches_design_section_5(capsys: pytest.CaptureFixture[str]) -> No
         "scheme": "http",
         "source_namespace": "default",
         "source_labels": {},
+        "address": None,
     }
     assert data["host"] == "reviews.default.svc.cluster.local"
     assert data["virtual_service"] == {"namespace": "default", "name": "reviews"}
@@ -120,15 +121,29 @@ def test_query_flag_is_appended_to_the_path(capsys: pytest.CaptureFixture[str]) 
     assert data["request"]["path"] == "/r?a=1&b=x%20y"
 
 
-def test_unknown_host_is_a_one_line_error_with_suggestions(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "route", BOOKINFO, "--host", "reviewz")
-    assert code == 2 and out == ""
-    assert err == "meshc: error: unknown host `reviewz` from namespace `default`; did you mean `reviews`?\n"
+def test_unknown_host_is_explained_as_outside_the_registry_with_suggestions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 13 point 6: a host outside the registry is not an error; the sidecar passes it through (ALLOW_ANY)."""
+    code, out, err = run(capsys, "route", BOOKINFO, "--host", "reviewz", "--format", "json")
+    assert code == 0
+    assert err == (
+        "meshc: warning: unknown host `reviewz` from namespace `default`; did you mean `reviews`?; the sidecar "
+        "handles it as a host outside the registry, by outboundTrafficPolicy ALLOW_ANY (Istio's default)\n"
+    )
+    data = json.loads(out)
+    # Port 80 has no listener in bookinfo: the connection goes to virtualOutbound's passthrough chain.
+    assert data["listener"] == "virtualOutbound" and data["virtual_host"] is None
+    assert data["action"] == "default" and data["destinations"] == []
+    assert data["egress"] == {"cluster": "PassthroughCluster", "outbound_traffic_policy": "ALLOW_ANY", "from": None}
+    data = route_json(capsys, "--host", "reviewz", "--port", "9080")
+    assert data["listener"] == "0.0.0.0_9080" and data["virtual_host"]["name"] == "allow_any"
+    assert data["egress"]["cluster"] == "PassthroughCluster" and data["virtual_service"] is None
 
 
 def test_short_names_resolve_from_the_source_namespace(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "route", BOOKINFO, "--host", "reviews", "--source-namespace", "other")
-    assert code == 2 and "did you mean `reviews.default`" in err
+    assert code == 0 and "did you mean `reviews.default`" in err and "outside the registry" in err
     data = route_json(capsys, "--host", "reviews.default", "--source-namespace", "other")
     assert data["host"] == "reviews.default.svc.cluster.local" and data["action"] == "route"
 

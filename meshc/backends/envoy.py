@@ -67,6 +67,14 @@ ROUTER = "envoy.filters.http.router"
 ROUTER_TYPE = f"{_EXT}.filters.http.router.v3.Router"
 TLS_INSPECTOR = "envoy.filters.listener.tls_inspector"
 TLS_INSPECTOR_TYPE = f"{_EXT}.filters.listener.tls_inspector.v3.TlsInspector"
+HTTP_INSPECTOR = "envoy.filters.listener.http_inspector"
+HTTP_INSPECTOR_TYPE = f"{_EXT}.filters.listener.http_inspector.v3.HttpInspector"
+DFP_FILTER = "envoy.filters.http.dynamic_forward_proxy"
+DFP_FILTER_TYPE = f"{_EXT}.filters.http.dynamic_forward_proxy.v3.FilterConfig"
+DFP_CLUSTER = "envoy.clusters.dynamic_forward_proxy"
+DFP_CLUSTER_TYPE = f"{_EXT}.clusters.dynamic_forward_proxy.v3.ClusterConfig"
+DFP_DNS_CACHE = {"name": "allow_any_dfp_dns_cache", "dns_lookup_family": "V4_ONLY"}
+"""The DNS cache the dynamic forward proxy filter and cluster share (istiod's `allow_any_dfp_dns_cache`)."""
 TLS_SOCKET = "envoy.transport_sockets.tls"
 UPSTREAM_TLS_TYPE = f"{_EXT}.transport_sockets.tls.v3.UpstreamTlsContext"
 DOWNSTREAM_TLS_TYPE = f"{_EXT}.transport_sockets.tls.v3.DownstreamTlsContext"
@@ -527,6 +535,10 @@ class _Renderer(GapReport):
     # listeners -----------------------------------------------------------------------------------
 
     def listener(self, lst: irm.Listener, ctx: irm.Context) -> dict[str, Any] | None:
+        if lst.name == irm.VIRTUAL_OUTBOUND:
+            # It only receives connections iptables redirects; a static bootstrap's listeners bind
+            # their own ports, so nothing would reach it.
+            return None
         address = self.opts.bind or lst.address
         port = self.opts.listen_port(lst.port)
         origin = next((fc.origin for fc in lst.filter_chains if fc.origin is not None), None)
@@ -543,19 +555,30 @@ class _Renderer(GapReport):
             )
             return None
         chains: list[dict[str, Any]] = []
-        inspect_tls = False
+        inspect_tls = inspect_http = False
         for fc in lst.filter_chains:
             built = self.filter_chains(fc, ctx, lst)
             chains.extend(built)
             if built and fc.protocol in ("HTTPS", "TLS"):
                 inspect_tls = True
+            if built and fc.application_protocols:
+                inspect_http = True
         if not chains:
             return None
         self.bound[slot] = ctx.name
         out: dict[str, Any] = {"name": lst.name, "address": _socket(address, port)}
+        filters = []
         if inspect_tls:
-            out["listener_filters"] = [{"name": TLS_INSPECTOR, "typed_config": {"@type": TLS_INSPECTOR_TYPE}}]
+            filters.append({"name": TLS_INSPECTOR, "typed_config": {"@type": TLS_INSPECTOR_TYPE}})
+        if inspect_http:
+            filters.append({"name": HTTP_INSPECTOR, "typed_config": {"@type": HTTP_INSPECTOR_TYPE}})
+        if filters:
+            out["listener_filters"] = filters
         out["filter_chains"] = chains
+        if lst.default_chain is not None:
+            default = self.filter_chains(lst.default_chain, ctx, lst)
+            if default:
+                out["default_filter_chain"] = default[0]
         return out
 
     def filter_chains(self, fc: irm.FilterChain, ctx: irm.Context, lst: irm.Listener) -> list[dict[str, Any]]:
@@ -569,6 +592,12 @@ class _Renderer(GapReport):
         names = _server_names(fc.server_names)
         if names and fc.protocol in ("HTTPS", "TLS"):
             match["server_names"] = names
+        if fc.destination_cidrs and fc.protocol in ("HTTP", "HTTPS"):
+            match["prefix_ranges"] = [self.cidr(c) for c in fc.destination_cidrs]
+        if fc.application_protocols:
+            # Plain HTTP as the HTTP inspector detects it; the rest goes to the other chains.
+            match["transport_protocol"] = "raw_buffer"
+            match["application_protocols"] = list(fc.application_protocols)
         if fc.protocol in ("HTTP", "HTTPS"):
             chain: dict[str, Any] = {"name": fc.name}
             if match:
@@ -721,6 +750,11 @@ class _Renderer(GapReport):
             filters.append(self.rbac_filter(by_action["ALLOW"], "ALLOW"))
         filters.append({"name": FAULT, "typed_config": {"@type": FAULT_TYPE}})
         filters.append({"name": CORS, "typed_config": {"@type": CORS_TYPE}})
+        if ctx.outbound_traffic_policy == "ALLOW_ANY_DYNAMIC_DNS":
+            # AllowAnyDynamicDNSCluster resolves the Host header through this filter's DNS cache.
+            filters.append(
+                {"name": DFP_FILTER, "typed_config": {"@type": DFP_FILTER_TYPE, "dns_cache_config": DFP_DNS_CACHE}}
+            )
         filters.append({"name": ROUTER, "typed_config": {"@type": ROUTER_TYPE}})
         return filters
 
@@ -1381,6 +1415,16 @@ class _Renderer(GapReport):
         return out, False
 
     def cluster(self, cl: irm.Cluster) -> dict[str, Any]:
+        if cl.discovery == "DYNAMIC_FORWARD_PROXY":
+            return {
+                "name": cl.name,
+                "connect_timeout": cl.connection_pool.connect_timeout,
+                "lb_policy": "CLUSTER_PROVIDED",
+                "cluster_type": {
+                    "name": DFP_CLUSTER,
+                    "typed_config": {"@type": DFP_CLUSTER_TYPE, "dns_cache_config": DFP_DNS_CACHE},
+                },
+            }
         endpoints, overridden = self.cluster_endpoints(cl)
         lb = cl.load_balancer
         original_dst = (cl.discovery == "ORIGINAL_DST" or lb.policy == "PASSTHROUGH") and not overridden
@@ -1392,7 +1436,7 @@ class _Renderer(GapReport):
             kind = "STRICT_DNS" if endpoints else ("STATIC" if cl.discovery != "STRICT_DNS" else "STRICT_DNS")
         origin = cl.destination_rules[0] if cl.subset and cl.destination_rules else cl.service
         hint = f"add WorkloadEntries, or run with `--upstream '{cl.name}=HOST:PORT'`"
-        if not endpoints and not original_dst:
+        if not endpoints and not original_dst and cl.name != irm.BLACKHOLE_CLUSTER:
             what = f"subset `{cl.subset}` of {cl.host}" if cl.subset else cl.host
             self.at_origin(
                 codes.CLUSTER_WITHOUT_ENDPOINTS,

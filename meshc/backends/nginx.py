@@ -509,6 +509,8 @@ class _Renderer(GapReport):
         super().__init__()
         self.out = _Out()
         self.conds: dict[tuple[str, str, bool], str] = {}
+        self._host_maps: set[str] = set()
+        """Host variables of redirects to another scheme, written once (`_host_for_scheme`)."""
         self.query_vars: dict[str, tuple[str, str]] = {}
         self.literal_count = 0
         self.bound: dict[tuple[str, int], str] = {}
@@ -820,8 +822,12 @@ class _Renderer(GapReport):
         uses = self._cluster_uses(ctx)
         upstreams: dict[str, _Target | None] = {}
         for cl in ctx.clusters:
+            if cl.name in irm.BUILTIN_CLUSTERS and cl.name not in uses:
+                continue  # Istio's own clusters that only TCP chains use (not written for nginx)
             upstreams[cl.name] = self.upstream(cl, prefix, uses.get(cl.name, 1))
         for lst in ctx.listeners:
+            if lst.name == irm.VIRTUAL_OUTBOUND:
+                continue  # it only receives connections iptables redirects; nothing reaches it here
             self.listener(lst, ctx, upstreams, prefix)
 
     @staticmethod
@@ -863,6 +869,11 @@ class _Renderer(GapReport):
         Returns where its traffic goes, or None when it cannot be written.
         """
         policy_origin = cl.destination_rules[0] if cl.destination_rules else cl.service
+        if cl.name in irm.BUILTIN_CLUSTERS:
+            # Istio's own clusters for hosts outside the registry (the sidecar's catch-all virtual
+            # host): nginx cannot reach the original destination, so it answers those hosts 503
+            # (the server says so); not a gap of the user's configuration, so not reported.
+            return None
         if cl.discovery == "ORIGINAL_DST" or cl.load_balancer.policy == "PASSTHROUGH":
             self.at_origin(
                 codes.LOAD_BALANCER,
@@ -1251,6 +1262,8 @@ class _Renderer(GapReport):
             if d == "*":
                 default = True
                 continue
+            if d.endswith(".") and d[:-1] in vh.domains:
+                continue  # an absolute name: nginx drops a Host's trailing dot, the name without it serves it
             core = d[2:] if d.startswith("*.") else d[:-2] if d.endswith(".*") else d
             if "*" in core or not _valid_dns(core):
                 self.at_origin(
@@ -1429,8 +1442,11 @@ class _Renderer(GapReport):
                 _check_authority(rd.authority)
             if rd.path is not None and (_CONTROL.search(rd.path) or " " in rd.path or not rd.path.startswith("/")):
                 raise Unsafe("a redirect path must start with `/` and hold no spaces or control characters")
-            # without a new authority: the request's host, without its port when a new one is given
+            # without a new authority: the request's host, without its port when a new one is given; a
+            # new scheme drops only the request scheme's default port, as Envoy does (`processRequestHost`)
             keep = "$host" if rd.port else "$http_host"
+            if not rd.port and rd.scheme in ("http", "https"):
+                keep = self._host_for_scheme(rd.scheme)
             authority = keep if rd.authority is None else self.value(rd.authority)[1:-1]
             path = "$request_uri" if rd.path is None else self.value(rd.path)[1:-1] + "$is_args$args"
         except Unsafe as exc:
@@ -1442,6 +1458,22 @@ class _Renderer(GapReport):
         parts = [scheme, "://", authority, port, path]
         self.headers_response(route, route.response_headers, body, ind)
         body.append(f'{ind}return {rd.code} "{"".join(parts)}";')
+
+    def _host_for_scheme(self, scheme: str) -> str:
+        """A variable holding the request's Host for a redirect to `scheme`.
+
+        Without `:80` when an http request goes to https, without `:443` when an https request goes to
+        http, else as sent.
+        """
+        var = f"$meshc_host_to_{scheme}"
+        if var not in self._host_maps:
+            self._host_maps.add(var)
+            other, port = ("http", "80") if scheme == "https" else ("https", "443")
+            self.out.maps.append(f'    map "$scheme|$http_host" {var} {{  # Host for a redirect to {scheme}')
+            self.out.maps.append(f'        "~^{other}\\|(?<h>.*):{port}$" $h;')
+            self.out.maps.append("        default $http_host;")
+            self.out.maps.append("    }")
+        return var
 
     def direct(self, route: irm.Route, dr: irm.DirectResponse, body: list[str], ind: str) -> None:
         text = dr.body
@@ -1518,7 +1550,11 @@ class _Renderer(GapReport):
         else:
             only = upstreams.get(fw.clusters[0].cluster) if fw.clusters and fw.clusters[0].known else None
             if only is None:
-                body.append(f"{ind}return 503;  # unknown cluster: Envoy answers 503")
+                first = fw.clusters[0].cluster if fw.clusters else ""
+                if first in irm.BUILTIN_CLUSTERS:
+                    body.append(f"{ind}return 503;  # outside the registry: Envoy sends it to {first}, nginx cannot")
+                else:
+                    body.append(f"{ind}return 503;  # unknown cluster: Envoy answers 503")
                 return
             target = only.upstream or f"${only.var}"
             dns = only.upstream is None

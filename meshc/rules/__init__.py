@@ -11,12 +11,14 @@ that several rules share).
 """
 
 from meshc.rules import annotations as annotations
+from meshc.rules import delegates as delegates
 from meshc.rules import envoy as envoy
 from meshc.rules import extensions as extensions
 from meshc.rules import gatewayapi as gatewayapi
 from meshc.rules import gateways as gateways
 from meshc.rules import injection as injection
 from meshc.rules import input as input
+from meshc.rules import meshconfig as meshconfig
 from meshc.rules import multicluster as multicluster
 from meshc.rules import nginx as nginx
 from meshc.rules import references as references

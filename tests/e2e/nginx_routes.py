@@ -111,7 +111,8 @@ def deployed(
     ctx = compiled.context(context)
     assert ctx is not None, f"context {context} is not in the compiled IR"
     names = sorted({cl.name for cl in ctx.clusters})
-    with ngx.Sockets(lst.port for lst in ctx.listeners) as sockets, stubs.running(*names) as running:
+    listening = (lst.port for lst in ctx.listeners if lst.name != ir.VIRTUAL_OUTBOUND)  # iptables' listener only
+    with ngx.Sockets(listening) as sockets, stubs.running(*names) as running:
         ports = sockets.port_map()
         opts = backend.NginxOptions(
             bind="127.0.0.1",
@@ -203,7 +204,9 @@ def run_scenario(folder: Path, capsys: Any) -> Outcome:
         with deployed(input_path, context, namespace, dict(labels)) as (_, ports, diags):
             for args, pred in items:
                 req = pred["request"]
-                if pred["listener"] is None or req["port"] not in ports:
+                chain = (pred.get("filter_chain") or {}).get("protocol")
+                if pred["listener"] in (None, ir.VIRTUAL_OUTBOUND) or req["port"] not in ports or chain != "HTTP":
+                    # virtualOutbound and TCP proxy chains are not written for nginx (HTTP servers only).
                     outcome.skipped.append(f"{shlex.join(args)}: no HTTP listener")
                     continue
                 if req.get("scheme") == "https":
