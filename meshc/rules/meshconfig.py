@@ -1,4 +1,4 @@
-"""Rules about the mesh settings (`meshc.meshconfig`): an `istio` ConfigMap whose MeshConfig cannot be used."""
+"""Rules about the mesh settings (MC020): an `istio` ConfigMap whose MeshConfig (`meshc.meshconfig`) cannot be used."""
 
 from __future__ import annotations
 
