@@ -127,7 +127,7 @@ def test_sarif_output_validates_against_sarif_2_1_0(monkeypatch: pytest.MonkeyPa
     doc = json.loads(out)
     jsonschema.Draft4Validator(schema).validate(doc)
     run_ = doc["runs"][0]
-    assert len(run_["results"]) == 18
+    assert len(run_["results"]) == 19
     ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
     for result in run_["results"]:
         assert ids[result["ruleIndex"]] == result["ruleId"]
@@ -138,11 +138,11 @@ def test_junit_output_counts_failures_per_file(monkeypatch: pytest.MonkeyPatch) 
     assert code == 1
     root = ET.fromstring(out)
     assert root.tag == "testsuites"
-    assert root.get("failures") == "18"
+    assert root.get("failures") == "19"
     suites = {s.get("name"): int(s.get("failures", "0")) for s in root}
     assert suites == {
         "examples/broken/destination-rule.yaml": 3,
-        "examples/broken/references.yaml": 8,
+        "examples/broken/references.yaml": 9,
         "examples/broken/syntax.yaml": 3,
         "examples/broken/virtual-service.yaml": 4,
     }
@@ -173,7 +173,7 @@ def test_output_file_is_written_atomically_and_summary_goes_to_stderr(
     code, out, err = run(["lint", "--no-config", "-f", "json", "-o", str(target), BROKEN], monkeypatch)
     assert code == 1
     assert out == ""
-    assert len(json.loads(target.read_text())) == 18
+    assert len(json.loads(target.read_text())) == 19
     assert err.startswith("Found 13 errors, 5 warnings")
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
@@ -265,5 +265,7 @@ def test_console_script_runs_in_a_subprocess() -> None:
     )
     assert proc.returncode == 1
     assert re.search(
-        r"^Found 13 errors, 5 warnings in 4 files \(1 document of other kinds not checked\)\.$", proc.stdout, re.M
+        r"^Found 13 errors, 5 warnings, 1 info in 4 files \(1 document of other kinds not checked\)\.$",
+        proc.stdout,
+        re.M,
     )

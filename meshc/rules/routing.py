@@ -363,7 +363,12 @@ def _block_findings(mesh: Mesh, *, same_rule: bool) -> Iterator[Finding]:
         spec = res.spec
         dead = _unreachable_rules(analysis)
         for s in analysis.shadows:
-            if (s.kind, s.rule) in dead or s.match is None or (s.by_rule == s.rule) != same_rule:
+            if s.match is None or (s.by_rule == s.rule) != same_rule:
+                continue
+            # validation.go analyzeUnreachable{HTTP,TCP,TLS}Rules: a rule whose every match is used
+            # before is IST0130 (MC202) and each of its duplicated matches IST0131 (here) too; after
+            # a rule without `match`, only the rule is reported.
+            if (s.kind, s.rule) in dead and s.by_match is None:
                 continue
             here = _block_ref(s.kind, s.rule, s.match)
             yield Finding(
@@ -620,6 +625,12 @@ def _conflicts(mesh: Mesh) -> Iterator[Finding]:
         ry, sy = entries[y].resource, entries[y].scopes
         if rx is ry or (rx.namespace, rx.name) == (ry.namespace, ry.name):
             return  # one resource (or two versions of it): never a conflict with itself
+        # analyzers/virtualservice/conflictingmeshgatewayhosts.go (Analyze,
+        # getExportToAllNamespacesVSListForScopedHost): hosts are compared as strings, and a wildcard
+        # overlap counts only between a VirtualService exported everywhere and one limited to some
+        # namespaces (istiod builds a virtual host per domain, and the more specific one wins).
+        if entries[x].fqdn != entries[y].fqdn and ("*" in sx) == ("*" in sy):
+            return
         if "*" in sx or "*" in sy or sx & sy:
             pairs[x].append(y)
             pairs[y].append(x)
@@ -862,9 +873,12 @@ def _ports_of(mesh: Mesh, res: Resource, spec: Any, gateway: str) -> set[int] | 
 def conflicting_mesh_virtual_services(mesh: Mesh) -> Iterator[Finding]:
     """Two VirtualServices bound to the mesh claim the same host for the same namespaces.
 
-    Hosts are compared after resolving short names in each VirtualService's namespace and with
-    wildcards (`*.example.com` overlaps `a.example.com`); `exportTo` decides where each one is
-    visible (`.`, `*` and named namespaces). A VirtualService never conflicts with itself.
+    Hosts are compared after resolving short names in each VirtualService's namespace; `exportTo`
+    decides where each one is visible (`.`, `*` and named namespaces). As in istioctl, wildcards
+    (`*.example.com` overlaps `a.example.com`) count only between a VirtualService exported to
+    every namespace and one exported to some: two VirtualServices both exported everywhere (or
+    both to namespaces) conflict on the same host only, since istiod builds a virtual host per
+    domain and the exact one wins. A VirtualService never conflicts with itself.
 
     ## Why is this bad?
     Sidecars do not merge VirtualServices: for each host only one of them (the oldest) is used
@@ -950,9 +964,12 @@ def unreachable_rule(mesh: Mesh) -> Iterator[Finding]:
     yield from _unreachable_findings(mesh)
 
 
-@rule("MC203", "shadowed-match", Severity.WARNING, istio="IST0131")
+@rule("MC203", "shadowed-match", Severity.INFO, istio="IST0131")
 def shadowed_match(mesh: Mesh) -> Iterator[Finding]:
-    """A match block that an earlier rule catches completely (the rule itself is still reachable).
+    """A match block that an earlier rule's match block catches completely.
+
+    When every block of the rule is caught, the rule is also MC202 (IST0130), as istioctl reports
+    both. Info, as istioctl's IST0131.
 
     ## Why is this bad?
     Requests this block was written for are taken by the earlier rule, so they never get this
@@ -1342,14 +1359,17 @@ def zero_fault_percentage(mesh: Mesh) -> Iterator[Finding]:
     yield from _fault_percentages(mesh, zero=True)
 
 
-@rule("MC215", "mirror-to-route-destination", Severity.WARNING)
+@rule("MC215", "mirror-to-route-destination", Severity.INFO)
 def mirror_to_route_destination(mesh: Mesh) -> Iterator[Finding]:
     """A rule mirrors traffic to a destination it already routes to.
 
+    Info only: a canary that gets a share of live traffic and a full shadow copy is a common
+    pattern; check that the destination can take the extra load and repeated writes.
+
     ## Why is this bad?
-    The destination receives every request twice (the routed one and the shadow copy), which
-    doubles its load and repeats side effects such as writes. Mirroring is meant for a
-    different version or service.
+    The destination receives the requests routed to it twice (the routed one and the shadow
+    copy), which adds load and repeats side effects such as writes. Mirroring is usually meant
+    for a different version or service.
 
     ## Example
     ```yaml
