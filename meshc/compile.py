@@ -17,6 +17,7 @@ the full IR does.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,6 +106,11 @@ class Scope:
 def cluster_name(port: int | str, subset: str | None, host: str) -> str:
     """Istio's outbound cluster name `outbound|PORT|SUBSET|FQDN` (`model.BuildSubsetKey`)."""
     return f"outbound|{port}|{subset or ''}|{host}"
+
+
+def _quote_meta(text: str) -> str:
+    """Go's regexp.QuoteMeta (it escapes fewer characters than Python's re.escape)."""
+    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", text)
 
 
 def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
@@ -717,6 +723,10 @@ class Compiler:
                 self._dropped(state, selected, port, MESH)
                 continue
             plain, services = self._separate(selected, by_name, best_wildcard)
+            if selected.res.gateway_semantics and not any(selected.namespace in (s.namespace, ns) for s in services):
+                # route.go buildSidecarVirtualHostsForVirtualService: a Gateway API route applies only
+                # from its own namespace or its Service's ("Gateway allows only routes from ...").
+                continue
             if not services and port != 80:
                 continue
             wrappers.append((plain, services, selected))
@@ -1383,6 +1393,11 @@ class Compiler:
     ) -> ir.Route | None:
         """`translateRoute`: one match block of one rule → one route (None when it has no action)."""
         match = ir.RouteMatch.of(m)
+        if vs.res.gateway_semantics and match.path.kind == "prefix" and match.path.value != "/":
+            # route.go TranslateRouteMatch with Gateway API semantics: a prefix matches whole segments.
+            match.path = ir.PathMatch(
+                "path_separated_prefix", match.path.value.removesuffix("/"), match.path.ignore_case
+            )
         route_id = self._route_id(origin)
         name = rule.name
         if m is not None and getattr(m, "name", None):
@@ -1479,6 +1494,10 @@ class Compiler:
             if rw.uriRegexRewrite is not None:
                 rewrite.uri_regex = rw.uriRegexRewrite.match
                 rewrite.uri_regex_substitution = rw.uriRegexRewrite.rewrite
+            elif rw.uri == "/" and route.match.path.kind == "path_separated_prefix":
+                # applyHTTPRouteDestination, Gateway API semantics: replacing the prefix by `/` removes it.
+                rewrite.uri_regex = f"^{_quote_meta(route.match.path.value)}(/?)(.*)"
+                rewrite.uri_regex_substitution = "/\\2"
             elif rw.uri:
                 rewrite.uri = rw.uri
             if rw.authority:

@@ -281,8 +281,10 @@ class StringMatch:
 class PathMatch:
     """How the request path (without the query string) is matched."""
 
-    kind: Literal["exact", "prefix", "regex"]
-    """`exact` (Envoy `path`), `prefix` (`prefix`) or `regex` (`safe_regex`, whole-path RE2)."""
+    kind: Literal["exact", "prefix", "path_separated_prefix", "regex"]
+    """`exact` (Envoy `path`), `prefix` (`prefix`), `path_separated_prefix` (whole path segments: the
+    path without its query is the value or starts with the value and `/`; a Gateway API `PathPrefix`)
+    or `regex` (`safe_regex`, whole-path RE2)."""
     value: str
     """Path, prefix or RE2 pattern."""
     ignore_case: bool = False
@@ -293,14 +295,26 @@ class PathMatch:
 
         Envoy (source/common/router/config_impl.cc): `prefix` tests the whole `:path`; `path` and
         `safe_regex` test it without the query string and fragment (`PathUtil::removeQueryAndFragment`).
-        `case_sensitive: false` folds ASCII only and does not apply to a regex.
+        `case_sensitive: false` folds ASCII only and does not apply to a regex. `path_separated_prefix`
+        (PathSeparatedPrefixMatcher) holds when the path without its query is the value, or the value
+        and then `/`.
         """
+        if self.kind == "path_separated_prefix":
+            tested, want = self.tested_part(path), self.value
+            if self.ignore_case:
+                tested, want = ascii_lower(tested), ascii_lower(want)
+            return tested == want or tested.startswith(want + "/")
         return self.string_match.matches(self.tested_part(path))
 
     @property
     def string_match(self) -> StringMatch:
-        """The StringMatcher Envoy builds for this path condition (`case_sensitive: false` → `ignore_case`)."""
-        return StringMatch(self.kind, self.value, self.ignore_case and self.kind != "regex")
+        """The StringMatcher Envoy builds for this path condition (`case_sensitive: false` → `ignore_case`).
+
+        For `path_separated_prefix`, the plain prefix every path it admits starts with (what an index
+        of candidate routes may use; `matches` decides).
+        """
+        kind = "prefix" if self.kind == "path_separated_prefix" else self.kind
+        return StringMatch(kind, self.value, self.ignore_case and self.kind != "regex")
 
     def tested_part(self, path: str) -> str:
         """The part of `:path` this matcher looks at (all of it for a prefix; else without the query)."""

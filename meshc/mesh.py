@@ -154,6 +154,14 @@ class Resource(Generic[SpecT]):
     valid: bool = True
     """False for a document that failed schema validation: its model holds only the parts that
     have the right shape (see `salvage`), so references to it still resolve."""
+    translated_from: Resource | None = None
+    """The Gateway API resource an Istio Gateway or VirtualService was translated from
+    (`meshc.conversion`, as istiod does); None for the input's own resources."""
+
+    @property
+    def gateway_semantics(self) -> bool:
+        """`model.UseGatewaySemantics`: translated from the Gateway API (route semantics `gateway` in istiod)."""
+        return self.translated_from is not None
 
     @property
     def name(self) -> str:

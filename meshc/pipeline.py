@@ -1,8 +1,9 @@
 """Read the inputs once and index them: the Mesh every command (route, compile, diff, graph, test) starts from.
 
 `load()` reads the paths as `meshc lint` does (`lint.read`: YAML, models, salvage) and builds the
-Mesh; the resources that validated are used even when others did not. Standard input is never
-read here: the CLI reads it once and passes its bytes (`stdin=`).
+Mesh; the resources that validated are used even when others did not. Gateway API Gateways and
+routes are translated into Istio Gateways and VirtualServices (`meshc.conversion`) as istiod does.
+Standard input is never read here: the CLI reads it once and passes its bytes (`stdin=`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from meshc.config import Options
+from meshc.conversion import translate
 from meshc.diagnostics import Diagnostic, Severity
 from meshc.lint import Inventory, read
 from meshc.mesh import Mesh
@@ -40,5 +42,9 @@ def load(
     with no_gc():
         inv = inventory if inventory is not None else read(paths, options, stdin=stdin)
         mesh = Mesh(inv.indexed(), options)
+        translated = translate(mesh)
+        if translated:
+            # Gateway API resources run as the Istio Gateways and VirtualServices istiod makes of them.
+            mesh = Mesh([*inv.indexed(), *translated], options)
     bad = sorted((d for d in inv.diagnostics if d.severity >= Severity.ERROR), key=Diagnostic.sort_key)
     return Loaded(mesh, len(bad), len(inv.loaded.files), bad[0] if bad else None)

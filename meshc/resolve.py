@@ -469,15 +469,18 @@ class Resolver:
     ) -> list[VirtualServiceView]:
         """VirtualServices bound to `gateway` that a proxy of `namespace` imports, in istiod's order.
 
-        Private ones first, then those exported to the namespace by name, then public ones; each
-        group in creation order (`VirtualServicesForGateway`, `SelectVirtualServices`). Delegates
+        Gateway API routes of `namespace` first, then private ones, then those exported to the
+        namespace by name, then public ones; each group in creation order
+        (`VirtualServicesForGateway`, `SelectVirtualServices`). Delegates
         (no hosts) are left out.
         """
         pool = within if within is not None else (r for r in self.mesh.of_kind("VirtualService") if r.spec is not None)
         views = [self.view(r) for r in pool]
+        # With PILOT_UNIFIED_SIDECAR_SCOPE (istiod's default), Gateway API routes of the proxy's own
+        # namespace come first, the "consumer override" (SelectVirtualServices' gwExact pass).
         return sorted(
             (v for v in views if gateway in v.gateways and v.hosts and v.visible_from(namespace)),
-            key=lambda v: (v.group(namespace), v.key),
+            key=lambda v: (not (v.res.gateway_semantics and v.namespace == namespace), v.group(namespace), v.key),
         )
 
 

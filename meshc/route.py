@@ -13,6 +13,7 @@ from typing import Any
 
 from meshc import ir
 from meshc.compile import Compiler, Scope
+from meshc.conversion import kubernetes_gateway
 from meshc.display import Text, Tree, render
 from meshc.hosts import domain_matches
 from meshc.ir import Note
@@ -187,6 +188,18 @@ def _unknown_host(mesh: Mesh, hostname: str, namespace: str) -> str:
 
 
 def _gateway_key(mesh: Mesh, ref: str) -> str:
+    """`ns/name` of the Istio Gateway `--gateway` names.
+
+    A Kubernetes Gateway names the proxy of the Istio Gateways istiod makes of its listeners (when
+    no Istio Gateway has that name).
+    """
+    ns, _, name = ref.rpartition("/")
+    istio = [r for r in mesh.of_kind("Gateway") if r.spec is not None and r.translated_from is None]
+    kube = [k for k in mesh.kube_gateways if k[1] == name and (not ns or k[0] == ns)]
+    if len(kube) == 1 and not any(r.name == name and (not ns or r.namespace == ns) for r in istio):
+        translated = kubernetes_gateway(mesh, *kube[0])
+        if translated:
+            return translated[0]
     gateways = [r for r in mesh.of_kind("Gateway") if r.spec is not None]
     if "/" in ref:
         ns, _, name = ref.partition("/")

@@ -491,7 +491,7 @@ def _rewrite_path(route: ir.Route, request: Request) -> str:
         path = ir.regex_replace_all(rw.uri_regex, path, rw.uri_regex_substitution or "")
     elif rw.uri is not None:
         pm = route.match.path
-        path = rw.uri + path[len(pm.value) :] if pm.kind == "prefix" else rw.uri
+        path = rw.uri + path[len(pm.value) :] if pm.kind in ("prefix", "path_separated_prefix") else rw.uri
     return path + query
 
 

@@ -208,7 +208,7 @@ def _sm_example(sm: ir.StringMatch) -> str | None:
 
 
 def _path_example(pm: ir.PathMatch) -> str | None:
-    if pm.kind in ("exact", "prefix"):
+    if pm.kind in ("exact", "prefix", "path_separated_prefix"):
         return pm.value or "/"
     return regex_example(pm.value)
 

@@ -63,10 +63,8 @@ def not_applicable(case: dict[str, Any], call: dict[str, Any]) -> str | None:
         # istiod feature flags and proxy metadata (DNS capture, ...) have no meshc counterpart;
         # mesh config does (--mesh-config).
         return "settings"
-    if kinds & {"HTTPRoute", "Ingress"}:
-        # meshc compiles Gateway API routes for Gateway API Gateways, not HTTPRoutes whose parent is
-        # a Service (mesh routing, GAMMA), and reads no Kubernetes Ingress.
-        return "kind"
+    if "Ingress" in kinds:
+        return "kind"  # Kubernetes Ingress is not read; Gateway API routes are (meshc.conversion)
     if request.get("call_mode") == "inbound":
         return "inbound"
     if not case.get("route_table_check") and (

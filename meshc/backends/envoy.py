@@ -824,7 +824,7 @@ class _Renderer(GapReport):
         if path.kind == "regex":
             out["safe_regex"] = {"regex": path.value}
         else:
-            out["path" if path.kind == "exact" else "prefix"] = path.value
+            out[{"exact": "path", "prefix": "prefix"}.get(path.kind, path.kind)] = path.value
         out["case_sensitive"] = not path.ignore_case
         headers = [self.header_matcher(h) for h in m.headers]
         for name, sm in ((":authority", m.authority), (":method", m.method), (":scheme", m.scheme)):

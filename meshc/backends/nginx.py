@@ -669,6 +669,8 @@ class _Renderer(GapReport):
                     rx, ic = "^(?:" + body + ")\\z", False
                 elif p.kind == "exact":
                     rx, ic = "^" + _pcre_literal(p.value) + "\\z", p.ignore_case
+                elif p.kind == "path_separated_prefix":
+                    rx, ic = "^" + _pcre_literal(p.value) + "(?:/|\\z)", p.ignore_case
                 else:
                     rx, ic = "^" + _pcre_literal(p.value), p.ignore_case
                 bits.append((self.cond("$uri", rx, ic, f"path {p.kind} {p.value!r}"), True))
@@ -1640,12 +1642,12 @@ class _Renderer(GapReport):
                 repl = self.value(rw.uri)[1:-1]
                 p = route.match.path
                 flags = "(?s)" + ("(?i)" if p.ignore_case else "")
-                if p.kind == "prefix":
+                if p.kind in ("prefix", "path_separated_prefix"):
                     rx = flags + "^" + _pcre_literal(p.value) + "(.*)\\z"
                     line = f'{ind}rewrite {_quote(rx)} "{repl}$1" break;  # rewrite.uri (prefix)'
                 else:
                     line = f'{ind}rewrite "^" "{repl}" break;  # rewrite.uri (whole path)'
-                _quote(rx if p.kind == "prefix" else "")
+                _quote(rx if p.kind in ("prefix", "path_separated_prefix") else "")
             except Unsafe as exc:
                 self.unsafe("rewrite.uri", rw.uri, exc, report)
             else:
