@@ -502,7 +502,11 @@ def _virtual_service(group: list[_Base], mesh: Mesh) -> Resource | None:
         "apiVersion": "networking.istio.io/v1",
         "kind": "VirtualService",
         "metadata": meta,
-        "spec": {"hosts": [base.host], "gateways": [MESH], "http": [r.http for r in rules]},
+        "spec": {
+            "hosts": [base.host],
+            "gateways": [MESH if gateway == MESH else "translated"],
+            "http": [r.http for r in rules],
+        },
     }
     model = _validate(VirtualService, data)
     if model is None:
