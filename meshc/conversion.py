@@ -488,40 +488,37 @@ def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:
     return out
 
 
-def _virtual_service(group: list[_Base], mesh: Mesh) -> Resource | None:
+def _translated(
+    model: type[BaseModel], source: Resource, name: str, spec: dict[str, Any], rules: list[Any] | None = None
+) -> Resource | None:
+    """An Istio resource istiod makes of `source` (its namespace and creation time), or None if refused."""
+    meta: dict[str, Any] = {"name": name, "namespace": source.namespace}
+    stamp = getattr(source.model.metadata, "creationTimestamp", None)
+    if stamp is not None:
+        meta["creationTimestamp"] = stamp
+    kind = model.__name__
+    data = {"apiVersion": "networking.istio.io/v1", "kind": kind, "metadata": meta, "spec": spec}
+    validated = _validate(model, data)
+    if validated is None:
+        return None
+    doc = _document(source, rules or [])
+    return Resource(doc, kind, "networking.istio.io", validated, source.namespace, True, translated_from=source)
+
+
+def _virtual_service(group: list[_Base]) -> Resource | None:
     """mergeHTTPRoutes: the routes of one key in creation order, sorted by match specificity."""
     group = sorted(group, key=lambda b: _sort_key(b.route))
     base = group[0]
     rules = sort_http_routes([r for b in group for r in b.rules])
-    gateway = base.gateway
-    meta: dict[str, Any] = {"name": base.key.replace("/", "~"), "namespace": base.route.namespace}
-    stamp = getattr(base.route.model.metadata, "creationTimestamp", None)
-    if stamp is not None:
-        meta["creationTimestamp"] = stamp
-    data = {
-        "apiVersion": "networking.istio.io/v1",
-        "kind": "VirtualService",
-        "metadata": meta,
-        "spec": {
-            "hosts": [base.host],
-            "gateways": [MESH if gateway == MESH else "translated"],
-            "http": [r.http for r in rules],
-        },
+    spec = {
+        "hosts": [base.host],
+        "gateways": [MESH if base.gateway == MESH else "translated"],
+        "http": [r.http for r in rules],
     }
-    model = _validate(VirtualService, data)
-    if model is None:
-        return None
-    model.spec.gateways = [gateway]  # istiod's internal name (with `~`), after validation as for the name
-    doc = _document(base.route, [(r.doc, r.loc) for r in rules])
-    return Resource(
-        doc,
-        "VirtualService",
-        "networking.istio.io",
-        model,
-        base.route.namespace,
-        True,
-        translated_from=base.route,
-    )
+    res = _translated(VirtualService, base.route, base.key.replace("/", "~"), spec, [(r.doc, r.loc) for r in rules])
+    if res is not None:
+        res.spec.gateways = [base.gateway]  # istiod's internal name (with `~`), set after validation as the name
+    return res
 
 
 def _namespaces(mesh: Mesh, listener: ListenerInfo) -> list[str]:
@@ -557,29 +554,10 @@ def _gateways(api: GatewayApi, mesh: Mesh) -> Iterator[Resource]:
                     server["tls"] = {"mode": "SIMPLE"}
                     if refs:
                         server["tls"]["credentialName"] = refs[0].name
-            meta: dict[str, Any] = {"name": internal_gateway_name(gw.name, listener.name), "namespace": gw.namespace}
-            stamp = getattr(gw.model.metadata, "creationTimestamp", None)
-            if stamp is not None:
-                meta["creationTimestamp"] = stamp
-            data = {
-                "apiVersion": "networking.istio.io/v1",
-                "kind": "Gateway",
-                "metadata": meta,
-                "spec": {"selector": {GATEWAY_NAME_LABEL: gw.name}, "servers": [server]},
-            }
-            model = _validate(IstioGateway, data)
-            if model is None:
-                continue
-            doc = gw.doc
-            yield Resource(
-                _document(gw, []) if doc is not None else None,
-                "Gateway",
-                "networking.istio.io",
-                model,
-                gw.namespace,
-                True,
-                translated_from=gw,
-            )
+            spec = {"selector": {GATEWAY_NAME_LABEL: gw.name}, "servers": [server]}
+            res = _translated(IstioGateway, gw, internal_gateway_name(gw.name, listener.name), spec)
+            if res is not None:
+                yield res
 
 
 def translate(mesh: Mesh) -> list[Resource]:
@@ -596,7 +574,7 @@ def translate(mesh: Mesh) -> list[Resource]:
             for base in _route_vs(api, mesh, route):
                 merged[base.key].append(base)
     for key in sorted(merged):
-        vs = _virtual_service(merged[key], mesh)
+        vs = _virtual_service(merged[key])
         if vs is not None:
             out.append(vs)
     return out
