@@ -174,7 +174,12 @@ def test_commands_options_rule_codes_and_files(kind: str, complete) -> None:
         # bash and fish give the path, zsh's _files the last component.
         "meshc lint exam": ["examples"],
         "meshc lint --config exam": ["examples"],
-        "meshc route examples/book": ["bookinfo", "bookinfo-gateway-api", "bookinfo-gateway-api-tests", "bookinfo-tests"],
+        "meshc route examples/book": [
+            "bookinfo",
+            "bookinfo-gateway-api",
+            "bookinfo-gateway-api-tests",
+            "bookinfo-tests",
+        ],
         "meshc test examples/bookinfo-tests/ro": ["routes-icv.yaml", "routes.yaml"],
     }
     got = complete(kind, *expected)
