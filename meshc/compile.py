@@ -17,7 +17,6 @@ the full IR does.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,11 +105,6 @@ class Scope:
 def cluster_name(port: int | str, subset: str | None, host: str) -> str:
     """Istio's outbound cluster name `outbound|PORT|SUBSET|FQDN` (`model.BuildSubsetKey`)."""
     return f"outbound|{port}|{subset or ''}|{host}"
-
-
-def _quote_meta(text: str) -> str:
-    """Go's regexp.QuoteMeta (it escapes fewer characters than Python's re.escape)."""
-    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", text)
 
 
 def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
@@ -1496,7 +1490,7 @@ class Compiler:
                 rewrite.uri_regex_substitution = rw.uriRegexRewrite.rewrite
             elif rw.uri == "/" and route.match.path.kind == "path_separated_prefix":
                 # applyHTTPRouteDestination, Gateway API semantics: replacing the prefix by `/` removes it.
-                rewrite.uri_regex = f"^{_quote_meta(route.match.path.value)}(/?)(.*)"
+                rewrite.uri_regex = f"^{ir.quote_meta(route.match.path.value)}(/?)(.*)"
                 rewrite.uri_regex_substitution = "/\\2"
             elif rw.uri:
                 rewrite.uri = rw.uri

@@ -32,6 +32,7 @@ from meshc.gatewayapi import (
     analyze,
 )
 from meshc.hosts import host_matches, host_subset_of, is_wildcard
+from meshc.ir import quote_meta
 from meshc.mesh import Mesh, Resource
 from meshc.models.networking import Gateway as IstioGateway
 from meshc.models.networking import VirtualService
@@ -179,6 +180,33 @@ def _rewrite(f: Any) -> dict[str, Any] | None:
     return out or None
 
 
+def _origin_match(origin: str) -> dict[str, str]:
+    """One `allowOrigins` entry as an Istio string match (createCorsFilter)."""
+    if origin == "*":
+        return {"regex": r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s?#]+$"}
+    if "*" not in origin:
+        return {"exact": origin}
+    if origin.count("*") == 1 and origin.endswith("*"):
+        return {"prefix": origin[:-1]}
+    return {"regex": "^" + quote_meta(origin).replace("\\*", ".*") + "$"}
+
+
+def _cors(f: Any) -> dict[str, Any]:
+    """createCorsFilter: origins as string matches, preflights that match no origin ignored."""
+    out: dict[str, Any] = {"unmatchedPreflights": "IGNORE"}
+    origins = [_origin_match(o) for o in f.allowOrigins or () if o]
+    if origins:
+        out["allowOrigins"] = origins
+    if f.allowCredentials:
+        out["allowCredentials"] = True
+    for key in ("allowMethods", "allowHeaders", "exposeHeaders"):
+        if values := list(getattr(f, key) or ()):
+            out[key] = values
+    if f.maxAge and f.maxAge > 0:
+        out["maxAge"] = f"{f.maxAge}s"
+    return out
+
+
 def _duration(text: str | None) -> str | None:
     """A Gateway API duration (`1h2m3s4ms`) as an Istio one, None for zero (`time.ParseDuration`)."""
     if not text:
@@ -255,7 +283,8 @@ class _Converter:
                     mirror["percentage"] = {"value": float(fm.percent)}
                 mirrors.append(mirror)
             elif f.type == "CORS" and not grpc:
-                continue  # createCorsFilter: not translated by meshc (see docs/istio-compat.md)
+                if f.cors is not None:
+                    http["corsPolicy"] = _cors(f.cors)
             else:
                 return None  # "unsupported filter type": the whole route is rejected
         if headers:

@@ -226,6 +226,14 @@ def regex_fullmatch(pattern: str, value: str) -> bool:
     return compiled is not None and compiled.fullmatch(wire_bytes(value)) is not None
 
 
+def quote_meta(text: str) -> str:
+    """Go's `regexp.QuoteMeta`: literal text in a regex, escaped as istiod escapes it.
+
+    It escapes fewer characters than Python's `re.escape`, so the patterns meshc writes are istiod's.
+    """
+    return re.sub(r"([\\.+*?()|\[\]{}^$])", r"\\\1", text)
+
+
 def regex_replace_all(pattern: str, value: str, substitution: str) -> str:
     r"""Envoy `regex_rewrite`: every match of `pattern` in `value` replaced (`re2::RE2::GlobalReplace`, `\1` groups)."""
     compiled = compiled_regex(pattern)
