@@ -23,7 +23,6 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from meshc.gatewayapi import (
-    SERVICE,
     SERVICE_ENTRY,
     Attachment,
     Backend,
@@ -59,11 +58,12 @@ class TranslatedDocument(Document):
     """The document of a translated resource: each `spec.http[i]` points at the route rule it came from."""
 
     rules: list[tuple[Document | None, tuple[str | int, ...]]] = field(default_factory=list)
-    """(document, field path) of the route rule behind each `spec.http` entry."""
+    """(document, field path) of the route rule behind each `spec.http` (or `tcp`, `tls`) entry."""
 
     def span(self, loc: tuple[str | int, ...] = (), *, key: bool = False) -> Span:
         """The route rule behind `spec.http[i]` (the rest of the path names Istio fields, not the route's)."""
-        if len(loc) >= 3 and loc[:2] == ("spec", "http") and isinstance(loc[2], int) and loc[2] < len(self.rules):
+        routes = len(loc) >= 3 and loc[0] == "spec" and loc[1] in ("http", "tcp", "tls")
+        if routes and isinstance(loc[2], int) and loc[2] < len(self.rules):
             doc, where = self.rules[loc[2]]
             if doc is not None:
                 return doc.span(where, key=key)
@@ -483,17 +483,130 @@ def _route_vs(api: GatewayApi, mesh: Mesh, route: Resource) -> Iterator[_Base]:
             if att.ref.port is not None:
                 rules = _port_match(rules, att.ref.port)
                 key += f"/{att.ref.port}"
-            if att.group_kind == SERVICE_ENTRY:
-                entry = att.parent.spec if att.parent is not None else None
-                hosts = [h for h in getattr(entry, "hosts", None) or () if isinstance(h, str)]
-            elif att.group_kind == SERVICE:
-                hosts = [f"{att.ref.name}.{att.namespace}.svc.{mesh.domain}"]
+            hosts = _mesh_hosts(mesh, att)
         if not rules:
             continue
         for h in hosts:
             if not parent.allows(h):
                 continue
             yield _Base(f"{key}/{h}", route, h, parent.internal_name, sort_http_routes(rules))
+
+
+def _mesh_hosts(mesh: Mesh, att: Attachment) -> list[str]:
+    """The hosts of a mesh parent: the Service's name, or the ServiceEntry's hosts (`*RouteCollection`)."""
+    if att.group_kind == SERVICE_ENTRY:
+        entry = att.parent.spec if att.parent is not None else None
+        return [h for h in getattr(entry, "hosts", None) or () if isinstance(h, str)]
+    return [f"{att.ref.name}.{att.namespace}.svc.{mesh.domain}"]
+
+
+# --- TCPRoute and TLSRoute: TCPRouteCollection, TLSRouteCollection ------------------------------------
+
+
+def _intersect(names: list[str], listener: str) -> list[str]:
+    """host.Names.Intersection with one listener hostname: the narrower of each overlapping pair."""
+    out: list[str] = []
+    for n in names:
+        if host_subset_of(n, listener):
+            out.append(n)
+        elif host_subset_of(listener, n):
+            out.append(listener)
+    return list(dict.fromkeys(out))
+
+
+def _l4_rules(converter: _Converter, mesh: bool, sni: list[str] | None) -> list[_Rule]:
+    """ConvertTCPRoute / convertTLSRoute for every rule; [] when istiod rejects the route."""
+    out: list[_Rule] = []
+    route = converter.route
+    for n, rule in enumerate(getattr(route.spec, "rules", None) or ()):
+        refs = list(rule.backendRefs or ())
+        if sum(r.weight for r in refs) == 0:
+            # "reject connections when there are no >0 weight backends": a destination that does not exist
+            dests: list[dict[str, Any]] = [
+                {"destination": {"host": "internal.cluster.local", "subset": "zero-weight", "port": {"number": 65535}}}
+            ]
+        else:
+            kept = [(i, r) for i, r in enumerate(refs) if r.weight != 0]
+            weights = [r.weight for _, r in kept] if len(kept) > 1 else [0]
+            dests = []
+            for (i, _), weight in zip(kept, weights, strict=True):
+                backend = converter.backends.get(("spec", "rules", n, "backendRefs", i))
+                if backend is not None and backend.hard:
+                    return []
+                dest = converter._destination(backend, mesh) if backend is not None else None
+                if dest is None:
+                    continue
+                dests.append({"destination": dest, **({"weight": weight} if weight else {})})
+        l4: dict[str, Any] = {"route": dests}
+        if sni is not None:
+            l4["match"] = [{"sniHosts": list(sni)}]  # buildTLSMatch
+        out.append(_Rule(l4, route.doc, ("spec", "rules", n)))
+    return out
+
+
+def _with_sni(rule: _Rule, narrow: Any) -> _Rule | None:
+    """The rule with each match's `sniHosts` narrowed; None when no match keeps a host."""
+    matches = [{**m, "sniHosts": narrow(m["sniHosts"])} for m in rule.http.get("match") or ()]
+    if matches and not any(m["sniHosts"] for m in matches):
+        return None
+    return _Rule({**rule.http, "match": matches}, rule.doc, rule.loc)
+
+
+def _l4_virtual_services(api: GatewayApi, mesh: Mesh, route: Resource) -> Iterator[Resource]:
+    """TCPRouteCollection / TLSRouteCollection: one VirtualService per parent and host, never merged."""
+    parents = _parents(api, route)
+    tls = route.kind == "TLSRoute"
+    converter = _Converter(api, route)
+    hostnames = [h for h in getattr(route.spec, "hostnames", None) or () if isinstance(h, str)] or ["*"]
+    sni = hostnames if tls else None
+    mesh_rules = _l4_rules(converter, True, sni) if any(p.internal_name == MESH for p in parents) else []
+    gateway_rules = _l4_rules(converter, False, sni) if any(p.internal_name != MESH for p in parents) else []
+    count = 0
+    for parent in parents:
+        port = parent.attachment.ref.port
+        rules = gateway_rules
+        hosts = hostnames if tls else ["*"]
+        if parent.internal_name == MESH:
+            rules = mesh_rules
+            hosts = _mesh_hosts(mesh, parent.attachment)
+            augmented = []
+            for r in rules:
+                matches = [dict(m) for m in r.http.get("match") or ()]
+                if tls and len(matches) == 1 and matches[0]["sniHosts"] == ["*"]:
+                    matches[0]["sniHosts"] = hosts  # augmentTLSPortMatch: the parent's hosts as SNI
+                if port is not None:
+                    matches = [{**m, "port": port} for m in matches] or ([] if tls else [{"port": port}])
+                augmented.append(_Rule({**r.http, "match": matches} if matches else r.http, r.doc, r.loc))
+            rules = augmented
+        elif tls and parent.listener is not None and parent.listener.hostname:
+            # constrainTLSRoutesToListenerHost: route hostnames narrowed to the listener's.
+            listener = parent.listener.hostname
+            hosts = _intersect(hosts, listener)
+            narrowed = (_with_sni(r, lambda sni, at=listener: _intersect(sni, at)) for r in rules)
+            rules = [r for r in narrowed if r is not None]
+        for h in hosts:
+            kept = rules
+            if tls and parent.internal_name == MESH:
+                # compatibleRoutesForHost: a rule's several SNI hosts narrowed to those of this host.
+                kept = [
+                    _with_sni(r, lambda sni, h=h: [s for s in sni if host_matches(h, s)]) or r
+                    if len(r.http["match"]) == 1 and len(r.http["match"][0]["sniHosts"]) > 1
+                    else r
+                    for r in rules
+                ]
+            name = f"{route.name}~{'tls' if tls else 'tcp'}~{count}~{KUBERNETES_GATEWAY_NAME}"
+            count += 1
+            if not kept:
+                continue
+            spec = {
+                "hosts": [h],
+                "gateways": [MESH if parent.internal_name == MESH else "translated"],
+                "tls" if tls else "tcp": [r.http for r in kept],
+            }
+            res = _translated(VirtualService, route, name, spec, [(r.doc, r.loc) for r in kept])
+            if res is not None:
+                res.spec.gateways = [parent.internal_name]
+                yield res
 
 
 def _sort_key(res: Resource) -> tuple[str, str, str]:
@@ -606,6 +719,10 @@ def translate(mesh: Mesh) -> list[Resource]:
         vs = _virtual_service(merged[key])
         if vs is not None:
             out.append(vs)
+    for kind in ("TCPRoute", "TLSRoute"):
+        for route in mesh.gateway_api.get(kind, ()):
+            if route.valid and route.spec is not None:
+                out.extend(_l4_virtual_services(api, mesh, route))
     return out
 
 
