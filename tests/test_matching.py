@@ -198,7 +198,8 @@ _requests = st.builds(
 )
 
 
-def _valid(spec: dict[str, Any]) -> bool:
+def valid_match_spec(spec: dict[str, Any]) -> bool:
+    """Whether `spec` is a valid HTTPMatchRequest (a filter for generated matches; shared with test_routing_scale)."""
     try:
         HTTPMatchRequest.model_validate(spec)
     except Exception:
@@ -207,7 +208,10 @@ def _valid(spec: dict[str, Any]) -> bool:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.one_of(st.none(), _spec.filter(_valid)), min_size=1, max_size=10), st.lists(_requests, max_size=8))
+@given(
+    st.lists(st.one_of(st.none(), _spec.filter(valid_match_spec)), min_size=1, max_size=10),
+    st.lists(_requests, max_size=8),
+)
 def test_route_index_takes_the_route_the_walk_takes(
     specs: list[dict[str, Any] | None], requests: list[Request]
 ) -> None:

@@ -23,6 +23,7 @@ from meshc.lint import lint
 from meshc.matchspace import Containers, block_of, contains
 from meshc.models.networking import HTTPMatchRequest
 from meshc.render import json_
+from tests.test_matching import valid_match_spec
 
 
 def _every_earlier(self: Containers, n: int) -> int | None:
@@ -90,16 +91,8 @@ def _blocks(matches: list[dict[str, Any] | None]) -> list[matchspace.Block]:
     return out
 
 
-def _valid(spec: dict[str, Any]) -> bool:
-    try:
-        HTTPMatchRequest.model_validate(spec)
-    except Exception:
-        return False
-    return True
-
-
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.none(), _match.filter(_valid)), min_size=1, max_size=12))
+@given(st.lists(st.one_of(st.none(), _match.filter(valid_match_spec)), min_size=1, max_size=12))
 def test_containers_find_the_first_container_as_every_pair_does(matches: list[dict[str, Any] | None]) -> None:
     blocks = _blocks(matches)
     index = Containers(blocks)
