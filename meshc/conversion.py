@@ -314,19 +314,11 @@ class _Converter:
             return http
         if "redirect" in http:
             return http
-        kept = [(i, r) for i, r in enumerate(refs) if r.weight != 0]
-        weights = [r.weight for _, r in kept] if len(kept) > 1 else [0]
+        weighted = self.destinations(n, refs, mesh)
+        if weighted is None:
+            return None
         destinations = []
-        for (i, ref), weight in zip(kept, weights, strict=True):
-            backend = self.backends.get(("spec", "rules", n, "backendRefs", i))
-            if backend is not None and backend.hard:
-                return None
-            dest = self._destination(backend, mesh) if backend is not None else None
-            if dest is None:
-                continue  # an invalid backend: istiod answers 500 for its share (see docs/istio-compat.md)
-            entry: dict[str, Any] = {"destination": dest}
-            if weight:
-                entry["weight"] = weight
+        for ref, entry in weighted:
             dest_ops: dict[str, Any] = {}
             for f in ref.filters or ():
                 if f.type == "RequestHeaderModifier" and (h := _headers_filter(f.requestHeaderModifier)) is not None:
@@ -343,6 +335,25 @@ class _Converter:
         else:
             http["route"] = destinations
         return http
+
+    def destinations(self, n: int, refs: list[Any], mesh: bool) -> list[tuple[Any, dict[str, Any]]] | None:
+        """BuildHTTPDestination / buildTCPDestination: (reference, weighted destination) of rule `n`.
+
+        Weight-0 backends are dropped, a lone backend has no weight; None when istiod rejects the
+        route (a hard backend error). An invalid backend is left out: istiod answers 500 for its
+        share instead (see docs/istio-compat.md).
+        """
+        kept = [(i, r) for i, r in enumerate(refs) if r.weight != 0]
+        weights = [r.weight for _, r in kept] if len(kept) > 1 else [0]
+        out: list[tuple[Any, dict[str, Any]]] = []
+        for (i, ref), weight in zip(kept, weights, strict=True):
+            backend = self.backends.get(("spec", "rules", n, "backendRefs", i))
+            if backend is not None and backend.hard:
+                return None
+            dest = self._destination(backend, mesh) if backend is not None else None
+            if dest is not None:
+                out.append((ref, {"destination": dest, **({"weight": weight} if weight else {})}))
+        return out
 
     def _destination(self, backend: Backend, mesh: bool) -> dict[str, Any] | None:
         """buildDestination: the host and port, or None for a backend istiod cannot use."""
@@ -515,7 +526,7 @@ def _intersect(names: list[str], listener: str) -> list[str]:
 
 
 def _l4_rules(converter: _Converter, mesh: bool, sni: list[str] | None) -> list[_Rule]:
-    """ConvertTCPRoute / convertTLSRoute for every rule; [] when istiod rejects the route."""
+    """The rules of a TCPRoute or TLSRoute (convertTCPRoute, convertTLSRoute); [] when istiod rejects the route."""
     out: list[_Rule] = []
     route = converter.route
     for n, rule in enumerate(getattr(route.spec, "rules", None) or ()):
@@ -526,17 +537,10 @@ def _l4_rules(converter: _Converter, mesh: bool, sni: list[str] | None) -> list[
                 {"destination": {"host": "internal.cluster.local", "subset": "zero-weight", "port": {"number": 65535}}}
             ]
         else:
-            kept = [(i, r) for i, r in enumerate(refs) if r.weight != 0]
-            weights = [r.weight for _, r in kept] if len(kept) > 1 else [0]
-            dests = []
-            for (i, _), weight in zip(kept, weights, strict=True):
-                backend = converter.backends.get(("spec", "rules", n, "backendRefs", i))
-                if backend is not None and backend.hard:
-                    return []
-                dest = converter._destination(backend, mesh) if backend is not None else None
-                if dest is None:
-                    continue
-                dests.append({"destination": dest, **({"weight": weight} if weight else {})})
+            weighted = converter.destinations(n, refs, mesh)
+            if weighted is None:
+                return []
+            dests = [entry for _, entry in weighted]
         l4: dict[str, Any] = {"route": dests}
         if sni is not None:
             l4["match"] = [{"sniHosts": list(sni)}]  # buildTLSMatch
