@@ -612,6 +612,30 @@ def route(
         Optional[list[str]],  # noqa: UP045
         typer.Option("--source-labels", metavar="K=V", help="A label `K=V` of the client workload; repeat for more."),
     ] = None,
+    address: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--address", metavar="IP", help="Destination IP (default: the host's address in the proxy's DNS)"),
+    ] = None,
+    protocol: Annotated[
+        str,
+        typer.Option("--protocol", metavar="http|http2|tcp", help="What the client speaks on the connection."),
+    ] = "http",
+    tls: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--tls/--plaintext",
+            help="The client sends TLS, or plain text (default: plain text from a sidecar; to a gateway, "
+            "TLS where the server terminates it).",
+        ),
+    ] = None,
+    sni: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--sni", metavar="NAME", help="TLS server name (default: the host)."),
+    ] = None,
+    alpn: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--alpn", metavar="PROTO", help="TLS ALPN (default: http/1.1 or h2 from --protocol)."),
+    ] = None,
     format: Annotated[str, _format_option(("text", "json"), "Output format")] = "text",
     color: ColorOpt = "auto",
     config: ConfigOpt = None,
@@ -626,12 +650,23 @@ def route(
     from meshc.route import RouteError, explain, to_json, to_text
     from meshc.simulate import Request
 
-    if not host.strip():
-        fail("--host is required")
+    if not host.strip() and protocol != "tcp":
+        fail("--host is required (only a `--protocol tcp` connection can go without one)")
     if port is not None and not 1 <= port <= 65535:
         fail(f"--port {port} is not a port number (1-65535)")
     if not path.startswith("/"):
         fail(f"--path `{path}` must start with `/`")
+    if protocol not in ("http", "http2", "tcp"):
+        fail(f"--protocol `{protocol}` is not http, http2 or tcp")
+    if (sni is not None or alpn is not None) and not tls:
+        fail("--sni and --alpn are sent in TLS only: add --tls")
+    if address is not None:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            fail(f"--address `{address}` is not an IP address")
     headers, claims = _claims(_pairs(header, "--header", colon=True))
     queries = _pairs(query, "--query")
     labels = dict(_pairs(source_labels, "--source-labels"))
@@ -654,6 +689,11 @@ def route(
         source_namespace=source_namespace,
         source_labels=labels,
         claims=claims,
+        address=address,
+        protocol=protocol,
+        tls=tls,
+        sni=sni,
+        alpn=alpn,
     )
     try:
         result = explain(loaded, request)

@@ -1017,8 +1017,21 @@ class Compiler:
         self, state: _State, port: int, servers: list[tuple[_Gateway, int, Any]]
     ) -> list[ir.FilterChain]:
         """Filter chains of one gateway port."""
-        plain_http = [(g, i, s) for g, i, s in servers if self._server_family(s) == "HTTP"]
         chains: list[ir.FilterChain] = []
+        # model/gateway.go `mergeGateways`: the first plain-text server on a port (gateways in config
+        # order) decides; a later server joins it only when both are HTTP (`canMergeProtocols`), so a
+        # plain TCP server keeps the port to itself.
+        plain = [(g, i, s) for g, i, s in servers if self._server_family(s) in ("HTTP", "TCP") and s.tls is None]
+        if plain and self._server_family(plain[0][2]) == "TCP" and len(servers) > 1:
+            g, i, _ = next((g, i, s) for g, i, s in servers if (g, i, s) is not plain[0])
+            self.note(
+                "port-conflict",
+                f"port {port} has several servers and the first plain-text one is TCP; istiod keeps only that one",
+                _origin(g.res, ("spec", "servers", i)),
+                state.plan.name,
+            )
+            servers = [plain[0]]
+        plain_http = [(g, i, s) for g, i, s in servers if self._server_family(s) == "HTTP"]
         families = {self._server_family(s) for _, _, s in servers}
         if "HTTP" in families and len(families) > 1:
             g, i, _ = next((g, i, s) for g, i, s in servers if self._server_family(s) != "HTTP")
@@ -1076,6 +1089,10 @@ class Compiler:
                 routes = self.gateway_tcp_routes(
                     state, gw, server, server.port.number, passthrough=family == "TLS" and not terminate
                 )
+                if not routes:
+                    # gateway.go `createGatewayTCPFilterChainOpts`: no route, no filter chain ("listener
+                    # missed network filter"); a port left without chains has no listener.
+                    continue
                 chains.append(
                     ir.FilterChain(
                         f"{kind}.{suffix}",

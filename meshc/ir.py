@@ -1059,6 +1059,29 @@ class FilterChain:
     """Protocols selecting this chain, as Envoy's HTTP inspector detects them on plain connections
     (`http/1.1`, `h2c`: the HTTP chain of a sidecar listener that also carries TCP); empty: any."""
 
+    @property
+    def transport_protocol(self) -> str | None:
+        """Envoy's `transport_protocol` match: `raw_buffer` with the HTTP inspector's protocols, else None (any).
+
+        listener.go `buildSidecarOutboundListener` sets both on the HTTP chains of a sniffed port.
+        """
+        return "raw_buffer" if self.application_protocols else None
+
+    @property
+    def match_server_names(self) -> list[str]:
+        """The SNI names Envoy matches (`server_names`): only TLS and HTTPS chains have them."""
+        return list(self.server_names) if self.protocol in ("HTTPS", "TLS") else []
+
+    @property
+    def needs_tls_inspector(self) -> bool:
+        """The listener needs Envoy's TLS inspector (SNI and ALPN) for this chain."""
+        return self.protocol in ("HTTPS", "TLS")
+
+    @property
+    def terminates_tls(self) -> bool:
+        """The chain terminates TLS itself (a gateway server's certificate), so it expects a TLS client."""
+        return self.tls is not None and self.tls.mode not in ("PASSTHROUGH", "AUTO_PASSTHROUGH")
+
 
 @dataclass(slots=True)
 class Listener:

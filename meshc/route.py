@@ -47,11 +47,18 @@ def explain(loaded: Loaded, request: Request) -> Explanation:
     """Resolve the defaults of `request` (port, gateway), compile the slice it needs and simulate it."""
     mesh = loaded.mesh
     request.host = request.host.strip()
-    if not request.host:
+    if not request.host and request.protocol != "tcp":
         raise RouteError("the host is empty")
+    if not request.host and request.port is None:
+        raise RouteError("a TCP connection without a host needs --port")
     hostname, host_port = split_authority(request.host)
     outside: ir.Note | None = None
-    if request.gateway == MESH:
+    if not hostname:
+        # A bare TCP connection (no Host, no SNI): the listener and chain that take its address and
+        # port decide; the slice is the proxy's whole listener on that port.
+        context = MESH if request.gateway == MESH else _gateway_key(mesh, request.gateway)
+        request.gateway = context
+    elif request.gateway == MESH:
         context = MESH
         # An absolute name (`reviews.default.svc.cluster.local.`) names the same host; the sidecar's
         # virtual hosts list it as a domain of its own (`GenerateAltVirtualHosts`).
@@ -78,9 +85,9 @@ def explain(loaded: Loaded, request: Request) -> Explanation:
     compiled = Compiler(mesh, scope).compile()
     decision = simulate(compiled, request, context=None)
     notes = [outside, *compiled.notes] if outside is not None else list(compiled.notes)
-    if request.gateway != MESH and decision.virtual_host is None and decision.context is not None:
+    if hostname and request.gateway != MESH and decision.virtual_host is None and decision.context is not None:
         # No server of the gateway serves the host on that port: Envoy has no virtual host for it (404).
-        hint = _gateway_host_hint(mesh, decision.context, context, hostname, request.port)
+        hint = _gateway_host_hint(mesh, decision.context, context, hostname, request.listener_port)
         if hint is not None:
             notes.insert(0, ir.Note("unserved-host", hint, context=decision.context.name))
     return Explanation(decision, compiled, notes, mesh.settings)
@@ -296,6 +303,10 @@ def to_json(exp: Explanation) -> dict[str, Any]:
             "source_namespace": req.source_namespace,
             "source_labels": dict(req.source_labels),
             "address": req.address,
+            "protocol": req.protocol,
+            "tls": req.tls,
+            "sni": req.sni,
+            "alpn": req.alpn,
         },
         "host": vh.name.rsplit(":", 1)[0] if vh is not None and not _builtin_vhost(vh) else None,
         "context": d.context.name if d.context is not None else None,
@@ -321,6 +332,7 @@ def to_json(exp: Explanation) -> dict[str, Any]:
         "action": d.action,
         "status": d.status,
         "reason": d.reason,
+        "error": d.error,
         "destinations": [
             {
                 "host": x.cluster.host,
@@ -492,8 +504,20 @@ def _where(file: str | None, line: int | None) -> str:
 
 def _request_line(req: Request) -> str:
     # Long values are cut (`elide`): the text output stays bounded whatever the request.
-    parts = [f"{elide(req.method)} {req.scheme or 'http'}://{elide(req.host)}{elide(req.path)}"]
+    if req.protocol == "tcp":
+        parts = [f"TCP connection to {elide(req.host) or elide(req.address or 'an address no listener binds')}"]
+    else:
+        parts = [f"{elide(req.method)} {req.scheme or 'http'}://{elide(req.host)}{elide(req.path)}"]
     extra = [f"port {req.port}"]
+    if req.address is not None:
+        extra.append(f"address {elide(req.address)}")
+    if req.protocol == "http2":
+        extra.append("HTTP/2")
+    if req.tls:
+        sni = req.sni or split_authority(req.host)[0]
+        extra.append(f"TLS, SNI {elide(sni) or 'none'}" + (f", ALPN {elide(req.alpn)}" if req.alpn else ""))
+    elif req.tls is False:
+        extra.append("plain text")
     if req.headers:
         extra.append("headers " + ", ".join(f"{elide(k)}: {elide(v)}" for k, v in req.headers))
     if req.claims:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -49,8 +50,19 @@ class Request:
     claims: dict[str, Any] = field(default_factory=dict)
     """Claims of a JWT the proxy validated (`@request.auth.claims.*` matches)."""
     address: str | None = None
-    """Destination IP the client connects to (the service's virtual IP); None: an address no
-    listener binds (a host outside the registry, or a service without a virtual IP)."""
+    """Destination IP the client connects to; None: the address the context's DNS gives the host
+    (the service's virtual IP), else one no listener binds (a host outside the registry, or a
+    service without a virtual IP)."""
+    protocol: str = "http"
+    """What the client speaks: `http`, `http2`, or `tcp` (bytes Envoy's HTTP inspector does not
+    recognise as HTTP)."""
+    tls: bool | None = None
+    """The client wraps the connection in TLS (True) or not (False). None: plain text from a
+    sidecar's client; to a gateway, TLS where the server terminates it (as a browser does)."""
+    sni: str | None = None
+    """TLS server name; None: the host."""
+    alpn: str | None = None
+    """TLS ALPN; None: `http/1.1` or `h2` from the protocol (nothing for `tcp`)."""
 
     @property
     def hostname(self) -> str:
@@ -184,6 +196,10 @@ class Decision:
     """The Host sent upstream after rewrites."""
     reason: str = ""
     """One sentence: why this action."""
+    error: str | None = None
+    """Why the connection gets no HTTP answer at all: `no_filter_chain` (no chain takes it and the
+    listener has no default: closed), `protocol_error` (TLS or non-HTTP bytes reach an HTTP
+    connection manager) or `tls_error` (plain text to a chain that terminates TLS)."""
     trace: list[Step] = field(default_factory=list)
     """One step per route tried (and per match block removed at config time), in order."""
 
@@ -359,34 +375,72 @@ def _clusters_by_name(clusters: list[ir.Cluster]) -> dict[str, ir.Cluster]:
     return {c.name: c for c in clusters}
 
 
-def _sni_ok(names: list[str], hostname: str) -> bool:
-    if not names:
-        return True
+def _sni_rank(names: list[str], sni: str | None) -> int:
+    """How well a chain's server names hold the SNI: exact first, then the longest `*.suffix`; 0: not at all."""
+    best = 0
+    if sni is None:
+        return best
     for n in names:
-        if n == hostname or (n.startswith("*.") and hostname.endswith(n[1:]) and len(hostname) > len(n) - 1):
-            return True
-    return False
+        if n == sni:
+            return sys.maxsize
+        if n.startswith("*.") and sni.endswith(n[1:]) and len(sni) > len(n) - 1:
+            best = max(best, len(n))
+    return best
 
 
-def _chain(listener: ir.Listener, request: Request, address: str | None, *, plaintext: bool) -> ir.FilterChain | None:
-    """Envoy's filter chain match for the request, then the listener's default chain.
+def _sieve(
+    chains: list[ir.FilterChain], field_of: Callable[[ir.FilterChain], Any], rank: Callable[[Any], int]
+) -> list[ir.FilterChain]:
+    """One step of Envoy's filter chain match: the best-ranked chains that set the field and hold the connection.
 
-    Destination address first (the longest range that holds it, else the chains without one), then
-    server names (a gateway's TLS client sends the host as SNI; a sidecar's plain HTTP has none),
-    then the protocols the HTTP inspector detects (`http/1.1`).
+    When none holds it: the chains that do not set the field (one that sets it and fails is out).
     """
-    host = request.hostname
+    if not any(field_of(c) for c in chains):
+        return chains
+    ranked = [(rank(field_of(c)), c) for c in chains if field_of(c)]
+    best = max(r for r, _ in ranked)
+    if best > 0:
+        return [c for r, c in ranked if r == best]
+    return [c for c in chains if not field_of(c)]
+
+
+def _alpn(request: Request, tls: bool, inspect_tls: bool, inspect_http: bool) -> str | None:
+    """The application protocol Envoy's listener filters report (pilot/pkg/simulation/traffic.go `Run`).
+
+    The TLS ALPN when the TLS inspector reads it, `http/1.1`/`h2c` when the HTTP inspector sees
+    plain HTTP, else none.
+    """
+    if tls:
+        if not inspect_tls:
+            return None
+        return request.alpn or {"http": "http/1.1", "http2": "h2"}.get(request.protocol)
+    if inspect_http:
+        return {"http": "http/1.1", "http2": "h2c"}.get(request.protocol)
+    return None
+
+
+def _chain(listener: ir.Listener, request: Request, address: str | None, *, tls: bool) -> ir.FilterChain | None:
+    """Envoy's filter chain match for the connection, then the listener's default chain.
+
+    The steps of Envoy's `FilterChainMatch` sieve, as Istio's simulation walks them
+    (pilot/pkg/simulation/traffic.go `matchFilterChain`): destination address (the longest range
+    that holds it, else the chains without one), server names (the SNI of a TLS client, when the
+    listener has the TLS inspector), transport protocol (`tls` or `raw_buffer`), then application
+    protocols (the ALPN, or what the HTTP inspector detects on plain HTTP: `http/1.1`, `h2c`).
+    """
     chains = listener.filter_chains
+    inspect_tls = any(c.needs_tls_inspector for c in chains)
+    inspect_http = any(c.application_protocols for c in chains)
     if any(c.destination_cidrs for c in chains):
         best = _longest_range([c for c in chains if c.destination_cidrs], address)
         chains = best if best is not None else [c for c in chains if not c.destination_cidrs]
-    if plaintext:
-        chains = [c for c in chains if not c.server_names]
-    else:
-        exact = [c for c in chains if c.server_names and _sni_ok(c.server_names, host)]
-        chains = exact or [c for c in chains if not c.server_names]
-    http = [c for c in chains if set(c.application_protocols) & set(ir.PLAINTEXT_HTTP_ALPNS)]
-    chains = http or [c for c in chains if not c.application_protocols]
+    sni = (request.sni or request.hostname) if tls and inspect_tls else None
+    chains = _sieve(chains, lambda c: c.match_server_names, lambda names: _sni_rank(names, sni))
+    # Without the TLS inspector Envoy cannot tell TLS from other bytes: every connection is raw_buffer.
+    transport = "tls" if tls and inspect_tls else "raw_buffer"
+    chains = _sieve(chains, lambda c: c.transport_protocol, lambda t: int(t == transport))
+    alpn = _alpn(request, tls, inspect_tls, inspect_http)
+    chains = _sieve(chains, lambda c: c.application_protocols, lambda protocols: int(alpn in protocols))
     return chains[0] if chains else listener.default_chain
 
 
@@ -538,12 +592,27 @@ def simulate(ir_: ir.IR, request: Request, *, context: str | None = None, trace:
         ports = ", ".join(str(li.port) for li in ctx.listeners)
         decision.reason = f"no listener on port {port}" + (f" (ports: {ports})" if ports else "")
         return decision
-    chain = _chain(listener, request, decision.address, plaintext=ctx.kind == "sidecar")
+    # A request that says nothing of TLS is plain text from a sidecar's client; to a gateway, it is
+    # TLS where the server terminates it and carries the host as SNI.
+    explicit = request.tls is not None or request.protocol == "tcp"
+    tls = request.tls if request.tls is not None else ctx.kind != "sidecar"
+    chain = _chain(listener, request, decision.address, tls=tls)
     decision.chain = chain
-    if chain is not None and chain.route_config is None and chain.tcp_routes and ctx.kind == "sidecar":
-        _tcp(decision, ctx, listener, chain, request)
+    if chain is None:
+        decision.error = "no_filter_chain"
+        decision.reason = (
+            f"no filter chain of listener {listener.name} takes the connection and it has no default: Envoy closes it"
+        )
         return decision
-    if chain is None or chain.route_config is None:
+    if explicit:
+        broken = _connection_error(chain, request, tls)
+        if broken is not None:
+            decision.error, decision.reason = broken
+            return decision
+    if chain.route_config is None and chain.tcp_routes and (ctx.kind == "sidecar" or explicit):
+        _tcp(decision, ctx, listener, chain, request, sni=(request.sni or request.hostname) if tls else None)
+        return decision
+    if chain.route_config is None:
         decision.reason = f"port {port} carries {listener.protocol}, not HTTP"
         return decision
     scheme = request.scheme or ("https" if chain.protocol == "HTTPS" else "http")
@@ -600,13 +669,52 @@ def _no_route(decision: Decision, vh: ir.VirtualHost) -> Decision:
     return decision
 
 
-def _tcp(decision: Decision, ctx: ir.Context, listener: ir.Listener, chain: ir.FilterChain, request: Request) -> None:
-    """A sidecar chain that proxies TCP: the request's bytes go to its first route's clusters as they are.
+def _connection_error(chain: ir.FilterChain, request: Request, tls: bool) -> tuple[str, str] | None:
+    """Why the chain cannot serve the connection at all (traffic.go `Run`), or None."""
+    if chain.terminates_tls and not tls:
+        return "tls_error", (
+            f"filter chain {chain.name} terminates TLS and the client sends plain text: the handshake fails"
+        )
+    if chain.route_config is not None:
+        if tls and not chain.terminates_tls:
+            return "protocol_error", (
+                f"filter chain {chain.name} is an HTTP connection manager that does not terminate TLS, and the "
+                "client sends TLS: Envoy cannot decode it and closes the connection"
+            )
+        if request.protocol not in ("http", "http2"):
+            return "protocol_error", (
+                f"filter chain {chain.name} is an HTTP connection manager and the client does not speak HTTP: "
+                "Envoy closes the connection"
+            )
+    return None
+
+
+def _tcp_route(chain: ir.FilterChain, sni: str | None, address: str | None) -> ir.TcpRoute:
+    """The chain's first TCP/TLS route that holds the connection's SNI and address (else its first)."""
+    for route in chain.tcp_routes:
+        if route.sni_hosts and not _sni_rank(route.sni_hosts, sni) and "*" not in route.sni_hosts:
+            continue
+        if route.destination_subnets and _longest_range([chain], address) is None:
+            continue
+        return route
+    return chain.tcp_routes[0]
+
+
+def _tcp(
+    decision: Decision,
+    ctx: ir.Context,
+    listener: ir.Listener,
+    chain: ir.FilterChain,
+    request: Request,
+    *,
+    sni: str | None = None,
+) -> None:
+    """A chain that proxies TCP: the connection's bytes go to its route's clusters as they are.
 
     The HTTP request is not routed: no virtual host, no route. A `BlackHoleCluster` drops the
     connection; `PassthroughCluster` forwards it to the address the client connected to.
     """
-    route = chain.tcp_routes[0]
+    route = _tcp_route(chain, sni, decision.address)
     clusters = route.clusters
     shares = percents([c.weight for c in clusters])
     decision.destinations = [Destination(c, p, s) for c, (p, s) in zip(clusters, shares, strict=True)]

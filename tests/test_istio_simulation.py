@@ -10,8 +10,10 @@ additions docs/istio-compat.md lists: a case's `settings.mesh_config` goes to `-
 cluster outside the registry is the JSON's `egress.cluster`, and a TCP proxy chain answers without
 a virtual host.
 
-A call is either not applicable (a rule of the README says why: mesh settings meshc cannot take,
-a kind it does not read, a protocol `meshc route` does not explain, ...), agrees, or differs.
+A call is either not applicable (a rule says why: istiod feature flags meshc cannot take, a kind
+it does not read, a gateway named only by an istiod-internal annotation, ...; each category is
+explained in docs/istio-compat.md), agrees, or differs. TCP and TLS calls run through `--protocol`,
+`--tls`, `--sni`, `--alpn` and `--address`.
 Every differing call must be listed, with its reason, between the `simulation-differences`
 markers of `docs/istio-compat.md`; the test fails when that list and reality disagree in either
 direction, so it cannot go stale, and when agreement falls under `THRESHOLD`.
@@ -39,7 +41,11 @@ MARKERS = ("<!-- simulation-differences:start -->", "<!-- simulation-differences
 THRESHOLD = 0.98
 """Share of the applicable calls that must agree (issue 13's goal is 0.98); raised as calls start agreeing."""
 
-UNSUPPORTED_ERRORS = {"no_filter_chain", "multiple_filter_chain", "protocol_error", "tls_error", "mtls_error"}
+UNSUPPORTED_ERRORS = {"multiple_filter_chain", "mtls_error"}
+"""Errors meshc has no counterpart for: Envoy rejecting a listener whose chains match alike (meshc
+emits no such listener), and an mTLS mismatch (see the `mtls` rule)."""
+CONNECTION_ERRORS = {"no_filter_chain", "protocol_error", "tls_error"}
+"""Errors the route JSON's `error` reports (the connection gets no HTTP answer)."""
 INGRESS = {"istio": "ingressgateway"}
 HARNESS_METADATA = {("ISTIO_META_CLUSTER_ID", "Kubernetes")}
 """Proxy metadata that only restates the fake harness's default (its cluster ID is `Kubernetes`)."""
@@ -67,11 +73,12 @@ def not_applicable(case: dict[str, Any], call: dict[str, Any]) -> str | None:
         return "kind"  # Kubernetes Ingress is not read; Gateway API routes are (meshc.conversion)
     if request.get("call_mode") == "inbound":
         return "inbound"
-    if not case.get("route_table_check") and (
-        request.get("protocol") not in ("http", "http2") or request.get("tls", "plaintext") != "plaintext"
-    ):
-        return "protocol"
-    if not request.get("host"):
+    if request.get("tls") == "mtls":
+        # Istio mutual TLS is what a sidecar sends another; `meshc route` models the application's
+        # connection (plain text, or its own TLS), not a peer proxy's.
+        return "mtls"
+    if not request.get("host") and request.get("protocol") in ("http", "http2"):
+        # An HTTP request has a Host (`meshc route` needs one); a bare connection is `--protocol tcp`.
         return "no-host"
     if case["kind"] == "gateway" and gateway_name(case) is None:
         # Gateways selected through the istiod-internal `internal.istio.io/gateway-service` annotation
@@ -103,7 +110,7 @@ def arguments(case: dict[str, Any], call: dict[str, Any], config: Path) -> list[
     """
     request = call["request"]
     proxy = case["proxy"]
-    args = ["route", str(config), "--host", request["host"], "--port", str(request["port"]), "--no-config"]
+    args = ["route", str(config), "--host", request.get("host") or "", "--port", str(request["port"]), "--no-config"]
     args += ["--format", "json"]
     mesh_config = (case.get("settings") or {}).get("mesh_config")
     if mesh_config is not None:
@@ -112,6 +119,19 @@ def arguments(case: dict[str, Any], call: dict[str, Any], config: Path) -> list[
         args += ["--mesh-config", str(path)]
     if request.get("path"):
         args += ["--path", request["path"]]
+    # An unset protocol is neither HTTP nor HTTP/2: what the proxy sees of it is what it sees of TCP.
+    # Route-table checks are HTTP by nature (they read the route table).
+    args += ["--protocol", request.get("protocol") or ("http" if case.get("route_table_check") else "tcp")]
+    if request.get("tls") == "tls":
+        args += ["--tls"]
+        if request.get("sni"):
+            args += ["--sni", request["sni"]]
+        if request.get("alpn"):
+            args += ["--alpn", request["alpn"]]
+    elif case["kind"] == "gateway":
+        args += ["--plaintext"]
+    # Istio's harness connects to 1.3.3.7, an address no listener binds, unless the call names one.
+    args += ["--address", request.get("address") or "1.3.3.7"]
     for key, value in (request.get("headers") or {}).items():
         args += ["--header", f"{key}={value}"]
     if case["kind"] == "gateway":
@@ -209,6 +229,12 @@ def compare(case: dict[str, Any], call: dict[str, Any], code: int, out: str, err
         if "cluster" not in expect and got["clusters"]:
             problems.append(f"clusters {got['clusters']} should be empty")
     tcp = (answer.get("filter_chain") or {}).get("protocol") in ("TCP", "TLS")
+    if error in CONNECTION_ERRORS:
+        if answer.get("error") != error:
+            problems.append(f"expected {error}, got {answer.get('error') or 'action ' + str(got['action'])}")
+        return Outcome("differ" if problems else "agree", "; ".join(problems) or shown)
+    if answer.get("error") is not None:
+        problems.append(f"error {answer['error']}: {answer.get('reason')}")
     if error is None:
         # A TCP proxy chain answers with its cluster and no virtual host (BlackHoleCluster included:
         # Istio's simulation reports where the connection goes, not whether it survives).

@@ -58,7 +58,12 @@ def test_json_matches_design_section_5(capsys: pytest.CaptureFixture[str]) -> No
         "source_namespace": "default",
         "source_labels": {},
         "address": None,
+        "protocol": "http",
+        "tls": None,
+        "sni": None,
+        "alpn": None,
     }
+    assert data["error"] is None
     assert data["host"] == "reviews.default.svc.cluster.local"
     assert data["virtual_service"] == {"namespace": "default", "name": "reviews"}
     assert data["rule"] == {"index": 0, "name": "jason"}

@@ -417,3 +417,135 @@ def test_a_redirect_to_https_drops_only_the_default_port(tmp_path: Path, host: s
     )
     _, data, _ = _route(path, "--host", host, "--port", "8080", "--path", "/a?b=1")
     assert data["action"] == "redirect" and data["redirect"]["location"] == location
+
+
+# --- connections: TCP, TLS, SNI and ALPN (Envoy's filter chain match) -------------------------------
+
+CONNECTIONS = """\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {clusterIP: 10.0.0.5, ports: [{name: http, port: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: default}
+spec: {clusterIP: 10.0.0.6, ports: [{name: tcp, port: 80}]}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: tls-a, namespace: default}
+spec:
+  hosts: [a.example]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: tls-b, namespace: default}
+spec:
+  hosts: ["*.b.example"]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: NONE
+"""
+
+
+def test_a_connection_takes_the_chain_envoy_matches(tmp_path: Path) -> None:
+    """Proves: the filter chain follows Envoy's sieve (traffic.go `matchFilterChain`).
+
+    Plain HTTP takes the HTTP chain, TCP bytes the TCP chain, TLS the chain of its SNI (exact before
+    `*.suffix`), and an SNI no chain names the passthrough chain.
+    """
+    path = _input(tmp_path, CONNECTIONS)
+    code, http, _ = _route(path, "--host", "web", "--port", "80", "--address", "1.3.3.7")
+    assert (
+        code == 0
+        and http["filter_chain"]["protocol"] == "HTTP"
+        and _clusters(http) == ["outbound|80||web.default.svc.cluster.local"]
+    )
+    code, tcp, _ = _route(path, "--host", "db", "--port", "80", "--protocol", "tcp")
+    assert code == 0 and tcp["error"] is None
+    assert _clusters(tcp) == ["outbound|80||db.default.svc.cluster.local"]
+    assert tcp["request"]["protocol"] == "tcp"
+    code, tls_a, _ = _route(path, "--host", "a.example", "--port", "443", "--tls")
+    assert code == 0 and _clusters(tls_a) == ["outbound|443||a.example"]
+    code, tls_b, _ = _route(path, "--host", "x.b.example", "--port", "443", "--tls")
+    assert code == 0 and _clusters(tls_b) == ["outbound|443||*.b.example"]
+    code, other, _ = _route(path, "--host", "a.example", "--port", "443", "--tls", "--sni", "c.example")
+    assert code == 0 and other["filter_chain"]["name"] == "PassthroughFilterChain"
+    assert other["egress"]["cluster"] == "PassthroughCluster"
+
+
+def test_a_connection_an_http_chain_cannot_decode_is_a_protocol_error(tmp_path: Path) -> None:
+    """Proves: TCP bytes or TLS reaching an HTTP connection manager get `error: protocol_error`.
+
+    As Istio's simulation reports (traffic.go `Run`): no virtual host; a plain-text client of a
+    gateway's TLS-terminating server gets `tls_error`; an unqualified request to it is TLS.
+    """
+    path = _input(
+        tmp_path,
+        """\
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: gw, namespace: default}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 80, name: http, protocol: HTTP}
+            hosts: ["*"]
+          - port: {number: 443, name: https, protocol: HTTPS}
+            hosts: ["*"]
+            tls: {mode: SIMPLE, credentialName: cert}
+        """,
+    )
+    for extra in (["--protocol", "tcp"], ["--tls"]):
+        code, data, _ = _route(path, "--gateway", "default/gw", "--host", "x.example", "--port", "80", *extra)
+        assert code == 0 and data["error"] == "protocol_error", extra
+        assert data["virtual_host"] is None
+    code, plain, _ = _route(path, "--gateway", "default/gw", "--host", "x.example", "--port", "443", "--plaintext")
+    assert code == 0 and plain["error"] == "tls_error"
+    code, default, _ = _route(path, "--gateway", "default/gw", "--host", "x.example", "--port", "443")
+    assert code == 0 and default["error"] is None and default["filter_chain"]["protocol"] == "HTTPS"
+
+
+def test_the_first_plain_tcp_gateway_server_keeps_the_port(tmp_path: Path) -> None:
+    """Proves: on a gateway port whose first plain-text server is TCP, the later servers are dropped.
+
+    model/gateway.go `mergeGateways` (`canMergeProtocols`); and a TCP server no VirtualService routes
+    has no chain (gateway.go `createGatewayTCPFilterChainOpts`), so the port has no listener.
+    """
+    path = _input(
+        tmp_path,
+        """\
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: alpha, namespace: default}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 80, name: tcp, protocol: TCP}
+            hosts: ["*"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: beta, namespace: default}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 80, name: http, protocol: HTTP}
+            hosts: ["*"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: web, namespace: default}
+        spec:
+          hosts: ["*"]
+          gateways: [beta]
+          http:
+          - route:
+            - destination: {host: web}
+        """,
+    )
+    code, data, err = _route(path, "--gateway", "default/beta", "--host", "x.example", "--port", "80")
+    assert "first plain-text one is TCP" in err
+    assert code == 2 or data["listener"] is None, data

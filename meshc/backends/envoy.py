@@ -559,7 +559,7 @@ class _Renderer(GapReport):
         for fc in lst.filter_chains:
             built = self.filter_chains(fc, ctx, lst)
             chains.extend(built)
-            if built and fc.protocol in ("HTTPS", "TLS"):
+            if built and fc.needs_tls_inspector:
                 inspect_tls = True
             if built and fc.application_protocols:
                 inspect_http = True
@@ -589,14 +589,14 @@ class _Renderer(GapReport):
         else:
             socket = None
         match: dict[str, Any] = {}
-        names = _server_names(fc.server_names)
-        if names and fc.protocol in ("HTTPS", "TLS"):
+        names = _server_names(fc.match_server_names)
+        if names:
             match["server_names"] = names
         if fc.destination_cidrs and fc.protocol in ("HTTP", "HTTPS"):
             match["prefix_ranges"] = [self.cidr(c) for c in fc.destination_cidrs]
         if fc.application_protocols:
             # Plain HTTP as the HTTP inspector detects it; the rest goes to the other chains.
-            match["transport_protocol"] = "raw_buffer"
+            match["transport_protocol"] = fc.transport_protocol
             match["application_protocols"] = list(fc.application_protocols)
         if fc.protocol in ("HTTP", "HTTPS"):
             chain: dict[str, Any] = {"name": fc.name}
