@@ -1089,9 +1089,11 @@ class Compiler:
                 routes = self.gateway_tcp_routes(
                     state, gw, server, server.port.number, passthrough=family == "TLS" and not terminate
                 )
-                if not routes:
+                auto = server.tls is not None and server.tls.mode == "AUTO_PASSTHROUGH"
+                if not routes and not auto:
                     # gateway.go `createGatewayTCPFilterChainOpts`: no route, no filter chain ("listener
-                    # missed network filter"); a port left without chains has no listener.
+                    # missed network filter"); a port left without chains has no listener. AUTO_PASSTHROUGH
+                    # routes by SNI to the mesh's clusters without VirtualServices.
                     continue
                 chains.append(
                     ir.FilterChain(
