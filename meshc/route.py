@@ -507,7 +507,8 @@ def _request_line(req: Request) -> str:
     if req.protocol == "tcp":
         parts = [f"TCP connection to {elide(req.host) or elide(req.address or 'an address no listener binds')}"]
     else:
-        parts = [f"{elide(req.method)} {req.scheme or 'http'}://{elide(req.host)}{elide(req.path)}"]
+        scheme = req.scheme or ("https" if req.tls else "http")
+        parts = [f"{elide(req.method)} {scheme}://{elide(req.host)}{elide(req.path)}"]
     extra = [f"port {req.port}"]
     if req.address is not None:
         extra.append(f"address {elide(req.address)}")
