@@ -388,20 +388,37 @@ def _sni_rank(names: list[str], sni: str | None) -> int:
     return best
 
 
-def _sieve(
-    chains: list[ir.FilterChain], field_of: Callable[[ir.FilterChain], Any], rank: Callable[[Any], int]
-) -> list[ir.FilterChain]:
-    """One step of Envoy's filter chain match: the best-ranked chains that set the field and hold the connection.
+def _sieve(items: list[_T], field_of: Callable[[_T], Any], rank: Callable[[Any], int]) -> list[_T]:
+    """One step of Envoy's filter chain match: the best-ranked items that set the field and hold the connection.
 
-    When none holds it: the chains that do not set the field (one that sets it and fails is out).
+    When none holds it: the items that do not set the field (one that sets it and fails is out).
     """
-    if not any(field_of(c) for c in chains):
-        return chains
-    ranked = [(rank(field_of(c)), c) for c in chains if field_of(c)]
+    if not any(field_of(c) for c in items):
+        return items
+    ranked = [(rank(field_of(c)), c) for c in items if field_of(c)]
     best = max(r for r, _ in ranked)
     if best > 0:
         return [c for r, c in ranked if r == best]
-    return [c for c in chains if not field_of(c)]
+    return [c for c in items if not field_of(c)]
+
+
+def _range_rank(cidrs: list[str], address: str | None) -> int:
+    """How well destination ranges hold the address: 1 + the longest prefix that holds it; 0: none does."""
+    if address is None:
+        return 0
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return 0
+    best = 0
+    for cidr in cidrs:
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            continue
+        if ip.version == net.version and ip in net:
+            best = max(best, net.prefixlen + 1)
+    return best
 
 
 def _alpn(request: Request, tls: bool, inspect_tls: bool, inspect_http: bool) -> str | None:
@@ -431,9 +448,7 @@ def _chain(listener: ir.Listener, request: Request, address: str | None, *, tls:
     chains = listener.filter_chains
     inspect_tls = any(c.needs_tls_inspector for c in chains)
     inspect_http = any(c.application_protocols for c in chains)
-    if any(c.destination_cidrs for c in chains):
-        best = _longest_range([c for c in chains if c.destination_cidrs], address)
-        chains = best if best is not None else [c for c in chains if not c.destination_cidrs]
+    chains = _sieve(chains, lambda c: c.destination_cidrs, lambda cidrs: _range_rank(cidrs, address))
     sni = (request.sni or request.hostname) if tls and inspect_tls else None
     chains = _sieve(chains, lambda c: c.match_server_names, lambda names: _sni_rank(names, sni))
     # Without the TLS inspector Envoy cannot tell TLS from other bytes: every connection is raw_buffer.
@@ -442,30 +457,6 @@ def _chain(listener: ir.Listener, request: Request, address: str | None, *, tls:
     alpn = _alpn(request, tls, inspect_tls, inspect_http)
     chains = _sieve(chains, lambda c: c.application_protocols, lambda protocols: int(alpn in protocols))
     return chains[0] if chains else listener.default_chain
-
-
-def _longest_range(chains: list[ir.FilterChain], address: str | None) -> list[ir.FilterChain] | None:
-    """The chains whose destination range holding `address` is the longest (None: no range holds it)."""
-    if address is None:
-        return None
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return None
-    best: list[ir.FilterChain] = []
-    best_len = -1
-    for c in chains:
-        for cidr in c.destination_cidrs:
-            try:
-                net = ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                continue
-            if ip.version == net.version and ip in net:
-                if net.prefixlen > best_len:
-                    best, best_len = [c], net.prefixlen
-                elif net.prefixlen == best_len and c not in best:
-                    best.append(c)
-    return best or None
 
 
 def _listener(ctx: ir.Context, port: int, address: str | None) -> ir.Listener | None:
@@ -689,15 +680,21 @@ def _connection_error(chain: ir.FilterChain, request: Request, tls: bool) -> tup
     return None
 
 
-def _tcp_route(chain: ir.FilterChain, sni: str | None, address: str | None) -> ir.TcpRoute:
-    """The chain's first TCP/TLS route that holds the connection's SNI and address (else its first)."""
-    for route in chain.tcp_routes:
-        if route.sni_hosts and not _sni_rank(route.sni_hosts, sni) and "*" not in route.sni_hosts:
-            continue
-        if route.destination_subnets and _longest_range([chain], address) is None:
-            continue
-        return route
-    return chain.tcp_routes[0]
+def _tcp_route(chain: ir.FilterChain, sni: str | None, address: str | None) -> ir.TcpRoute | None:
+    """The chain's TCP/TLS route that takes the connection (None: no route holds it).
+
+    Envoy picks among the filter chains the routes become, one per route (destination ranges, then
+    server names, exact before `*.suffix`); a route that matches everything ends the list, as the
+    routes after it are never reached (first match wins).
+    """
+    routes: list[ir.TcpRoute] = []
+    for r in chain.tcp_routes:
+        routes.append(r)
+        if not r.destination_subnets and (not r.sni_hosts or "*" in r.sni_hosts):
+            break
+    routes = _sieve(routes, lambda r: r.destination_subnets, lambda cidrs: _range_rank(cidrs, address))
+    routes = _sieve(routes, lambda r: [n for n in r.sni_hosts if n != "*"], lambda names: _sni_rank(names, sni))
+    return routes[0] if routes else None
 
 
 def _tcp(
@@ -714,7 +711,12 @@ def _tcp(
     The HTTP request is not routed: no virtual host, no route. A `BlackHoleCluster` drops the
     connection; `PassthroughCluster` forwards it to the address the client connected to.
     """
-    route = _tcp_route(chain, sni, decision.address)
+    found = _tcp_route(chain, sni, decision.address)
+    if found is None:
+        decision.error = "no_filter_chain"
+        decision.reason = f"no route of the {chain.name} chain takes SNI {sni or '(none)'}: Envoy closes the connection"
+        return
+    route = found
     clusters = route.clusters
     shares = percents([c.weight for c in clusters])
     decision.destinations = [Destination(c, p, s) for c, (p, s) in zip(clusters, shares, strict=True)]

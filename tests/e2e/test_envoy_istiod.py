@@ -14,6 +14,8 @@ pilot/pkg/networking/core/listener.go `toFilterChainMatch`):
    VirtualService sets no timeout;
 5. TLS passthrough with `sniHosts: ["*"]` has no SNI match: Envoy accepts the configuration and
    forwards a ClientHello with any SNI, or none.
+6. (issue 13) TLS routes by SNI: the exact server name wins over a wildcard whatever the route
+   order, and the simulator that `meshc route` uses names the same upstream.
 
 These tests FAIL when Envoy is missing (tests/e2e/envoy.py).
 """
@@ -287,3 +289,87 @@ def test_tls_passthrough_with_any_sni_has_no_server_names() -> None:
                     sock.sendall(hello)
                     assert recorder.wait_for(k), f"ClientHello {k} did not reach the upstream:\n{proc.log()}"
             assert recorder.received == hellos
+
+
+# --- 6. SNI: the exact server name wins over a wildcard, whatever the route order --------------------
+
+SNI_ROUTES = """\
+apiVersion: v1
+kind: Service
+metadata: {name: wild, namespace: default}
+spec:
+  selector: {app: wild}
+  ports: [{name: tls, port: 8443}]
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: wild-1, namespace: default}
+spec: {address: 10.0.0.8, labels: {app: wild}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: exact, namespace: default}
+spec:
+  selector: {app: exact}
+  ports: [{name: tls, port: 8443}]
+---
+apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
+metadata: {name: exact-1, namespace: default}
+spec: {address: 10.0.0.9, labels: {app: exact}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 15443, name: tls, protocol: TLS}
+    tls: {mode: PASSTHROUGH}
+    hosts: ["*.b.example"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: sni, namespace: default}
+spec:
+  hosts: ["*.b.example"]
+  gateways: [istio-system/gw]
+  tls:
+  - match: [{port: 15443, sniHosts: ["*.b.example"]}]
+    route: [{destination: {host: wild, port: {number: 8443}}}]
+  - match: [{port: 15443, sniHosts: ["a.b.example"]}]
+    route: [{destination: {host: exact, port: {number: 8443}}}]
+"""
+
+
+def test_tls_routes_are_chosen_by_the_most_specific_sni_as_meshc_route_says() -> None:
+    """Proves: `meshc route --tls` names the cluster a real Envoy sends each ClientHello to.
+
+    Envoy takes the chain of the exact server name before a `*.suffix` one, though the wildcard
+    route comes first (simulate's filter chain match, traffic.go `matchFilterChain`).
+    """
+    from meshc.simulate import Request, simulate
+
+    compiled = diff.plan(SNI_ROUTES).compiled
+    with stubs_mod.tcp_recorder() as wild, stubs_mod.tcp_recorder() as exact:
+        opts = backend.EnvoyOptions(bind="127.0.0.1", port_map={15443: 0}, admin_port=0)
+        opts.endpoints["10.0.0.8:8443"] = backend.Address("127.0.0.1", wild.port)
+        opts.endpoints["10.0.0.9:8443"] = backend.Address("127.0.0.1", exact.port)
+        text, _ = backend.render(compiled, opts)
+        recorders = {"outbound|8443||wild.default.svc.cluster.local": wild}
+        recorders["outbound|8443||exact.default.svc.cluster.local"] = exact
+        with harness.running(text) as proc:
+            port = diff.listener_ports(compiled, proc)[15443]
+            for sni in ("a.b.example", "x.b.example", "a.b.example"):
+                request = Request(sni, port=15443, gateway="istio-system/gw", protocol="tcp", tls=True)
+                decision = simulate(compiled, request)
+                assert decision.error is None, decision.reason
+                (cluster,) = [d.cluster.cluster for d in decision.destinations]
+                recorder = recorders[cluster]
+                before = len(recorder.received)
+                hello = _client_hello(sni)
+                with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                    sock.sendall(hello)
+                    assert recorder.wait_for(before + 1), f"SNI {sni}: {cluster} got nothing:\n{proc.log()}"
+                assert recorder.received[-1] == hello
+    assert len(wild.received) == 1 and len(exact.received) == 2
