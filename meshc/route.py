@@ -613,6 +613,13 @@ def to_text(exp: Explanation, *, width: int = 80, color: bool = False) -> str:
     if ctx.sidecar is not None:
         o = ctx.sidecar
         node.add(f"scoped by Sidecar {o.namespace}/{o.name}{_where(o.file, o.line)}: only what its egress hosts import")
+    if d.error is not None:
+        # No HTTP answer at all: the connection is closed (protocol_error, tls_error, no_filter_chain).
+        where = f"listener {d.listener.name}" if d.listener is not None else "no listener"
+        if d.chain is not None:
+            where += f" › {d.chain.protocol} chain {d.chain.name}"
+        node.add(where).add(f"{d.error}: {d.reason}")
+        return _render(root, width, color)
     if d.listener is not None and d.chain is not None and d.chain.route_config is None and d.destinations:
         chain = node.add(f"listener {d.listener.name} › {d.chain.protocol} chain {d.chain.name} (no HTTP routing)")
         if d.chain.tcp_routes and d.chain.tcp_routes[0].origin is not None:

@@ -586,7 +586,7 @@ def simulate(ir_: ir.IR, request: Request, *, context: str | None = None, trace:
     # A request that says nothing of TLS is plain text from a sidecar's client; to a gateway, it is
     # TLS where the server terminates it and carries the host as SNI.
     explicit = request.tls is not None or request.protocol == "tcp"
-    tls = request.tls if request.tls is not None else ctx.kind != "sidecar"
+    tls = bool(request.tls) if explicit else ctx.kind != "sidecar"
     chain = _chain(listener, request, decision.address, tls=tls)
     decision.chain = chain
     if chain is None:

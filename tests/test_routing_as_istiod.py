@@ -502,6 +502,26 @@ def test_a_connection_an_http_chain_cannot_decode_is_a_protocol_error(tmp_path: 
         code, data, _ = _route(path, "--gateway", "default/gw", "--host", "x.example", "--port", "80", *extra)
         assert code == 0 and data["error"] == "protocol_error", extra
         assert data["virtual_host"] is None
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(
+            [
+                "route",
+                str(path),
+                "--no-config",
+                "--gateway",
+                "default/gw",
+                "--host",
+                "x",
+                "--port",
+                "80",
+                "--protocol",
+                "tcp",
+            ]
+        )
+    assert code == 0 and "TCP connection to x  [port 80]" in out.getvalue()
+    assert "HTTP chain http" in out.getvalue() and "protocol_error: " in out.getvalue()
+    assert "sends TLS" not in out.getvalue()  # TCP without --tls is plain text, also to a gateway
     code, plain, _ = _route(path, "--gateway", "default/gw", "--host", "x.example", "--port", "443", "--plaintext")
     assert code == 0 and plain["error"] == "tls_error"
     code, default, _ = _route(path, "--gateway", "default/gw", "--host", "x.example", "--port", "443")
