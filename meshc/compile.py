@@ -1498,6 +1498,9 @@ class Compiler:
     ) -> ir.Forward:
         """`applyHTTPRouteDestination`."""
         fwd = ir.Forward([])
+        if vs.res.gateway_semantics:
+            # "return 500 for invalid backends" (applyHTTPRouteDestination, Gateway API semantics)
+            fwd.cluster_not_found_status = 500
         fwd.timeout = _duration(rule.timeout)
         host_rewrite = authority
         rewrite = None

@@ -852,6 +852,9 @@ class Forward:
     """Mirror destinations."""
     hash_policy: list[HashPolicy] = field(default_factory=list)
     """Consistent-hash keys, one per destination that has one, in destination order."""
+    cluster_not_found_status: int = 503
+    """What Envoy answers when the chosen cluster does not exist (`cluster_not_found_response_code`):
+    500 for Gateway API routes (route.go `applyHTTPRouteDestination`), else Envoy's 503."""
 
 
 @dataclass(slots=True)

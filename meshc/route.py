@@ -696,7 +696,8 @@ def to_text(exp: Explanation, *, width: int = 80, color: bool = False) -> str:
                 chosen.add(f"{x.percent}% → {c.cluster}: {_BUILTIN_TEXT[c.cluster]}")
                 continue
             dest = chosen.add(
-                f"{x.percent}% → {c.cluster}" + ("" if c.known else "  (unknown cluster: Envoy answers 503)")
+                f"{x.percent}% → {c.cluster}"
+                + ("" if c.known else f"  (unknown cluster: Envoy answers {fwd.cluster_not_found_status})")
             )
             cluster = d.clusters.get(c.cluster)
             if cluster is not None:

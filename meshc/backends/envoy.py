@@ -904,6 +904,8 @@ class _Renderer(GapReport):
                     entry["host_rewrite_literal"] = wc.host_rewrite
                 weighted.append(entry)
             out["weighted_clusters"] = {"clusters": weighted}
+        if fw.cluster_not_found_status == 500:
+            out["cluster_not_found_response_code"] = "INTERNAL_SERVER_ERROR"
         out["timeout"] = fw.timeout or "0s"
         # route.go `setTimeout`: the deprecated `max_grpc_timeout` gets the route timeout, so that a gRPC
         # request's `grpc-timeout` header bounds it (0s: the header alone, no cap). istiod still writes this

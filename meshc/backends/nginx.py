@@ -1545,8 +1545,9 @@ class _Renderer(GapReport):
             self._split(var, f"w{n}", dests)
             target = f"${var}"
             if any(v == "meshc_none" for _, v in dests):
-                body.append(f"{ind}if (${var} = meshc_none) {{  # unknown cluster: Envoy answers 503")
-                body.append(f"{ind}    return 503;")
+                status = fw.cluster_not_found_status
+                body.append(f"{ind}if (${var} = meshc_none) {{  # unknown cluster: Envoy answers {status}")
+                body.append(f"{ind}    return {status};")
                 body.append(f"{ind}}}")
             self._per_destination_gaps(route, fw)
         else:
@@ -1556,7 +1557,8 @@ class _Renderer(GapReport):
                 if first in irm.BUILTIN_CLUSTERS:
                     body.append(f"{ind}return 503;  # outside the registry: Envoy sends it to {first}, nginx cannot")
                 else:
-                    body.append(f"{ind}return 503;  # unknown cluster: Envoy answers 503")
+                    status = fw.cluster_not_found_status
+                    body.append(f"{ind}return {status};  # unknown cluster: Envoy answers {status}")
                 return
             target = only.upstream or f"${only.var}"
             dns = only.upstream is None

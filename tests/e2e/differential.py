@@ -355,6 +355,12 @@ def check_request(
         assert first.status == decision.status and first.backend is None, context
         return
     assert decision.action in ("route", "default"), context
+    forward = route.forward if route is not None else None
+    if forward is not None and decision.destinations and not any(d.cluster.known for d in decision.destinations):
+        # The chosen cluster does not exist: the proxy answers itself (`cluster_not_found_response_code`).
+        status = forward.cluster_not_found_status
+        assert all(o.status == status and o.backend is None for o in observed), f"{context}\nexpected {status}"
+        return
     allowed = {b for names in sim_backends.values() for b in names}
     for o in observed:
         assert o.backend in allowed, f"{context}\n{proxy} chose {o.backend}, simulator allows {sorted(allowed)}"

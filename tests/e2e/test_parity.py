@@ -854,6 +854,7 @@ COMMENTS: list[tuple[str, list[str]]] = [
     ),
     (r"unknown Host: Envoy answers 404", ["tests/e2e/test_nginx_scenarios.py::test_scenario"]),
     (r"unknown cluster: Envoy answers 503", ["tests/e2e/test_nginx_routes.py::test_nginx_matches_meshc_route"]),
+    (r"unknown cluster: Envoy answers 500", ["tests/e2e/test_nginx_scenarios.py::test_scenario[gateway-api]"]),
     (
         r"outside the registry: Envoy sends it to \w+, nginx cannot",
         ["tests/e2e/test_nginx_live.py::test_bookinfo_jason_reaches_reviews_v2"],
