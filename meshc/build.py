@@ -126,10 +126,7 @@ def compile_target(
             raise CompileError(
                 f"--context `{wanted}` names no proxy of this configuration; its proxies: {', '.join(proxies)}"
             )
-    warnings = []
-    for note in compiled.notes:
-        where = f"{note.origin.file}:{note.origin.line}: " if note.origin is not None and note.origin.file else ""
-        warnings.append(where + note.message)
+    warnings = [note.located() for note in [*loaded.notes, *compiled.notes]]
     text, diagnostics = chosen.render(compiled, target_options)
     result = Compiled(target, text, diagnostics, warnings, _target=chosen)
     errors = [d for d in diagnostics if d.severity >= Severity.ERROR]

@@ -6,13 +6,11 @@ so that `meshc --help` stays fast.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import gc
 import io
 import os
 import re
-import stat
 import sys
 import typing
 from pathlib import Path
@@ -160,7 +158,7 @@ def _check_output(output: Path | None, inputs: list[str]) -> None:
     """Refuse an output file that is one of the inputs: meshc never modifies what it reads."""
     if output is None or not output.is_file():
         return
-    from meshc.source import expand_paths
+    from meshc.inputs import expand_paths
 
     for _display, file in expand_paths(inputs):
         if file is not None and file.is_file() and os.path.samefile(file, output):
@@ -186,74 +184,46 @@ def _color(mode: str) -> bool:
 
 
 def _check_paths(paths: list[str], *, empty_ok: bool = False) -> bool:
-    """Fail with one line unless every path can be read; return whether the input holds nothing.
+    """Fail with one line unless every path can be read (inputs.survey); return whether the input holds nothing.
 
-    Refused: a path that does not exist, a folder or file that cannot be read (at any depth), a
-    folder without YAML files, `-` given twice, and, unless `empty_ok`, input that holds no YAML
-    document at all (empty files or stdin, only comments): a pipeline that produced nothing must
-    not pass as a clean configuration.
+    Unless `empty_ok`, input that holds no YAML document at all (empty files, /dev/null, an empty
+    pipe or stdin, only comments) is refused: a pipeline that produced nothing must not pass as a
+    clean configuration. Files skipped inside folders (special files, symlinks that lead outside)
+    are listed as warnings.
     """
-    from meshc.source import expand_paths
+    from meshc import inputs
 
-    if paths.count("-") > 1:
-        fail("`-` (standard input) can be given only once")
-
-    def unreadable(exc: OSError) -> NoReturn:
-        fail(f"cannot read folder `{exc.filename}`: {exc.strerror}")
-
-    empty = True
-    for p in paths:
-        if p == "-":
-            stdin_has_content = _has_content(_read_stdin())  # read even when the input is known not to be empty
-            empty = empty and not stdin_has_content
-            continue
-        if not os.path.exists(p):
-            fail(f"no such file or folder: `{p}`")
-        if os.path.isdir(p) and not os.access(p, os.R_OK | os.X_OK):
-            fail(f"cannot read folder `{p}`")
-        found = False
-        for shown, file in expand_paths([p], onerror=unreadable):
-            found = True
-            if file is not None and not os.access(file, os.R_OK):
-                fail(f"cannot read `{shown}`: permission denied")
-            if not empty or file is None:
-                continue
-            if not stat.S_ISREG(file.stat().st_mode):
-                empty = False  # a pipe (`<(kustomize build)`) cannot be looked into without consuming it
-            else:
-                try:
-                    with open(file, "rb") as handle:
-                        empty = not _has_content(handle)
-                except OSError as exc:
-                    fail(f"cannot read `{shown}`: {exc.strerror}")
-        if not found:
-            fail(f"no .yaml, .yml or .json files under `{p}`")
-    if empty and not empty_ok:
+    try:
+        stdin = _read_stdin().read() if "-" in paths and paths.count("-") == 1 else None
+        found = inputs.survey(paths, stdin)
+    except inputs.InputError as exc:
+        fail(str(exc))
+    for warning in found.warnings:
+        sys.stderr.write(f"meshc: warning: {one_line(warning)}\n")
+    if found.empty and not empty_ok:
         fail(f"the input is empty: no YAML document in {_names(paths)}")
-    return empty
+    return found.empty
 
 
-_NO_CONTENT = re.compile(rb"\s*(?:#.*|%.*|(?:---|\.\.\.)(?:\s+#.*)?)?\s*")
-"""A line that holds no YAML content: blank, a comment, a directive, a document marker."""
+def _max_file_size(value: str | None) -> str | None:
+    """`--max-file-size`: sets the size limit of every input (meshc/inputs.py)."""
+    from meshc import inputs
+
+    try:
+        inputs.max_bytes = inputs.parse_size(value) if value is not None else inputs.DEFAULT_MAX_BYTES
+    except inputs.InputError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
 
 
-def _has_content(stream: typing.BinaryIO) -> bool:
-    """Whether a YAML stream holds more than blank lines, comments, directives and markers.
-
-    Reads only up to the first line of content, at most 64 KiB of a line at a time.
-    """
-    first = True
-    line_start = True
-    while line := stream.readline(65536):
-        if first:
-            first = False
-            if line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
-                return True  # UTF-16 or UTF-32: the loader decodes and decides
-            line = line.removeprefix(codecs.BOM_UTF8)
-        if line_start and not _NO_CONTENT.fullmatch(line):
-            return True
-        line_start = line.endswith(b"\n")
-    return False
+MaxSizeOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--max-file-size",
+        callback=_max_file_size,
+        help="Largest input file, pipe or stdin to read (default 64M).",
+    ),
+]
 
 
 _STDIN: list[bytes] = []
@@ -264,8 +234,10 @@ would get nothing.)"""
 
 
 def _read_stdin() -> typing.BinaryIO:
-    """Standard input, read now and kept for the loaders (`_stdin()`)."""
-    data = sys.stdin.buffer.read()
+    """Standard input, read now (up to the size limit) and kept for the loaders (`_stdin()`)."""
+    from meshc import inputs
+
+    data = inputs.read_stream(sys.stdin.buffer, "standard input")
     _STDIN[:] = [data]
     return io.BytesIO(data)
 
@@ -397,6 +369,7 @@ def lint(
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
     mesh_config: MeshConfigOpt = None,
+    max_file_size: MaxSizeOpt = None,
     complete_registry: Annotated[
         bool,
         typer.Option(
@@ -576,8 +549,7 @@ def _warn_errors(errors: int, notes: list) -> None:
             "explaining what Istio would do with the resources that are valid\n"
         )
     for note in notes:
-        where = f"{note.origin.file}:{note.origin.line}: " if note.origin is not None and note.origin.file else ""
-        sys.stderr.write(f"meshc: warning: {one_line(where + note.message)}\n")
+        sys.stderr.write(f"meshc: warning: {one_line(note.located())}\n")
 
 
 @app.command()
@@ -642,6 +614,7 @@ def route(
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
     mesh_config: MeshConfigOpt = None,
+    max_file_size: MaxSizeOpt = None,
 ) -> None:
     """Explain where one request goes: the route taken, why earlier routes did not match, and the policy."""
     import json
@@ -699,7 +672,7 @@ def route(
         result = explain(loaded, request)
     except RouteError as exc:
         fail(str(exc))
-    _warn_errors(loaded.errors, result.notes)
+    _warn_errors(loaded.errors, [*loaded.notes, *result.notes])
     if format == "json":
         sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n")
     else:
@@ -733,6 +706,7 @@ def compile_(
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
     mesh_config: MeshConfigOpt = None,
+    max_file_size: MaxSizeOpt = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Backend gaps (MC4xx warnings) are errors: nothing written, exit 1.")
     ] = False,
@@ -879,6 +853,7 @@ def diff_(
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
     mesh_config: MeshConfigOpt = None,
+    max_file_size: MaxSizeOpt = None,
 ) -> None:
     """Show what a change does to routing: requests that change destination, rules, weights, policies, lint."""
     import json
@@ -919,6 +894,7 @@ def graph_(
     no_config: NoConfigOpt = False,
     cluster_domain: DomainOpt = None,
     mesh_config: MeshConfigOpt = None,
+    max_file_size: MaxSizeOpt = None,
 ) -> None:
     """Draw the mesh: gateways → VirtualServices → hosts → subsets, with matches and weights on the edges."""
     from meshc import graph
@@ -930,7 +906,7 @@ def graph_(
     opts = build_options(config, no_config, cluster_domain=cluster_domain, mesh_config=mesh_config)
     loaded = load(targets, opts, stdin=_stdin())
     compiled = compile_mesh(loaded.mesh, Scope(source_namespace))
-    _warn_errors(loaded.errors, compiled.notes)
+    _warn_errors(loaded.errors, [*loaded.notes, *compiled.notes])
     g = graph.build(compiled)
     sys.stdout.write(graph.mermaid(g) if format == "mermaid" else graph.dot(g))
     raise typer.Exit(EXIT_OK)
@@ -955,6 +931,7 @@ def test_(
     output: OutputOpt = None,
     cluster_domain: DomainOpt = None,
     mesh_config: MeshConfigOpt = None,
+    max_file_size: MaxSizeOpt = None,
 ) -> None:
     """Run routing tests: every case, every failure; exit 1 when a case fails."""
     from meshc import routetest
@@ -977,6 +954,8 @@ def test_(
             "give `config:` in the test file or --config PATHS"
         )
     suite = routetest.run(specs, opts, stdin=_stdin())
+    for warning in suite.warnings:
+        sys.stderr.write(f"meshc: warning: {one_line(warning)}\n")
     if format == "json":
         body = routetest.to_json(suite)
     elif format == "junit":

@@ -195,14 +195,34 @@ def base_checkout(rev: str, paths: Sequence[str]) -> Iterator[tuple[str, list[st
             if archive.returncode != 0:
                 msg = archive.stderr.decode(errors="replace").strip().splitlines()
                 raise DiffError(f"git archive failed: {msg[-1] if msg else 'unknown error'}")
-            with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-                try:
-                    tar.extractall(tmp, filter="data")
-                except TypeError:  # pragma: no cover - Python without extraction filters
-                    tar.extractall(tmp)  # git's own archive of the repository
+            _extract(archive.stdout, tmp)
         root = os.path.join(tmp, here) if here != "." else tmp
         os.makedirs(root, exist_ok=True)
         yield root, present
+
+
+def _extract(archive: bytes, dest: str) -> None:
+    """Extract git's archive of the base revision: files and folders, then every symlink as it was committed.
+
+    A committed symlink may point anywhere (`/etc/passwd`, `../../x`): it is recreated as it is,
+    after the files, and the loader's rules decide whether it is followed (inputs.py: only to a
+    target inside the folder being read), exactly as in the working tree.
+    """
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        links = []
+        for member in tar.getmembers():
+            if member.issym():
+                links.append(member)
+            elif member.isfile() or member.isdir():
+                tar.extract(member, dest, filter="data")
+        root = os.path.realpath(dest)
+        for member in links:
+            where = os.path.realpath(os.path.join(dest, os.path.dirname(member.name)))
+            if where != root and not where.startswith(root + os.sep):
+                continue  # a link placed through another link: never written outside the folder
+            target = os.path.join(where, os.path.basename(member.name))
+            if not os.path.lexists(target):
+                os.symlink(member.linkname, target)
 
 
 def load_base(rev: str, paths: Sequence[str], options: Options, source_namespace: str = "default") -> Side:

@@ -1500,6 +1500,13 @@ class Note:
     context: str | None = None
     """Context name, when it is specific to one."""
 
+    def located(self) -> str:
+        """`file:line:col: message` (the position every command gives for this place), or the message."""
+        o = self.origin
+        if o is None or not o.file:
+            return self.message
+        return f"{o.file}:{o.line}:" + (f"{o.column}:" if o.column else "") + f" {self.message}"
+
 
 @dataclass(slots=True)
 class IR:

@@ -5,11 +5,13 @@ Two parsers produce the same result:
 * a fast line-based parser for the block-style YAML that Kubernetes manifests are written in
   (block mappings and sequences, plain and quoted scalars, one-line flow collections, literal
   and folded block scalars, comments). It gives up (`_Bail`) on anything else, never guesses;
-* ruamel.yaml's C event parser (libyaml), driven by an iterative builder, for everything the
-  fast parser declines, and for every error message.
+* the reference parser (meshc/yamlref.py: libyaml 0.2.5 or later through PyYAML, or a pure-Python
+  parser that reads as libyaml does), driven by an iterative builder, for everything the fast
+  parser declines, and for every error message.
 
-A property test checks that the two agree wherever the fast parser answers. Scalars are resolved
-with YAML 1.1 rules (as Kubernetes' go-yaml and PyYAML do), except that timestamps stay strings.
+Differential tests (tests/test_loader_differential.py) hold the two, and the reference parser with
+and without PyYAML's C extension, to the same data and positions. Scalars and keys are read as
+Kubernetes reads them (go-yaml v2 through sigs.k8s.io/yaml: see `resolve_plain`).
 
 Positions live in a side table keyed by the id of each container (mapping or list), so the
 models never carry them. The table is not kept: it would be the largest thing meshc holds (about
@@ -23,23 +25,28 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gc
-import os
+import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from meshc import inputs
 from meshc.diagnostics import Span
+from meshc.inputs import expand_paths
 
 MAX_DEPTH = 200
 """Deepest nesting of mappings and sequences a document may have."""
 
 MAX_ALIAS_NODES = 100_000
-"""Largest number of nodes a document may expand to through aliases (a "billion laughs" guard)."""
+"""Most nodes the aliases of one document may repeat (a "billion laughs" guard)."""
 
-YAML_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_ALIAS_TEXT = 1_000_000
+"""Most characters of scalar text the aliases of one document may repeat: a 500 KB anchored value
+aliased in 2,000 rules is 1 GB once expanded, and every command's output grows with it."""
+
 
 # A position entry: (key_line, key_col, key_len, value_line, value_col, value_len), 1-based.
 # For list items the key fields are the item's own position. value_len is 0 when unknown.
@@ -125,6 +132,8 @@ class Document:
     spans: dict[tuple[tuple[str | int, ...], bool], Span] | None = None
     """Spans already looked up: the compiler asks for the same few in passes over every resource."""
     problems: list[tuple[tuple[str | int, ...], LoadError]] = field(default_factory=list)
+    template: tuple[int, int, str] | None = None
+    """(line, column, text) of a Go template action (`{{ .Values.x }}`) in the document's text, if any."""
 
     @property
     def path(self) -> str:
@@ -186,71 +195,122 @@ class LoadResult:
     """File-level problems: (where, message, help). Syntax errors, bad encodings, unreadable files."""
 
 
-# --- scalar resolution (YAML 1.1 as in PyYAML's SafeLoader; timestamps stay strings) ---------
+# --- scalar resolution: as Kubernetes reads YAML (go-yaml v2 through sigs.k8s.io/yaml) ----------
+#
+# kubectl and the API server turn YAML into JSON with sigs.k8s.io/yaml, which resolves plain
+# scalars with go-yaml v2's `resolve` (go.yaml.in/yaml/v2 v2.4.2, resolve.go) and then converts map
+# keys to strings (yaml.go, convertToJSONableObject). Both are ported here, so that meshc reads
+# every value as the cluster will: YAML 1.1 booleans (`on`, `yes`, `y`), Go's integer syntax (`0o17`,
+# `0x1F`, `017`, `1_000`), no sexagesimal numbers (`1:20` stays a string), `1e3` a float, and
+# timestamps kept as text (go-yaml v2 decodes them into interface{} as strings).
 
-_BOOL_NULL: dict[str, Any] = {
-    "yes": True, "Yes": True, "YES": True, "no": False, "No": False, "NO": False,
-    "true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False,
-    "on": True, "On": True, "ON": True, "off": False, "Off": False, "OFF": False,
-    "null": None, "Null": None, "NULL": None, "~": None, "": None,
-}  # fmt: skip
-_INT = re.compile(
-    r"""[-+]?0b[0-1_]+
-    |[-+]?0[0-7_]+
-    |[-+]?(?:0|[1-9][0-9_]*)
-    |[-+]?0x[0-9a-fA-F_]+
-    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+""",
-    re.X,
-)
-_FLOAT = re.compile(
-    r"""[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
-    |\.[0-9_]+(?:[eE][-+][0-9]+)?
-    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN)""",
-    re.X,
-)
+_MAPPED: dict[str, Any] = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"), False),
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), None),
+    **dict.fromkeys((".nan", ".NaN", ".NAN"), float("nan")),
+    **dict.fromkeys((".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"), float("inf")),
+    **dict.fromkeys(("-.inf", "-.Inf", "-.INF"), float("-inf")),
+}
+"""go-yaml v2's resolveMap: the plain scalars that are looked up, not parsed."""
+_BOOL_NULL = {k: v for k, v in _MAPPED.items() if v is None or isinstance(v, bool)}
 _NUMERIC_START = frozenset("0123456789-+.")
-
-
-def _sexagesimal(text: str) -> float:
-    total = 0.0
-    for part in text.split(":"):
-        total = total * 60 + float(part)
-    return total
+"""go-yaml v2 tries numbers only for scalars that start with a digit, a sign or a dot."""
+_GO_INT = re.compile(r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[bB]([01]+)|0[oO]([0-7]+)|(0[0-7]*)|([1-9][0-9]*))")
+"""Go's strconv.ParseInt(s, 0, 64) syntax, after go-yaml has removed every `_`."""
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+"""go-yaml v2's yamlStyleFloat."""
+_GO_DOT_FLOAT = re.compile(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
+"""What strconv.ParseFloat accepts of a scalar that starts with `.` (go-yaml passes those as they are)."""
+_INT64 = 1 << 63
 
 
 def resolve_plain(text: str) -> Any:
-    """Value of a plain (unquoted, untagged) scalar under YAML 1.1 rules."""
-    if text in _BOOL_NULL:
-        return _BOOL_NULL[text]
-    if text[0] not in _NUMERIC_START:
+    """Value of a plain (unquoted, untagged) scalar, as go-yaml v2's `resolve` gives it to Kubernetes."""
+    if text in _MAPPED:
+        return _MAPPED[text]
+    first = text[0]
+    if first not in _NUMERIC_START:
         return text
-    if _INT.fullmatch(text):
-        body = text.replace("_", "")
-        sign = -1 if body[0] == "-" else 1
-        if body[0] in "+-":
-            body = body[1:]
-        if body.startswith("0b"):
-            return sign * int(body[2:], 2)
-        if body.startswith("0x"):
-            return sign * int(body[2:], 16)
-        if ":" in body:
-            return sign * int(_sexagesimal(body))
-        if body != "0" and body[0] == "0":
-            return sign * int(body, 8)
-        return sign * int(body)
-    if _FLOAT.fullmatch(text):
-        body = text.replace("_", "").lower()
-        if body.endswith("inf"):
-            return float("-inf") if body[0] == "-" else float("inf")
-        if body.endswith("nan"):
-            return float("nan")
-        if ":" in body:
-            sign = -1 if body[0] == "-" else 1
-            return sign * _sexagesimal(body.lstrip("+-"))
-        return float(body)
+    if first == ".":
+        if _GO_DOT_FLOAT.fullmatch(text):
+            value = float(text)
+            if not math.isinf(value):  # ParseFloat's ErrRange: go-yaml keeps the text
+                return value
+        return text
+    plain = text.replace("_", "")
+    m = _GO_INT.fullmatch(plain)
+    if m is not None:
+        sign, hexa, binary, octal, octal0, decimal = m.groups()
+        if hexa:
+            value = int(hexa, 16)
+        elif binary:
+            value = int(binary, 2)
+        elif octal:
+            value = int(octal, 8)
+        elif octal0:
+            value = int(octal0, 8)
+        else:
+            value = int(decimal)
+        if sign == "-":
+            value = -value
+        if -_INT64 <= value < _INT64 or (not sign and value < 2 * _INT64):  # ParseInt, then ParseUint
+            return value
+    if _GO_FLOAT.fullmatch(plain):
+        value = float(plain)
+        if not math.isinf(value):
+            return value
     return text
+
+
+def json_key(value: Any) -> Any:
+    """A mapping key as sigs.k8s.io/yaml writes it into JSON: numbers and booleans become their text.
+
+    (`convertToJSONableObject`: ints in decimal, floats with Go's `%g` at float32 precision, booleans
+    `true`/`false`.) Strings and null are returned as they are.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _go_float32(value)
+    return value
+
+
+def _go_float32(value: float) -> str:
+    """strconv.FormatFloat(value, 'g', -1, 32), with go-yaml's names for the special values."""
+    if math.isnan(value):
+        return ".nan"
+    if math.isinf(value):
+        return ".inf" if value > 0 else "-.inf"
+    import struct
+
+    single = struct.unpack("f", struct.pack("f", value))[0]
+    for digits in range(1, 10):  # the shortest decimal that reads back as the same float32
+        text = f"{single:.{digits - 1}e}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == single:
+            break
+    mantissa, _, exp_text = text.partition("e")
+    exp = int(exp_text)
+    sign = "-" if mantissa.startswith("-") else ""
+    numerals = mantissa.lstrip("-").replace(".", "").rstrip("0") or "0"
+    if exp < -4 or exp >= 6:  # Go's %g with the shortest precision switches to %e at these exponents
+        rest = f".{numerals[1:]}" if len(numerals) > 1 else ""
+        return f"{sign}{numerals[0]}{rest}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    if exp < 0:
+        return f"{sign}0.{'0' * (-exp - 1)}{numerals}"
+    whole, frac = numerals[: exp + 1], numerals[exp + 1 :]
+    return f"{sign}{whole.ljust(exp + 1, '0')}{'.' + frac if frac else ''}"
+
+
+def _plain_key(text: str) -> Any:
+    """A plain mapping key: its text, or the JSON text of the number or boolean it resolves to."""
+    return json_key(resolve_plain(text))
 
 
 # --- the fast parser ----------------------------------------------------------------------------
@@ -272,11 +332,12 @@ _DQ_ESCAPES = {
     "L": "\u2028", "P": "\u2029",
 }  # fmt: skip
 _HEX_ESCAPE_LEN = {"x": 2, "u": 4, "U": 8}
-_FLOW_PLAIN_STOP = re.compile(r"[,\[\]{}?:]|\s#")
-"""Where a plain scalar inside a flow collection ends (libyaml also stops at `?` and any `:`)."""
+_FLOW_PLAIN_STOP = re.compile(r"[,\[\]{}]|:(?=[ ,?\[\]{}]|$)|\s#")
+"""Where a plain scalar inside a flow collection ends (libyaml 0.2.5, yaml_parser_scan_plain_scalar).
+
+A `:` followed by anything else is part of the scalar (`https://x`, `nginx:1.27`); followed by one of
+`,?[]{}` it is an error, which the fast parser leaves to the reference parser to report."""
 _DOC_START = re.compile(r"^---(?=[ \t]|$)", re.M)
-_NEEDS_C = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\u2028\u2029]")
-"""Characters the fast parser leaves to libyaml: controls, odd line breaks (CR, NEL, LS, PS)."""
 _VALUE_SPECIAL = frozenset("\"'[{|>&*!%@`#,?:-")
 _BLOCK_HEADER = re.compile(r"([|>])([-+]?)[ ]*(?:#.*)?$")
 
@@ -345,10 +406,12 @@ def _after_node(s: str, i: int) -> None:
 class _Fast:
     """Line-based parser for block-style YAML. Records positions as it goes."""
 
-    __slots__ = ("depth", "line_no", "lines", "pos")
+    __slots__ = ("depth", "line_no", "lines", "open_end", "pos")
 
-    def __init__(self, lines: list[str], first_line: int) -> None:
+    def __init__(self, lines: list[str], first_line: int, open_end: bool = False) -> None:
         self.lines = lines
+        self.open_end = open_end
+        """The text does not end with a line break (a block scalar on the last line then has none)."""
         self.pos: dict[int, Any] = {}
         self.line_no = first_line  # 1-based number of lines[0]
         self.depth = 0
@@ -378,6 +441,7 @@ class _Fast:
                 key, i, klen = self._flow_node(s, i, line, depth, key=True)
                 if isinstance(key, (dict, list)):
                     raise _Bail
+                key = json_key(key)
                 while i < n and s[i] == " ":
                     i += 1
                 if i < n and s[i] == ":":
@@ -434,10 +498,10 @@ class _Fast:
         end = m.start() if m else len(s)
         if m is not None:
             stop = m.group()
-            if stop == "?" or stop[-1] == "#":
-                raise _Bail
-            if stop == ":" and (end + 1 >= len(s) or s[end + 1] != " "):
-                raise _Bail  # `a:b`, `a:}` inside a flow collection: libyaml rejects them
+            if stop[-1] == "#":
+                raise _Bail  # a comment inside a one-line flow collection
+            if stop == ":" and end + 1 < len(s) and s[end + 1] != " ":
+                raise _Bail  # `a:,` or `a:}` inside a flow collection: libyaml reports "found unexpected ':'"
         text = s[i:end].rstrip(" ")
         if not text or "\t" in text:
             raise _Bail
@@ -475,6 +539,8 @@ class _Fast:
                 break
             body.append(raw[content_indent:])
             j += 1
+        if j == n and self.open_end:
+            raise _Bail  # the last line has no line break: leave the chomping to the reference parser
         # Trailing blank lines belong to the chomping, not to the content.
         trailing = 0
         while body and body[-1] == "":
@@ -654,7 +720,8 @@ class _Fast:
                     if not rest or rest[0] == "#":
                         pending = len(cur)
                         cur.append(None)
-                        cur_tab.append((line, col + 1, 0, line, col + 1, 0))
+                        # An empty item is where the `-` ends (libyaml puts the empty scalar there).
+                        cur_tab.append((line, ind + 2, 0, line, ind + 2, 0))
                         continue
                     c = rest[0]
                     if c == "-" and (len(rest) == 1 or rest[1] == " "):
@@ -670,7 +737,7 @@ class _Fast:
                     rest = rest[rest_at:]
                 else:
                     col = ind + len(dash)
-                    key = resolve_plain(key_text) if key_text[0] in numeric else bool_null.get(key_text, key_text)
+                    key = _plain_key(key_text) if key_text[0] in numeric or key_text in bool_null else key_text
                     klen = len(key_text)
                     vcol = len(raw) - len(rest)
                 # "- key: value": a mapping starts inside the item, at the key's column.
@@ -685,10 +752,8 @@ class _Fast:
                 cur, cur_tab, cur_ind, cur_map = new, table, col, True
                 kcol = col
             elif key_text is not None:
-                if key_text[0] in numeric:
-                    key = resolve_plain(key_text)
-                else:  # keys repeat in every document: one string each, not one per occurrence
-                    key = bool_null[key_text] if key_text in bool_null else intern(key_text)
+                # Keys repeat in every document: one string each (interned), not one per occurrence.
+                key = _plain_key(key_text) if key_text[0] in numeric or key_text in bool_null else intern(key_text)
                 klen = len(key_text)
                 kcol = ind
                 vcol = len(raw) - len(rest)
@@ -707,7 +772,8 @@ class _Fast:
             if not rest or rest[0] == "#":
                 pending = key
                 cur[key] = None
-                cur_tab[key] = (line, kcol + 1, klen, line, kcol + klen + 2, 0)
+                # An empty value is where the `:` ends (libyaml puts the empty scalar there).
+                cur_tab[key] = (line, kcol + 1, klen, line, raw.index(":", kcol + klen) + 2, 0)
                 continue
             if rest[0] in special:
                 value, vlen, idx = self._value(rest, vcol, idx, kcol)
@@ -750,7 +816,7 @@ class _Fast:
 _NONE = object()
 
 
-# --- the C path (libyaml events) ----------------------------------------------------------------
+# --- the reference parser (meshc/yamlref.py: libyaml's events, or the pure-Python parser) --------
 
 _TAGGED: dict[str, type] = {
     "tag:yaml.org,2002:int": int,
@@ -758,59 +824,79 @@ _TAGGED: dict[str, type] = {
     "tag:yaml.org,2002:bool": bool,
     "tag:yaml.org,2002:null": type(None),
 }
+_NON_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""What YAML's reader refuses (libyaml and PyYAML test the same set): checked here so that the C and
+the pure-Python parser report it at the same place."""
+_MERGE = object()
+"""The plain key `<<`: a merge (go-yaml v2 `isMerge`), not a key."""
 
 
-def _c_parse(text: str, first_line: int) -> Iterator[tuple[Any, dict[int, Any], int, list[Any]]]:
-    """Parse text with libyaml; yield (root, positions, first line, duplicate keys) per document.
+def _ref_parse(text: str, first_line: int) -> Iterator[tuple[Any, dict[int, Any], int, list[Any]]]:
+    """Parse text with the reference parser; yield (root, positions, first line, duplicate keys) per document.
 
     Raises LoadError at the first syntax error (positions shifted by first_line).
     """
-    from ruamel.yaml import error as yaml_error
-    from ruamel.yaml.cyaml import CParser
-    from ruamel.yaml.reader import ReaderError
+    bad = _NON_PRINTABLE.search(text)
+    if bad is not None:
+        before = text[: bad.start()]
+        raise LoadError(
+            f"YAML error: unacceptable character U+{ord(bad.group()):04X} (control characters are not allowed)",
+            before.count("\n") + first_line,
+            bad.start() - (before.rfind("\n") + 1) + 1,
+        )
+    from yaml.error import MarkedYAMLError, YAMLError
 
-    parser = CParser(text)
+    from meshc import yamlref
+
+    parser = yamlref.parser_class()(text)
     try:
-        yield from _CBuilder(parser, first_line - 1).documents()
-    except yaml_error.MarkedYAMLError as exc:
+        yield from _Builder(parser, first_line - 1).documents()
+    except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + first_line) if mark else first_line
         col = (mark.column + 1) if mark else 1
         problem = exc.problem or "syntax error"
+        if problem == "exceeded maximum nesting depth":
+            raise LoadError(f"document nests deeper than {MAX_DEPTH} levels", line, col) from None
         context = f" ({exc.context})" if exc.context else ""
         raise LoadError(f"YAML syntax error: {problem}{context}", line, col) from None
-    except ReaderError as exc:
-        before = text[: exc.position]
-        line = before.count("\n") + first_line
-        col = exc.position - (before.rfind("\n") + 1) + 1
-        raise LoadError(f"YAML error: unacceptable character U+{exc.character:04X} ({exc.reason})", line, col) from None
-    except yaml_error.YAMLError as exc:
+    except YAMLError as exc:
         raise LoadError(f"YAML error: {str(exc).splitlines()[0]}", first_line, 1) from None
     finally:
         parser.dispose()
 
 
 class _Frame:
-    """An open mapping or sequence while the C builder walks events."""
+    """An open mapping or sequence while the builder walks events."""
 
-    __slots__ = ("anchor", "container", "is_map", "key", "key_at", "merges", "size", "table")
+    __slots__ = (
+        "anchor", "at", "container", "is_map", "key", "key_at", "merge_into", "merged", "nodes", "table", "text",
+    )  # fmt: skip
 
     def __init__(self, container: Any, table: Any, is_map: bool, anchor: str | None) -> None:
         self.container = container
         self.table = table
         self.is_map = is_map
         self.anchor = anchor
+        self.at: tuple[int, int] = (0, 0)
+        """Where the container starts (line, column)."""
         self.key: Any = _NONE
         self.key_at: tuple[int, int, int] = (0, 0, 0)
-        self.merges: list[Any] = []
-        self.size = 1
+        self.merge_into: tuple[_Frame, int, int] | None = None
+        """The mapping (and the position) this container is merged into when it ends (`<<: {...}`)."""
+        self.merged: set[Any] | None = None
+        """Keys this mapping holds from a merge (`<<`), which a key written later replaces."""
+        self.nodes = 1
+        """Nodes of the container once expanded (for the alias budget)."""
+        self.text = 0
+        """Characters of scalar text in the container once expanded (for the alias budget)."""
 
 
-class _CBuilder:
-    """Builds plain data and positions from libyaml events, iteratively, with bounds."""
+class _Builder:
+    """Builds plain data and positions from the reference parser's events, iteratively, with bounds."""
 
     def __init__(self, parser: Any, shift: int) -> None:
-        from ruamel.yaml import events
+        from yaml import events
 
         self.get_event = parser.get_event
         self.ev = events
@@ -831,12 +917,12 @@ class _CBuilder:
         map_start, seq_start = ev.MappingStartEvent, ev.SequenceStartEvent
         map_end, seq_end, doc_end = ev.MappingEndEvent, ev.SequenceEndEvent, ev.DocumentEndEvent
         pos: dict[int, Any] = {}
-        anchors: dict[str, tuple[Any, int]] = {}
+        anchors: dict[str, tuple[Any, int, int]] = {}
         duplicates: list[Any] = []
         stack: list[_Frame] = []
         root: Any = None
         root_line = 1
-        total = 0
+        aliased_nodes = aliased_text = 0
         while True:
             event = self.get_event()
             cls = event.__class__
@@ -851,78 +937,128 @@ class _CBuilder:
                 container: Any = {} if is_map else []
                 table: Any = {} if is_map else []
                 pos[id(container)] = table
-                if stack:
-                    self._attach(stack[-1], container, line, col, 0, duplicates)
-                else:
+                merge_into = None
+                if not stack:
                     root, root_line = container, line
-                stack.append(_Frame(container, table, is_map, event.anchor))
+                elif stack[-1].key is _MERGE:  # `<<: {...}` or `<<: [...]`: merged once complete
+                    merge_into = stack[-1]
+                    merge_into.key = _NONE
+                else:
+                    self._attach(stack[-1], container, line, col, 0, duplicates, pos)
+                frame = _Frame(container, table, is_map, event.anchor)
+                frame.at = (line, col)
+                if merge_into is not None:
+                    frame.merge_into = (merge_into, line, col)
+                stack.append(frame)
                 continue
             if cls is map_end or cls is seq_end:
                 frame = stack.pop()
-                for source in frame.merges:
-                    if isinstance(source, dict):
-                        for k, v in source.items():
-                            frame.container.setdefault(k, v)
+                if frame.merge_into is not None:
+                    target, mline, mcol = frame.merge_into
+                    _merge(target, frame.container, pos, mline, mcol)
                 if frame.anchor:
-                    anchors[frame.anchor] = (frame.container, frame.size)
+                    anchors[frame.anchor] = (frame.container, frame.nodes, frame.text, (*frame.at, 0))
                 if stack:
-                    stack[-1].size += frame.size
+                    stack[-1].nodes += frame.nodes
+                    stack[-1].text += frame.text
                 continue
             if cls is scalar_ev:
-                value, vlen = _c_scalar(event)
-                size = 1
+                value, vlen = _scalar(event)
+                nodes, text = 1, len(event.value)
                 if event.anchor:
-                    anchors[event.anchor] = (value, 1)
+                    anchors[event.anchor] = (value, nodes, text, (line, col, vlen))
             elif cls is alias_ev:
                 if event.anchor not in anchors:
                     raise LoadError(f"YAML error: alias `*{event.anchor}` has no anchor before it", line, col)
-                value, size = anchors[event.anchor]
-                vlen = len(event.anchor) + 1
+                # What an alias stands for is where its anchor wrote it: one place per thing, so a
+                # finding in an aliased value is reported once, at the anchor.
+                value, nodes, text, anchor_at = anchors[event.anchor]
+                aliased_nodes += nodes
+                aliased_text += text
+                if aliased_nodes > MAX_ALIAS_NODES or aliased_text > MAX_ALIAS_TEXT:
+                    what = (
+                        f"{aliased_nodes:,} nodes; meshc expands at most {MAX_ALIAS_NODES:,}"
+                        if aliased_nodes > MAX_ALIAS_NODES
+                        else f"{aliased_text:,} characters of text; meshc expands at most {MAX_ALIAS_TEXT:,}"
+                    )
+                    raise LoadError(
+                        f"aliases repeat {what} in one document",
+                        line,
+                        col,
+                        help="this looks like a YAML bomb (billion laughs); meshc does not expand it",
+                    )
+                line, col, vlen = anchor_at
             else:
                 continue
-            total += size
-            if total > MAX_ALIAS_NODES:
-                raise LoadError(
-                    f"aliases expand this document to more than {MAX_ALIAS_NODES:,} nodes",
-                    line,
-                    col,
-                    help="this looks like a YAML bomb (billion laughs); meshc does not expand it",
-                )
             if stack:
-                stack[-1].size += size
-                self._attach(stack[-1], value, line, col, vlen, duplicates)
+                frame = stack[-1]
+                frame.nodes += nodes
+                frame.text += text
+                self._attach(frame, value, line, col, vlen, duplicates, pos)
             else:
-                root, root_line = value, line
+                root, root_line = (value if value is not _MERGE else "<<"), line
 
     @staticmethod
-    def _attach(frame: _Frame, value: Any, line: int, col: int, vlen: int, duplicates: list[Any]) -> None:
+    def _attach(
+        frame: _Frame, value: Any, line: int, col: int, vlen: int, duplicates: list[Any], pos: dict[int, Any]
+    ) -> None:
         """Put value into the open container (as the next item, key or value)."""
         if not frame.is_map:
-            frame.container.append(value)
+            frame.container.append(value if value is not _MERGE else "<<")
             frame.table.append((line, col, vlen, line, col, vlen))
             return
         if frame.key is _NONE:
-            try:
-                hash(value)
-            except TypeError:
-                value = repr(value)  # a collection used as a key: never valid Istio, keep it readable
+            if value is not _MERGE:
+                try:
+                    hash(value)
+                except TypeError:
+                    value = repr(value)  # a collection used as a key: never valid Istio, keep it readable
+                value = json_key(value)
             frame.key = value
             frame.key_at = (line, col, vlen)
             return
         key = frame.key
         kl, kc, klen = frame.key_at
         frame.key = _NONE
-        if key == "<<" and isinstance(key, str):
-            frame.merges.extend(value if isinstance(value, list) else [value])
-            return
+        if value is _MERGE:
+            value = "<<"
         container, table = frame.container, frame.table
-        if key in container:
+        if key is _MERGE:
+            _merge(frame, value, pos, line, col)
+            return
+        merged = frame.merged
+        if key in container and not (merged and key in merged):
             duplicates.append((id(container), key, kl, kc, klen, table[key][0]))
+        elif merged:
+            merged.discard(key)
         container[key] = value
         table[key] = (kl, kc, klen, line, col, vlen)
 
 
-def _c_scalar(event: Any) -> tuple[Any, int]:
+def _merge(frame: _Frame, value: Any, pos: dict[int, Any], line: int, col: int) -> None:
+    """Apply a merge key (`<<: *base` or `<<: [*a, *b]`) where it stands, as go-yaml v2 does.
+
+    go-yaml v2 (decode.go, `mapping` and `merge`) copies the merged keys in when it reaches the
+    `<<`, over what the mapping already holds, with the earlier mapping of a list winning; a key
+    written after the `<<` replaces a merged one. Each merged key keeps its position in the mapping
+    it comes from. Anything but a mapping or a list of mappings is an error for Kubernetes.
+    """
+    sources = value if isinstance(value, list) else [value]
+    if not sources or not all(isinstance(src, dict) for src in sources):
+        raise LoadError("YAML error: a merge (`<<`) takes a mapping or a list of mappings", line, col)
+    if frame.merged is None:
+        frame.merged = set()
+    container, table = frame.container, frame.table
+    for src in reversed(sources):
+        src_table = pos.get(id(src), {})
+        for k, v in src.items():
+            container[k] = v
+            if k in src_table:
+                table[k] = src_table[k]
+            frame.merged.add(k)
+
+
+def _scalar(event: Any) -> tuple[Any, int]:
     """Value of a scalar event: plain scalars are resolved, quoted ones stay strings."""
     value = event.value
     style = event.style
@@ -931,7 +1067,11 @@ def _c_scalar(event: Any) -> tuple[Any, int]:
     vlen = end.column - start.column if end.line == start.line else 0
     if tag is None or tag == "!":
         if not style and tag is None:
-            return (resolve_plain(value) if value else None), vlen
+            if not value:
+                return None, vlen
+            if value == "<<":
+                return _MERGE, vlen
+            return resolve_plain(value), vlen
         return value, vlen
     if tag in _TAGGED:
         resolved = resolve_plain(value) if value else None
@@ -944,6 +1084,8 @@ def _c_scalar(event: Any) -> tuple[Any, int]:
             return resolved, vlen
         if want is type(None) and resolved is None:
             return None, vlen
+    if tag == "tag:yaml.org,2002:merge" and value == "<<":
+        return _MERGE, vlen
     # `!!str`, unknown or application tags, or a tag that does not fit: keep the text.
     return value, vlen
 
@@ -988,38 +1130,45 @@ def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
     text = source.text
     docs: list[Document] = []
     errors: list[LoadError] = []
-    if _NEEDS_C.search(text) or text.startswith("%") or "\n%" in text:
+    special = _SPECIAL.search(text) is not None  # one pass over the text; the two checks below only if needed
+    if (special and _WHOLE.search(text)) or text.startswith("%") or "\n%" in text:
+        # Line breaks other than LF change the line numbering, and directives apply to what follows:
+        # the reference parser reads the whole file.
         pieces: Iterable[tuple[int, int, int]] = [(0, len(text), 1)]
         fast_ok = False
     else:
         pieces = _chunks(text)
         fast_ok = True
+    controls = special and _NON_PRINTABLE.search(text) is not None
+    templates = "{{" in text
     index = 0
     for start, end, first_line in pieces:
         chunk = text[start:end]
-        if fast_ok:
-            lines = chunk.split("\n")
-            if lines[-1] == "":
-                lines.pop()
-            parser = _Fast(lines, first_line)
+        template = _template_line(chunk, first_line) if templates else None
+        if fast_ok and not (controls and _NON_PRINTABLE.search(chunk)):
+            parser = _fast_parser(chunk, first_line)
             try:
                 root, line, _col = parser.parse()
             except _Bail:
                 pass
             else:
                 if root is not None:
-                    docs.append(Document(source, index, root, line, Origin(start, end, first_line, True, 0)))
+                    docs.append(
+                        Document(source, index, root, line, Origin(start, end, first_line, True, 0), template=template)
+                    )
                     index += 1
                     continue
-                if not _has_content(lines):
+                if not _has_content(parser.lines):
                     continue
-                # Content but no collection (a top-level scalar): libyaml reads it below.
+                # Content but no collection (a top-level scalar): the reference parser reads it below.
         ordinal = 0
         try:
-            for root, _pos, line, duplicates in _c_parse(chunk, first_line):
+            for root, _pos, line, duplicates in _ref_parse(chunk, first_line):
                 if root is None:
                     continue
-                doc = Document(source, index, root, line, Origin(start, end, first_line, False, ordinal))
+                doc = Document(
+                    source, index, root, line, Origin(start, end, first_line, False, ordinal), template=template
+                )
                 index += 1
                 ordinal += 1
                 for container_id, key, kl, kc, _klen, first_at in duplicates:
@@ -1037,21 +1186,77 @@ def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
                     )
                 docs.append(doc)
         except LoadError as exc:
-            errors.append(exc)
+            errors.append(_explain(exc, source, template))
     return docs, errors
+
+
+_SPECIAL = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+"""Any character of `_WHOLE` or `_NON_PRINTABLE` (one scan of the text finds whether either matters)."""
+_WHOLE = re.compile("[\r\x85\u2028\u2029\ufeff]")
+"""Characters that make the reference parser read the whole file: line breaks other than LF, a BOM."""
+_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+"""A Go template action (`{{ .Values.host }}`, `{{- if .Values.x }}`) on one line."""
+TEMPLATE_HELP = "render it first: `helm template CHART | meshc lint -`"
+
+
+def _template_line(chunk: str, first_line: int) -> tuple[int, int, str] | None:
+    """(line, column, action) of the first Go template action outside a comment, if any."""
+    if "{{" not in chunk:
+        return None
+    for number, raw in enumerate(chunk.split("\n"), start=first_line):
+        m = _TEMPLATE.search(raw)
+        if m is not None and not raw.lstrip().startswith("#"):
+            return number, m.start() + 1, m.group()
+    return None
+
+
+def template_error(where: tuple[int, int, str]) -> LoadError:
+    """The one diagnostic of a document that holds an unrendered Helm template."""
+    line, column, action = where
+    shown = action if len(action) <= 60 else action[:57] + "..."
+    return LoadError(
+        f"this looks like an unrendered Helm template (`{shown}`), not YAML that Kubernetes reads",
+        line,
+        column,
+        help=TEMPLATE_HELP,
+    )
+
+
+def _explain(exc: LoadError, source: SourceFile, template: tuple[int, int, str] | None) -> LoadError:
+    """A syntax error said in terms of its likely cause: an unrendered template, or a tab that indents."""
+    if template is not None:
+        return template_error(template)
+    raw = source.line_text(exc.line)
+    at = exc.column - 1
+    if 0 <= at < len(raw) and raw[at] == "\t" and not raw[:at].strip():
+        shown = raw.replace("\t", "→")
+        return LoadError(
+            f"YAML syntax error: a tab indents line {exc.line}; YAML indents with spaces only",
+            exc.line,
+            exc.column,
+            help=f"replace the tabs (shown as →) with spaces: `{shown.strip()[:80]}`",
+        )
+    return exc
+
+
+def _fast_parser(chunk: str, first_line: int) -> _Fast:
+    lines = chunk.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+        open_end = False
+    else:
+        open_end = True
+    return _Fast(lines, first_line, open_end)
 
 
 def _parse_piece(chunk: str, first_line: int, fast: bool) -> list[tuple[Any, dict[int, Any]]]:
     """(root, positions) of every document in a piece of text, as `parse_text` read it."""
     if fast:
-        lines = chunk.split("\n")
-        if lines[-1] == "":
-            lines.pop()
-        parser = _Fast(lines, first_line)
+        parser = _fast_parser(chunk, first_line)
         return [(parser.parse()[0], parser.pos)]
     out: list[tuple[Any, dict[int, Any]]] = []
     with contextlib.suppress(LoadError):  # the documents before the error are the ones loaded
-        out.extend((root, pos) for root, pos, _line, _dups in _c_parse(chunk, first_line) if root is not None)
+        out.extend((root, pos) for root, pos, _line, _dups in _ref_parse(chunk, first_line) if root is not None)
     return out
 
 
@@ -1079,50 +1284,6 @@ def _path_to(root: Any, target: int) -> tuple[str | int, ...] | None:
         elif isinstance(node, list):
             stack.extend((v, (*path, i)) for i, v in enumerate(node) if isinstance(v, (dict, list)))
     return None
-
-
-def expand_paths(
-    paths: Iterable[str], onerror: Callable[[OSError], None] | None = None
-) -> Iterator[tuple[str, Path | None]]:
-    """Turn command-line paths into (display path, file) pairs; folders are walked recursively.
-
-    `-` means standard input (file None). Files inside folders are filtered by suffix and
-    sorted; hidden folders (`.git`) are skipped. A path that does not exist is yielded as is
-    so that the caller can report it. `onerror` is called with the OSError of a folder that
-    cannot be listed (by default such a folder is skipped).
-    """
-    seen: set[str] = set()  # a file named twice (`deploy/ deploy/vs.yaml`) is read once
-
-    def first(f: Path) -> bool:
-        key = os.path.realpath(f)
-        if key in seen:
-            return False
-        seen.add(key)
-        return True
-
-    for given in paths:
-        if given == "-":
-            yield "-", None
-            continue
-        p = Path(given)
-        if _is_dir(p):
-            found: list[Path] = []
-            for dirpath, dirnames, filenames in os.walk(p, onerror=onerror):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                found.extend(Path(dirpath, f) for f in filenames if f.lower().endswith(YAML_SUFFIXES))
-            for f in sorted(found):
-                if first(f):
-                    yield str(f), f
-        elif first(p):
-            yield given, p
-
-
-def _is_dir(p: Path) -> bool:
-    """`p.is_dir()`, False where the name cannot even be looked up (too long, NUL): reading it reports why."""
-    try:
-        return p.is_dir()
-    except (OSError, ValueError):
-        return False
 
 
 @contextlib.contextmanager
@@ -1157,24 +1318,19 @@ def load(paths: Iterable[str], *, stdin: bytes | None = None) -> LoadResult:
 
 
 def _load_one(result: LoadResult, display: str, file: Path | None, stdin: bytes | None) -> None:
-    if file is None:
-        display = "<stdin>"
-        if stdin is None:
-            result.errors.append((Span(display, 1, 1), "standard input (`-`) was not given to the loader", None))
-            return
-        data = stdin
-    else:
-        try:
-            data = file.read_bytes()
-        except FileNotFoundError:
-            result.errors.append((Span(display, 1, 1), f"no such file or folder: `{display}`", None))
-            return
-        except IsADirectoryError:
-            result.errors.append((Span(display, 1, 1), f"`{display}` is a folder that cannot be read", None))
-            return
-        except OSError as exc:
-            result.errors.append((Span(display, 1, 1), f"cannot read `{display}`: {exc.strerror}", None))
-            return
+    try:
+        if file is None:
+            display = "<stdin>"
+            if stdin is None:
+                raise inputs.InputError("standard input (`-`) was not given to the loader")
+            data = stdin
+            if len(data) > inputs.max_bytes:
+                raise inputs.InputError(f"standard input is larger than {inputs.show_size(inputs.max_bytes)}")
+        else:
+            data = inputs.read_file(display, str(file))
+    except inputs.InputError as exc:
+        result.errors.append((Span(display, 1, 1), str(exc), None))
+        return
     text, bad = decode(data)
     source = SourceFile(display, text)
     result.files.append(source)

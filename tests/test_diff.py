@@ -327,7 +327,7 @@ def test_reorder_changes_only_the_overlap_of_the_two_rules(tmp_path: Path) -> No
 
 
 def test_reorder_of_disjoint_rules_changes_no_request(tmp_path: Path) -> None:
-    x2 = RULE_X.replace("exact: a", "exact: b").replace("name: x", "name: y").replace("v2", "v3")
+    x2 = RULE_X.replace("exact: a", "exact: b").replace("name: x", "name: x2").replace("v2", "v3")
     result = _pair(tmp_path, _reviews(RULE_X, x2, RULE_ALL), _reviews(x2, RULE_X, RULE_ALL))
     assert _requests(result) == set()
     assert {(c.kind, c.change) for s in result.sections for c in s.changes} == {("rule", "moved")}

@@ -5,6 +5,7 @@ And internal errors: one line too, unless MESHC_DEBUG=1, which shows the traceba
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from meshc.cli import main
 from tests.conftest import ROOT
 from tests.test_cli import run
 
@@ -262,7 +264,11 @@ def test_a_config_path_that_cannot_be_looked_up(name: str, tmp_path: Path, monke
     """Found by the long fuzz profile: a test file's `config:` too long for the file system was an internal error."""
     path = tmp_path / "tests.yaml"
     path.write_text(f"config: {name}\ntests:\n- name: a\n  request: {{host: a}}\n  expect: {{action: route}}\n")
-    code, out, err = run(["test", str(path)], monkeypatch)
+    out_, err_ = io.StringIO(), io.StringIO()
+    monkeypatch.chdir(tmp_path)  # `config:` names configuration inside the current folder
+    monkeypatch.setattr(sys, "stdout", out_)
+    monkeypatch.setattr(sys, "stderr", err_)
+    code, out, err = main(["test", "tests.yaml"]), out_.getvalue(), err_.getvalue()
     assert code == 1 and "internal error" not in err and "Traceback" not in err, err
     assert "the configuration to test does not exist:" in out and name[:20] in out, out
 

@@ -20,10 +20,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hypothesis import strategies as st
 
 from tests.conftest import CORPUS, EXAMPLES
+from tests.kube_yaml import dump_all
 
 # --- seeds ----------------------------------------------------------------------------------------
 
@@ -394,8 +394,8 @@ def _dump(style: str, docs: list[dict[str, Any]]) -> bytes:
         text = "\n".join(json.dumps(d, ensure_ascii=False) for d in docs)
         return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode()
     if style == "flow":
-        return yaml.safe_dump_all(docs, default_flow_style=True, allow_unicode=True, width=80).encode("utf-8")
-    return yaml.safe_dump_all(docs, allow_unicode=True, sort_keys=False).encode("utf-8")
+        return dump_all(docs, default_flow_style=True, allow_unicode=True, width=80).encode("utf-8")
+    return dump_all(docs, allow_unicode=True, sort_keys=False).encode("utf-8")
 
 
 @st.composite
