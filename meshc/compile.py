@@ -110,8 +110,8 @@ def cluster_name(port: int | str, subset: str | None, host: str) -> str:
 def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
     if res.doc is None:
         return ir.Origin(res.kind, res.namespace, res.name, _field(loc))
-    span = res.span(loc)
-    return ir.Origin(res.kind, res.namespace, res.name, _field(loc), span.path, span.line)
+    span = res.span(loc)  # Document.span: the one place every command takes positions from
+    return ir.Origin(res.kind, res.namespace, res.name, _field(loc), span.path, span.line, span.column)
 
 
 def _field(loc: tuple[str | int, ...]) -> str:
@@ -1797,7 +1797,8 @@ class Compiler:
         if name in state.clusters:
             return state.clusters[name]
         svc = state.services.get(host)
-        where = _origin(owner.res, loc) if owner is not None else None
+        # Each note points where `meshc lint` reports the same problem (MC101-MC103): the field at fault.
+        where = _origin(owner.res, (*loc, "host")) if owner is not None else None
         if svc is None:
             state.clusters[name] = None
             if owner is not None:
@@ -1817,7 +1818,7 @@ class Compiler:
                 self.note(
                     "unknown-port",
                     f"`{host}` has no port {port} (ports: {ports}); Envoy answers 503 for traffic sent to it",
-                    where,
+                    _origin(owner.res, (*loc, "port", "number")),
                     state.plan.name,
                 )
             return None
@@ -1833,7 +1834,7 @@ class Compiler:
                         "unknown-subset",
                         f"subset `{subset}` is not defined for host `{host}` (subsets: {defined}); "
                         "Envoy answers 503 for traffic sent to it",
-                        where,
+                        _origin(owner.res, (*loc, "subset")),
                         state.plan.name,
                     )
                 return None

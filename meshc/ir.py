@@ -107,6 +107,8 @@ class Origin:
     """Source file as given on the command line; None for resources meshc made up."""
     line: int | None = None
     """1-based line of `field` in `file`."""
+    column: int | None = dataclasses.field(default=None, metadata={"ir": False})
+    """1-based column of `field` on `line`, for messages (the position `meshc lint` reports); not written in the IR."""
 
 
 @dataclass(slots=True)
@@ -1540,6 +1542,8 @@ def _fields(cls: type) -> list[tuple[str, Any]]:
     if found is None:
         found = []
         for f in dataclasses.fields(cls):
+            if f.metadata.get("ir") is False:
+                continue  # kept for messages only
             if f.default is not dataclasses.MISSING:
                 found.append((f.name, f.default))
             elif f.default_factory is not dataclasses.MISSING:

@@ -15,7 +15,7 @@ from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, raw_object, salvage
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
-from meshc.source import Document, LoadResult, SourceFile, load, no_gc
+from meshc.source import TEMPLATE_HELP, Document, LoadResult, SourceFile, load, no_gc, template_error
 
 ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io")
 # Kinds of Istio's API groups that meshc does not check: skipped, counted, never an error.
@@ -39,6 +39,8 @@ class Inventory:
     """Annotations of the document each input diagnostic is about, by `id(diagnostic)` (for suppression)."""
     foreign: list[Resource] = field(default_factory=list)
     """Documents of kinds meshc does not check but indexes (`mesh.FOREIGN_KINDS`: Gateway API Gateways, ...)."""
+    replaced: list[tuple[Resource, Resource]] = field(default_factory=list)
+    """(kept, dropped): a resource defined twice; only the later definition is indexed (MC012)."""
 
     def indexed(self) -> list[Resource]:
         """Everything the Mesh indexes: valid resources, then salvaged and foreign ones."""
@@ -79,7 +81,8 @@ def read(paths: Iterable[str], options: Options, *, stdin: bytes | None = None) 
     loaded = load(paths, stdin=stdin)
     inv = Inventory(loaded)
     for span, message, help_text in loaded.errors:
-        inv.diagnostics.append(_stage_diag(stage.YAML_SYNTAX, span, message, help=help_text))
+        code = stage.UNRENDERED_TEMPLATE if help_text == TEMPLATE_HELP else stage.YAML_SYNTAX
+        inv.diagnostics.append(_stage_diag(code, span, message, help=help_text))
     for doc in loaded.documents:
         for loc, err in doc.problems:
             inv.diagnostics.append(
@@ -92,8 +95,18 @@ def read(paths: Iterable[str], options: Options, *, stdin: bytes | None = None) 
                 )
             )
         data = doc.data
-        if isinstance(data, dict) and data.get("kind") == "List" and isinstance(data.get("items"), list):
+        if doc.template is not None and _checked_template(data):
+            err = template_error(doc.template)
+            inv.diagnostics.append(
+                _stage_diag(stage.UNRENDERED_TEMPLATE, Span(doc.path, err.line, err.column), err.message, help=err.help)
+            )
+        elif _is_list(data):
+            # `kind: List` and `<Kind>List` (what `kubectl get vs -o yaml` prints): each item is a
+            # document, found under `items[i]`; an item without apiVersion or kind has the list's.
+            of_kind = data["kind"][: -len("List")]
             for i, item in enumerate(data["items"]):
+                if of_kind and isinstance(item, dict) and ("kind" not in item or "apiVersion" not in item):
+                    item = {"apiVersion": data.get("apiVersion"), "kind": of_kind, **item}
                 sub = Document(doc.source, doc.index, item, doc.line, doc.origin, base=("items", i))
                 sub.line = sub.span(()).line
                 _read_document(inv, sub, options)
@@ -101,7 +114,68 @@ def read(paths: Iterable[str], options: Options, *, stdin: bytes | None = None) 
             _read_document(inv, doc, options)
         # What meshc keeps of a document is its model; its data would double the memory.
         doc.data = None
+    _one_per_identity(inv)
     return inv
+
+
+def _is_list(data: Any) -> bool:
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list)
+
+
+def _checked_template(data: Any) -> bool:
+    """Whether a document with a `{{ ... }}` is one meshc would check (else it is skipped as always)."""
+    if not isinstance(data, dict):
+        return True
+    api_version, kind = data.get("apiVersion"), data.get("kind")
+    if not isinstance(api_version, str) or not isinstance(kind, str) or "{{" in api_version + kind or _is_list(data):
+        return True
+    return models.lookup(api_version, kind) is not None or api_version.rpartition("/")[0] in ISTIO_GROUPS
+
+
+def _one_per_identity(inv: Inventory) -> None:
+    """Two documents of one kind, namespace and name: MC012, and only the later one is kept.
+
+    `kubectl apply` keeps the last one it applies; so does meshc, in input order, for every
+    command (`route`, `compile`, `diff` and `graph` say so in a warning).
+    """
+    order = {id(d): i for i, d in enumerate(inv.loaded.documents)}
+
+    def position(res: Resource) -> tuple[int, tuple[Any, ...]]:
+        doc = res.doc
+        return (order.get(id(doc), -1), doc.base) if doc is not None else (-1, ())
+
+    first: dict[tuple[str, str, str, str], Resource] = {}
+    dropped: set[int] = set()
+    for res in sorted(inv.indexed(), key=position):
+        if not res.name or res.doc is None:
+            continue  # `generateName` makes a new object each time
+        key = (res.group, res.kind, res.namespace, res.name)
+        earlier = first.get(key)
+        first[key] = res
+        if earlier is None:
+            continue
+        dropped.add(id(earlier))
+        was = earlier.span(("metadata", "name"))
+        inv.replaced.append((res, earlier))
+        inv.diagnostics.append(
+            Diagnostic(
+                stage.DUPLICATE_RESOURCE.code,
+                stage.DUPLICATE_RESOURCE.name,
+                stage.DUPLICATE_RESOURCE.severity,
+                f"{res.kind} `{res.namespace}/{res.name}` is defined twice: here and at "
+                f"{was.path}:{was.line}:{was.column}; `kubectl apply` keeps only the later one (this one)",
+                res.span(("metadata", "name")),
+                resource=res.ref,
+                field="metadata.name",
+                help="keep one document per resource: delete or rename the other copy",
+                related=(Related(was, "the earlier definition, which `kubectl apply` replaces"),),
+            )
+        )
+    if dropped:
+        inv.resources = [r for r in inv.resources if id(r) not in dropped]
+        inv.partial = [r for r in inv.partial if id(r) not in dropped]
+        inv.foreign = [r for r in inv.foreign if id(r) not in dropped]
 
 
 def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
@@ -404,6 +478,7 @@ def lint(
             continue
         out.append(diag)
     out.sort(key=Diagnostic.sort_key)
+    out = _once(out)
     return LintReport(
         out,
         len(inv.loaded.files),
@@ -414,6 +489,22 @@ def lint(
         options,
         sources,
     )
+
+
+def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """Each finding once: the same code and message at the same place is one finding.
+
+    A value reached through YAML aliases is reported where its anchor wrote it, from every path
+    through the aliases: one diagnostic, not one per alias.
+    """
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for d in diags:
+        key = (d.code, d.span.path, d.span.line, d.span.column, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
 
 
 def _fields(diag: Diagnostic) -> dict[str, Any]:

@@ -9,13 +9,15 @@ Standard input is never read here: the CLI reads it once and passes its bytes (`
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from meshc import ir
 from meshc.config import Options
 from meshc.conversion import translate
 from meshc.diagnostics import Diagnostic, Severity
 from meshc.lint import Inventory, read
 from meshc.mesh import Mesh
+from meshc.rules.input import DUPLICATE_RESOURCE
 from meshc.source import no_gc
 
 
@@ -30,6 +32,8 @@ class Loaded:
     """Files read."""
     first_error: Diagnostic | None = None
     """The first of those errors in file order, for a one-line message."""
+    notes: list[ir.Note] = field(default_factory=list)
+    """What reading decided for the user: a resource defined twice is read from its later definition."""
 
 
 def load(
@@ -46,5 +50,21 @@ def load(
         if translated:
             # Gateway API resources run as the Istio Gateways and VirtualServices istiod makes of them.
             mesh = Mesh([*inv.indexed(), *translated], options)
-    bad = sorted((d for d in inv.diagnostics if d.severity >= Severity.ERROR), key=Diagnostic.sort_key)
-    return Loaded(mesh, len(bad), len(inv.loaded.files), bad[0] if bad else None)
+    # A resource defined twice is not an error here: like `kubectl apply`, the later one is used (a warning).
+    bad = sorted(
+        (d for d in inv.diagnostics if d.severity >= Severity.ERROR and d.code != DUPLICATE_RESOURCE.code),
+        key=Diagnostic.sort_key,
+    )
+    notes = []
+    for kept, dropped in inv.replaced:
+        was = dropped.span(("metadata", "name"))
+        here = kept.span(("metadata", "name"))
+        notes.append(
+            ir.Note(
+                DUPLICATE_RESOURCE.name,
+                f"{kept.kind} `{kept.namespace}/{kept.name}` is defined twice; using this later definition "
+                f"(as `kubectl apply` would), not the one at {was.path}:{was.line}:{was.column}",
+                ir.Origin(kept.kind, kept.namespace, kept.name, "metadata.name", here.path, here.line, here.column),
+            )
+        )
+    return Loaded(mesh, len(bad), len(inv.loaded.files), bad[0] if bad else None, notes)

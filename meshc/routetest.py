@@ -190,6 +190,8 @@ class Suite:
     """Every case of a `meshc test` run."""
 
     cases: list[Case] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems with the configurations tested (errors `meshc lint` reports), one line each."""
 
     @property
     def failed(self) -> list[Case]:
@@ -254,7 +256,25 @@ def _config_paths(doc: Document, data: dict[str, Any], config: list[str] | None)
         return ()
     values = [raw] if isinstance(raw, str) else list(raw)
     base = os.path.dirname(doc.path)
-    return tuple(os.path.normpath(os.path.join(base, v)) for v in values)
+    here = os.path.realpath(os.getcwd())
+    out = []
+    for i, value in enumerate(values):
+        where = _where(doc, ("config",) if isinstance(raw, str) else ("config", i))
+        if not isinstance(value, str) or not value:
+            raise TestFileError(f"{where}: `config` holds paths (strings), relative to the test file")
+        if os.path.isabs(value):
+            raise TestFileError(f"{where}: `config: {value}` is absolute; `config` paths are relative to the test file")
+        path = os.path.normpath(os.path.join(base, value))
+        real = os.path.realpath(path)
+        # A test file may come with a pull request: it names configuration inside the checkout, never
+        # `../..` or what a symlink reaches outside it (--config, given by whoever runs meshc, may).
+        if real != here and not real.startswith(here.rstrip(os.sep) + os.sep):
+            raise TestFileError(
+                f"{where}: `config: {value}` leads outside the current folder (to `{real}`); "
+                "`config` names configuration inside it (--config may name any)"
+            )
+        out.append(path)
+    return tuple(out)
 
 
 def _read_native(doc: Document, config: list[str] | None) -> list[_Spec]:
@@ -384,6 +404,14 @@ def run(specs: list[_Spec], options: Options, *, stdin: bytes | None = None) -> 
         if loaded is None:
             loaded = load(list(spec.config), options, stdin=stdin)
             cache[spec.config] = loaded
+            if loaded.errors:  # as `meshc route` warns: the cases still run on the valid resources
+                first = loaded.first_error
+                where = f": {first.span.path}:{first.span.line}:{first.span.column}: {first.code} {first.message}"
+                noun = "error" if loaded.errors == 1 else "errors"
+                suite.warnings.append(
+                    f"the configuration {', '.join(f'`{p}`' for p in spec.config)} has {loaded.errors} {noun} "
+                    f"(see `meshc lint`){where if first else ''}; testing what Istio would do with the valid resources"
+                )
         for request in spec.requests:
             check = Check(request)
             case.checks.append(check)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -67,8 +68,16 @@ tests:
 """
 
 
-def test_every_failure_is_reported_and_exit_is_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, "t.yaml", BROKEN.format(config=BOOKINFO))
+@pytest.fixture
+def suite_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A checkout with the bookinfo configuration, as the current folder (`config:` stays inside it)."""
+    shutil.copytree(BOOKINFO, tmp_path / "bookinfo")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_every_failure_is_reported_and_exit_is_1(suite_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(suite_dir, "t.yaml", BROKEN.format(config="bookinfo"))
     code, out, _ = run(capsys, "test", path)
     assert code == 1
     assert out.count("FAIL ") == 2 and out.count("PASS ") == 1
@@ -77,8 +86,8 @@ def test_every_failure_is_reported_and_exit_is_1(tmp_path: Path, capsys: pytest.
     assert out.endswith("1 passed, 2 failed (3 cases, 4 requests)\n")
 
 
-def test_json_and_junit_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, "t.yaml", BROKEN.format(config=BOOKINFO))
+def test_json_and_junit_reports(suite_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(suite_dir, "t.yaml", BROKEN.format(config="bookinfo"))
     code, out, err = run(capsys, "test", path, "--format", "json")
     assert code == 1 and "1 passed, 2 failed" in err
     data = json.loads(out)
@@ -229,3 +238,41 @@ def test_missing_configuration_is_a_usage_error(tmp_path: Path, capsys: pytest.C
     )
     code, out, err = run(capsys, "test", str(ROOT / "examples" / "bookinfo-tests"))
     assert code == 2 and out == "" and "has no configuration to test" in err
+
+
+
+def test_configuration_errors_are_reported_as_meshc_route_does(
+    suite_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20: with a broken file added to the configuration, every case passed and nothing was said."""
+    (suite_dir / "bookinfo" / "broken.yaml").write_text("kind: [\n")
+    shutil.copy(SUITE / "routes.yaml", suite_dir / "routes.yaml")
+    (suite_dir / "routes.yaml").write_text((SUITE / "routes.yaml").read_text().replace("../bookinfo", "bookinfo"))
+    code, out, err = run(capsys, "test", "routes.yaml")
+    assert code == 0 and out.endswith("10 passed, 0 failed (10 cases, 19 requests)\n")
+    assert err == (
+        "meshc: warning: the configuration `bookinfo` has 1 error (see `meshc lint`): bookinfo/broken.yaml:2:1: "
+        "MC001 YAML syntax error: did not find expected node content (while parsing a flow node); testing what "
+        "Istio would do with the valid resources\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("/etc/ssl", "`config: /etc/ssl` is absolute; `config` paths are relative to the test file"),
+        ("/proc/self/environ", "`config: /proc/self/environ` is absolute; `config` paths are relative to the test "
+         "file"),
+        ("../..", "`config: ../..` leads outside the current folder (to `{up}`); "
+         "`config` names configuration inside it (--config may name any)"),
+    ],
+)  # fmt: skip
+def test_config_stays_inside_the_checkout(
+    config: str, message: str, suite_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 20: a test file from a pull request could point its configuration anywhere."""
+    path = write(suite_dir, "t.yaml", BROKEN.format(config=config))
+    code, out, err = run(capsys, "test", "t.yaml")
+    assert (code, out) == (2, "")
+    up = suite_dir.resolve().parent.parent
+    assert err == f"meshc: error: t.yaml:1: {message.format(up=up)}\n", path

@@ -32,8 +32,9 @@ YAML_SYNTAX = stage(
       http: []
     ```
 
-    Documents whose aliases expand to more than 100,000 nodes, or that nest deeper than
-    200 levels, are refused with this code ("billion laughs" protection).
+    Documents whose aliases repeat more than 100,000 nodes or 1,000,000 characters of text, or
+    that nest deeper than 200 levels, are refused with this code ("billion laughs" protection).
+    A tab that indents a line is reported as such (YAML indents with spaces only).
     """,
 )
 
@@ -199,4 +200,66 @@ MISSING_FIELD = stage(
     ```
     """,
     istio="IST0106",
+)
+
+DUPLICATE_RESOURCE = stage(
+    "MC012",
+    "duplicate-resource",
+    Severity.ERROR,
+    """
+    Two documents define the same resource: the same kind, namespace and name.
+
+    ## Why is this bad?
+    `kubectl apply` keeps only the last one, so the first is silently thrown away, and which one
+    wins depends on the order in which files are applied. meshc reports both places, and its
+    other commands (`route`, `compile`, `diff`, `graph`) use the later one, as `kubectl apply`
+    would, with a warning. The namespace is the document's own, else the default namespace
+    (`default`); the same name in two namespaces is two resources.
+
+    ## Example
+    ```yaml
+    # a.yaml
+    apiVersion: networking.istio.io/v1
+    kind: VirtualService
+    metadata: {name: reviews, namespace: default}
+    spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v1}}]}]}
+    ---
+    # b.yaml
+    apiVersion: networking.istio.io/v1
+    kind: VirtualService
+    metadata: {name: reviews, namespace: default}     # the same VirtualService again
+    spec: {hosts: [reviews], http: [{route: [{destination: {host: reviews, subset: v2}}]}]}
+    ```
+
+    Use instead: one document per resource (rename one, or delete the stale copy).
+    """,
+)
+
+UNRENDERED_TEMPLATE = stage(
+    "MC013",
+    "unrendered-template",
+    Severity.ERROR,
+    """
+    A document holds a Go template action (`{{ .Values.host }}`): it is a Helm chart template,
+    not YAML that Kubernetes reads.
+
+    ## Why is this bad?
+    Unrendered, the file is either not YAML at all or YAML with the template text as values, and
+    every check on it is noise. meshc reports it once, at the first `{{ ... }}`, and checks
+    nothing else in the document. A `{{ ... }}` in a comment is not reported; documents of kinds
+    meshc does not check (a ConfigMap holding alerting templates, say) are skipped as always,
+    unless they are not YAML.
+
+    ## Example
+    ```yaml
+    metadata:
+      name: {{ .Release.Name }}-reviews
+    ```
+
+    Use instead: render the chart and lint what it renders.
+    ```sh
+    helm template CHART | meshc lint -
+    helm template my-release ./chart -f values.yaml | meshc lint -
+    ```
+    """,
 )
