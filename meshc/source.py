@@ -1194,7 +1194,7 @@ _SPECIAL = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff0
 """Any character of `_WHOLE` or `_NON_PRINTABLE` (one scan of the text finds whether either matters)."""
 _WHOLE = re.compile("[\r\x85\u2028\u2029\ufeff]")
 """Characters that make the reference parser read the whole file: line breaks other than LF, a BOM."""
-_TEMPLATE = re.compile(r"\{\{.*?\}\}")
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 """A Go template action (`{{ .Values.host }}`, `{{- if .Values.x }}`) on one line."""
 TEMPLATE_HELP = "render it first: `helm template CHART | meshc lint -`"
 

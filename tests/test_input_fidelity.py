@@ -275,3 +275,34 @@ def test_a_large_anchored_value_aliased_many_times_is_refused(tmp_path: Path, mo
     )
     code, _, err = run(["compile", "--no-config", "-t", "envoy", path], monkeypatch)
     assert code == 2 and "aliases repeat" in err
+
+
+# --- names and hosts as the API server and Istio validate them -------------------------------------------
+
+
+def test_names_namespaces_and_hosts_are_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: `metadata.name: Bad_Name!` and `spec.hosts: ["not a host"]` were not reported."""
+    path = write(
+        tmp_path,
+        "names.yaml",
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: Bad_Name!, namespace: Foo}\n"
+        'spec:\n  hosts: ["not a host"]\n  http: [{route: [{destination: {host: a}}]}]\n---\n'
+        "apiVersion: v1\nkind: Service\nmetadata: {name: 1svc, namespace: default}\n"
+        "spec: {ports: [{name: http, port: 80}]}\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: a.b}\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {generateName: web-, namespace: default}\n"
+        "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}\n",
+    )
+    code, out, _ = run(["lint", "--no-config", "--format", "text", "--select", "MC0", path], monkeypatch)
+    assert code == 1
+    subdomain = "lowercase letters, digits, `-` and `.`, at most 253, starting and ending with a letter or digit"
+    label = "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit"
+    assert out.splitlines() == [
+        f"{path}:3:18: MC006 [error] `Bad_Name!` is not a valid name: use {subdomain} (an RFC 1123 subdomain)",
+        f"{path}:3:40: MC006 [error] `Foo` is not a valid namespace: use {label} (an RFC 1123 label)",
+        f"{path}:5:11: MC006 [error] `not a host` is not a valid host name (label `not a host` is invalid)",
+        f"{path}:10:18: MC006 [error] `1svc` is not a valid name: use lowercase letters, digits and `-`, at most 63, "
+        "starting with a letter and ending with a letter or digit (an RFC 1035 label)",
+        f"{path}:15:18: MC006 [error] `a.b` is not a valid name: use {label} (an RFC 1123 label)",
+        "Found 5 errors, 0 warnings in 1 file.",
+    ]

@@ -224,7 +224,7 @@ def test_rules_of_one_namespace_merge_oldest_first() -> None:
         "v3": "a-second",
     }
     # exportTo that differ keep the rules apart (ENABLE_ENHANCED_DESTINATIONRULE_MERGE)
-    apart = base + dr("x", "bookinfo", "reviews", ["v1"]) + dr("y", "bookinfo", "reviews", ["v2"], export="client")
+    apart = base + dr("x", "bookinfo", "reviews", ["v1"]) + dr("z", "bookinfo", "reviews", ["v2"], export="client")
     assert subsets(mesh_of(apart), REVIEWS, "client") == ["v2"]  # both candidates: the last catch-all
 
 

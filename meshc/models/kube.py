@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from meshc.models.base import LooseModel, NullableDict, NullableList
+from meshc.models.meta import LABEL, LABEL_1035, SUBDOMAIN, check_names
+
+_CLUSTER_SCOPED = frozenset({"Namespace", "CustomResourceDefinition"})
 
 Timestamp = Any
 """Kubernetes timestamps are tolerated in any form (text, datetime, `null`)."""
@@ -41,6 +44,17 @@ class KubeResource(LooseModel):
     apiVersion: str
     kind: str
     metadata: KubeObjectMeta = Field(default_factory=KubeObjectMeta)
+
+    @model_validator(mode="after")
+    def _names(self) -> KubeResource:
+        # ValidateObjectMeta with each kind's name function (a Service's name is a DNS-1035 label,
+        # a Namespace's a DNS-1123 label, the rest DNS-1123 subdomains); cluster-scoped kinds have
+        # no namespace to check.
+        meta = self.metadata
+        rule = {"Service": LABEL_1035, "Namespace": LABEL}.get(self.kind, SUBDOMAIN)
+        namespace = None if self.kind in _CLUSTER_SCOPED else meta.namespace
+        check_names(meta.name, meta.generateName, namespace, rule, under=("metadata",))
+        return self
 
     @property
     def name(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
@@ -12,6 +13,86 @@ from meshc.models.checks import export_to_error
 
 Timestamp = str | datetime.datetime
 """An RFC 3339 timestamp: text, or the datetime a YAML loader may have made of it."""
+
+
+# --- names as the API server validates them (k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain,
+# IsDNS1123Label, IsDNS1035Label; api/validation/objectmeta.go: ValidateObjectMeta) ---------------------
+
+_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\Z")
+_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\Z")
+_LABEL_1035 = re.compile(r"[a-z](?:[-a-z0-9]*[a-z0-9])?\Z")
+
+SUBDOMAIN, LABEL, LABEL_1035 = "subdomain", "label", "1035"
+"""How a kind's names are checked: most kinds (and every custom resource) take an RFC 1123 subdomain,
+a Namespace an RFC 1123 label, a Service an RFC 1035 label (ValidateServiceName)."""
+
+_RULES = {
+    SUBDOMAIN: (_SUBDOMAIN, 253, "lowercase letters, digits, `-` and `.`, at most 253, starting and ending with a "
+                "letter or digit (an RFC 1123 subdomain)"),
+    LABEL: (_LABEL, 63, "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit "
+            "(an RFC 1123 label)"),
+    LABEL_1035: (_LABEL_1035, 63, "lowercase letters, digits and `-`, at most 63, starting with a letter and ending "
+                 "with a letter or digit (an RFC 1035 label)"),
+}  # fmt: skip
+
+
+def name_error(name: str, rule: str = SUBDOMAIN, *, prefix: bool = False) -> str | None:
+    """Why the API server refuses `name` as a name of this `rule`, or None.
+
+    With `prefix` (a `generateName`) a final `-` is allowed: the server appends random characters.
+    """
+    pattern, limit, words = _RULES[rule]
+    checked = name[:-1] + "a" if prefix and name.endswith("-") else name  # maskTrailingDash
+    if len(name) <= limit and pattern.match(checked):
+        return None
+    return f"`{name}` is not a valid name: use {words}"
+
+
+def namespace_error(namespace: str) -> str | None:
+    """Why `namespace` is not a namespace name (ValidateNamespaceName: an RFC 1123 label), or None."""
+    pattern, limit, words = _RULES[LABEL]
+    if len(namespace) <= limit and pattern.match(namespace):
+        return None
+    return f"`{namespace}` is not a valid namespace: use {words}"
+
+
+def check_names(name: str | None, generate_name: str | None, namespace: str | None, rule: str, *, under: tuple[str, ...]
+                ) -> None:  # fmt: skip
+    """Fail (MC006, at the field) on a name, generateName or namespace the API server would refuse."""
+    if isinstance(name, str) and name:
+        error = name_error(name, rule)
+        if error:
+            fail("name", error, at=(*under, "name"))
+    if isinstance(generate_name, str) and generate_name and not name:
+        error = name_error(generate_name, rule, prefix=True)
+        if error:
+            fail("name", error, at=(*under, "generateName"))
+    if isinstance(namespace, str):
+        error = namespace_error(namespace)
+        if error:
+            fail("namespace", error, at=(*under, "namespace"))
+
+
+def _cr_name(value: str | None) -> str | None:
+    # Istio's and the Gateway API's kinds are custom resources: their names are RFC 1123 subdomains.
+    error = name_error(value) if value else None
+    if error:
+        fail("name", error)
+    return value
+
+
+def _cr_generate_name(value: str | None) -> str | None:
+    error = name_error(value, prefix=True) if value else None
+    if error:
+        fail("name", error)
+    return value
+
+
+def _namespace(value: str | None) -> str | None:
+    error = namespace_error(value) if value is not None else None
+    if error:
+        fail("namespace", error)
+    return value
 
 
 class OwnerReference(Model):
@@ -40,9 +121,9 @@ class ManagedFieldsEntry(Model):
 class ObjectMeta(Model):
     """Kubernetes `ObjectMeta` with all its fields; an unknown field is an error."""
 
-    name: str | None = None
-    generateName: str | None = None
-    namespace: str | None = None
+    name: Annotated[str | None, AfterValidator(_cr_name)] = None
+    generateName: Annotated[str | None, AfterValidator(_cr_generate_name)] = None
+    namespace: Annotated[str | None, AfterValidator(_namespace)] = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     uid: str | None = None

@@ -42,7 +42,9 @@ def seeds() -> tuple[tuple[str, bytes], ...]:
 
 NASTY = (
     '"', "'", ";", "{", "}", "$", "#", "\n", "\x00", "\\", "`", "\r", "\r\n", "\t", " ", "",
-    "${HOME}", "$(id)", "$1", "';--", '";', "{{ .Values }}", "%s%n", "%0A", "\\n", "\\x00",
+    # `{{ .Values }` not `{{ .Values }}`: a whole Go template action makes the document an unrendered Helm
+    # template (MC011), which meshc does not check further.
+    "${HOME}", "$(id)", "$1", "';--", '";', "{{ .Values }", "%s%n", "%0A", "\\n", "\\x00",
     "\u2028", "\u2029", "\ufeff", "\x1b[31m", "\x85", "\x7f", "\U0001f600", "é", "ß", "İ",
     "::error::", "</testcase>", "]]>", "<![CDATA[", "&amp;", "<script>", "-->",
     "---", "...", "- ", ": ", "? ", "&a", "*a", "!!python/object:os.system", "<<", "|", ">",
