@@ -251,6 +251,12 @@ def _entry_kind(entry: os.DirEntry[str]) -> str:
 # --- reading -------------------------------------------------------------------------------------------
 
 
+def _missing(display: str, path: str) -> InputError:
+    if os.path.islink(path):
+        return InputError(f"cannot read `{display}`: a symlink to nothing (`{os.readlink(path)}`)")
+    return InputError(f"no such file or folder: `{display}`")
+
+
 def read_stream(stream: BinaryIO, display: str) -> bytes:
     """All of a stream, at most `max_bytes` (else InputError)."""
     data = stream.read(max_bytes + 1)
@@ -267,9 +273,7 @@ def read_file(display: str, path: str) -> bytes:
         return _piped[display]
     kind = kind_of(path)
     if kind == "missing":
-        if os.path.islink(path):
-            raise InputError(f"cannot read `{display}`: a symlink to nothing")
-        raise InputError(f"no such file or folder: `{display}`")
+        raise _missing(display, path)
     if kind == "dir":
         raise InputError(f"`{display}` is a folder that cannot be read")
     if kind == "pipe":
@@ -335,9 +339,7 @@ def survey(paths: list[str], stdin: bytes | None = None) -> Survey:
             continue
         kind = kind_of(p)
         if kind == "missing":
-            if os.path.islink(p):
-                raise InputError(f"cannot read `{p}`: a symlink to nothing (`{os.readlink(p)}`)")
-            raise InputError(f"no such file or folder: `{p}`")
+            raise _missing(p, p)
         if kind == "loop":
             raise InputError(f"cannot read `{p}`: a symlink loop")
         if kind == "dir":

@@ -545,12 +545,17 @@ def pure_parser_class() -> Any:
             return self.process_empty_scalar(mark)
 
         def parse_flow_sequence_entry_mapping_value(self) -> Any:
+            return self._flow_value(self.parse_flow_sequence_entry_mapping_end, FlowSequenceEndToken)
+
+        def _flow_value(self, then: Any, end: Any) -> Any:
+            # yaml_parser_parse_flow_{sequence_entry_mapping,mapping}_value: an empty value is where
+            # the next token starts.
             if self.check_token(ValueToken):
                 self.get_token()
-                if not self.check_token(FlowEntryToken, FlowSequenceEndToken):
-                    self.states.append(self.parse_flow_sequence_entry_mapping_end)
+                if not self.check_token(FlowEntryToken, end):
+                    self.states.append(then)
                     return self.parse_flow_node()
-            self.state = self.parse_flow_sequence_entry_mapping_end
+            self.state = then
             return self.process_empty_scalar(self.peek_token().start_mark)
 
         def parse_flow_mapping_key(self, first: bool = False) -> Any:
@@ -583,13 +588,7 @@ def pure_parser_class() -> Any:
             return event
 
         def parse_flow_mapping_value(self) -> Any:
-            if self.check_token(ValueToken):
-                self.get_token()
-                if not self.check_token(FlowEntryToken, FlowMappingEndToken):
-                    self.states.append(self.parse_flow_mapping_key)
-                    return self.parse_flow_node()
-            self.state = self.parse_flow_mapping_key
-            return self.process_empty_scalar(self.peek_token().start_mark)
+            return self._flow_value(self.parse_flow_mapping_key, FlowMappingEndToken)
 
         def get_event(self) -> Any:
             try:

@@ -405,3 +405,14 @@ def test_a_path_the_file_system_cannot_look_up_is_an_error_not_a_crash(name: str
     assert not result.documents
     [(span, message, _)] = result.errors
     assert span.path == name and ("no such file or folder" in message or "cannot read" in message), message
+
+
+def test_the_one_scan_for_special_characters_finds_exactly_what_the_two_checks_find() -> None:
+    """parse_text scans the text once (`_SPECIAL`); the precise checks run only when it finds something."""
+    edges = [0x00, 0x08, 0x09, 0x0A, 0x0B, 0x0D, 0x1F, 0x20, 0x7E, 0x7F, 0x84, 0x85, 0x86, 0x9F, 0xA0, 0xE9,
+             0x2027, 0x2028, 0x2029, 0x202A, 0xD7FF, 0xE000, 0xFEFE, 0xFEFF, 0xFF00, 0xFFFD, 0xFFFE, 0xFFFF,
+             0x10000, 0x1F600, 0x10FFFF]  # fmt: skip
+    for code in edges:
+        ch = chr(code)
+        either = source._WHOLE.match(ch) is not None or source._NON_PRINTABLE.match(ch) is not None
+        assert (source._SPECIAL.match(ch) is not None) == either, hex(code)
