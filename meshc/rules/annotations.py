@@ -122,12 +122,13 @@ def _quantity(text: str) -> str | None:
 
 def _proxy_config(text: str) -> str | None:
     # validateProxyConfig applies the YAML over the default ProxyConfig: it must be a mapping.
-    from ruamel.yaml import YAML, YAMLError
+    # Read with meshc's own loader, as Kubernetes reads YAML (meshc/source.py).
+    from meshc.source import SourceFile, parse_text
 
-    try:
-        data = YAML(typ="safe").load(text)
-    except YAMLError:
+    docs, errors = parse_text(SourceFile("proxy.istio.io/config", text.replace("\r\n", "\n")))
+    if errors:
         return "the value is not valid YAML"
+    data = docs[0].data if docs else None
     return None if data is None or isinstance(data, dict) else "the value is not a YAML mapping of ProxyConfig fields"
 
 
