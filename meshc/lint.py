@@ -11,7 +11,7 @@ from typing import Any
 from meshc import models
 from meshc.config import Options
 from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, close_matches, format_field
-from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, raw_object, salvage
+from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, cluster_of, raw_object, salvage
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
@@ -114,7 +114,7 @@ def read(paths: Iterable[str], options: Options, *, stdin: bytes | None = None) 
             _read_document(inv, doc, options)
         # What meshc keeps of a document is its model; its data would double the memory.
         doc.data = None
-    _one_per_identity(inv)
+    _one_per_identity(inv, options)
     return inv
 
 
@@ -133,8 +133,8 @@ def _checked_template(data: Any) -> bool:
     return models.lookup(api_version, kind) is not None or api_version.rpartition("/")[0] in ISTIO_GROUPS
 
 
-def _one_per_identity(inv: Inventory) -> None:
-    """Two documents of one kind, namespace and name: MC012, and only the later one is kept.
+def _one_per_identity(inv: Inventory, options: Options) -> None:
+    """Two documents of one kind, namespace and name (in one cluster): MC012, and only the later one is kept.
 
     `kubectl apply` keeps the last one it applies; so does meshc, in input order, for every
     command (`route`, `compile`, `diff` and `graph` say so in a warning).
@@ -145,12 +145,12 @@ def _one_per_identity(inv: Inventory) -> None:
         doc = res.doc
         return (order.get(id(doc), -1), doc.base) if doc is not None else (-1, ())
 
-    first: dict[tuple[str, str, str, str], Resource] = {}
+    first: dict[tuple[str, str, str, str, str | None], Resource] = {}
     dropped: set[int] = set()
     for res in sorted(inv.indexed(), key=position):
         if not res.name or res.doc is None:
             continue  # `generateName` makes a new object each time
-        key = (res.group, res.kind, res.namespace, res.name)
+        key = (res.group, res.kind, res.namespace, res.name, cluster_of(res, options))
         earlier = first.get(key)
         first[key] = res
         if earlier is None:

@@ -105,6 +105,19 @@ _PROTOCOLS = {
 _WELL_KNOWN_PORTS = frozenset({25, 53, 3306, 27017})
 
 
+CLUSTER_LABEL = "topology.istio.io/cluster"
+"""Istio's cluster label (pkg/config/constants: label.TopologyCluster): the cluster a resource belongs to."""
+
+
+def cluster_of(res: Resource[Any], options: Options) -> str | None:
+    """The cluster a resource belongs to: its file's cluster (`clusters` in the configuration), else its label.
+
+    Two objects of one kind, namespace and name in two clusters are two objects, not one defined twice.
+    """
+    cluster = options.cluster_of(res.doc.path) if res.doc is not None and options.clusters else None
+    return cluster or res.labels.get(CLUSTER_LABEL)
+
+
 def protocol_of(name: str | None, app_protocol: str | None = None) -> str | None:
     """Istio's protocol for a Service port: appProtocol first, then the name prefix (`http-web`)."""
     if app_protocol:

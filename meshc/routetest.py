@@ -406,11 +406,15 @@ def run(specs: list[_Spec], options: Options, *, stdin: bytes | None = None) -> 
             cache[spec.config] = loaded
             if loaded.errors:  # as `meshc route` warns: the cases still run on the valid resources
                 first = loaded.first_error
-                where = f": {first.span.path}:{first.span.line}:{first.span.column}: {first.code} {first.message}"
+                where = (
+                    f": {first.span.path}:{first.span.line}:{first.span.column}: {first.code} {first.message}"
+                    if first
+                    else ""
+                )
                 noun = "error" if loaded.errors == 1 else "errors"
                 suite.warnings.append(
                     f"the configuration {', '.join(f'`{p}`' for p in spec.config)} has {loaded.errors} {noun} "
-                    f"(see `meshc lint`){where if first else ''}; testing what Istio would do with the valid resources"
+                    f"(see `meshc lint`){where}; testing what Istio would do with the valid resources"
                 )
         for request in spec.requests:
             check = Check(request)

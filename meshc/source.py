@@ -5,7 +5,7 @@ Two parsers produce the same result:
 * a fast line-based parser for the block-style YAML that Kubernetes manifests are written in
   (block mappings and sequences, plain and quoted scalars, one-line flow collections, literal
   and folded block scalars, comments). It gives up (`_Bail`) on anything else, never guesses;
-* the reference parser (meshc/yamlref.py: libyaml 0.2.5 or later through PyYAML, or a pure-Python
+* the reference parser (meshc/yamlref.py: libyaml 0.2.5 or later through PyYAML, or ruamel.yaml's pure-Python
   parser that reads as libyaml does), driven by an iterative builder, for everything the fast
   parser declines, and for every error message.
 
@@ -844,11 +844,14 @@ def _ref_parse(text: str, first_line: int) -> Iterator[tuple[Any, dict[int, Any]
             before.count("\n") + first_line,
             bad.start() - (before.rfind("\n") + 1) + 1,
         )
-    from yaml.error import MarkedYAMLError, YAMLError
+    import yaml.error
 
     from meshc import yamlref
 
-    parser = yamlref.parser_class()(text)
+    cls = yamlref.parser_class()
+    errors = getattr(cls, "error_module", yaml.error)  # ruamel.yaml's errors for the pure-Python parser
+    MarkedYAMLError, YAMLError = errors.MarkedYAMLError, errors.YAMLError
+    parser = cls(text)
     try:
         yield from _Builder(parser, first_line - 1).documents()
     except MarkedYAMLError as exc:
@@ -899,7 +902,7 @@ class _Builder:
         from yaml import events
 
         self.get_event = parser.get_event
-        self.ev = events
+        self.ev = getattr(parser, "events_module", events)  # ruamel.yaml's events for the pure-Python parser
         self.shift = shift
 
     def documents(self) -> Iterator[tuple[Any, dict[int, Any], int, list[Any]]]:
@@ -917,7 +920,7 @@ class _Builder:
         map_start, seq_start = ev.MappingStartEvent, ev.SequenceStartEvent
         map_end, seq_end, doc_end = ev.MappingEndEvent, ev.SequenceEndEvent, ev.DocumentEndEvent
         pos: dict[int, Any] = {}
-        anchors: dict[str, tuple[Any, int, int]] = {}
+        anchors: dict[str, tuple[Any, int, int, tuple[int, int, int]]] = {}
         duplicates: list[Any] = []
         stack: list[_Frame] = []
         root: Any = None

@@ -1,16 +1,21 @@
-"""The reference YAML parser: libyaml's events through PyYAML, or PyYAML's pure-Python parser made to read alike.
+"""The reference YAML parser: libyaml's events through PyYAML, or ruamel.yaml's pure-Python parser made to read alike.
 
 meshc's fast line parser (source.py) hands everything it does not handle to this parser, and
-every syntax error comes from it. It is libyaml 0.2.5 or later (the C extension PyYAML ships
-with): the first libyaml that reads `[{exact: https://example.com}]` and `{image: nginx:1.27}`
-as Kubernetes does (libyaml 0.1.x, bundled with ruamel.yaml.clib, rejects any `:` inside a plain
-scalar of a flow collection).
+every syntax error comes from it. Why each parser:
 
-Where PyYAML's C extension is missing (another Python implementation, a failed build), PyYAML's
-own pure-Python parser reads the same events, more slowly. It differs from libyaml 0.2.5 in
-a few scanner rules; `_PureParser` ports libyaml's versions of them (function names are those of
-libyaml's src/scanner.c at tag 0.2.5), and a differential test (tests/test_loader_differential.py)
-holds the two to the same data, positions and verdicts.
+* libyaml 0.2.5 or later, the C extension PyYAML ships with, is the reference: the first libyaml
+  that reads `[{exact: https://example.com}]` and `{image: nginx:1.27}` as Kubernetes does
+  (libyaml 0.1.x, bundled with ruamel.yaml.clib, rejects any `:` inside a plain scalar of a flow
+  collection, so meshc does not use ruamel.yaml's C parser), and fast.
+* Where PyYAML's C extension is missing (another Python implementation, a failed build),
+  ruamel.yaml's pure-Python parser reads the same events, more slowly. Out of the box it differs
+  from libyaml 0.2.5 on 34 of the 194 corpus files and 51 of 300 generated documents (PyYAML's own
+  pure-Python parser on 26 and about 40); `_PureParser` ports libyaml's versions of the rules where
+  they differ (function names are those of libyaml's src/scanner.c and src/parser.c at tag 0.2.5),
+  after which it agrees on every one of them, broken variants included. The same class over
+  PyYAML's pure-Python parser is the tests' independent oracle (tests/loader_oracle.py), and the
+  differential tests (tests/test_loader_differential.py) hold all of them to the same data,
+  positions and verdicts.
 
 Kubernetes itself reads YAML with go-yaml v2 (sigs.k8s.io/yaml), a Go port of libyaml. Two
 scanner rules differ from libyaml 0.2.5, both inside flow collections (`[...]`, `{...}`) only:
@@ -83,38 +88,59 @@ def c_available() -> bool:
     return True
 
 
-_pure: Any = None
+_pure: dict[str, Any] = {}
 
 
-def pure_parser_class() -> Any:
-    """PyYAML's pure-Python reader, scanner and parser, with libyaml 0.2.5's scanner rules where they differ."""
-    global _pure
-    if _pure is not None:
-        return _pure
-    from yaml.error import MarkedYAMLError
-    from yaml.events import MappingEndEvent
-    from yaml.parser import Parser, ParserError
-    from yaml.reader import Reader
-    from yaml.scanner import Scanner, ScannerError
-    from yaml.tokens import (
-        DirectiveToken,
-        FlowEntryToken,
-        FlowMappingEndToken,
-        FlowSequenceEndToken,
-        KeyToken,
-        ScalarToken,
-        StreamEndToken,
-        TagToken,
-        ValueToken,
-    )
+def pure_parser_class(flavour: str = "ruamel") -> Any:
+    """A pure-Python parser (ruamel.yaml's, or PyYAML's for the tests' oracle) that reads as libyaml 0.2.5 does."""
+    if flavour in _pure:
+        return _pure[flavour]
+    import importlib
+
+    base = "ruamel.yaml" if flavour == "ruamel" else "yaml"
+    error = importlib.import_module(f"{base}.error")
+    events = importlib.import_module(f"{base}.events")
+    parser_mod = importlib.import_module(f"{base}.parser")
+    reader_mod = importlib.import_module(f"{base}.reader")
+    scanner_mod = importlib.import_module(f"{base}.scanner")
+    tokens = importlib.import_module(f"{base}.tokens")
+    MarkedYAMLError = error.MarkedYAMLError
+    MappingEndEvent = events.MappingEndEvent
+    Parser: Any = parser_mod.Parser
+    Reader: Any = reader_mod.Reader
+    Scanner: Any = scanner_mod.Scanner
+    ParserError, ScannerError = parser_mod.ParserError, scanner_mod.ScannerError
+    DirectiveToken, FlowEntryToken = tokens.DirectiveToken, tokens.FlowEntryToken
+    FlowMappingEndToken, FlowSequenceEndToken = tokens.FlowMappingEndToken, tokens.FlowSequenceEndToken
+    KeyToken, ScalarToken, StreamEndToken = tokens.KeyToken, tokens.ScalarToken, tokens.StreamEndToken
+    TagToken, ValueToken = tokens.TagToken, tokens.ValueToken
+    BlockEndToken = tokens.BlockEndToken
+    ruamel = flavour == "ruamel"
 
     class _PureParser(Reader, Scanner, Parser):
+        events_module = events
+        """The module of the event classes get_event returns."""
+        error_module = error
+        """The module of the errors it raises (MarkedYAMLError, YAMLError)."""
+
         def __init__(self, stream: str) -> None:
-            Reader.__init__(self, stream)
+            if ruamel:
+                # ruamel.yaml's parts find each other through a loader: this object is all of them.
+                self.loader = self
+                self._reader = self._scanner = self._scanner_reader = self._resolver = self
+                self.processing_version = (1, 1)  # NEL, LS and PS are line breaks, as in libyaml
+                self.comment_handling = None
+                Reader.__init__(self, stream, self)
+            else:
+                Reader.__init__(self, stream)
             if self.peek() == "\ufeff":  # libyaml's reader drops a BOM that opens the stream
                 self.forward()
-            Scanner.__init__(self)
-            Parser.__init__(self)
+            if ruamel:
+                Scanner.__init__(self, self)
+                Parser.__init__(self, self)
+            else:
+                Scanner.__init__(self)
+                Parser.__init__(self)
 
         def dispose(self) -> None:
             """Nothing to free (the C parser's method of the same name frees libyaml's state)."""
@@ -136,13 +162,13 @@ def pure_parser_class() -> Any:
                     self.column += 1
                 length -= 1
 
-        def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        def fetch_flow_collection_start(self, *args: Any, **kwargs: Any) -> None:
             # yaml_parser_increase_flow_level (libyaml 0.2.6, as PyYAML's wheels build it): at most
             # 1,000 nested flow collections; the scanner meets the limit before any event is built.
             if self.flow_level >= MAX_FLOW_LEVEL:
                 mark = self.get_mark()
                 raise ScannerError("while increasing flow level", mark, "exceeded maximum nesting depth", mark)
-            Scanner.fetch_flow_collection_start(self, TokenClass)
+            Scanner.fetch_flow_collection_start(self, *args, **kwargs)
 
         def need_more_tokens(self) -> bool:
             # yaml_parser_fetch_more_tokens: stale simple keys are checked after the stream end
@@ -166,6 +192,28 @@ def pure_parser_class() -> Any:
             mark = self.get_mark()
             self.tokens.append(StreamEndToken(mark, mark))
             self.done = True
+
+        def scan_anchor(self, TokenClass: Any) -> Any:
+            # yaml_parser_scan_anchor: a name of ASCII letters, digits, `_` and `-`, ended by a blank
+            # or one of `?:,]}%@``.
+            start_mark = self.get_mark()
+            name = "alias" if self.peek() == "*" else "anchor"
+            self.forward()
+            length = 0
+            while _is_alpha(self.peek(length)):
+                length += 1
+            ch = self.peek(length)
+            if length:
+                value = self.prefix(length)
+                self.forward(length)
+            if not length or ch not in _BLANKZ + "?:,]}%@`":
+                raise ScannerError(
+                    f"while scanning an {name}",
+                    start_mark,
+                    f"expected alphabetic or numeric character, but found {ch!r}",
+                    self.get_mark(),
+                )
+            return TokenClass(value, start_mark, self.get_mark())
 
         def scan_directive_name(self, start_mark: Any) -> str:
             # yaml_parser_scan_directive_name: its two errors, and a tab may end the name.
@@ -533,6 +581,18 @@ def pure_parser_class() -> Any:
         # The parser's flow productions (yaml_parser_parse_flow_*): where libyaml puts an empty
         # scalar (at the next token, not after the indicator) and which token it consumes.
 
+        def parse_block_mapping_value(self) -> Any:
+            # yaml_parser_parse_block_mapping_value: an empty value is at the end of the `:`.
+            if self.check_token(ValueToken):
+                token = self.get_token()
+                if not self.check_token(KeyToken, ValueToken, BlockEndToken):
+                    self.states.append(self.parse_block_mapping_key)
+                    return self.parse_block_node_or_indentless_sequence()
+                self.state = self.parse_block_mapping_key
+                return self.process_empty_scalar(token.end_mark)
+            self.state = self.parse_block_mapping_key
+            return self.process_empty_scalar(self.peek_token().start_mark)
+
         def parse_flow_sequence_entry_mapping_key(self) -> Any:
             self.get_token()  # the KEY token (libyaml consumed it with the mapping start)
             if not self.check_token(ValueToken, FlowEntryToken, FlowSequenceEndToken):
@@ -597,8 +657,8 @@ def pure_parser_class() -> Any:
                 _libyaml_words(exc)
                 raise
 
-    _pure = _PureParser
-    return _pure
+    _pure[flavour] = _PureParser
+    return _PureParser
 
 
 # PyYAML's messages, and libyaml's for the same error (src/scanner.c and src/parser.c at 0.2.5): the

@@ -3,8 +3,9 @@
 The loader builds data and positions from parser events with its own iterative builder, or with
 its fast line parser. This module reads the same text another way: PyYAML's Composer makes a node
 graph (it resolves anchors and aliases itself) from the events of libyaml (PyYAML's C parser) or of
-meshc's pure-Python parser, and `to_data` turns the nodes into data with go-yaml v2's rules (plain
-scalars through `resolve_plain`, keys as sigs.k8s.io/yaml writes them, merges where they stand,
+PyYAML's pure-Python parser with libyaml's rules (the loader's own is ruamel.yaml's, with the same
+rules), and `to_data` turns the nodes into data with go-yaml v2's rules (plain scalars through
+`resolve_plain`, keys as sigs.k8s.io/yaml writes them, merges where they stand,
 the last of duplicate keys) and positions from the nodes' marks.
 """
 
@@ -36,7 +37,9 @@ class Failed(Exception):
 
 
 def _loader(pure: bool) -> type:
-    parser = yamlref.pure_parser_class() if pure else yamlref.parser_class()
+    # Without the C extension the loader reads with ruamel.yaml's pure-Python parser; the oracle
+    # reads with PyYAML's, under the same libyaml rules: two pure-Python parsers held to libyaml.
+    parser = yamlref.pure_parser_class("pyyaml") if pure else yamlref.parser_class()
     if not pure:
         from yaml._yaml import CParser
 

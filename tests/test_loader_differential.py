@@ -69,7 +69,10 @@ def loader_read(
         for doc in docs:
             positions: oracle.Positions = {}
             for p in _paths(doc.data):
-                key, value = doc.span(p, key=True), doc.span(p)
+                # A list item has no key: its position is its value's (Document.span with `key`
+                # points at the first key of a mapping item, for diagnostics about the whole item).
+                value = doc.span(p)
+                key = value if isinstance(p[-1], int) else doc.span(p, key=True)
                 positions[p] = (key.line, key.column, value.line, value.column)
             FIGURES["fast" if doc.origin.fast else "reference"] += 1
             out.append((doc.data, positions))
@@ -294,10 +297,14 @@ def test_without_the_c_extension_every_command_gives_the_same_answer(tmp_path: P
         assert (without.returncode, without.stdout, without.stderr) == (with_c.returncode, with_c.stdout, with_c.stderr)
     probe = subprocess.run(
         [sys.executable, "-c", "import sys; sys.modules['yaml._yaml'] = None; from meshc import yamlref; "
-         "print(yamlref.c_available(), yamlref.parser_class().__name__)"],
+         "cls = yamlref.parser_class(); print(yamlref.c_available(), cls.__name__, "
+         "[c.__module__ for c in cls.__mro__[1:4]], cls.events_module.__name__)"],
         capture_output=True, text=True, cwd=ROOT, check=True,
     )  # fmt: skip
-    assert probe.stdout == "False _PureParser\n"
+    # ruamel.yaml's pure-Python reader, scanner and parser, with libyaml's rules (meshc/yamlref.py).
+    assert probe.stdout == (
+        "False _PureParser ['ruamel.yaml.reader', 'ruamel.yaml.scanner', 'ruamel.yaml.parser'] ruamel.yaml.events\n"
+    )
 
 
 def test_pure_parser_is_used_only_for_what_the_fast_parser_hands_off() -> None:

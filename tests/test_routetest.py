@@ -240,7 +240,6 @@ def test_missing_configuration_is_a_usage_error(tmp_path: Path, capsys: pytest.C
     assert code == 2 and out == "" and "has no configuration to test" in err
 
 
-
 def test_configuration_errors_are_reported_as_meshc_route_does(
     suite_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

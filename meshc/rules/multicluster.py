@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from meshc.diagnostics import Severity
-from meshc.mesh import Mesh, Resource
+from meshc.mesh import Mesh, Resource, cluster_of
 from meshc.rules.base import Finding, rule
-
-CLUSTER_LABEL = "topology.istio.io/cluster"
 
 
 def _ports(svc: Resource) -> list[tuple[Any, ...]]:
@@ -89,8 +87,7 @@ def inconsistent_multicluster_service(mesh: Mesh) -> Iterator[Finding]:
     """
     by_name: dict[tuple[str, str], dict[str, Resource]] = defaultdict(dict)
     for svc in mesh.of_kind("Service", partial=False):
-        cluster = mesh.options.cluster_of(svc.doc.path) if svc.doc is not None and mesh.options.clusters else None
-        cluster = cluster or svc.labels.get(CLUSTER_LABEL)
+        cluster = cluster_of(svc, mesh.options)
         if cluster:
             by_name[(svc.namespace, svc.name)].setdefault(cluster, svc)
     for (namespace, name), per_cluster in by_name.items():
