@@ -220,6 +220,7 @@ MaxSizeOpt = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option(
         "--max-file-size",
+        metavar="SIZE",
         callback=_max_file_size,
         help="Largest input file, pipe or stdin to read (default 64M).",
     ),
