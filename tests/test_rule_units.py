@@ -46,13 +46,22 @@ def _lint(text: str, select: tuple[str, ...]) -> list[tuple[str, str, int, str]]
     return [(d.code, d.span.path, d.span.line, d.message) for d in report.diagnostics]
 
 
-def _inputs(pattern: str) -> str:
-    """The inputs of the per-rule cases whose file matches `pattern`, as one multi-document stream."""
+def _inputs(pattern: str) -> list[str]:
+    """The inputs of the per-rule cases whose file matches `pattern`, one stream per case.
+
+    One stream for all of them would not do: the cases reuse names (`reviews` in `default`), and a
+    resource defined twice is one resource, the later definition (MC012, as `kubectl apply`).
+    """
     docs = []
     for path in sorted(RULE_CASES.glob(pattern)):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         docs.extend(case["input"] for case in data["cases"] if not data.get("target"))
-    return "\n---\n".join(docs)
+    return docs
+
+
+def _lint_each(texts: list[str], select: tuple[str, ...]) -> list[tuple[str, str, int, str]]:
+    """`_lint` of every case; a finding's path is the case's number."""
+    return [(code, str(i), line, msg) for i, text in enumerate(texts) for code, _, line, msg in _lint(text, select)]
 
 
 def test_select_mc208_runs_no_unrelated_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,15 +71,15 @@ def test_select_mc208_runs_no_unrelated_analysis(monkeypatch: pytest.MonkeyPatch
         _count(monkeypatch, counts, routing, name)
     _count(monkeypatch, counts, routing, "block_of")
     monkeypatch.setattr(ir.RouteMatch, "of", _counted_of(counts))
-    text = _inputs("MC20*.yaml")
-    found = _lint(text, ("MC208",))
+    texts = _inputs("MC20*.yaml")
+    found = _lint_each(texts, ("MC208",))
     assert found and {f[0] for f in found} == {"MC208"}
-    assert counts["_route_lists"] == 1
+    assert counts["_route_lists"] == len(texts)
     assert counts["_shadows"] == counts["_mesh_hosts"] == counts["block_of"] == counts["RouteMatch.of"] == 0
-    # The same input with every rule: the analyses run, once each.
+    # The same input with every rule: the analyses run, once each per run.
     counts.clear()
-    _lint(text, ())
-    assert counts["_shadows"] == counts["_mesh_hosts"] == counts["_route_lists"] == 1
+    _lint_each(texts, ())
+    assert counts["_shadows"] == counts["_mesh_hosts"] == counts["_route_lists"] == len(texts)
     assert counts["block_of"] == counts["RouteMatch.of"] > 0
 
 
@@ -88,22 +97,24 @@ ROUTING_CODES = sorted(code for code, r in RULES.items() if r.module == "meshc.r
 
 
 @pytest.fixture(scope="module")
-def routing_cases() -> tuple[str, list[tuple[str, str, int, str]]]:
-    text = _inputs("MC2*.yaml")
-    return text, _lint(text, ())
+def routing_cases() -> tuple[list[str], list[tuple[str, str, int, str]]]:
+    texts = _inputs("MC2*.yaml")
+    return texts, _lint_each(texts, ())
 
 
 @pytest.mark.parametrize("code", ROUTING_CODES)
 def test_each_routing_rule_alone_finds_what_it_finds_in_a_full_run(
-    code: str, routing_cases: tuple[str, list[tuple[str, str, int, str]]]
+    code: str, routing_cases: tuple[list[str], list[tuple[str, str, int, str]]]
 ) -> None:
     """Proves: no MC2xx rule needs another to have run (each computes its own findings)."""
-    text, everything = routing_cases
-    alone = _lint(text, (code,))
+    texts, everything = routing_cases
+    alone = _lint_each(texts, (code,))
     assert alone == [f for f in everything if f[0] == code]
 
 
-def test_the_routing_cases_exercise_the_rules(routing_cases: tuple[str, list[tuple[str, str, int, str]]]) -> None:
+def test_the_routing_cases_exercise_the_rules(
+    routing_cases: tuple[list[str], list[tuple[str, str, int, str]]],
+) -> None:
     """Guard against a vacuous comparison above: the cases, together, trigger most routing rules."""
     found = {f[0] for f in routing_cases[1]}
     assert len(found & set(ROUTING_CODES)) >= len(ROUTING_CODES) - 3, sorted(set(ROUTING_CODES) - found)
