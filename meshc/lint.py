@@ -124,13 +124,32 @@ def _is_list(data: Any) -> bool:
 
 
 def _checked_template(data: Any) -> bool:
-    """Whether a document with a `{{ ... }}` is one meshc would check (else it is skipped as always)."""
+    """Whether a document with a `{{ ... }}` is an unrendered template meshc would check (MC013).
+
+    A document of a kind meshc skips stays skipped. In an Istio resource a template action anywhere
+    is unrendered; in a platform resource (Pod, Deployment, Service...) only one in `metadata`
+    is: a container's `args` or a ConfigMap's data may hold Go templates for the program that
+    runs them (`'http://grafana:{{ .Values.port }}'` in Istio's own analyzer tests is a valid Pod).
+    """
     if not isinstance(data, dict):
         return True
     api_version, kind = data.get("apiVersion"), data.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str) or "{{" in api_version + kind or _is_list(data):
         return True
-    return models.lookup(api_version, kind) is not None or api_version.rpartition("/")[0] in ISTIO_GROUPS
+    if api_version.rpartition("/")[0] in ISTIO_GROUPS:
+        return True
+    return models.lookup(api_version, kind) is not None and _holds_action(data.get("metadata"))
+
+
+def _holds_action(value: Any) -> bool:
+    """Whether a Go template action (`{{ ... }}`) is in any key or string of value."""
+    if isinstance(value, str):
+        return "{{" in value and "}}" in value
+    if isinstance(value, dict):
+        return any(_holds_action(k) or _holds_action(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_action(v) for v in value)
+    return False
 
 
 def _one_per_identity(inv: Inventory, options: Options) -> None:
