@@ -40,7 +40,8 @@ NAMESPACES = ["a", "b", "istio-system"]
 CLIENT_NAMESPACES = ["a", "b"]
 PORTS = [80, 8080, 9090]
 SUBSETS = ["v1", "v2", "v3"]
-SELECTORS = [None, {"app": "x"}, {"app": "y"}]
+# Not `y`: PyYAML writes it plain, and Kubernetes (go-yaml v2, YAML 1.1) reads a plain `y` as true.
+SELECTORS = [None, {"app": "x"}, {"app": "z"}]
 TIMES = [None, "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"]
 # Host names a registry entry can have: Kubernetes names (a Service of that namespace, or a
 # ServiceEntry anywhere) and external names (ServiceEntries only).
