@@ -219,7 +219,8 @@ def _gateway_key(mesh: Mesh, ref: str) -> str:
         if len(found) > 1:
             ambiguous = ", ".join(f"`{r.namespace}/{r.name}`" for r in found)
             raise RouteError(f"gateway `{ref}` is ambiguous: {ambiguous}; write NS/NAME")
-    names = sorted(f"{r.namespace}/{r.name}" for r in gateways)
+    # Suggest names as written: Istio Gateways and Kubernetes Gateways, not the translated ones.
+    names = sorted({f"{r.namespace}/{r.name}" for r in istio} | {f"{k[0]}/{k[1]}" for k in mesh.kube_gateways})
     close = difflib.get_close_matches(ref, names, n=3, cutoff=0.5)
     if close:
         hint = f"; did you mean {', '.join(f'`{c}`' for c in close)}?"
