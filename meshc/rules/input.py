@@ -214,7 +214,8 @@ DUPLICATE_RESOURCE = stage(
     wins depends on the order in which files are applied. meshc reports both places, and its
     other commands (`route`, `compile`, `diff`, `graph`) use the later one, as `kubectl apply`
     would, with a warning. The namespace is the document's own, else the default namespace
-    (`default`); the same name in two namespaces is two resources.
+    (`default`); the same name in two namespaces is two resources, and so is the same name in two
+    clusters (Istio's `topology.istio.io/cluster` label, or the file's cluster in `clusters`).
 
     ## Example
     ```yaml
@@ -248,7 +249,8 @@ UNRENDERED_TEMPLATE = stage(
     every check on it is noise. meshc reports it once, at the first `{{ ... }}`, and checks
     nothing else in the document. A `{{ ... }}` in a comment is not reported; documents of kinds
     meshc does not check (a ConfigMap holding alerting templates, say) are skipped as always,
-    unless they are not YAML.
+    unless they are not YAML; in a Kubernetes kind meshc reads (Pod, Deployment, Service...) only
+    one in `metadata` is reported: a container's `args` may hold a template for its program.
 
     ## Example
     ```yaml
