@@ -79,6 +79,9 @@ def space_delimited_claims(listed: Iterable[str]) -> list[str]:
 
 DISABLE_PORT_TRANSLATION = "experimental.istio.io/disable-gateway-port-translation"
 """A gateway Service with this label keeps Gateway server ports as they are (gateway.go)."""
+GATEWAY_SERVICE = "internal.istio.io/gateway-service"
+"""istiod's annotation naming a Gateway's Services (comma-separated hostnames); set for the Gateways it
+derives from Gateway API ones, whose ports follow those Services only (model/gateway.go)."""
 INGRESS_SELECTORS = ({"istio": "ingressgateway"}, {"istio": "egressgateway"})
 REDIRECT_CODES = {0: 301, 301: 301, 302: 302, 303: 303, 307: 307, 308: 308}
 
@@ -407,6 +410,11 @@ class Compiler:
         )
         if plan.kind == "gateway":
             ctx.port_map = self.gateway_port_map(plan)
+            for gw in plan.gateways:
+                named = self.gateway_service_ports(plan, gw)
+                for k, v in (named or {}).items():
+                    if k != v:
+                        ctx.port_map.setdefault(k, v)
         if plan.kind == "sidecar":
             scope = self.sidecar_scope(state)
             ctx.outbound_traffic_policy = self.outbound_mode(state)
@@ -954,13 +962,24 @@ class Compiler:
         """Listeners of a gateway workload: Gateway servers merged by port (`MergeGateways`)."""
         plan = state.plan
         port_map = self.gateway_port_map(plan)
-        wanted = None if self.scope.port is None else {self.scope.port, port_map.get(self.scope.port)}
+        named = {gw.key: self.gateway_service_ports(plan, gw) for gw in plan.gateways}
+        asked = self.scope.port
+        wanted = None
+        if asked is not None:
+            wanted = {asked, port_map.get(asked), *((m or {}).get(asked) for m in named.values())}
         by_port: dict[tuple[str, int], list[tuple[_Gateway, int, Any]]] = {}
         for gw in plan.gateways:
+            ports = named[gw.key]
             for i, server in enumerate(gw.res.spec.servers):
                 bind = server.bind or "0.0.0.0"
                 # The workload listens on the gateway Service's targetPort for a server port (resolvePorts).
-                port = port_map.get(server.port.number, server.port.number)
+                if ports is not None:
+                    # A Gateway naming its Services: a server port none of them has gets no listener.
+                    if server.port.number not in ports:
+                        continue
+                    port = ports[server.port.number]
+                else:
+                    port = port_map.get(server.port.number, server.port.number)
                 if wanted is not None and port not in wanted:
                     continue
                 by_port.setdefault((bind, port), []).append((gw, i, server))
@@ -1000,6 +1019,27 @@ class Compiler:
                 else:
                     out.setdefault(p.number, p.number)
         return {k: v for k, v in out.items() if k != v}
+
+    def gateway_service_ports(self, plan: _ContextPlan, gw: _Gateway) -> dict[int, int] | None:
+        """Server port → listener port of a Gateway that names its Services (`GATEWAY_SERVICE`); None: it does not.
+
+        gateway.go `resolvePorts` without the legacy label selector: only the ports of the named
+        Services in the workload's namespace, each translated to its `targetPort` (the port itself
+        when unset); no fallback to the server port and no disable label.
+        """
+        text = gw.res.annotations.get(GATEWAY_SERVICE)
+        if not text:
+            return None
+        names = {h.strip().lower() for h in text.split(",") if h.strip()}
+        out: dict[int, int] = {}
+        entries = {id(e.resource): e for found in self.mesh.hosts.values() for e in found}
+        for e in sorted(entries.values(), key=lambda e: (order_key(e.resource), e.hostname)):
+            if e.hostname.lower() not in names or e.resource.namespace != plan.namespace:
+                continue
+            for p in e.ports:
+                target = p.target_port if isinstance(p.target_port, int) and p.target_port else p.number
+                out.setdefault(p.number, target)
+        return out
 
     @staticmethod
     def _server_family(server: Any) -> str:

@@ -81,8 +81,7 @@ def not_applicable(case: dict[str, Any], call: dict[str, Any]) -> str | None:
         # An HTTP request has a Host (`meshc route` needs one); a bare connection is `--protocol tcp`.
         return "no-host"
     if case["kind"] == "gateway" and gateway_name(case) is None:
-        # Gateways selected through the istiod-internal `internal.istio.io/gateway-service` annotation
-        # (set for Gateway API gateways), whose Service is known to istiod by the proxy's address.
+        # No Istio Gateway selects the proxy, by its labels or by the Services it names.
         return "proxy"
     if call["expect"].get("error") in UNSUPPORTED_ERRORS:
         return "fields"
@@ -99,6 +98,14 @@ def gateway_name(case: dict[str, Any]) -> str | None:
             continue
         meta = doc.get("metadata") or {}
         if ((doc.get("spec") or {}).get("selector") or {}) == labels:
+            return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
+    for doc in yaml.safe_load_all(case["config"]):
+        # Else a Gateway that names its Services (`internal.istio.io/gateway-service`): istiod gives
+        # it to the proxy those Services run on, the proxy's namespace's (meshc: the Gateway's own).
+        if not isinstance(doc, dict) or doc.get("kind") != "Gateway":
+            continue
+        meta = doc.get("metadata") or {}
+        if "internal.istio.io/gateway-service" in (meta.get("annotations") or {}):
             return f"{meta.get('namespace') or 'default'}/{meta.get('name')}"
     return None
 

@@ -569,3 +569,48 @@ def test_the_first_plain_tcp_gateway_server_keeps_the_port(tmp_path: Path) -> No
     code, data, err = _route(path, "--gateway", "default/beta", "--host", "x.example", "--port", "80")
     assert "first plain-text one is TCP" in err
     assert code == 2 or data["listener"] is None, data
+
+
+def test_a_gateway_naming_its_services_listens_on_their_ports_only(tmp_path: Path) -> None:
+    """Proves: a Gateway with `internal.istio.io/gateway-service` takes its ports from the Services it names.
+
+    gateway.go `resolvePorts` without the legacy selector: port 80 of the named Service becomes its
+    targetPort 8080; server port 82, which no named Service has, gets no listener (Istio's
+    `TestGatewayServices`); a Service of another namespace does not count.
+    """
+    path = _input(
+        tmp_path,
+        """\
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata:
+          name: gw
+          namespace: istio-system
+          annotations: {internal.istio.io/gateway-service: "ingress.istio-system.svc.cluster.local,other.example"}
+        spec:
+          servers:
+          - port: {number: 80, name: http-80, protocol: HTTP}
+            hosts: ["*.example.com"]
+          - port: {number: 82, name: http-82, protocol: HTTP}
+            hosts: ["*.example.com"]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: ingress, namespace: istio-system}
+        spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: ServiceEntry
+        metadata: {name: other, namespace: elsewhere}
+        spec:
+          hosts: [other.example]
+          ports: [{number: 82, name: http, protocol: HTTP, targetPort: 8082}]
+          resolution: STATIC
+          endpoints: [{address: 1.1.1.1}]
+        """,
+    )
+    code, data, _ = _route(path, "--gateway", "istio-system/gw", "--host", "a.example.com", "--port", "8080")
+    assert code == 0 and data["listener"] == "0.0.0.0_8080" and data["route_config"] == "http.8080"
+    assert data["virtual_host"]["name"] == "blackhole:80"  # no VirtualService; named by the server port
+    code, none, _ = _route(path, "--gateway", "istio-system/gw", "--host", "a.example.com", "--port", "82")
+    assert code == 0 and none["listener"] is None and "no listener on port 82" in none["reason"]
