@@ -265,9 +265,9 @@ def test_a_large_anchored_value_aliased_many_times_is_refused(tmp_path: Path, mo
         + rules
     )
     path = write(tmp_path, "bomb.yaml", text)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes on the machine do not count
     code, out, _ = run(["lint", "--no-config", "--format", "text", path], monkeypatch)
-    assert time.perf_counter() - start < 20
+    assert time.process_time() - start < 10, "refused without expanding (about 1 s of CPU)"
     assert code == 1
     assert out.splitlines()[0] == (
         f"{path}:13:34: MC001 [error] aliases repeat 1,000,016 characters of text; meshc expands at most 1,000,000 "
