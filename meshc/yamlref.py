@@ -130,6 +130,9 @@ def pure_parser_class(flavour: str = "ruamel") -> Any:
                 self._reader = self._scanner = self._scanner_reader = self._resolver = self
                 self.processing_version = (1, 1)  # NEL, LS and PS are line breaks, as in libyaml
                 self.comment_handling = None
+                # yaml_parser_scan_block_scalar: a block scalar's content is indented at least 1,
+                # also at the top level (ruamel.yaml reads YAML 1.2's column 0 there otherwise).
+                self.top_level_block_style_scalar_no_indent_error_1_1 = True
                 Reader.__init__(self, stream, self)
             else:
                 Reader.__init__(self, stream)

@@ -312,3 +312,9 @@ def test_pure_parser_is_used_only_for_what_the_fast_parser_hands_off() -> None:
     docs, _ = parse_text(SourceFile("t.yaml", text))
     assert [d.origin.fast for d in docs] == [True, False]
     assert source.MAX_ALIAS_TEXT == 1_000_000
+
+
+@pytest.mark.parametrize("text", [">\n'a': 1\n", " \n> # c\nkey: v\n  x: 1\n", "--- |\nabc\n"])
+def test_a_top_level_block_scalar_needs_indented_content(text: str) -> None:
+    """Found by the long profile: ruamel.yaml read column-0 lines as a top-level block scalar's content (YAML 1.2)."""
+    check(text)
