@@ -86,7 +86,7 @@ spec:
     timeout: 3s
     retries:
       attempts: 3
-      perTryTimeout: 1s
+      perTryTimeout: {per_try}
     route:
     - destination:
         host: svc{i}
@@ -130,19 +130,33 @@ spec:
 """
 
 
-def generate(services: int, namespaces: int = 10, deployments: bool = False, changed_every: int = 0) -> str:
+def generate(
+    services: int,
+    namespaces: int = 10,
+    deployments: bool = False,
+    changed_every: int = 0,
+    findings: float = 0.0,
+) -> str:
     """Return one multi-document YAML text with a Service, DestinationRule and VirtualService per service.
 
     With `changed_every=N`, every Nth VirtualService splits its traffic 80/20 instead of 90/10:
     the same corpus with 1/N of its VirtualServices changed (for `meshc diff`).
+    With `findings=F`, a share F of all documents (at most 1/3 without Deployments: one VirtualService
+    per service) has one real finding: the `api` rule retries 3 × 2s within a 3s timeout (MC212).
     """
+    per_service = 5 if deployments else 3
+    if not 0.0 <= findings <= 1.0 / per_service + 1e-9:
+        raise ValueError(f"findings must be between 0 and 1/{per_service} (one VirtualService per service)")
+    with_finding = round(findings * per_service * services)
     parts: list[str] = []
     for i in range(services):
         ns = i % namespaces
         w1 = 80 if changed_every and i % changed_every == 0 else 90
+        # Spread the findings evenly: service i has one when the running count steps up at i.
+        finding = (i + 1) * with_finding // services > i * with_finding // services
         parts.append(SERVICE.format(i=i, ns=ns))
         parts.append(DESTINATION_RULE.format(i=i, ns=ns))
-        parts.append(VIRTUAL_SERVICE.format(i=i, ns=ns, w1=w1, w2=100 - w1))
+        parts.append(VIRTUAL_SERVICE.format(i=i, ns=ns, w1=w1, w2=100 - w1, per_try="2s" if finding else "1s"))
         if deployments:
             parts.extend(DEPLOYMENT.format(i=i, ns=ns, v=v) for v in ("v1", "v2"))
     return "".join(parts).removesuffix("---\n")
@@ -154,8 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
     parser.add_argument("--deployments", action="store_true", help="add two Deployments per service")
     parser.add_argument("--changed-every", type=int, default=0, help="change the weights of every Nth VirtualService")
+    parser.add_argument(
+        "--findings",
+        type=float,
+        default=0.0,
+        help="share of documents with a real finding (MC212), at most 1/3 (every VirtualService)",
+    )
     args = parser.parse_args(argv)
-    text = generate(args.services, deployments=args.deployments, changed_every=args.changed_every)
+    text = generate(
+        args.services, deployments=args.deployments, changed_every=args.changed_every, findings=args.findings
+    )
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
