@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from json.encoder import encode_basestring as _encode_str  # the C encoder when _json is built
 from typing import TYPE_CHECKING, Any, Protocol
 
 from meshc import __version__
@@ -135,24 +136,53 @@ def indented_json(value: object, depth: int = 0) -> str:
 
     json.dumps with an indent runs the pure-Python encoder, which joins one small string per token:
     about 10 bytes of memory per byte of output (270 MB for the 26 MB report of 50,000
-    diagnostics). Encoding the outer lists and objects item by item keeps only finished items.
+    diagnostics), and builds an encoder per call. Here each list and object is joined from its
+    finished items, and strings go through the standard library's C string encoder; the layout,
+    the number forms and the order of keys are json's own (a property test compares them).
     """
-    pad = "  " * depth
-    if (
-        depth < 4
-        and value
-        and (isinstance(value, list) or (isinstance(value, dict) and all(isinstance(k, str) for k in value)))
-    ):
-        if isinstance(value, list):
-            parts = [indented_json(v, depth + 1) for v in value]
-            opening, closing = "[", "]"
-        else:
-            parts = [f"{json.dumps(k, ensure_ascii=False)}: {indented_json(v, depth + 1)}" for k, v in value.items()]
-            opening, closing = "{", "}"
-        inner = f",\n{pad}  "
-        return f"{opening}\n{pad}  {inner.join(parts)}\n{pad}{closing}"
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    return text.replace("\n", "\n" + pad) if depth and "\n" in text else text
+    return _indented(value, "\n" + "  " * depth)
+
+
+def _float(value: float) -> str:
+    """A float as json writes it (`allow_nan=True`: NaN and the infinities as JavaScript names)."""
+    if value != value:
+        return "NaN"
+    if value == _INF:
+        return "Infinity"
+    if value == -_INF:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+_INF = float("inf")
+
+
+def _indented(value: object, newline: str) -> str:
+    """One JSON value whose lines after the first start with `newline` (json.encoder's _iterencode order)."""
+    if isinstance(value, str):
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return _float(value)
+    inner = newline + "  "
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join([_indented(v, inner) for v in value]) + newline + "]"
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        if not value:
+            return "{}"
+        items = [_encode_str(k) + ": " + _indented(v, inner) for k, v in value.items()]
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    # Keys that are not strings, or values json converts itself: json's own encoder, indented.
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", newline)
 
 
 _STYLE = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "info"}

@@ -385,3 +385,24 @@ def test_a_new_file_gets_the_umask_and_an_old_one_keeps_its_bits_but_never_set_i
     existing.chmod(0o4755)
     write_atomic(existing, "y")
     assert existing.stat().st_mode & 0o7777 == 0o755
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda inner: st.lists(inner, max_size=4).map(tuple) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+        max_leaves=30,
+    ),
+    st.integers(min_value=0, max_value=5),
+)
+def test_indented_json_nested_matches_json_dumps_with_nan_and_tuples(value: object, depth: int) -> None:
+    """Proves: at any depth, with NaN, the infinities and tuples, the fast encoder writes json's exact bytes."""
+    expected = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + "  " * depth)
+    assert indented_json(value, depth) == expected
+
+
+def test_indented_json_keeps_json_for_keys_that_are_not_strings() -> None:
+    """Proves: objects with int, float, bool or None keys are written as json.dumps writes them."""
+    value = {"a": {1: "x", 2.5: [True], None: {}, False: []}}
+    assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
