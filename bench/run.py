@@ -36,29 +36,25 @@ _PROBE = (
     "t = time.perf_counter()\n"
     "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)\n"
     "t = time.perf_counter() - t\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
     "err = p.stderr.decode(errors='replace').strip().splitlines()\n"
-    "print(p.returncode, t, rss, (err[-1] if err else ''), sep='\\t')\n"
+    "print(p.returncode, t, u.ru_maxrss, u.ru_utime + u.ru_stime, (err[-1] if err else ''), sep='\\t')\n"
 )
+
+
+def probe(cmd: Sequence[str]) -> tuple[float, int, float]:
+    """One run of cmd: its wall time, its peak RSS in KiB and its CPU seconds (user + system)."""
+    out = subprocess.run([PY, "-c", _PROBE, *cmd], capture_output=True, text=True, cwd=ROOT, check=True)
+    code, secs, rss, cpu, last = out.stdout.rstrip("\n").split("\t", 4)
+    if int(code) not in (0, 1):
+        raise SystemExit(f"command failed ({code}): {' '.join(cmd)}\n{last}")
+    return float(secs), int(rss), float(cpu)
 
 
 def timed(cmd: Sequence[str], repeat: int) -> tuple[float, int]:
     """Best wall time of `repeat` runs of cmd, and its peak RSS in KiB."""
-    best = float("inf")
-    peak = 0
-    for _ in range(repeat):
-        probe = subprocess.run([PY, "-c", _PROBE, *cmd], capture_output=True, text=True, cwd=ROOT, check=True)
-        code, secs, rss, last = probe.stdout.rstrip("\n").split("\t", 3)
-        if int(code) not in (0, 1):
-            raise SystemExit(f"command failed ({code}): {' '.join(cmd)}\n{last}")
-        best = min(best, float(secs))
-        peak = max(peak, int(rss))
-    return best, peak
-
-
-def probe(cmd: Sequence[str]) -> tuple[float, int]:
-    """Wall time of one run of cmd, and its peak RSS in KiB."""
-    return timed(cmd, 1)
+    runs = [probe(cmd) for _ in range(repeat)]
+    return min(t for t, _, _ in runs), max(m for _, m, _ in runs)
 
 
 def meshc(*args: str) -> list[str]:
@@ -110,7 +106,7 @@ def median(values: Sequence[float]) -> float:
 def measure(corpus: Path, small: Path, repeat: int) -> list[str]:
     """Run every pair `repeat` times, interleaved, and return the table's lines (medians of the paired ratios)."""
     table = rows(corpus, small)
-    runs: dict[str, list[tuple[float, int]]] = {}
+    runs: dict[str, list[tuple[float, int, float]]] = {}
     pairs: list[tuple[str, list[str]]] = []
     for name, cmd, base_name, base, _ in table:
         pairs += [(name, cmd), (base_name, base)]
@@ -119,25 +115,27 @@ def measure(corpus: Path, small: Path, repeat: int) -> list[str]:
         # side by side (a load that comes and goes touches both halves of a pair alike).
         for name, cmd in dict(pairs).items():
             runs.setdefault(name, []).append(probe(cmd))
-    out = [f"{'measure':64} {'seconds':>9} {'peak MiB':>9}"]
+    out = [f"{'measure (medians)':64} {'seconds':>9} {'peak MiB':>9} {'CPU s':>9}"]
     for name, samples in runs.items():
-        secs = median([t for t, _ in samples])
-        mem = median([m for _, m in samples]) / 1024
-        out.append(f"{name:64} {secs:9.3f} {mem:9.0f}")
+        secs = median([t for t, _, _ in samples])
+        mem = median([m for _, m, _ in samples]) / 1024
+        cpu = median([c for _, _, c in samples])
+        out.append(f"{name:64} {secs:9.3f} {mem:9.0f} {cpu:9.3f}")
     out.append("")
-    out.append(f"{'ratio (median of paired runs)':64} {'now':>9} {'goal':>9}")
+    out.append(f"{'ratio (median of paired runs; CPU: the same of CPU seconds)':64} {'wall':>9} {'goal':>9}")
 
-    def ratio_line(label: str, values: list[float], goal: float | None) -> str:
+    def ratio_line(label: str, values: list[float], goal: float, cpu: list[float] | None = None) -> str:
         value = median(values)
-        verdict = "" if goal is None else ("meets" if value <= goal else "MISSES")
-        goal_text = "" if goal is None else f"<= {goal:g}"
-        return f"{label:64} {value:9.2f} {goal_text:>9} {verdict}"
+        verdict = "meets" if value <= goal else "MISSES"
+        cpu_text = f" (CPU {median(cpu):.2f})" if cpu else ""
+        return f"{label:64} {value:9.2f} {f'<= {goal:g}':>9} {verdict}{cpu_text}"
 
     pyyaml = runs["PyYAML C load_all"]
     for name, _, base_name, _, t_goal in table:
         mine, theirs = runs[name], runs[base_name]
         times = [a[0] / b[0] for a, b in zip(mine, theirs, strict=True)]
-        out.append(ratio_line(f"{name} / {base_name}", times, t_goal))
+        cpu = [a[2] / b[2] for a, b in zip(mine, theirs, strict=True)]
+        out.append(ratio_line(f"{name} / {base_name}", times, t_goal, cpu))
     for name, goal in (("meshc lint --format json", 2.0), ("meshc compile --target envoy", 3.0)):
         mem = [a[1] / b[1] for a, b in zip(runs[name], pyyaml, strict=True)]
         out.append(ratio_line(f"peak memory: {name} / PyYAML C load_all", mem, goal))
@@ -154,8 +152,19 @@ def main(argv: list[str] | None = None) -> int:
         default=1 / 3,
         help="share of documents with a real finding (MC212); default 1/3: every VirtualService",
     )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="measure the meshc of this checkout instead (e.g. an older commit unpacked by git archive)",
+    )
     args = parser.parse_args(argv)
+    if args.root:
+        global ROOT
+        ROOT = args.root.resolve()
 
+    # An installed meshc has its bytecode compiled (pip does it); with PYTHONDONTWRITEBYTECODE set,
+    # a checkout would compile every module again in every run, which is not what users run.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "meshc")], check=True)
     work = Path(tempfile.mkdtemp(prefix="meshc-bench-"))
     try:
         corpus = work / f"corpus-{args.services}.yaml"
@@ -169,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             f"corpus: {args.services} services, {3 * args.services} documents, {size_mb:.1f} MB, "
             f"findings in {args.findings:.0%} of the documents ({corpus})"
         )
+        print(f"meshc from {ROOT}")
         print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.repeat} rounds")
         print()
         for line in measure(corpus, small, args.repeat):
