@@ -922,6 +922,10 @@ class _Builder:
         pos: dict[int, Any] = {}
         anchors: dict[str, tuple[Any, int, int, tuple[int, int, int]]] = {}
         duplicates: list[Any] = []
+        # What Kubernetes refuses once the document is parsed (a bad merge, a collection as a key):
+        # go-yaml v2 parses the whole document before it decodes, so a syntax error further on
+        # is reported first, and these only at the document's end.
+        problems: list[LoadError] = []
         stack: list[_Frame] = []
         root: Any = None
         root_line = 1
@@ -930,6 +934,8 @@ class _Builder:
             event = self.get_event()
             cls = event.__class__
             if cls is doc_end:
+                if problems:
+                    raise problems[0]
                 return root, pos, root_line, duplicates
             mark = event.start_mark
             line, col = mark.line + 1 + self.shift, mark.column + 1
@@ -947,7 +953,7 @@ class _Builder:
                     merge_into = stack[-1]
                     merge_into.key = _NONE
                 else:
-                    self._attach(stack[-1], container, line, col, 0, duplicates, pos)
+                    self._attach(stack[-1], container, line, col, 0, duplicates, pos, problems)
                 frame = _Frame(container, table, is_map, event.anchor)
                 frame.at = (line, col)
                 if merge_into is not None:
@@ -958,7 +964,7 @@ class _Builder:
                 frame = stack.pop()
                 if frame.merge_into is not None:
                     target, mline, mcol = frame.merge_into
-                    _merge(target, frame.container, pos, mline, mcol)
+                    _merge(target, frame.container, pos, mline, mcol, problems)
                 if frame.anchor:
                     anchors[frame.anchor] = (frame.container, frame.nodes, frame.text, (*frame.at, 0))
                 if stack:
@@ -997,13 +1003,20 @@ class _Builder:
                 frame = stack[-1]
                 frame.nodes += nodes
                 frame.text += text
-                self._attach(frame, value, line, col, vlen, duplicates, pos)
+                self._attach(frame, value, line, col, vlen, duplicates, pos, problems)
             else:
                 root, root_line = (value if value is not _MERGE else "<<"), line
 
     @staticmethod
     def _attach(
-        frame: _Frame, value: Any, line: int, col: int, vlen: int, duplicates: list[Any], pos: dict[int, Any]
+        frame: _Frame,
+        value: Any,
+        line: int,
+        col: int,
+        vlen: int,
+        duplicates: list[Any],
+        pos: dict[int, Any],
+        problems: list[LoadError],
     ) -> None:
         """Put value into the open container (as the next item, key or value)."""
         if not frame.is_map:
@@ -1011,11 +1024,13 @@ class _Builder:
             frame.table.append((line, col, vlen, line, col, vlen))
             return
         if frame.key is _NONE:
-            if value is not _MERGE:
-                try:
-                    hash(value)
-                except TypeError:
-                    value = repr(value)  # a collection used as a key: never valid Istio, keep it readable
+            if isinstance(value, (dict, list)):
+                # `{[x]: 1}`, `? {b: c}`: go-yaml v2 (decode.go, `mapping`) fails with "invalid map
+                # key", so Kubernetes refuses the document. A placeholder key keeps the build going.
+                message = "YAML error: a mapping or a list cannot be a mapping key (Kubernetes refuses it)"
+                problems.append(LoadError(message, line, col))
+                value = object()
+            elif value is not _MERGE:
                 value = json_key(value)
             frame.key = value
             frame.key_at = (line, col, vlen)
@@ -1027,7 +1042,7 @@ class _Builder:
             value = "<<"
         container, table = frame.container, frame.table
         if key is _MERGE:
-            _merge(frame, value, pos, line, col)
+            _merge(frame, value, pos, line, col, problems)
             return
         merged = frame.merged
         if key in container and not (merged and key in merged):
@@ -1038,17 +1053,19 @@ class _Builder:
         table[key] = (kl, kc, klen, line, col, vlen)
 
 
-def _merge(frame: _Frame, value: Any, pos: dict[int, Any], line: int, col: int) -> None:
+def _merge(frame: _Frame, value: Any, pos: dict[int, Any], line: int, col: int, problems: list[LoadError]) -> None:
     """Apply a merge key (`<<: *base` or `<<: [*a, *b]`) where it stands, as go-yaml v2 does.
 
     go-yaml v2 (decode.go, `mapping` and `merge`) copies the merged keys in when it reaches the
     `<<`, over what the mapping already holds, with the earlier mapping of a list winning; a key
     written after the `<<` replaces a merged one. Each merged key keeps its position in the mapping
-    it comes from. Anything but a mapping or a list of mappings is an error for Kubernetes.
+    it comes from. Anything but a mapping or a list of mappings is an error for Kubernetes (kept in
+    `problems`, reported at the document's end).
     """
     sources = value if isinstance(value, list) else [value]
     if not sources or not all(isinstance(src, dict) for src in sources):
-        raise LoadError("YAML error: a merge (`<<`) takes a mapping or a list of mappings", line, col)
+        problems.append(LoadError("YAML error: a merge (`<<`) takes a mapping or a list of mappings", line, col))
+        return
     if frame.merged is None:
         frame.merged = set()
     container, table = frame.container, frame.table

@@ -125,10 +125,9 @@ def to_data(node: Any, path: tuple[Any, ...], positions: Positions, memo: dict[i
                     mapping[k] = v
                     positions.update({(*path, *p): e for p, e in sub.items() if p[0] == k})
             continue
-        if isinstance(key_node, ScalarNode):
-            key = json_key(to_data(key_node, (), {}, memo))
-        else:  # a collection as a key: the loader keeps its text
-            key = repr(to_data(key_node, (), {}, {}))
+        if not isinstance(key_node, ScalarNode):  # go-yaml v2 (decode.go, `mapping`): "invalid map key"
+            raise Failed(*_mark(key_node), "a collection as a mapping key")
+        key = json_key(to_data(key_node, (), {}, memo))
         _drop(positions, (*path, key))  # a duplicate or merged key written again: the last one wins
         kl, kc = _mark(key_node)
         vl, vc = _mark(value_node)

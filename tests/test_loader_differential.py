@@ -243,6 +243,36 @@ def test_what_libyaml_refuses_in_flow_collections_is_refused(
     assert (err.message, err.line, err.column) == (message, *where)
 
 
+_COLLECTION_KEY = "YAML error: a mapping or a list cannot be a mapping key (Kubernetes refuses it)"
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "where"),
+    [
+        # Found by the long profile (seed 247138670474075733304353669818019810198): the builder keyed
+        # these as the text '{}' or '[]'; go-yaml v2 fails with "invalid map key".
+        ("{a: 1, {b: c}: 2}\n", _COLLECTION_KEY, (1, 8)),
+        ("? {b: c}\n: 1\n", _COLLECTION_KEY, (1, 3)),
+        ("? [x]\n: 1\n", _COLLECTION_KEY, (1, 3)),
+        ("a: 1\n[x, y]: 2\n", _COLLECTION_KEY, (2, 1)),
+        ("a: &k [x]\nb: {*k : 1}\n", _COLLECTION_KEY, (1, 4)),  # an alias is where its anchor is
+        # go-yaml parses the whole document before it decodes: a syntax error further on comes first.
+        ("? [x]\n: 1\nb: [\n", "YAML syntax error: did not find expected node content (while parsing a flow node)",
+         (4, 1)),
+        ("a: {<<: 1}\nb: [\n", "YAML syntax error: did not find expected node content (while parsing a flow node)",
+         (3, 1)),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("use_pure", [False, True], ids=["libyaml", "pure-python"])
+def test_a_collection_as_a_key_is_refused_as_kubernetes_refuses_it(
+    text: str, message: str, where: tuple[int, int], use_pure: bool
+) -> None:
+    docs, errors = loader_read(text, pure=use_pure)
+    assert docs == []
+    assert errors[0] == (*where, message)
+    check(text)
+
+
 def test_the_reference_parser_is_libyaml_0_2_5_or_later() -> None:
     """ruamel.yaml.clib bundles libyaml 0.1.7, which refuses `:` in flow plain scalars; meshc must not use it."""
     from yaml._yaml import get_version
