@@ -18,7 +18,7 @@ def test_control_characters_and_unicode_line_breaks_are_escaped() -> None:
     assert yaml.safe_load(text) == data
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(st.text(max_size=8), st.text() | st.lists(st.text(), max_size=3), max_size=4))
 def test_any_strings_read_back_the_same(data: dict[str, object]) -> None:
     text = dump_yaml({"data": data})
@@ -36,7 +36,7 @@ _trees = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.dictionaries(_yamlish, _trees, max_size=4))
 def test_nested_data_of_yaml_syntax_reads_back_the_same(data: dict[str, object]) -> None:
     """Lists of lists and of mappings (the "- " leads of the writer), strings of YAML's punctuation.

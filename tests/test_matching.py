@@ -207,7 +207,7 @@ def valid_match_spec(spec: dict[str, Any]) -> bool:
     return True
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.one_of(st.none(), _spec.filter(valid_match_spec)), min_size=1, max_size=10),
     st.lists(_requests, max_size=8),

@@ -430,13 +430,13 @@ def test_containment_is_sound(case: tuple[dict[str, Any], dict[str, Any], dict[s
 
 
 @pytest.mark.slow  # the long profile of the property: 600 examples, about 40 s
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 @given(contained_pairs())
 def test_containment_is_sound_long(case: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]) -> None:
     _containment_is_sound(case)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(match_specs())
 def test_every_block_contains_itself(spec: dict[str, Any]) -> None:
     b = block(spec)

@@ -278,7 +278,7 @@ hostile_text = st.text(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(site=st.integers(min_value=0, max_value=len(SITES) - 1), value=hostile_text)
 def test_hypothesis_hostile_value(site: int, value: str) -> None:
     _check(site, value)

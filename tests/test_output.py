@@ -90,7 +90,7 @@ _JSON = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(_JSON)
 def test_indented_json_is_byte_for_byte_json_dumps(value: object) -> None:
     assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
@@ -387,7 +387,7 @@ def test_a_new_file_gets_the_umask_and_an_old_one_keeps_its_bits_but_never_set_i
     assert existing.stat().st_mode & 0o7777 == 0o755
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | st.text(),

@@ -91,7 +91,7 @@ def _blocks(matches: list[dict[str, Any] | None]) -> list[matchspace.Block]:
     return out
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(st.none(), _match.filter(valid_match_spec)), min_size=1, max_size=12))
 def test_containers_find_the_first_container_as_every_pair_does(matches: list[dict[str, Any] | None]) -> None:
     blocks = _blocks(matches)
@@ -119,7 +119,7 @@ def test_same_findings_as_comparing_every_pair(
 
 
 @pytest.mark.slow  # the long profile: 400 examples, about 10 s
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(_route, min_size=2, max_size=7), st.sampled_from([[], ["mesh"], ["default/gw", "mesh"]]))
 def test_same_findings_as_comparing_every_pair_long(
     monkeypatch: pytest.MonkeyPatch, routes: list[dict[str, Any]], gateways: list[str]

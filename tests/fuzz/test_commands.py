@@ -20,7 +20,7 @@ from tests.conftest import EXAMPLES
 from tests.fuzz import strategies as fs
 from tests.fuzz.harness import check, record, run_in_process
 
-QUICK_EXAMPLES = 40
+QUICK_EXAMPLES = 25
 LONG_EXAMPLES = 12_000
 PROFILES = [pytest.param("quick", id="quick"), pytest.param("long", id="long", marks=pytest.mark.slow)]
 BOOKINFO = str(EXAMPLES / "bookinfo")

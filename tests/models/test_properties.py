@@ -83,14 +83,14 @@ def _assert_result(result: tuple[Any, list[Problem]]) -> None:
 
 
 @pytest.mark.parametrize("key", sorted(KINDS), ids=lambda k: k[1])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=JSON_LIKE)
 def test_validate_never_raises_on_arbitrary_data(key: tuple[str, str], data: Any) -> None:
     _assert_result(validate(KINDS[key].model, data))
 
 
 @pytest.mark.parametrize("key", sorted(KINDS), ids=lambda k: k[1])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=JSON_LIKE, extra=st.dictionaries(FIELD_NAMES, JSON_LIKE, max_size=3))
 def test_validate_never_raises_on_well_headed_documents(key: tuple[str, str], spec: Any, extra: dict) -> None:
     info = KINDS[key]
@@ -207,7 +207,7 @@ def test_rich_documents_are_valid(base: dict) -> None:
 
 
 @pytest.mark.parametrize("base", RICH_DOCUMENTS, ids=lambda d: d["kind"])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_validate_never_raises_when_any_part_of_a_valid_document_is_replaced(base: dict, data: st.DataObject) -> None:
     info = KINDS[(base["apiVersion"].split("/")[0], base["kind"])]
