@@ -6,12 +6,34 @@ is one meshc accepts; `meshc.models.errors.validate` turns a document into a mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
-from meshc.models import extensions, gatewayapi, kube, networking, security
 from meshc.models.errors import Problem, validate
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
+"""Versions of networking.istio.io that meshc accepts, newest first."""
+
+SECURITY_VERSIONS = ("v1", "v1beta1")
+"""Versions of security.istio.io that meshc accepts, newest first."""
+
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+"""The Gateway API group."""
+
+GATEWAY_API_VERSIONS: dict[str, tuple[str, ...]] = {
+    "Gateway": ("v1", "v1beta1"),
+    "GatewayClass": ("v1", "v1beta1"),
+    "HTTPRoute": ("v1", "v1beta1"),
+    "GRPCRoute": ("v1",),
+    "ReferenceGrant": ("v1", "v1beta1"),
+    "TCPRoute": ("v1", "v1alpha2"),
+    "TLSRoute": ("v1", "v1alpha3", "v1alpha2"),
+}
+"""Versions each Gateway API kind's CRD serves in Gateway API v1.6.0, newest first."""
 
 
 @dataclass(frozen=True)
@@ -23,15 +45,25 @@ class KindInfo:
             `extensions.istio.io`, `""` for core, `apps`, `batch`.
         kind: the kind, e.g. `VirtualService`.
         versions: the accepted versions, newest first, e.g. `("v1", "v1beta1", "v1alpha3")`.
-        model: the pydantic model of a whole document of this kind.
+        module: the module of `meshc.models` that defines the kind's model, e.g. `networking`.
         istio: True for Istio kinds (strict), False for Kubernetes kinds (loose).
     """
 
     group: str
     kind: str
     versions: tuple[str, ...]
-    model: type[BaseModel]
+    module: str = field(repr=False)
     istio: bool
+
+    @property
+    def model(self) -> type[BaseModel]:
+        """The pydantic model of a whole document of this kind.
+
+        Its module is imported on first use: building the 253 model classes of every kind took
+        about 40% of a lint of one small file, which needs one or two kinds.
+        """
+        model: type[BaseModel] = getattr(importlib.import_module(f"meshc.models.{self.module}"), self.kind)
+        return model
 
     @property
     def api_versions(self) -> tuple[str, ...]:
@@ -39,41 +71,46 @@ class KindInfo:
         return tuple(f"{self.group}/{v}" if self.group else v for v in self.versions)
 
 
-def _kinds(group: str, versions: tuple[str, ...], istio: bool, *models: type[BaseModel]) -> list[KindInfo]:
-    return [KindInfo(group, m.__name__, versions, m, istio) for m in models]
+def _kinds(group: str, versions: tuple[str, ...], istio: bool, module: str, *kinds: str) -> list[KindInfo]:
+    return [KindInfo(group, kind, versions, module, istio) for kind in kinds]
 
 
 _ALL = [
     *_kinds(
         "networking.istio.io",
-        networking.NETWORKING_VERSIONS,
+        NETWORKING_VERSIONS,
         True,
-        networking.VirtualService,
-        networking.DestinationRule,
-        networking.Gateway,
-        networking.ServiceEntry,
-        networking.Sidecar,
-        networking.WorkloadEntry,
-        networking.WorkloadGroup,
+        "networking",
+        "VirtualService",
+        "DestinationRule",
+        "Gateway",
+        "ServiceEntry",
+        "Sidecar",
+        "WorkloadEntry",
+        "WorkloadGroup",
     ),
-    *_kinds("networking.istio.io", ("v1alpha3",), True, extensions.EnvoyFilter),
-    *_kinds("networking.istio.io", ("v1beta1",), True, extensions.ProxyConfig),
-    *_kinds("telemetry.istio.io", ("v1", "v1alpha1"), True, extensions.Telemetry),
-    *_kinds("extensions.istio.io", ("v1alpha1",), True, extensions.WasmPlugin),
+    *_kinds("networking.istio.io", ("v1alpha3",), True, "extensions", "EnvoyFilter"),
+    *_kinds("networking.istio.io", ("v1beta1",), True, "extensions", "ProxyConfig"),
+    *_kinds("telemetry.istio.io", ("v1", "v1alpha1"), True, "extensions", "Telemetry"),
+    *_kinds("extensions.istio.io", ("v1alpha1",), True, "extensions", "WasmPlugin"),
     *_kinds(
         "security.istio.io",
-        security.SECURITY_VERSIONS,
+        SECURITY_VERSIONS,
         True,
-        security.AuthorizationPolicy,
-        security.RequestAuthentication,
-        security.PeerAuthentication,
+        "security",
+        "AuthorizationPolicy",
+        "RequestAuthentication",
+        "PeerAuthentication",
     ),
-    *_kinds("", ("v1",), False, kube.Service, kube.Pod, kube.Namespace),
-    *_kinds("apps", ("v1",), False, kube.Deployment, kube.StatefulSet, kube.DaemonSet, kube.ReplicaSet),
-    *_kinds("batch", ("v1",), False, kube.Job),
-    *_kinds("batch", ("v1", "v1beta1"), False, kube.CronJob),
-    *_kinds("apiextensions.k8s.io", ("v1",), False, kube.CustomResourceDefinition),
-    *(KindInfo(gatewayapi.GROUP, kind, gatewayapi.VERSIONS[kind], m, True) for kind, m in gatewayapi.KINDS.items()),
+    *_kinds("", ("v1",), False, "kube", "Service", "Pod", "Namespace"),
+    *_kinds("apps", ("v1",), False, "kube", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"),
+    *_kinds("batch", ("v1",), False, "kube", "Job"),
+    *_kinds("batch", ("v1", "v1beta1"), False, "kube", "CronJob"),
+    *_kinds("apiextensions.k8s.io", ("v1",), False, "kube", "CustomResourceDefinition"),
+    *(
+        KindInfo(GATEWAY_API_GROUP, kind, versions, "gatewayapi", True)
+        for kind, versions in GATEWAY_API_VERSIONS.items()
+    ),
 ]
 
 KINDS: dict[tuple[str, str], KindInfo] = {(info.group, info.kind): info for info in _ALL}
@@ -110,4 +147,15 @@ def version_ok(info: KindInfo, api_version: str) -> bool:
     return group == info.group and version in info.versions
 
 
-__all__ = ["KINDS", "KindInfo", "Problem", "lookup", "validate", "version_ok"]
+__all__ = [
+    "GATEWAY_API_GROUP",
+    "GATEWAY_API_VERSIONS",
+    "KINDS",
+    "NETWORKING_VERSIONS",
+    "SECURITY_VERSIONS",
+    "KindInfo",
+    "Problem",
+    "lookup",
+    "validate",
+    "version_ok",
+]

@@ -19,21 +19,14 @@ from pydantic import AfterValidator, Field, GetCoreSchemaHandler, GetJsonSchemaH
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
+from meshc.models import GATEWAY_API_GROUP, GATEWAY_API_VERSIONS
 from meshc.models.base import Int32, Model, PortNumber, fail, ticks
 from meshc.models.meta import IstioResource
 
-GROUP = "gateway.networking.k8s.io"
+GROUP = GATEWAY_API_GROUP
 """The Gateway API group."""
 
-VERSIONS: dict[str, tuple[str, ...]] = {
-    "Gateway": ("v1", "v1beta1"),
-    "GatewayClass": ("v1", "v1beta1"),
-    "HTTPRoute": ("v1", "v1beta1"),
-    "GRPCRoute": ("v1",),
-    "ReferenceGrant": ("v1", "v1beta1"),
-    "TCPRoute": ("v1", "v1alpha2"),
-    "TLSRoute": ("v1", "v1alpha3", "v1alpha2"),
-}
+VERSIONS = GATEWAY_API_VERSIONS
 """Versions each kind's CRD serves in Gateway API v1.6.0, newest first."""
 
 # --- constrained strings -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from meshc.diagnostics import close_matches
 from meshc.hosts import host_matches, host_subset_of, is_ip
+from meshc.models import NETWORKING_VERSIONS
 from meshc.models.base import (
     DurationField,
     MatchPort,
@@ -63,9 +64,6 @@ from meshc.models.checks import (
     wildcard_domain_error,
 )
 from meshc.models.meta import IstioResource
-
-NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
-"""The `networking.istio.io` versions meshc accepts; they share one schema."""
 
 NetworkingApiVersion = Literal["networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3"]
 

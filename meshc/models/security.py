@@ -12,13 +12,11 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from meshc.models import SECURITY_VERSIONS
 from meshc.models.base import Model, PositiveDuration, and_list, fail, one_of
 from meshc.models.checks import StrictHeaderName, shown, subnet_error
 from meshc.models.meta import IstioResource
 from meshc.models.networking import TypedWorkloadSelector
-
-SECURITY_VERSIONS = ("v1", "v1beta1")
-"""The `security.istio.io` versions meshc accepts; they share one schema."""
 
 SecurityApiVersion = Literal["security.istio.io/v1", "security.istio.io/v1beta1"]
 
