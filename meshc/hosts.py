@@ -97,6 +97,10 @@ def domain_matches(domain: str, host: str) -> bool:
 
 def is_ip(text: str) -> bool:
     """Whether `text` is an IPv4 or IPv6 address (no brackets, no port)."""
+    if ":" not in text and text.strip("0123456789."):
+        # Neither form: IPv4 is ASCII digits and dots only, IPv6 has colons. A host name is
+        # answered here without the parse and its exception (compile asks for every cluster).
+        return False
     try:
         ipaddress.ip_address(text)
     except ValueError:

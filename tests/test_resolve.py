@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshc.cli import main
 from meshc.config import Options
-from meshc.hosts import domain_matches, host_matches, host_subset_of, most_specific_match
+from meshc.hosts import domain_matches, host_matches, host_subset_of, is_ip, most_specific_match
 from meshc.lint import read
 from meshc.mesh import Mesh
 from meshc.resolve import ANY_NAMESPACE, Client, Resolver
@@ -346,3 +349,14 @@ def test_issue_workload_selector_subset_one_answer(capsys: pytest.CaptureFixture
     assert any("subset `v3` is not defined" in n for n in decision["notes"])
     assert cluster not in clusters(capsys, path)
     assert cluster not in envoy_clusters(capsys, path)
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789.:abcdefz%- \u0661"), max_size=24) | st.ip_addresses().map(str))
+def test_is_ip_agrees_with_ipaddress(text: str) -> None:
+    """Proves: the shortcut for host names (no colon, not only digits and dots) answers as `ipaddress` does."""
+    try:
+        ipaddress.ip_address(text)
+        expected = True
+    except ValueError:
+        expected = False
+    assert is_ip(text) is expected
