@@ -156,6 +156,8 @@ class Document:
 
     def _span(self, loc: tuple[str | int, ...], key: bool) -> Span:
         full = self.base + loc
+        if not full:
+            return Span(self.path, self.line, 1)  # the document itself: where it starts, no parse needed
         node, positions = self.source.reparse(self.origin)
         entry: Pos | None = None
         for i, part in enumerate(full):
