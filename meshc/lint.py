@@ -15,7 +15,7 @@ from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, cluster_of, raw_object, sa
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
-from meshc.source import TEMPLATE_HELP, Document, LoadResult, SourceFile, load, no_gc, template_error
+from meshc.source import TEMPLATE_ACTION, TEMPLATE_HELP, Document, LoadResult, SourceFile, load, no_gc, template_error
 
 ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io")
 # Kinds of Istio's API groups that meshc does not check: skipped, counted, never an error.
@@ -95,8 +95,9 @@ def read(paths: Iterable[str], options: Options, *, stdin: bytes | None = None) 
                 )
             )
         data = doc.data
-        if doc.template is not None and _checked_template(data):
-            err = template_error(doc.template)
+        action = _unrendered_action(doc, data) if doc.template is not None else None
+        if action is not None:
+            err = template_error(action)
             inv.diagnostics.append(
                 _stage_diag(stage.UNRENDERED_TEMPLATE, Span(doc.path, err.line, err.column), err.message, help=err.help)
             )
@@ -123,33 +124,61 @@ def _is_list(data: Any) -> bool:
     return isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list)
 
 
-def _checked_template(data: Any) -> bool:
-    """Whether a document with a `{{ ... }}` is an unrendered template meshc would check (MC013).
+def _unrendered_action(doc: Document, data: Any) -> tuple[int, int, str] | None:
+    """(line, column, text) of the unrendered Go template action that makes `doc` MC013, if one does.
 
-    A document of a kind meshc skips stays skipped. In an Istio resource a template action anywhere
-    is unrendered; in a platform resource (Pod, Deployment, Service...) only one in `metadata`
-    is: a container's `args` or a ConfigMap's data may hold Go templates for the program that
-    runs them (`'http://grafana:{{ .Values.port }}'` in Istio's own analyzer tests is a valid Pod).
+    Only a parsed key or string that holds a whole action (`{{ .Values.host }}`) counts: the text
+    scan behind `doc.template` sees raw lines, where a hostile string and flow punctuation can look
+    like one (`uri: '/{{'}}]}}`). A document of a kind meshc skips stays skipped. In an Istio resource
+    an action anywhere is unrendered; in a platform resource (Pod, Deployment, Service...) only one
+    in `metadata` is: a container's `args` or a ConfigMap's data may hold Go templates for the
+    program that runs them (`'http://grafana:{{ .Values.port }}'` in Istio's own analyzer tests is a
+    valid Pod).
     """
-    if not isinstance(data, dict):
-        return True
-    api_version, kind = data.get("apiVersion"), data.get("kind")
-    if not isinstance(api_version, str) or not isinstance(kind, str) or "{{" in api_version + kind or _is_list(data):
-        return True
-    if api_version.rpartition("/")[0] in ISTIO_GROUPS:
-        return True
-    return models.lookup(api_version, kind) is not None and _holds_action(data.get("metadata"))
+    value: Any = data
+    scope: tuple[str | int, ...] = ()
+    api_version, kind = (data.get("apiVersion"), data.get("kind")) if isinstance(data, dict) else (None, None)
+    if (
+        isinstance(api_version, str)
+        and isinstance(kind, str)
+        and "{{" not in api_version + kind
+        and not _is_list(data)
+        and api_version.rpartition("/")[0] not in ISTIO_GROUPS
+    ):
+        if models.lookup(api_version, kind) is None:
+            return None
+        value, scope = data.get("metadata"), ("metadata",)
+    found = [(doc.span(path, key=is_key), action) for path, is_key, action in _actions(value, scope)]
+    if not found:
+        return None
+    first, action = min(found, key=lambda item: (item[0].line, item[0].column))
+    # The action's own column: the scalar starts at its quote, or with text before the action.
+    m = TEMPLATE_ACTION.search(doc.source.line_text(first.line), first.column - 1)
+    if m is None or m.group() != action:  # a multi-line scalar or an escape: the scalar's position
+        return first.line, first.column, action
+    return first.line, m.start() + 1, action
 
 
-def _holds_action(value: Any) -> bool:
-    """Whether a Go template action (`{{ ... }}`) is in any key or string of value."""
-    if isinstance(value, str):
-        return "{{" in value and "}}" in value
-    if isinstance(value, dict):
-        return any(_holds_action(k) or _holds_action(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_action(v) for v in value)
-    return False
+def _actions(value: Any, path: tuple[str | int, ...]) -> list[tuple[tuple[str | int, ...], bool, str]]:
+    """(field path, is a key, action) of the keys and strings under `value` that hold a whole template action."""
+    out: list[tuple[tuple[str | int, ...], bool, str]] = []
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, path)]
+    seen: set[int] = set()
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, str):
+            m = TEMPLATE_ACTION.search(node)
+            if m is not None:
+                out.append((at, False, m.group()))
+        elif isinstance(node, (dict, list)) and id(node) not in seen:
+            seen.add(id(node))  # an aliased container: its actions are reported where its anchor is
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            for k, v in items:
+                m = TEMPLATE_ACTION.search(k) if isinstance(k, str) else None
+                if m is not None:
+                    out.append(((*at, k), True, m.group()))
+                stack.append((v, (*at, k)))
+    return out
 
 
 def _one_per_identity(inv: Inventory, options: Options) -> None:

@@ -1216,7 +1216,7 @@ _SPECIAL = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff0
 """Any character of `_WHOLE` or `_NON_PRINTABLE` (one scan of the text finds whether either matters)."""
 _WHOLE = re.compile("[\r\x85\u2028\u2029\ufeff]")
 """Characters that make the reference parser read the whole file: line breaks other than LF, a BOM."""
-_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+TEMPLATE_ACTION = re.compile(r"\{\{[^{}]*\}\}")
 """A Go template action (`{{ .Values.host }}`, `{{- if .Values.x }}`) on one line."""
 TEMPLATE_HELP = "render it first: `helm template CHART | meshc lint -`"
 
@@ -1226,7 +1226,7 @@ def _template_line(chunk: str, first_line: int) -> tuple[int, int, str] | None:
     if "{{" not in chunk:
         return None
     for number, raw in enumerate(chunk.split("\n"), start=first_line):
-        m = _TEMPLATE.search(raw)
+        m = TEMPLATE_ACTION.search(raw)
         if m is not None and not raw.lstrip().startswith("#"):
             return number, m.start() + 1, m.group()
     return None
