@@ -1,4 +1,4 @@
-"""YAML writing for tests: PyYAML's SafeDumper, quoting every string that Kubernetes would not read back as a string.
+"""YAML writing for tests: PyYAML's SafeDumper, quoting every string that Kubernetes would not read back as it is.
 
 PyYAML decides whether a string may be written plain with its own YAML 1.1 resolver, which reads
 `y`, `0o17` and `1e3` as strings; Kubernetes (go-yaml v2) and meshc read them as `true`, 15 and
@@ -26,6 +26,16 @@ class KubeDumper(yaml.SafeDumper):
             if not isinstance(resolved, str) or value == "<<":
                 return "tag:yaml.org,2002:kube-non-str"  # not `str`: the emitter quotes it
         return tag
+
+    def choose_scalar_style(self) -> str:
+        # PyYAML writes NEL, LS and PS as they are in single-quoted and block scalars, where YAML
+        # reads them as line breaks and folds them (k of them read back as k - 1 `\n`, or a space):
+        # such a string is written double-quoted, where they are escaped (`\N`, `\L`, `\P`).
+        style: str = super().choose_scalar_style()
+        value = self.event.value if isinstance(self.event, yaml.ScalarEvent) else ""
+        if style != '"' and any(c in value for c in "\x85\u2028\u2029"):
+            return '"'
+        return style
 
 
 def dump_all(docs: list[Any], **kwargs: Any) -> str:
