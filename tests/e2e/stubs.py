@@ -53,7 +53,8 @@ class Stub:
     hold: threading.Event | None = None
     """When set, every request waits for this event (at most `HOLD_LIMIT`) before it is answered."""
     active: int = 0
-    """Requests received and not answered yet."""
+    """Requests received and not answered yet (a request stops counting just before its answer's last
+    bytes are sent, so a request the proxy sends once it has that answer never overlaps it)."""
     peak: int = 0
     """The most requests ever in progress at once."""
     changed: threading.Condition = field(default_factory=threading.Condition)
@@ -91,6 +92,8 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stall)
+        in_progress = False
+        """This request counts in `stub.active`."""
 
         def _answer(self) -> None:
             with stub.changed:
@@ -98,9 +101,24 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 stub.active += 1
                 stub.peak = max(stub.peak, stub.active)
                 stub.changed.notify_all()
+            self.in_progress = True
             try:
                 self._reply()
             finally:
+                self._answered()
+
+        def _answered(self) -> None:
+            """The request stops counting in `active`: called just BEFORE the answer's last bytes leave.
+
+            A proxy may send its next request the moment it has an answer (Envoy with
+            `max_requests_per_connection: 1` closes the connection and opens a new one for a queued
+            request); counted after the write, this thread, descheduled between its write and the
+            count (a loaded machine), overlapped that next request: `peak` 2 behind a proxy that
+            never had two requests upstream at once. Counted before it, the next request can only
+            arrive after the count went down.
+            """
+            if self.in_progress:
+                self.in_progress = False
                 with stub.changed:
                     stub.active -= 1
                     stub.changed.notify_all()
@@ -116,6 +134,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 # close with RST and no answer: the connection is reset after the request was sent
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.close_connection = True
+                self._answered()
                 self.connection.close()
                 return
             url = urlsplit(self.path)
@@ -132,11 +151,14 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
             self.send_header("x-stub", stub.name)
-            self.end_headers()
             if self.command == "HEAD":
+                self._answered()
+                self.end_headers()
                 return
+            self.end_headers()
             pause = stub.pause
             if pause is None:
+                self._answered()
                 self.wfile.write(body)
                 return
             # the first half now, the rest once released: a proxy that streams passes the first half on
@@ -144,6 +166,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body[:half])
             self.wfile.flush()
             pause.wait(HOLD_LIMIT)
+            self._answered()
             self.wfile.write(body[half:])
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
