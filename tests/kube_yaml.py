@@ -28,9 +28,10 @@ class KubeDumper(yaml.SafeDumper):
         return tag
 
     def choose_scalar_style(self) -> str:
-        # PyYAML writes NEL, LS and PS as they are in single-quoted and block scalars, where YAML
-        # reads them as line breaks and folds them (k of them read back as k - 1 `\n`, or a space):
-        # such a string is written double-quoted, where they are escaped (`\N`, `\L`, `\P`).
+        # PyYAML writes NEL as it is in a single-quoted scalar, where YAML (libyaml, go-yaml) reads it
+        # as a line break and folds it: k of them read back as k - 1 `\n`, or a space. LS and PS are
+        # read back as they are in quoted scalars but break the line in plain and block ones. Such
+        # a string is written double-quoted, where they are escaped (`\N`, `\L`, `\P`).
         style: str = super().choose_scalar_style()
         value = self.event.value if isinstance(self.event, yaml.ScalarEvent) else ""
         if style != '"' and any(c in value for c in "\x85\u2028\u2029"):

@@ -284,6 +284,19 @@ def test_inputs_reach_the_compiler() -> None:
     assert len(bad) <= 2, bad[0][:3000]
 
 
+@pytest.mark.parametrize("style", ["block", "flow", "json"])
+def test_hostile_strings_are_written_as_they_are_read(style: str) -> None:
+    """What hostile_config writes reads back as the resources it holds (NEL, LS and PS were folded as breaks)."""
+    from meshc.source import SourceFile, parse_text
+
+    strings = [s for s in fs.NASTY if "\x00" not in s and "\r" not in s]
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"a": strings}}
+    doc["data"].update({f"k{i}": s * 3 for i, s in enumerate(strings)})
+    docs, errors = parse_text(SourceFile("f.yaml", fs._dump(style, [doc]).decode()))
+    assert errors == []
+    assert [d.data for d in docs] == [doc]
+
+
 def test_a_run_that_never_ends_fails_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bound is real: a run that keeps computing is stopped by its CPU-time limit."""
     from tests.fuzz import harness
