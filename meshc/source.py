@@ -1216,8 +1216,11 @@ _SPECIAL = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff0
 """Any character of `_WHOLE` or `_NON_PRINTABLE` (one scan of the text finds whether either matters)."""
 _WHOLE = re.compile("[\r\x85\u2028\u2029\ufeff]")
 """Characters that make the reference parser read the whole file: line breaks other than LF, a BOM."""
-TEMPLATE_ACTION = re.compile(r"\{\{[^{}]*\}\}")
-"""A Go template action (`{{ .Values.host }}`, `{{- if .Values.x }}`) on one line."""
+TEMPLATE_ACTION = re.compile(r"""\{\{(?:[^{}"'`\n]|"(?:[^"\\{}\n]|\\.)*"|'[^'{}\n]*'|`[^`{}]*`)*\}\}""")
+"""A Go template action (`{{ .Values.host }}`, `{{- if .Values.x }}`, `{{ include "a" . }}`) on one line.
+
+Its quotes are closed, as text/template's lexer wants: `{{'}}` or `{{"}}` on a line is a quoted
+YAML string's `{{` and its closing quote before flow braces, not an action."""
 TEMPLATE_HELP = "render it first: `helm template CHART | meshc lint -`"
 
 

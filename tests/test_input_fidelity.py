@@ -135,6 +135,25 @@ def test_an_unrendered_helm_template_gets_one_diagnostic(tmp_path: Path, monkeyp
     assert '"help": "render it first: `helm template CHART | meshc lint -`"' in out
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("a: {b: {uri: '/{{'}}\nc: [\n", (3, 1)),  # a quoted `{{`, its quote and the flow braces: `{{'}}`
+        ('a: {b: {note: "x{{"}}\nc: [\n', (3, 1)),
+    ],
+)
+def test_a_lookalike_of_a_template_does_not_hide_a_syntax_error(text: str, where: tuple[int, int]) -> None:
+    """Found by tests/fuzz: a quoted string's `{{` before flow braces was taken for an action (MC013)."""
+    from meshc.source import TEMPLATE_HELP, SourceFile, parse_text
+
+    _, [err] = parse_text(SourceFile("t.yaml", text))
+    assert (err.line, err.column, err.help) == (*where, None)
+    assert err.message.startswith("YAML syntax error: ")
+    helm = "a: {uri: '{{ .Values.x }}'}\nb: [\n"
+    _, [err] = parse_text(SourceFile("t.yaml", helm))
+    assert (err.line, err.column, err.help) == (1, 11, TEMPLATE_HELP)
+
+
 # --- one identity, one resource --------------------------------------------------------------------------
 
 
