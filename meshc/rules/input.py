@@ -246,8 +246,10 @@ UNRENDERED_TEMPLATE = stage(
 
     ## Why is this bad?
     Unrendered, the file is either not YAML at all or YAML with the template text as values, and
-    every check on it is noise. meshc reports it once, at the first `{{ ... }}`, and checks
-    nothing else in the document. A `{{ ... }}` in a comment is not reported; documents of kinds
+    every check on it is noise. meshc reports it once, at the first key or string that holds a
+    whole action (or, where the document is not YAML, at the first action on its lines), and
+    checks nothing else in the document. A `{{ ... }}` in a comment is not reported, nor braces that
+    only look like one across tokens (`uri: '/{{'}}`); documents of kinds
     meshc does not check (a ConfigMap holding alerting templates, say) are skipped as always,
     unless they are not YAML; in a Kubernetes kind meshc reads (Pod, Deployment, Service...) only
     one in `metadata` is reported: a container's `args` may hold a template for its program.
