@@ -416,3 +416,24 @@ def test_the_one_scan_for_special_characters_finds_exactly_what_the_two_checks_f
         ch = chr(code)
         either = source._WHOLE.match(ch) is not None or source._NON_PRINTABLE.match(ch) is not None
         assert (source._SPECIAL.match(ch) is not None) == either, hex(code)
+
+
+def test_the_character_classes_are_the_complements_of_the_printable_sets_they_stand_for() -> None:
+    """Proves: written as complements (fast to compile), the classes hold exactly what the sets leave out.
+
+    The printable sets of YAML (`_NON_PRINTABLE`), of YAML plus its whole-file triggers (`_SPECIAL`)
+    and of XML 1.0 (`render._XML_INVALID`), compared over every code point.
+    """
+    import re
+
+    from meshc import render
+
+    every = "".join(map(chr, range(0x110000)))
+    yaml_printable = "\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff"
+    cases = [
+        (source._NON_PRINTABLE, f"[^{yaml_printable}]"),
+        (source._SPECIAL, "[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"),
+        (render._XML_INVALID, "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"),
+    ]
+    for fast, negated in cases:
+        assert fast.findall(every) == re.findall(negated, every), fast.pattern
