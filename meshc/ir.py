@@ -1688,9 +1688,14 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], chunks: list[str]
             lines.append(lead + "{}")
             return
         p = lead
+        scalars = _SCALARS
         for key, value in data.items():
-            k = _scalar(key)
-            if isinstance(value, dict) and value:
+            # The remembered text of a string key or value is looked up here, without a call (the
+            # hot path of writing a bootstrap); anything else goes through _scalar.
+            k = (scalars.get(key) if type(key) is str else None) or _scalar(key)
+            if type(value) is str:
+                lines.append(f"{p}{k}: {scalars.get(value) or _scalar(value)}")
+            elif isinstance(value, dict) and value:
                 lines.append(f"{p}{k}:")
                 _emit(value, indent + 2, pad + "  ", lines, chunks)
             elif isinstance(value, list) and value:
