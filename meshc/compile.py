@@ -17,7 +17,7 @@ the full IR does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,8 +113,18 @@ def cluster_name(port: int | str, subset: str | None, host: str) -> str:
 def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
     if res.doc is None:
         return ir.Origin(res.kind, res.namespace, res.name, _field(loc))
-    span = res.span(loc)  # Document.span: the one place every command takes positions from
-    return ir.Origin(res.kind, res.namespace, res.name, _field(loc), span.path, span.line, span.column)
+    # Document.span, the one place every command takes positions from, when the line is first read.
+    return ir.Origin.located(_locate(res, loc), res.kind, res.namespace, res.name, _field(loc))
+
+
+def _locate(res: Resource, loc: tuple[str | int, ...]) -> Callable[[], tuple[str, int, int]]:
+    """How to find the file, line and column of `loc` in `res` (parses its document again: only when asked)."""
+
+    def locate() -> tuple[str, int, int]:
+        span = res.span(loc)
+        return span.path, span.line, span.column
+
+    return locate
 
 
 def _field(loc: tuple[str | int, ...]) -> str:
@@ -1383,17 +1393,10 @@ class Compiler:
 
     def _rule_ref(self, vs: _VS, rule: Any, i: int, j: int | None, m: Any) -> ir.RuleRef:
         loc: tuple[str | int, ...] = ("spec", "http", i) + (("match", j) if j is not None else ())
-        span = vs.res.span(loc) if vs.res.doc is not None else None
-        return ir.RuleRef(
-            vs.namespace,
-            vs.name,
-            i,
-            j,
-            rule.name,
-            getattr(m, "name", None) if m is not None else None,
-            span.path if span else None,
-            span.line if span else None,
-        )
+        args = (vs.namespace, vs.name, i, j, rule.name, getattr(m, "name", None) if m is not None else None)
+        if vs.res.doc is None:
+            return ir.RuleRef(*args)
+        return ir.RuleRef.located(_locate(vs.res, loc), *args)
 
     def _fill(self, vh: ir.VirtualHost, sequences: list[tuple[_VS, list[_Item]]], *, sort_catch_all: bool) -> None:
         """Put the routes of one or more VirtualServices into a vhost, in final order."""
@@ -2219,8 +2222,7 @@ def _port_entry(settings: list[Any], port: int) -> tuple[int, Any] | None:
 def _policy_origin(res: Resource, level: str, loc: tuple[str | int, ...]) -> ir.PolicyOrigin:
     if res.doc is None:
         return ir.PolicyOrigin(res.namespace, res.name, level, _field(loc))  # type: ignore[arg-type]
-    span = res.span(loc)
-    return ir.PolicyOrigin(res.namespace, res.name, level, _field(loc), span.path, span.line)  # type: ignore[arg-type]
+    return ir.PolicyOrigin.located(_locate(res, loc), res.namespace, res.name, level, _field(loc))
 
 
 def _hash_policy(ch: Any, origin: ir.PolicyOrigin) -> ir.HashPolicy | None:
