@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.e2e.client import request
 from tests.e2e.stubs import refusing, running
 
 
@@ -37,6 +38,24 @@ def test_held_requests_are_counted_as_state() -> None:
         stub.release()
         assert [a.result() for a in answers] == [200, 200, 200]
         assert stub.wait_for(lambda s: s.active == 0) and stub.peak == 3
+
+
+def test_an_answered_request_no_longer_counts() -> None:
+    """Once a client has a whole answer (or the reset), the stub no longer counts its request, at once.
+
+    A proxy that sends its next request the moment it has an answer (Envoy closing a connection at
+    max_requests_per_connection, then opening one for a queued request) never shows as two requests
+    in progress, however late the stub's thread runs after its write (a loaded machine).
+    """
+    with running("seq") as stubs:
+        stub = stubs["seq"]
+        for i in range(30):
+            resp = request(stub.port, f"/{i}", method="HEAD" if i % 3 == 2 else "GET")
+            assert (resp.status, stub.active) == (200, 0), i
+        stub.reset = True
+        with pytest.raises(ConnectionError):
+            request(stub.port, "/reset")
+        assert (stub.active, stub.arrived, stub.peak) == (0, 31, 1)
 
 
 def test_refusing_port_refuses_connections() -> None:
