@@ -17,7 +17,7 @@ the full IR does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,17 +114,7 @@ def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
     if res.doc is None:
         return ir.Origin(res.kind, res.namespace, res.name, _field(loc))
     # Document.span, the one place every command takes positions from, when the line is first read.
-    return ir.Origin.located(_locate(res, loc), res.kind, res.namespace, res.name, _field(loc))
-
-
-def _locate(res: Resource, loc: tuple[str | int, ...]) -> Callable[[], tuple[str, int, int]]:
-    """How to find the file, line and column of `loc` in `res` (parses its document again: only when asked)."""
-
-    def locate() -> tuple[str, int, int]:
-        span = res.span(loc)
-        return span.path, span.line, span.column
-
-    return locate
+    return ir.Origin.located(res, loc, res.kind, res.namespace, res.name, _field(loc))
 
 
 def _field(loc: tuple[str | int, ...]) -> str:
@@ -1396,7 +1386,7 @@ class Compiler:
         args = (vs.namespace, vs.name, i, j, rule.name, getattr(m, "name", None) if m is not None else None)
         if vs.res.doc is None:
             return ir.RuleRef(*args)
-        return ir.RuleRef.located(_locate(vs.res, loc), *args)
+        return ir.RuleRef.located(vs.res, loc, *args)
 
     def _fill(self, vh: ir.VirtualHost, sequences: list[tuple[_VS, list[_Item]]], *, sort_catch_all: bool) -> None:
         """Put the routes of one or more VirtualServices into a vhost, in final order."""
@@ -2222,7 +2212,7 @@ def _port_entry(settings: list[Any], port: int) -> tuple[int, Any] | None:
 def _policy_origin(res: Resource, level: str, loc: tuple[str | int, ...]) -> ir.PolicyOrigin:
     if res.doc is None:
         return ir.PolicyOrigin(res.namespace, res.name, level, _field(loc))  # type: ignore[arg-type]
-    return ir.PolicyOrigin.located(_locate(res, loc), res.namespace, res.name, level, _field(loc))
+    return ir.PolicyOrigin.located(res, loc, res.namespace, res.name, level, _field(loc))
 
 
 def _hash_policy(ch: Any, origin: ir.PolicyOrigin) -> ir.HashPolicy | None:

@@ -107,10 +107,13 @@ class _Located:
     _LAZY: tuple[str, ...] = ()
 
     @classmethod
-    def located(cls, locate: Callable[[], tuple[str, int, int]], *args: Any) -> Self:
-        """An instance of `args` whose `file`, `line` (and `column`, if it has one) `locate()` gives on first read."""
+    def located(cls, where: Any, loc: tuple[str | int, ...], *args: Any) -> Self:
+        """An instance of `args` whose `file`, `line` (and `column`) are `where.span(loc)`'s, found on first read.
+
+        `where` is the resource (`meshc.mesh.Resource`); the pair is all an instance keeps until then.
+        """
         obj = cls(*args)
-        obj._at = locate  # type: ignore[attr-defined]
+        obj._at = (where, loc)  # type: ignore[attr-defined]
         for name in cls._LAZY:
             delattr(obj, name)
         return obj
@@ -120,14 +123,14 @@ class _Located:
         def __getattr__(self, name: str) -> Any:
             # Called only for an attribute that is not set: a lazy one not yet located.
             if name in type(self)._LAZY:
-                locate = object.__getattribute__(self, "_at")
-                if locate is not None:
+                at = object.__getattribute__(self, "_at")
+                if at is not None:
                     self._at = None
-                    file, line, column = locate()
-                    self.file = file
-                    self.line = line
+                    span = at[0].span(at[1])
+                    self.file = span.path
+                    self.line = span.line
                     if "column" in type(self)._LAZY:
-                        self.column = column
+                        self.column = span.column
                     return getattr(self, name)
             raise AttributeError(name)
 
