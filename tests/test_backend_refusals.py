@@ -101,6 +101,9 @@ CASES = [
     ("query name", "q" * 5000, {"envoy", "nginx"}),
     ("header value", "50%", {"envoy"}),  # nginx writes a literal `%`
     ("header value", "%FOO%", {"envoy"}),
+    # Envoy's HeaderValue takes at most 16384 bytes (found by the long hostile-string profile); nginx takes it
+    ("header value", "v" * 16385, {"envoy"}),
+    ("header value", "\u0130" * 8193, {"envoy"}),  # 8,193 characters, 16,386 bytes
     ("path regex", "a{2,1000}" * 40, {"envoy", "nginx"}),  # RE2 program size 79924: over the proxies' 32768
 ]
 
@@ -150,3 +153,23 @@ def test_the_response_splitting_input_writes_nothing(
     assert "internal error" not in err
     if code == 1:
         assert ("MC413" if target == "envoy" else "MC490") in err and "nothing written" in err
+
+
+@pytest.mark.parametrize(("value", "error"), [("v" * 16384, False), ("v" * 16385, True), ("\u0130" * 8193, True)])
+def test_lint_reports_a_header_value_envoy_rejects_for_its_size(
+    value: str, error: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Proves: MC006 at the value when a header value is over Envoy's 16384 bytes, counted in bytes, not characters."""
+    f = tmp_path / "vs.yaml"
+    f.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec:\n  hosts: [r]\n"
+        f"  http:\n  - headers:\n      request:\n        set:\n          x-a: '{value}'\n"
+        "    route:\n    - destination: {host: r}\n",
+        encoding="utf-8",
+    )
+    code = main(["lint", "--no-config", "--select", "MC006", str(f)])
+    out = capsys.readouterr().out
+    if error:
+        assert code == 1 and "vs.yaml:10:16: MC006" in out and "Envoy accepts at most 16384" in out, out
+    else:
+        assert code == 0, out

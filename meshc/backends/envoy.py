@@ -45,6 +45,7 @@ from meshc.backends.options import (
 from meshc.backends.regexes import MAX_PROGRAM_SIZE, program_size
 from meshc.diagnostics import Diagnostic
 from meshc.hosts import is_ip
+from meshc.models.checks import MAX_HEADER_BYTES, oversized_header
 from meshc.rules import envoy as codes
 
 # --- type URLs and names ------------------------------------------------------------------------
@@ -271,15 +272,23 @@ MAX_BODY = 1048576
 """Bytes of a direct response body (`max_direct_response_body_size_bytes`, as istiod sets it)."""
 
 
+def _too_long(text: str) -> str | None:
+    """Why Envoy refuses `text` as a header name or value for its size (`HeaderValue`: at most 16384 bytes)."""
+    size = oversized_header(text)
+    return None if size is None else f"it has {size} bytes (Envoy: at most {MAX_HEADER_BYTES})"
+
+
 def _ops_refusals(where: str, target: dict[str, Any]) -> list[tuple[str, str, str]]:
     out = []
     for key in ("request_headers_to_add", "response_headers_to_add"):
         for entry in target.get(key, []):
             name, value = entry["header"]["key"], entry["header"]["value"]
-            if not name or text_error(name):
-                out.append((f"{where}header name", name, text_error(name) or "it is empty"))
-            if header_value_error(value):
-                out.append((f"{where}value of header `{name}`", value, header_value_error(value) or ""))
+            why = text_error(name) or _too_long(name) or ("" if name else "it is empty")
+            if why:
+                out.append((f"{where}header name", name, why))
+            value_why = header_value_error(value) or _too_long(value)
+            if value_why:
+                out.append((f"{where}value of header `{name}`", value, value_why))
     for key in ("request_headers_to_remove", "response_headers_to_remove"):
         for name in target.get(key, []):
             if not name or text_error(name):

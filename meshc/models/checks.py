@@ -412,15 +412,39 @@ StrictHeaderName = Annotated[str, AfterValidator(_check_strict_header)]
 """A header name of letters, digits and `-` only."""
 
 
+MAX_HEADER_BYTES = 16384
+"""Bytes of a header name or value Envoy loads (`config.core.v3.HeaderValue`: `max_bytes: 16384` on
+`key` and `value`); istiod's webhook has no limit, so a longer one passes `kubectl apply` and Envoy
+rejects the whole route configuration."""
+
+
+def oversized_header(value: str) -> int | None:
+    """The size in bytes of a header name or value longer than Envoy loads (`MAX_HEADER_BYTES`), else None."""
+    size = len(value.encode("utf-8", "surrogatepass"))
+    return size if size > MAX_HEADER_BYTES else None
+
+
+def header_bytes_error(value: str, what: str) -> str | None:
+    """Why Envoy rejects `value` as a header name or value for its size, or None."""
+    size = oversized_header(value)
+    if size is None:
+        return None
+    return f"{what} {shown(value)} has {size} bytes; Envoy accepts at most {MAX_HEADER_BYTES}"
+
+
 def header_value_error(value: str) -> str | None:
     """Why `value` cannot be a header value, or None.
 
     Istio's `ValidateHTTPHeaderValue` (validation.go: no control characters but tab, and the
     `%VARIABLE%` syntax of header_value_validator.go), then Envoy's substitution format parser
-    (a `%` starts a command `%NAME%`, `%NAME(args)%` or `%NAME(args):length%`; `%%` is a `%`).
+    (a `%` starts a command `%NAME%`, `%NAME(args)%` or `%NAME(args):length%`; `%%` is a `%`), and
+    Envoy's size limit (`MAX_HEADER_BYTES`).
     """
     if not _HEADER_VALUE_RE.match(value):
         return f"header value {shown(value)} contains control characters"
+    too_long = header_bytes_error(value, "header value")
+    if too_long:
+        return too_long
     error = _istio_header_value_error(value) or _envoy_header_value_error(value)
     if error:
         return f"header value {shown(value)} is invalid: {error}"
@@ -617,7 +641,7 @@ def _operation_name_error(name: str, allow_authority: bool) -> str | None:
         return "the `Host` header cannot be changed here"
     if name.startswith(":"):
         return f"header `{name}` cannot be changed: names starting with `:` are internal"
-    return envoy_string_error(name, "header name")
+    return envoy_string_error(name, "header name") or header_bytes_error(name, "header name")
 
 
 def is_authority_header(name: str) -> bool:
