@@ -24,6 +24,7 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from meshc.models.checks import MAX_HEADER_BYTES
 from meshc.source import TEMPLATE_ACTION
 from tests.conftest import CORPUS, EXAMPLES
 from tests.kube_yaml import dump_all
@@ -177,7 +178,19 @@ _port = st.sampled_from((80, 443, 8080, 9080, 65535, 1))
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")  # and what YAML reads as line breaks
 _C1 = re.compile("[\x7f-\x9f]")
 _nonempty = hostile_text.map(lambda t: t or "x")
-_header_value = _nonempty.map(lambda t: _CONTROL.sub("", t).replace("%", "%%") or "v")
+
+
+def _fits_a_header(text: str) -> str:
+    """At most Envoy's 16384 bytes of a header value (longer is MC006 by design), cut at a whole character."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= MAX_HEADER_BYTES:
+        return text
+    cut = data[:MAX_HEADER_BYTES].decode("utf-8", "ignore")
+    percents = len(cut) - len(cut.rstrip("%"))
+    return cut[:-1] if percents % 2 else cut  # `%%` is one percent sign: never leave half of one
+
+
+_header_value = _nonempty.map(lambda t: _fits_a_header(_CONTROL.sub("", t).replace("%", "%%")) or "v")
 _envoy_value = hostile_text.map(lambda t: re.sub("[\x00\r\n]", "", t))
 _url_text = hostile_text.map(lambda t: re.sub("[\x00-\x1f\x7f]", "", t))
 _path_value = _nonempty.map(lambda t: t.replace("{", "").replace("}", "") or "/")
