@@ -31,21 +31,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput") and FIGURES not in os.environ:
         os.environ[FIGURES] = tempfile.mkdtemp(prefix="meshc-figures-")
         config.stash[_OWNER] = os.environ[FIGURES]
-    if not hasattr(config, "workerinput"):
-        _compile_bytecode()
-
-
-def _compile_bytecode() -> None:
-    """Compile meshc's modules once, as an install does, before the workers and subprocesses import them.
-
-    An editable install under PYTHONDONTWRITEBYTECODE (CI images set it) leaves no `.pyc`, so every
-    `meshc` the tests start in a subprocess compiled the package again: 1.1 s instead of 0.75 s of
-    CPU for a lint of bookinfo, a few hundred times in a run. The files go to `meshc/__pycache__`
-    (ignored by git); a stale one is recompiled by Python as usual.
-    """
-    import compileall
-
-    compileall.compile_dir(ROOT / "meshc", quiet=1, workers=1)
 
 
 _OWNER = pytest.StashKey[str]()
