@@ -12,10 +12,14 @@ from typing import Any
 
 from meshc.diagnostics import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+
+def _toml() -> Any:
+    """The TOML parser, imported when a configuration file is read (`--no-config` never needs it)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
 
 
 class ConfigError(Exception):
@@ -104,6 +108,7 @@ def discover(start: Path | None = None) -> Path | None:
             return candidate
         py = folder / "pyproject.toml"
         if py.is_file():
+            tomllib = _toml()
             try:
                 data = tomllib.loads(py.read_text(encoding="utf-8"))
             except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
@@ -119,6 +124,7 @@ def load(path: Path | None = None, *, search: bool = True) -> Options:
         path = discover()
     if path is None:
         return Options()
+    tomllib = _toml()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
