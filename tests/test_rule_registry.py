@@ -133,3 +133,22 @@ def test_lazy_modules_declare_kinds_meshc_reads(module: str) -> None:
     known = {kind for _, kind in KINDS}
     reads = READS[module]
     assert reads is not None and reads <= known, sorted(reads - known)
+
+
+@pytest.mark.parametrize("name", ["lint", "route", "compile", "rule", "test"])
+def test_one_command_tree_says_what_the_whole_tree_says(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Proves: the click tree of one command (what a run of it builds) has the same help and usage errors."""
+    from meshc import cli
+
+    assert list(cli.command(name).commands) == [name]
+    outputs = []
+    for tree in (cli.command(None), cli.command(name)):
+        for args in (["--help"], ["--no-such-flag"]):
+            try:
+                tree.main(args=[name, *args], prog_name="meshc", standalone_mode=False)
+            except Exception as exc:  # a usage error: its message is what the user sees
+                outputs.append(f"{type(exc).__name__}: {exc}")
+            outputs.append(capsys.readouterr().out)
+    half = len(outputs) // 2
+    assert outputs[:half] == outputs[half:]
+    assert "Usage: meshc" in outputs[0] and "no-such-flag" in outputs[half - 2]
