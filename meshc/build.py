@@ -1,8 +1,8 @@
 """The `meshc compile` command: load, compile, render through one target, and say what differs from Istio.
 
 `compile_target()` does everything but printing and writing: the CLI parses its flags into
-`meshc.backends.Flags`, calls it, prints `Compiled.messages()` and writes `Compiled.text` when it is
-not None. Every target is treated the same way:
+`meshc.backends.Flags`, calls it, prints the messages and writes `Compiled.chunks` when it is not
+None. Every target is treated the same way:
 
 - a gap (an `MC4xx` warning: a piece left out or approximated) is reported and the configuration
   is written; with `strict`, nothing is written and the exit code is 1;
@@ -37,7 +37,8 @@ class Compiled:
     """What `meshc compile` produced: the text to write (None: nothing), what to report, the exit code."""
 
     target: str
-    text: str | None
+    chunks: list[str] | None
+    """The text to write, in the pieces the target made it in (None: nothing); never joined whole."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Lines about the input (`file:line: message`), shown as `meshc: warning: ...`."""
@@ -45,6 +46,11 @@ class Compiled:
     """The closing line (`3 gaps: ...`), shown as `meshc: ...`."""
     exit_code: int = EXIT_OK
     _target: backends.Target | None = None
+
+    @property
+    def text(self) -> str | None:
+        """The text to write, whole (None: nothing)."""
+        return None if self.chunks is None else "".join(self.chunks)
 
     def check(self, path: Path | None) -> tuple[str, int]:
         """Validate the written file (or, for stdout, the text in a temporary file): (message, exit code).
@@ -55,14 +61,15 @@ class Compiled:
         target = self._target
         if target is None or not target.validator:
             return f"--check: nothing validates the `{self.target}` target but meshc itself", self.exit_code
-        if self.text is None:
+        if self.chunks is None:
             return "--check: nothing was written, nothing to check", self.exit_code
         with tempfile.TemporaryDirectory(prefix="meshc-check-") as tmp:
             file = path
             if file is None or not file.is_file():
                 suffix = ".yaml" if self.target == "envoy" else ".conf"
                 file = Path(tmp) / f"{self.target}{suffix}"
-                file.write_text(self.text, encoding="utf-8")
+                with file.open("w", encoding="utf-8") as handle:
+                    handle.writelines(self.chunks)
             verdict = target.check(file)
         if verdict is None:
             return (
@@ -127,20 +134,26 @@ def compile_target(
                 f"--context `{wanted}` names no proxy of this configuration; its proxies: {', '.join(proxies)}"
             )
     warnings = [note.located() for note in [*loaded.notes, *compiled.notes]]
-    text, diagnostics = chosen.render(compiled, target_options)
-    result = Compiled(target, text, diagnostics, warnings, _target=chosen)
+    # The IR holds all that rendering and its messages need (its origins keep their documents, not
+    # the models): the Mesh and its models are dropped before the output is made (peak memory).
+    loaded.mesh.forget()
+    del loaded
+    chunks: list[str] = []
+    diagnostics = chosen.write(compiled, target_options, chunks.append)
+    del compiled
+    result = Compiled(target, chunks, diagnostics, warnings, _target=chosen)
     errors = [d for d in diagnostics if d.severity >= Severity.ERROR]
     gaps = [d for d in diagnostics if d.severity < Severity.ERROR]
     codes = ", ".join(sorted({d.code for d in diagnostics}))
     if errors:
-        result.text = None
+        result.chunks = None
         result.exit_code = EXIT_FINDINGS
         result.summary = (
             f"{_count(len(errors), 'error')}: the {target} configuration cannot carry {_it(len(errors))} safely; "
             f"nothing written ({codes}: `meshc rule CODE`)"
         )
     elif gaps and strict:
-        result.text = None
+        result.chunks = None
         result.exit_code = EXIT_FINDINGS
         result.summary = f"{_count(len(gaps), 'gap')}: --strict: nothing written ({codes}: `meshc rule CODE`)"
     elif gaps:

@@ -114,7 +114,7 @@ def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
     if res.doc is None:
         return ir.Origin(res.kind, res.namespace, res.name, _field(loc))
     # Document.span, the one place every command takes positions from, when the line is first read.
-    return ir.Origin.located(res, loc, res.kind, res.namespace, res.name, _field(loc))
+    return ir.Origin.located(res.doc, loc, res.kind, res.namespace, res.name, _field(loc))
 
 
 def _field(loc: tuple[str | int, ...]) -> str:
@@ -1386,7 +1386,7 @@ class Compiler:
         args = (vs.namespace, vs.name, i, j, rule.name, getattr(m, "name", None) if m is not None else None)
         if vs.res.doc is None:
             return ir.RuleRef(*args)
-        return ir.RuleRef.located(vs.res, loc, *args)
+        return ir.RuleRef.located(vs.res.doc, loc, *args)
 
     def _fill(self, vh: ir.VirtualHost, sequences: list[tuple[_VS, list[_Item]]], *, sort_catch_all: bool) -> None:
         """Put the routes of one or more VirtualServices into a vhost, in final order."""
@@ -2212,7 +2212,7 @@ def _port_entry(settings: list[Any], port: int) -> tuple[int, Any] | None:
 def _policy_origin(res: Resource, level: str, loc: tuple[str | int, ...]) -> ir.PolicyOrigin:
     if res.doc is None:
         return ir.PolicyOrigin(res.namespace, res.name, level, _field(loc))  # type: ignore[arg-type]
-    return ir.PolicyOrigin.located(res, loc, res.namespace, res.name, level, _field(loc))
+    return ir.PolicyOrigin.located(res.doc, loc, res.namespace, res.name, level, _field(loc))
 
 
 def _hash_policy(ch: Any, origin: ir.PolicyOrigin) -> ir.HashPolicy | None:

@@ -50,7 +50,7 @@ import string
 import sys
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
@@ -1716,24 +1716,57 @@ def _yaml_escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def dump_yaml(data: Any, prefix: str = "") -> str:
-    """Block-style YAML of plain data after `prefix`, byte-for-byte deterministic (no dependency, no anchors).
+class Items:
+    """A list whose items are made while it is written (`write_yaml`, `write_json`), one at a time.
 
-    Lines are joined in chunks of `_CHUNK_LINES` as they are made: a list of every line of a
-    20 MB document would cost three times its size.
+    A renderer puts one where a list would hold thousands of large items (the virtual hosts of a
+    route table, the clusters of a bootstrap): only the item being written is held, not the list
+    nor its whole text. It can be iterated once; its truth value tells whether it has an item.
+    """
+
+    __slots__ = ("_head", "_rest")
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self._rest = iter(items)
+        self._head: list[Any] = []
+
+    def __bool__(self) -> bool:
+        if not self._head:
+            for item in self._rest:
+                self._head.append(item)
+                break
+        return bool(self._head)
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._head:
+            yield self._head.pop()
+        yield from self._rest
+
+
+def dump_yaml(data: Any, prefix: str = "") -> str:
+    """Block-style YAML of plain data after `prefix`, byte-for-byte deterministic (no dependency, no anchors)."""
+    chunks: list[str] = []
+    write_yaml(data, chunks.append, prefix)
+    return "".join(chunks)
+
+
+def write_yaml(data: Any, write: Callable[[str], Any], prefix: str = "") -> None:
+    """`dump_yaml`'s text, given to `write` in pieces as it is made (an `Items` is made as it is written).
+
+    Lines are joined in chunks of `_CHUNK_LINES`: a list of every line of a 20 MB document would
+    cost three times its size.
     """
     lines: list[str] = []
-    chunks: list[str] = [prefix]
-    _emit(data, 0, "", lines, chunks)
-    chunks.append("\n".join(lines))
-    chunks.append("\n")
-    return "".join(chunks)
+    write(prefix)
+    _emit(data, 0, "", lines, write)
+    write("\n".join(lines))
+    write("\n")
 
 
 _CHUNK_LINES = 4096
 
 
-def _emit(data: Any, indent: int, lead: str, lines: list[str], chunks: list[str]) -> None:
+def _emit(data: Any, indent: int, lead: str, lines: list[str], write: Callable[[str], Any]) -> None:
     """Append the lines of `data` at `indent`; the first line starts with `lead` instead of the indent.
 
     (`lead` carries the "- " of the list item this node is the first line of.)
@@ -1753,28 +1786,28 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], chunks: list[str]
                 lines.append(f"{p}{k}: {scalars.get(value) or _scalar(value)}")
             elif isinstance(value, dict) and value:
                 lines.append(f"{p}{k}:")
-                _emit(value, indent + 2, pad + "  ", lines, chunks)
-            elif isinstance(value, list) and value:
+                _emit(value, indent + 2, pad + "  ", lines, write)
+            elif isinstance(value, (list, Items)) and value:
                 lines.append(f"{p}{k}:")
-                _emit(value, indent, pad, lines, chunks)
+                _emit(value, indent, pad, lines, write)
             else:
                 lines.append(f"{p}{k}: {_inline(value)}")
             p = pad
         return
-    if isinstance(data, list):
+    if isinstance(data, (list, Items)):
         if not data:
             lines.append(lead + "[]")
             return
         p = lead
         for item in data:
-            if isinstance(item, (dict, list)) and item:
-                _emit(item, indent + 2, p + "- ", lines, chunks)
+            if isinstance(item, (dict, list, Items)) and item:
+                _emit(item, indent + 2, p + "- ", lines, write)
             else:
                 lines.append(f"{p}- {_inline(item)}")
             p = pad
             if len(lines) >= _CHUNK_LINES:
-                chunks.append("\n".join(lines))
-                chunks.append("\n")
+                write("\n".join(lines))
+                write("\n")
                 lines.clear()
         return
     lines.append(lead + _scalar(data))
@@ -1783,9 +1816,50 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], chunks: list[str]
 def _inline(value: Any) -> str:
     if isinstance(value, dict):
         return "{}"
-    if isinstance(value, list):
+    if isinstance(value, (list, Items)):
         return "[]"
     return _scalar(value)
+
+
+class _ItemsAsList(list[Any]):
+    """An `Items` as json's encoder sees it: a list (so it is written as an array) whose items come one at a time.
+
+    The pure-Python encoder (the one `json.dumps` uses with an indent) asks a list only whether it
+    is empty and for its items, which `Items` answers; nothing else reads this object.
+    """
+
+    def __init__(self, items: Items) -> None:
+        super().__init__()
+        self.items = items
+
+    def __len__(self) -> int:
+        return 1 if self.items else 0
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Items):
+        return _ItemsAsList(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def write_json(data: Any, write: Callable[[str], Any]) -> None:
+    """`json.dumps(data, indent=2, ensure_ascii=False)` and a newline, given to `write` in pieces (`Items` as arrays).
+
+    With an indent, `json.dumps` joins what the encoder's `iterencode` makes; this writes the same
+    pieces, a few thousand at a time.
+    """
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False, default=_json_default)
+    pieces: list[str] = []
+    for piece in encoder.iterencode(data):
+        pieces.append(piece)
+        if len(pieces) >= _CHUNK_LINES * 4:
+            write("".join(pieces))
+            pieces.clear()
+    pieces.append("\n")
+    write("".join(pieces))
 
 
 def to_yaml(ir: IR) -> str:

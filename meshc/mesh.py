@@ -1002,6 +1002,15 @@ class Mesh:
             self._memo[key] = build(self)
         return self._memo[key]
 
+    def forget(self) -> None:
+        """Drop the memoised values (`memo`), which may refer back to this Mesh.
+
+        The Resolver among them does: a cycle that only the cyclic collector would free. Without
+        them, the Mesh and its models are freed as soon as nothing else refers to them (`meshc
+        compile`, once the IR is built).
+        """
+        self._memo.clear()
+
     # --- workloads -----------------------------------------------------------------------------
 
     def workloads_matching(self, selector: Mapping[str, str] | None, namespace: str | None = None) -> list[Workload]:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -39,14 +40,16 @@ def is_special(path: str | Path) -> bool:
     return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write text to path: in place for a special file, else atomically; a symbolic link is refused.
+def write_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write text (or its pieces, in order) to path: in place for a special file, else atomically; a link is refused.
 
-    On any error the temporary file is removed and an existing file is left untouched.
+    On any error, even midway through the pieces, the temporary file is removed and an existing
+    file is left untouched.
     """
+    pieces = [text] if isinstance(text, str) else text
     target = Path(path)
     if is_special(target):
-        _write_special(target, text)
+        _write_special(target, pieces)
         return
     if target.is_symlink():
         raise OutputError(
@@ -64,7 +67,8 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise OutputError(f"cannot write `{path}`: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _mode_for(target))  # the temporary file is ours: its mode is ours to set
@@ -79,21 +83,21 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise
 
 
-def _write_special(target: Path, text: str) -> None:
+def _write_special(target: Path, pieces: Iterable[str]) -> None:
     """Write to a special file as it is: no temporary file, no rename, no chmod, no truncation.
 
     O_APPEND keeps `-o /dev/stdout >> log` appending (a new open of /dev/stdout starts at offset 0).
     """
-    data = text.encode("utf-8")
     try:
         fd = os.open(target, os.O_WRONLY | os.O_APPEND | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise OutputError(f"cannot write `{target}`: {exc.strerror}") from None
     try:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        for piece in pieces:
+            view = memoryview(piece.encode("utf-8"))
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
     except BrokenPipeError:
         raise
     except OSError as exc:

@@ -57,6 +57,21 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path: Path, monkeypatch:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_pieces_are_written_in_order_and_a_failure_midway_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.yaml"
+    write_atomic(target, ["a: 1\n", "b: 2\n", "c: 3\n"])
+    assert target.read_text() == "a: 1\nb: 2\nc: 3\n"
+
+    def pieces() -> object:
+        yield "x: 1\n"
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_atomic(target, pieces())  # type: ignore[arg-type]
+    assert target.read_text() == "a: 1\nb: 2\nc: 3\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml"]
+
+
 @pytest.mark.parametrize("where", ["missing-folder/out.json", "."])
 def test_unwritable_targets_are_one_line_errors(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = str(tmp_path / where)

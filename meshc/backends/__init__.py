@@ -1,12 +1,15 @@
 """Compile targets: each turns the IR into one data plane's configuration through the same contract.
 
-A target is a module with four functions, and `get(name)` returns them as a `Target`:
+A target is a module with these functions, and `get(name)` returns them as a `Target`:
 
 - `options(flags: Flags) -> options`: the target's own options from the `meshc compile` flags it
   takes (it refuses, as `OptionError`, a malformed value and a flag it does not take);
 - `render(ir, options) -> (text, diagnostics)`: the configuration text, and a diagnostic (`MC4xx`)
   for everything the target cannot express (a warning: the piece is left out or approximated and
   the rest is written) or cannot write safely (an error: nothing may be written);
+- `write(ir, options, out) -> diagnostics`: the same text given to `out` in pieces as it is made
+  (never whole: `meshc compile` keeps only the pieces, not the data they were made of); the
+  diagnostics are complete when it returns;
 - `check(path) -> Check | None`: the data plane's own validation of a written file (`envoy --mode
   validate`, `nginx -t`); None when its binary is not installed.
 
@@ -77,6 +80,7 @@ class Target:
     name: str
     options: Callable[[Flags], Any]
     render: Callable[..., tuple[str, list[Diagnostic]]]
+    write: Callable[[IR, Any, Callable[[str], Any]], list[Diagnostic]]
     check: Callable[[Path], Check | None]
     validator: str
     """The validating program's name, for messages (`envoy`, `nginx`; empty for the IR)."""
@@ -95,7 +99,7 @@ def get(target: str) -> Target:
         if exc.name == module_name:
             raise BackendUnavailable(f"the `{target}` backend is not available in this build") from None
         raise
-    return Target(target, module.options, module.render, module.check, getattr(module, "VALIDATOR", ""))
+    return Target(target, module.options, module.render, module.write, module.check, getattr(module, "VALIDATOR", ""))
 
 
 def load(target: str) -> Callable[[IR], tuple[str, list[Diagnostic]]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from meshc.backends import Check, Flags
 from meshc.backends.options import refuse
 from meshc.diagnostics import Diagnostic
-from meshc.ir import IR, to_yaml
+from meshc.ir import IR, to_dict, write_yaml
 
 VALIDATOR = ""
 
@@ -24,9 +25,17 @@ def options(flags: Flags) -> None:
     refuse(flags, ("resolver", "resolver_valid"), "--resolver and --resolver-valid apply to --target nginx")
 
 
+def write(ir: IR, options: Any, out: Callable[[str], Any]) -> list[Diagnostic]:
+    """The IR as YAML, given to `out` in pieces; the IR has no gaps."""
+    write_yaml(to_dict(ir), out)
+    return []
+
+
 def render(ir: IR, options: Any = None) -> tuple[str, list[Diagnostic]]:
     """The IR as YAML; the IR has no gaps."""
-    return to_yaml(ir), []
+    chunks: list[str] = []
+    write(ir, options, chunks.append)
+    return "".join(chunks), []
 
 
 def check(path: Path) -> Check | None:

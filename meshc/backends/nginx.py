@@ -54,6 +54,7 @@ import fnmatch
 import ipaddress
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -470,6 +471,11 @@ def _percent_lines(pairs: list[tuple[float, str]]) -> list[tuple[str, str]]:
     return out
 
 
+_JOIN_LINES = 4096
+_PIECE = 1 << 16
+"""About how many characters `write` gives `out` at a time."""
+
+
 @dataclass
 class _Out:
     """Lines of the http block, in sections that are written in a fixed order."""
@@ -480,6 +486,30 @@ class _Out:
     splits: list[str] = field(default_factory=list)
     servers: list[str] = field(default_factory=list)
     literals: list[str] = field(default_factory=list)
+    server_text: list[str] = field(default_factory=list)
+    """The server lines before those in `servers`, joined a few thousand at a time (`keep_short`)."""
+
+    def keep_short(self) -> None:
+        """Join the server lines made so far once they are many (a line alone costs more than its text)."""
+        if len(self.servers) >= _JOIN_LINES:
+            self.server_text.append("\n".join(self.servers))
+            self.servers.clear()
+
+
+def _write_section(items: list[str], out: Callable[[str], Any]) -> None:
+    """Write a blank line, then the lines (or pieces of lines) `items`, a piece of about `_PIECE` at a time."""
+    out("\n")
+    block: list[str] = []
+    size = 0
+    for item in items:
+        block.append(item)
+        size += len(item)
+        if size >= _PIECE:
+            out("\n" + "\n".join(block))
+            block.clear()
+            size = 0
+    if block:
+        out("\n" + "\n".join(block))
 
 
 @dataclass(frozen=True)
@@ -749,7 +779,8 @@ class _Renderer(GapReport):
 
     # top level -----------------------------------------------------------------------------------
 
-    def render(self) -> str:
+    def write(self, out: Callable[[str], Any]) -> None:
+        """Give the nginx.conf to `out` section by section (never joined whole)."""
         contexts = self.ir.contexts
         if self.opts.contexts:
             wanted = set(self.opts.contexts)
@@ -798,14 +829,13 @@ class _Renderer(GapReport):
             self.out.dns,
             self.out.maps,
             self.out.splits,
-            self.out.servers,
+            [*self.out.server_text, *self.out.servers],
         )
+        out("\n".join(lines))
         for section in sections:
             if section:
-                lines.append("")
-                lines.extend(section)
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+                _write_section(section, out)
+        out("\n}\n")
 
     def context(self, ctx: irm.Context, prefix: str) -> None:
         self.out.servers.append(f"    # ---- context {_comment(ctx.name)} ({ctx.kind}) ----")
@@ -1339,6 +1369,7 @@ class _Renderer(GapReport):
             lines.append("        }")
         lines.append("    }")
         self.out.servers.extend(lines)
+        self.out.keep_short()
         for skipped in vh.skipped:
             reason = skipped.reason.lower()
             if "sourcelabels" in reason or "source labels" in reason or "sourcenamespace" in reason:
@@ -1910,11 +1941,18 @@ def _quote_body(text: str) -> str:
 # --- entry point --------------------------------------------------------------------------------
 
 
+def write(ir: irm.IR, options: NginxOptions | None, out: Callable[[str], Any]) -> list[Diagnostic]:
+    """`render`'s text given to `out` in pieces, and the MC4xx diagnostics."""
+    r = _Renderer(ir, options or NginxOptions())
+    r.write(out)
+    return sorted(r.diags, key=Diagnostic.sort_key)
+
+
 def render(ir: irm.IR, options: NginxOptions | None = None) -> tuple[str, list[Diagnostic]]:
     """The nginx.conf text (deterministic bytes), and the MC4xx diagnostics."""
-    r = _Renderer(ir, options or NginxOptions())
-    text = r.render()
-    return text, sorted(r.diags, key=Diagnostic.sort_key)
+    chunks: list[str] = []
+    diags = write(ir, options, chunks.append)
+    return "".join(chunks), diags
 
 
 # --- the target contract (see meshc.backends) ----------------------------------------------------
