@@ -495,6 +495,8 @@ def lint(
         mesh = Mesh(inv.indexed(), options, defaults=True)
         findings, skipped_rules = run_rules(mesh, rules)
     sources = {f.path: f for f in inv.loaded.files}
+    # Only a file whose text holds `meshc` can hold an ignore comment: the others' lines are not looked up.
+    commented = {path: f for path, f in sources.items() if "meshc" in f.text}
     out: list[Diagnostic] = []
     suppressed = 0
     candidates: list[tuple[Diagnostic, Any, bool]] = [(d, inv.annotations.get(id(d)), True) for d in inv.diagnostics]
@@ -520,7 +522,7 @@ def lint(
         if per_path and _matches([p.upper() for p in per_path], diag):
             suppressed += 1
             continue
-        src = sources.get(diag.span.path)
+        src = commented.get(diag.span.path)
         if src is not None and _line_ignored(diag, src.line_text(diag.span.line)):
             suppressed += 1
             continue

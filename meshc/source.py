@@ -22,6 +22,7 @@ same structure (a few recent pieces are cached).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import contextlib
 import gc
@@ -71,22 +72,50 @@ class LoadError(Exception):
         self.help = help
 
 
+LINE_BLOCK = 1 << 16
+"""Characters of text (whole lines) that `SourceFile.line_text` splits into lines at a time."""
+
+LINE_BLOCKS_KEPT = 4
+"""Blocks whose lines a file keeps at once (diagnostics are looked up in runs of nearby lines)."""
+
+
 @dataclass(slots=True, eq=False)
 class SourceFile:
     """One input file: its display path and its text, with line ends normalised to LF."""
 
     path: str
     text: str
-    _lines: list[str] | None = None
+    _blocks: tuple[list[int], list[int]] | None = None
+    """(start offset, first line) of each block of about `LINE_BLOCK` characters of whole lines."""
+    _split: dict[int, list[str]] | None = None
+    """The lines of the blocks looked up last, by block number (the dict's order is the recency)."""
     _parsed: dict[tuple[int, bool], list[tuple[Any, dict[int, Any]]]] | None = None
 
     def line_text(self, line: int) -> str:
-        """Text of a 1-based line, without its line break ('' past the end)."""
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        if 1 <= line <= len(self._lines):
-            return self._lines[line - 1]
-        return ""
+        """Text of a 1-based line, without its line break ('' past the end).
+
+        A list of every line would be the largest thing a lint holds after the models (a string
+        per line: 19 MiB for a 4.6 MB file); only the lines of the few blocks looked up last are
+        kept.
+        """
+        if self._blocks is None:
+            self._blocks = _line_blocks(self.text, LINE_BLOCK)
+        starts, firsts = self._blocks
+        if line < 1:
+            return ""
+        k = bisect.bisect_right(firsts, line) - 1
+        cache = self._split
+        if cache is None:
+            cache = self._split = {}
+        lines = cache.pop(k, None)  # re-inserted below: the dict's order is the recency
+        if lines is None:
+            end = starts[k + 1] - 1 if k + 1 < len(starts) else len(self.text)  # without the block's last LF
+            lines = self.text[starts[k] : end].split("\n")
+            while len(cache) >= LINE_BLOCKS_KEPT:
+                del cache[next(iter(cache))]
+        cache[k] = lines
+        at = line - firsts[k]
+        return lines[at] if at < len(lines) else ""
 
     def reparse(self, origin: Origin) -> tuple[Any, dict[int, Any]]:
         """The document at `origin` parsed again: (root, positions), the same structure as loaded."""
@@ -101,6 +130,20 @@ class SourceFile:
                 del cache[next(iter(cache))]
         cache[key] = docs
         return docs[origin.ordinal] if origin.ordinal < len(docs) else (None, {})
+
+
+def _line_blocks(text: str, size: int) -> tuple[list[int], list[int]]:
+    """(start offset, first line number) of consecutive blocks of whole lines of about `size` characters."""
+    starts = [0]
+    firsts = [1]
+    at = 0
+    while True:
+        end = text.find("\n", at + size)
+        if end < 0:
+            return starts, firsts
+        firsts.append(firsts[-1] + text.count("\n", at, end + 1))
+        at = end + 1
+        starts.append(at)
 
 
 class Origin(NamedTuple):

@@ -6,6 +6,7 @@ import math
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -437,3 +438,18 @@ def test_the_character_classes_are_the_complements_of_the_printable_sets_they_st
     ]
     for fast, negated in cases:
         assert fast.findall(every) == re.findall(negated, every), fast.pattern
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="ab\n ", max_size=60),
+    st.integers(min_value=1, max_value=12),
+    st.lists(st.integers(min_value=-2, max_value=40), max_size=30),
+)
+def test_line_text_is_the_line_of_the_split_text(text: str, block: int, asked: list[int]) -> None:
+    """Proves: lines looked up by blocks of whole lines (any block size, any order) are those of a split at LF."""
+    lines = text.split("\n")
+    with mock.patch.object(source, "LINE_BLOCK", block), mock.patch.object(source, "LINE_BLOCKS_KEPT", 2):
+        src = SourceFile("t.yaml", text)
+        for line in [*asked, *range(len(lines) + 2)]:
+            assert src.line_text(line) == (lines[line - 1] if 1 <= line <= len(lines) else "")
