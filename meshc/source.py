@@ -449,15 +449,18 @@ def _after_node(s: str, i: int) -> None:
 
 
 class _Fast:
-    """Line-based parser for block-style YAML. Records positions as it goes."""
+    """Line-based parser for block-style YAML. Records positions as it goes (unless told not to)."""
 
-    __slots__ = ("depth", "line_no", "lines", "open_end", "pos")
+    __slots__ = ("depth", "line_no", "lines", "open_end", "pos", "positions")
 
-    def __init__(self, lines: list[str], first_line: int, open_end: bool = False) -> None:
+    def __init__(self, lines: list[str], first_line: int, open_end: bool = False, positions: bool = True) -> None:
         self.lines = lines
         self.open_end = open_end
         """The text does not end with a line break (a block scalar on the last line then has none)."""
         self.pos: dict[int, Any] = {}
+        self.positions = positions
+        """Whether to fill `pos` for the block structure: loading keeps no positions, so it skips them
+        (about 15% of the parse); a position is found by parsing the text again with them."""
         self.line_no = first_line  # 1-based number of lines[0]
         self.depth = 0
 
@@ -683,6 +686,7 @@ class _Fast:
         lines = self.lines
         n = len(lines)
         pos = self.pos
+        track = self.positions
         match_line = _LINE.match
         bool_null = _BOOL_NULL
         numeric = _NUMERIC_START
@@ -734,10 +738,13 @@ class _Fast:
                     if ind > cur_ind or (is_item and ind == cur_ind and cur_map):
                         # The key (or "-") waiting for a nested block gets it: this line opens it.
                         new: Any = [] if is_item else {}
-                        table: Any = [] if is_item else {}
-                        pos[id(new)] = table
+                        table: Any = None
+                        if track:
+                            table = pos[id(new)] = [] if is_item else {}
                         cur[pending] = new
-                        if cur_map:
+                        if not track:
+                            pass
+                        elif cur_map:
                             old = cur_tab[pending]
                             cur_tab[pending] = (old[0], old[1], old[2], line, ind + 1, 0)
                         else:
@@ -752,8 +759,9 @@ class _Fast:
                     raise _Bail
                 root = [] if is_item else {}
                 root_line, root_col = line, ind + 1
-                table = [] if is_item else {}
-                pos[id(root)] = table
+                table = None
+                if track:
+                    table = pos[id(root)] = [] if is_item else {}
                 cur, cur_tab, cur_ind, cur_map = root, table, ind, not is_item
             if cur_ind != ind:
                 raise _Bail
@@ -766,7 +774,8 @@ class _Fast:
                         pending = len(cur)
                         cur.append(None)
                         # An empty item is where the `-` ends (libyaml puts the empty scalar there).
-                        cur_tab.append((line, ind + 2, 0, line, ind + 2, 0))
+                        if track:
+                            cur_tab.append((line, ind + 2, 0, line, ind + 2, 0))
                         continue
                     c = rest[0]
                     if c == "-" and (len(rest) == 1 or rest[1] == " "):
@@ -775,7 +784,8 @@ class _Fast:
                     if quoted is None:
                         value, vlen, idx = self._value(rest, col, idx, ind)
                         cur.append(value)
-                        cur_tab.append((line, col + 1, vlen, line, col + 1, vlen))
+                        if track:
+                            cur_tab.append((line, col + 1, vlen, line, col + 1, vlen))
                         continue
                     key, klen, rest_at = quoted
                     vcol = col + rest_at
@@ -787,10 +797,12 @@ class _Fast:
                     vcol = len(raw) - len(rest)
                 # "- key: value": a mapping starts inside the item, at the key's column.
                 new = {}
-                table = {}
-                pos[id(new)] = table
+                table = None
+                if track:
+                    table = pos[id(new)] = {}
                 cur.append(new)
-                cur_tab.append((line, col + 1, 0, line, col + 1, 0))
+                if track:
+                    cur_tab.append((line, col + 1, 0, line, col + 1, 0))
                 stack.append((cur_ind, cur, cur_tab, cur_map))
                 if len(stack) >= MAX_DEPTH:
                     raise _Bail
@@ -818,7 +830,8 @@ class _Fast:
                 pending = key
                 cur[key] = None
                 # An empty value is where the `:` ends (libyaml puts the empty scalar there).
-                cur_tab[key] = (line, kcol + 1, klen, line, raw.index(":", kcol + klen) + 2, 0)
+                if track:
+                    cur_tab[key] = (line, kcol + 1, klen, line, raw.index(":", kcol + klen) + 2, 0)
                 continue
             if rest[0] in special:
                 value, vlen, idx = self._value(rest, vcol, idx, kcol)
@@ -834,7 +847,8 @@ class _Fast:
                     value = bool_null[text] if text in bool_null else intern(text)
                 vlen = len(text)
             cur[key] = value
-            cur_tab[key] = (line, kcol + 1, klen, line, vcol + 1, vlen)
+            if track:
+                cur_tab[key] = (line, kcol + 1, klen, line, vcol + 1, vlen)
         if root is None:
             return None, 0, 0
         return root, root_line, root_col
@@ -1213,7 +1227,7 @@ def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
         chunk = text[start:end]
         template = _template_line(chunk, first_line) if templates else None
         if fast_ok and not (controls and _NON_PRINTABLE.search(chunk)):
-            parser = _fast_parser(chunk, first_line)
+            parser = _fast_parser(chunk, first_line, positions=False)
             try:
                 root, line, _col = parser.parse()
             except _Bail:
@@ -1309,14 +1323,14 @@ def _explain(exc: LoadError, source: SourceFile, template: tuple[int, int, str] 
     return exc
 
 
-def _fast_parser(chunk: str, first_line: int) -> _Fast:
+def _fast_parser(chunk: str, first_line: int, positions: bool = True) -> _Fast:
     lines = chunk.split("\n")
     if lines[-1] == "":
         lines.pop()
         open_end = False
     else:
         open_end = True
-    return _Fast(lines, first_line, open_end)
+    return _Fast(lines, first_line, open_end, positions)
 
 
 def _parse_piece(chunk: str, first_line: int, fast: bool) -> list[tuple[Any, dict[int, Any]]]:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from meshc import source
 from meshc.source import SourceFile, load, parse_text, resolve_plain
+from tests.yaml_writer import documents
 
 
 def _parse(text: str) -> list[source.Document]:
@@ -453,3 +454,17 @@ def test_line_text_is_the_line_of_the_split_text(text: str, block: int, asked: l
         src = SourceFile("t.yaml", text)
         for line in [*asked, *range(len(lines) + 2)]:
             assert src.line_text(line) == (lines[line - 1] if 1 <= line <= len(lines) else "")
+
+
+@settings(max_examples=150, deadline=None)
+@given(documents())
+def test_the_fast_parser_reads_the_same_data_without_positions(text: str) -> None:
+    """Proves: loading (positions off) and finding positions (on) read the same data, and decline the same input."""
+    readings = []
+    for positions in (True, False):
+        parser = source._fast_parser(text, 1, positions=positions)
+        try:
+            readings.append(parser.parse())
+        except source._Bail:
+            readings.append(None)
+    assert repr(readings[0]) == repr(readings[1])  # repr: NaN equals itself, and key order counts
