@@ -1,0 +1,49 @@
+"""The models share one frozen set of given fields per distinct set, with pydantic's meaning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meshc.models import KINDS, validate
+from meshc.models.base import Model
+
+VIRTUAL_SERVICE = KINDS[("networking.istio.io", "VirtualService")].model
+
+
+def _virtual_service(name: str, route: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": name},
+        "spec": {"hosts": [name], "http": [{"route": [route]}]},
+    }
+
+
+_ROUTE_FIELDS = {"weight": 100, "headers": {"request": {"set": {"a": "b"}}}}
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sets(st.sampled_from(sorted(_ROUTE_FIELDS))), min_size=1, max_size=6))
+def test_given_fields_are_pydantics_and_one_object_per_distinct_set(choices: list[set[str]]) -> None:
+    """Proves: `model_fields_set` holds exactly the fields a document gave, and equal sets are one object."""
+    seen: dict[frozenset[str], int] = {}
+    for i, chosen in enumerate(choices):
+        route = {"destination": {"host": "a"}, **{k: _ROUTE_FIELDS[k] for k in chosen}}
+        model, problems = validate(VIRTUAL_SERVICE, _virtual_service(f"r{i}", route))
+        assert model is not None, problems
+        given_fields = model.spec.http[0].route[0].model_fields_set  # type: ignore[attr-defined]
+        assert given_fields == {"destination", *chosen}
+        assert isinstance(given_fields, frozenset)
+        assert seen.setdefault(given_fields, id(given_fields)) == id(given_fields)
+
+
+def test_a_model_is_read_only() -> None:
+    """Proves: assigning a field fails loudly (pydantic would add to the shared set): meshc never mutates a model."""
+    model, _ = validate(VIRTUAL_SERVICE, _virtual_service("a", {"destination": {"host": "a"}}))
+    assert isinstance(model, Model)
+    with pytest.raises(AttributeError):
+        model.spec.hosts = ["b"]  # type: ignore[attr-defined]
