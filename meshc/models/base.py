@@ -31,9 +31,8 @@ def _share_fields_set(model: BaseModel, fields: set[str]) -> None:
     """Store the fields a model was given as one frozen set shared by every model given the same ones.
 
     pydantic keeps a new `set` per instance (216 bytes, even empty): at 9,000 documents, 108,000
-    instances had 29 distinct sets and 24 MiB of them. The models are read-only: nothing in meshc
-    assigns a field (pydantic would add its name to this set, which now raises) or copies a model
-    with an update.
+    instances had 29 distinct sets and 24 MiB of them. Assigning a field goes through `_assign`;
+    nothing in meshc copies a model with an update (`model_copy` would add to the frozen set, and raise).
     """
     key = frozenset(fields)
     shared = _FIELDS_SETS.get(key)
@@ -42,6 +41,22 @@ def _share_fields_set(model: BaseModel, fields: set[str]) -> None:
         if len(_FIELDS_SETS) < FIELDS_SETS_KEPT:
             _FIELDS_SETS[key] = key
     _store_fields_set(model, shared)
+
+
+def _assign(model: BaseModel, name: str, value: Any) -> None:
+    """Pydantic's assignment of a field (not validated: `validate_assignment` is off), without changing a shared set.
+
+    pydantic adds the name to the model's set of given fields in place; that set is shared, so the
+    model gets the shared set with the name added instead. Conversion renames what it translated
+    this way (istiod's names hold `~`, which validation refuses).
+    """
+    if name not in type(model).__pydantic_fields__:
+        BaseModel.__setattr__(model, name, value)
+        return
+    model.__dict__[name] = value
+    given = model.__pydantic_fields_set__
+    if name not in given:
+        _share_fields_set(model, given | {name})
 
 
 _SHARED_FIELDS_SET = property(_fields_set_slot.__get__, _share_fields_set)
@@ -67,6 +82,7 @@ class Model(BaseModel):
     )
 
     __pydantic_fields_set__ = _SHARED_FIELDS_SET
+    __setattr__ = _assign
 
 
 class LooseModel(BaseModel):
@@ -83,6 +99,7 @@ class LooseModel(BaseModel):
     )
 
     __pydantic_fields_set__ = _SHARED_FIELDS_SET
+    __setattr__ = _assign
 
 
 # --- durations -------------------------------------------------------------------------------

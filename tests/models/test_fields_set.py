@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshc.models import KINDS, validate
-from meshc.models.base import Model
 
 VIRTUAL_SERVICE = KINDS[("networking.istio.io", "VirtualService")].model
 
@@ -41,9 +39,15 @@ def test_given_fields_are_pydantics_and_one_object_per_distinct_set(choices: lis
         assert seen.setdefault(given_fields, id(given_fields)) == id(given_fields)
 
 
-def test_a_model_is_read_only() -> None:
-    """Proves: assigning a field fails loudly (pydantic would add to the shared set): meshc never mutates a model."""
-    model, _ = validate(VIRTUAL_SERVICE, _virtual_service("a", {"destination": {"host": "a"}}))
-    assert isinstance(model, Model)
-    with pytest.raises(AttributeError):
-        model.spec.hosts = ["b"]  # type: ignore[attr-defined]
+def test_assigning_a_field_keeps_pydantics_meaning_and_leaves_other_models_alone() -> None:
+    """Proves: an assignment sets the value and adds the name to the model's given fields, not to the shared set."""
+    models = [validate(VIRTUAL_SERVICE, _virtual_service(n, {"destination": {"host": "a"}}))[0] for n in "ab"]
+    first, second = (m.spec.http[0].route[0] for m in models)  # type: ignore[union-attr]
+    assert first.model_fields_set is second.model_fields_set
+    first.weight = 7
+    first.destination = second.destination
+    assert (first.weight, first.model_fields_set) == (7, {"destination", "weight"})
+    assert (second.weight, second.model_fields_set) == (None, {"destination"})
+    models[0].spec.gateways = ["x"]  # type: ignore[union-attr]
+    assert models[0].spec.gateways == ["x"] and "gateways" in models[0].spec.model_fields_set  # type: ignore[union-attr]
+    assert "gateways" not in models[1].spec.model_fields_set  # type: ignore[union-attr]
