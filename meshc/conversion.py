@@ -33,8 +33,8 @@ from meshc.gatewayapi import (
 from meshc.hosts import host_matches, host_subset_of, is_wildcard
 from meshc.ir import quote_meta
 from meshc.mesh import Mesh, Resource
-from meshc.models.networking import Gateway as IstioGateway
 from meshc.models.networking import VirtualService
+from meshc.models.traffic import Gateway as IstioGateway
 from meshc.resolve import created
 from meshc.source import Document, Span
 

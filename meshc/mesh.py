@@ -37,15 +37,9 @@ SpecT = DefaultTypeVar("SpecT", default=Any)
 
 if TYPE_CHECKING:
     from meshc.models.kube import ServiceSpec
-    from meshc.models.networking import (
-        DestinationRuleSpec,
-        GatewaySpec,
-        ServiceEntrySpec,
-        SidecarSpec,
-        VirtualServiceSpec,
-        WorkloadEntrySpec,
-    )
+    from meshc.models.networking import VirtualServiceSpec
     from meshc.models.security import AuthorizationPolicySpec, PeerAuthenticationSpec, RequestAuthenticationSpec
+    from meshc.models.traffic import DestinationRuleSpec, GatewaySpec, ServiceEntrySpec, SidecarSpec, WorkloadEntrySpec
 
 EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo"
 WORKLOAD_KINDS = ("Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")

@@ -102,6 +102,7 @@ def test_a_lint_of_one_virtual_service_imports_what_it_needs(tmp_path: Path) -> 
     unwanted = {
         *(m for m, reads in READS.items() if reads is not None),
         "meshc.models.gatewayapi",
+        "meshc.models.traffic",
         "meshc.models.security",
         "meshc.models.extensions",
         "meshc.compile",

@@ -76,12 +76,12 @@ def _kinds(group: str, versions: tuple[str, ...], istio: bool, module: str, *kin
 
 
 _ALL = [
+    *_kinds("networking.istio.io", NETWORKING_VERSIONS, True, "networking", "VirtualService"),
     *_kinds(
         "networking.istio.io",
         NETWORKING_VERSIONS,
         True,
-        "networking",
-        "VirtualService",
+        "traffic",
         "DestinationRule",
         "Gateway",
         "ServiceEntry",

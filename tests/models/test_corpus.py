@@ -12,7 +12,7 @@ import yaml
 
 from meshc import schema as schema_module
 from meshc.models import lookup, validate, version_ok
-from meshc.models.networking import Gateway
+from meshc.models.traffic import Gateway
 
 from .conftest import REPO_ROOT, corpus_dir
 

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshc.diagnostics import close_matches
+from meshc.hosts import host_matches
 from meshc.models import KINDS, validate
-from meshc.models.networking import first_overlap, host_matches
+from meshc.models.networking import first_overlap
 
 VIRTUAL_SERVICE = KINDS[("networking.istio.io", "VirtualService")].model
 
