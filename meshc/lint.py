@@ -77,46 +77,54 @@ class LintReport:
 
 
 def read(paths: Iterable[str], options: Options, *, stdin: bytes | None = None) -> Inventory:
-    """Load the inputs (`stdin`: the bytes of a path `-`) and validate every resource document against its model."""
-    loaded = load(paths, stdin=stdin)
-    inv = Inventory(loaded)
-    for span, message, help_text in loaded.errors:
-        code = stage.UNRENDERED_TEMPLATE if help_text == TEMPLATE_HELP else stage.YAML_SYNTAX
-        inv.diagnostics.append(_stage_diag(code, span, message, help=help_text))
-    for doc in loaded.documents:
-        for loc, err in doc.problems:
-            inv.diagnostics.append(
-                _stage_diag(
-                    stage.DUPLICATE_KEY,
-                    Span(doc.path, err.line, err.column),
-                    err.message,
-                    help=err.help,
-                    field=format_field(loc),
-                )
-            )
-        data = doc.data
-        action = _unrendered_action(doc, data) if doc.template is not None else None
-        if action is not None:
-            err = template_error(action)
-            inv.diagnostics.append(
-                _stage_diag(stage.UNRENDERED_TEMPLATE, Span(doc.path, err.line, err.column), err.message, help=err.help)
-            )
-        elif _is_list(data):
-            # `kind: List` and `<Kind>List` (what `kubectl get vs -o yaml` prints): each item is a
-            # document, found under `items[i]`; an item without apiVersion or kind has the list's.
-            of_kind = data["kind"][: -len("List")]
-            for i, item in enumerate(data["items"]):
-                if of_kind and isinstance(item, dict) and ("kind" not in item or "apiVersion" not in item):
-                    item = {"apiVersion": data.get("apiVersion"), "kind": of_kind, **item}
-                sub = Document(doc.source, doc.index, item, doc.line, doc.origin, base=("items", i))
-                sub.line = sub.span(()).line
-                _read_document(inv, sub, options)
-        else:
-            _read_document(inv, doc, options)
-        # What meshc keeps of a document is its model; its data would double the memory.
-        doc.data = None
+    """Load the inputs (`stdin`: the bytes of a path `-`) and validate every resource document against its model.
+
+    Each document is validated as soon as it is parsed, and its data dropped: what meshc keeps of a
+    document is its model, and the data of a whole file would double the memory.
+    """
+    inv = Inventory(LoadResult())
+    inv.loaded = load(paths, stdin=stdin, each=lambda doc: _read_parsed(inv, doc, options))
+    # File-level problems come first, as when every file was read before any document was validated.
+    inv.diagnostics[:0] = [
+        _stage_diag(stage.UNRENDERED_TEMPLATE if help == TEMPLATE_HELP else stage.YAML_SYNTAX, span, message, help=help)
+        for span, message, help in inv.loaded.errors
+    ]
     _one_per_identity(inv, options)
     return inv
+
+
+def _read_parsed(inv: Inventory, doc: Document, options: Options) -> None:
+    """Validate one parsed document (each item of a `kind: List`), then drop its data."""
+    for loc, err in doc.problems:
+        inv.diagnostics.append(
+            _stage_diag(
+                stage.DUPLICATE_KEY,
+                Span(doc.path, err.line, err.column),
+                err.message,
+                help=err.help,
+                field=format_field(loc),
+            )
+        )
+    data = doc.data
+    action = _unrendered_action(doc, data) if doc.template is not None else None
+    if action is not None:
+        err = template_error(action)
+        inv.diagnostics.append(
+            _stage_diag(stage.UNRENDERED_TEMPLATE, Span(doc.path, err.line, err.column), err.message, help=err.help)
+        )
+    elif _is_list(data):
+        # `kind: List` and `<Kind>List` (what `kubectl get vs -o yaml` prints): each item is a
+        # document, found under `items[i]`; an item without apiVersion or kind has the list's.
+        of_kind = data["kind"][: -len("List")]
+        for i, item in enumerate(data["items"]):
+            if of_kind and isinstance(item, dict) and ("kind" not in item or "apiVersion" not in item):
+                item = {"apiVersion": data.get("apiVersion"), "kind": of_kind, **item}
+            sub = Document(doc.source, doc.index, item, doc.line, doc.origin, base=("items", i))
+            sub.line = sub.span(()).line
+            _read_document(inv, sub, options)
+    else:
+        _read_document(inv, doc, options)
+    doc.data = None
 
 
 def _is_list(data: Any) -> bool:

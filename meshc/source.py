@@ -29,7 +29,7 @@ import gc
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -1208,9 +1208,13 @@ def _chunks(text: str) -> Iterator[tuple[int, int, int]]:
 
 def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
     """Parse every document of one file. A syntax error stops only the document it is in."""
-    text = source.text
-    docs: list[Document] = []
     errors: list[LoadError] = []
+    return list(_documents(source, errors)), errors
+
+
+def _documents(source: SourceFile, errors: list[LoadError]) -> Iterator[Document]:
+    """Parse the documents of one file, one at a time (each before the next is read); errors go to `errors`."""
+    text = source.text
     special = _SPECIAL.search(text) is not None  # one pass over the text; the two checks below only if needed
     if (special and _WHOLE.search(text)) or text.startswith("%") or "\n%" in text:
         # Line breaks other than LF change the line numbering, and directives apply to what follows:
@@ -1234,15 +1238,15 @@ def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
                 pass
             else:
                 if root is not None:
-                    docs.append(
-                        Document(source, index, root, line, Origin(start, end, first_line, True, 0), template=template)
-                    )
+                    origin = Origin(start, end, first_line, True, 0)
+                    yield Document(source, index, root, line, origin, template=template)
                     index += 1
                     continue
                 if not _has_content(parser.lines):
                     continue
                 # Content but no collection (a top-level scalar): the reference parser reads it below.
         ordinal = 0
+        parsed: list[Document] = []
         try:
             for root, _pos, line, duplicates in _ref_parse(chunk, first_line):
                 if root is None:
@@ -1265,10 +1269,11 @@ def parse_text(source: SourceFile) -> tuple[list[Document], list[LoadError]]:
                             ),
                         )
                     )
-                docs.append(doc)
+                parsed.append(doc)
         except LoadError as exc:
             errors.append(_explain(exc, source, template))
-    return docs, errors
+        # A piece the reference parser reads is yielded once read through (or up to its error), as before.
+        yield from parsed
 
 
 _SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
@@ -1389,19 +1394,29 @@ def no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def load(paths: Iterable[str], *, stdin: bytes | None = None) -> LoadResult:
+def load(
+    paths: Iterable[str], *, stdin: bytes | None = None, each: Callable[[Document], None] | None = None
+) -> LoadResult:
     """Read and parse every input; problems are collected, never raised.
 
     `stdin` holds the bytes of standard input for a path `-` (the CLI reads it; the core never does).
+    `each` is called with every document as soon as it is parsed, before the next one is: `lint.read`
+    validates it there and drops its data, so that the data of a whole file is never held at once.
     """
     result = LoadResult()
     with no_gc():
         for display, file in expand_paths(paths):
-            _load_one(result, display, file, stdin)
+            _load_one(result, display, file, stdin, each)
     return result
 
 
-def _load_one(result: LoadResult, display: str, file: Path | None, stdin: bytes | None) -> None:
+def _load_one(
+    result: LoadResult,
+    display: str,
+    file: Path | None,
+    stdin: bytes | None,
+    each: Callable[[Document], None] | None,
+) -> None:
     try:
         if file is None:
             display = "<stdin>"
@@ -1425,7 +1440,10 @@ def _load_one(result: LoadResult, display: str, file: Path | None, stdin: bytes 
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
         source.text = text
-    docs, errors = parse_text(source)
-    result.documents.extend(docs)
+    errors: list[LoadError] = []
+    for doc in _documents(source, errors):
+        result.documents.append(doc)
+        if each is not None:
+            each(doc)
     for err in errors:
         result.errors.append((Span(display, err.line, err.column), err.message, err.help))

@@ -468,3 +468,24 @@ def test_the_fast_parser_reads_the_same_data_without_positions(text: str) -> Non
         except source._Bail:
             readings.append(None)
     assert repr(readings[0]) == repr(readings[1])  # repr: NaN equals itself, and key order counts
+
+
+def test_each_document_is_handed_over_before_the_next_is_parsed(tmp_path: Path) -> None:
+    """Proves: `load(each=...)` streams: a document reaches `each` before the next one is parsed, in input order."""
+    docs = [f"apiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\n" for i in range(5)]
+    broken = "kind: [\n"  # a syntax error in the middle: it stops only its own document
+    path = tmp_path / "many.yaml"
+    path.write_text("---\n".join([*docs[:2], broken, *docs[2:]]))
+    parses: list[int] = []
+    seen: list[tuple[str, int]] = []
+    real = source._Fast.parse
+
+    def counting(parser: source._Fast) -> Any:
+        parses.append(parser.line_no)
+        return real(parser)
+
+    with mock.patch.object(source._Fast, "parse", counting):
+        result = load([str(path)], each=lambda doc: seen.append((doc.data["metadata"]["name"], len(parses))))
+    assert seen == [(f"s{i}", i + 1 + (i >= 2)) for i in range(5)]
+    assert [d.index for d in result.documents] == list(range(5))
+    assert len(result.errors) == 1
