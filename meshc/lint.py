@@ -502,6 +502,9 @@ def lint(
         # Like istioctl analyze, assume Istio's default ingress gateway (Mesh docstring).
         mesh = Mesh(inv.indexed(), options, defaults=True)
         findings, skipped_rules = run_rules(mesh, rules)
+        # What the rules memoised refers back to the Mesh: without it, the Mesh and every model are
+        # freed when this returns (a cycle would outlive it, as the collector is frozen below).
+        mesh.forget()
     sources = {f.path: f for f in inv.loaded.files}
     # Only a file whose text holds `meshc` can hold an ignore comment: the others' lines are not looked up.
     commented = {path: f for path, f in sources.items() if "meshc" in f.text}
