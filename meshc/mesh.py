@@ -15,6 +15,7 @@ workloads"; the compiler builds its Mesh without them.
 from __future__ import annotations
 
 import functools
+import sys
 import types
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -29,6 +30,7 @@ from meshc import meshconfig
 from meshc.config import Options
 from meshc.diagnostics import ResourceRef, Span
 from meshc.hosts import host_matches, host_subset_of, split_host
+from meshc.models.base import shared_set
 from meshc.source import Document
 
 T = TypeVar("T")
@@ -378,11 +380,15 @@ def destination_entries(spec: Any, valid: bool = True) -> list[tuple[tuple[str |
     return out
 
 
+EXPORT_ALL = frozenset({"*"})
+"""The export set of a resource without `exportTo`: every namespace."""
+
+
 def export_set(values: Iterable[str] | None, namespace: str) -> frozenset[str]:
     """Normalise an exportTo list: `.` becomes the own namespace, `~` hides it, empty means `*`."""
     vals = [v.strip() for v in values or () if v and v.strip()]
     if not vals:
-        return frozenset({"*"})
+        return EXPORT_ALL
     out = set()
     for v in vals:
         if v == ".":
@@ -391,7 +397,7 @@ def export_set(values: Iterable[str] | None, namespace: str) -> frozenset[str]:
             continue
         else:
             out.add(v)
-    return frozenset(out)
+    return shared_set(frozenset(out))
 
 
 def reference_scopes(export_to: Iterable[str] | None, namespace: str) -> frozenset[str]:
@@ -889,10 +895,14 @@ class Mesh:
     # --- names and hosts -----------------------------------------------------------------------
 
     def fqdn(self, host: str, namespace: str) -> str:
-        """Resolve a host as Istio does: a short name (no dot, no wildcard) gets `.ns.svc.<domain>`."""
+        """Resolve a host as Istio does: a short name (no dot, no wildcard) gets `.ns.svc.<domain>`.
+
+        The name is interned: the index and the rules keep it in many places (six per host at 3,000
+        services), one string for all of them.
+        """
         if "." not in host and not host.startswith("*"):
-            return f"{host}.{namespace}.svc.{self.domain}".lower()
-        return host.lower()
+            return sys.intern(f"{host}.{namespace}.svc.{self.domain}".lower())
+        return sys.intern(host.lower())
 
     def short_names(self, fqdn: str) -> tuple[str, str] | None:
         """(name, namespace) when fqdn is a Kubernetes service name `name.ns.svc.<domain>`."""

@@ -33,11 +33,14 @@ from typing import Any, Protocol
 from meshc.config import Options
 from meshc.hosts import host_subset_of, is_wildcard, most_specific_match
 from meshc.mesh import Mesh, Resource, ServiceHost, ServicePort, export_set
+from meshc.models.base import shared_set
 
 MESH = "mesh"
 """The gateway name of sidecars (`gateways: [mesh]`)."""
 ANY_NAMESPACE = "*"
 """A client namespace no exportTo names: it sees only what is exported to every namespace."""
+_EXPORT_OWN = frozenset({"."})
+"""The export set of a DestinationRule with a workloadSelector: its own namespace only."""
 
 
 # --- settings and clients ----------------------------------------------------------------------
@@ -393,8 +396,8 @@ class Resolver:
             host = self.mesh.fqdn(r.spec.host, ns)
             selector = r.spec.workloadSelector
             # A rule with a workloadSelector is never exported to other namespaces.
-            export = (
-                frozenset(v.strip() for v in r.spec.exportTo if v.strip()) if selector is None else frozenset({"."})
+            export = shared_set(
+                frozenset(v.strip() for v in r.spec.exportTo if v.strip()) if selector is None else _EXPORT_OWN
             )
             if not export or "*" in export or "." in export or ns in export:
                 _merge_rule(self._local[ns], host, r, export)

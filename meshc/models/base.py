@@ -19,28 +19,36 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-FIELDS_SETS_KEPT = 4096
-"""Most distinct sets of given fields shared at once (a hostile input may have one per object)."""
+SHARED_SETS_KEPT = 4096
+"""Most distinct sets `shared_set` keeps at once (a hostile input may make one per object)."""
 
-_FIELDS_SETS: dict[frozenset[str], frozenset[str]] = {}
+_SHARED_SETS: dict[frozenset[str], frozenset[str]] = {}
 _fields_set_slot = BaseModel.__dict__["__pydantic_fields_set__"]
 _store_fields_set = _fields_set_slot.__set__
 
 
+def shared_set(values: frozenset[str]) -> frozenset[str]:
+    """`values`, or the equal set already shared: one object per distinct set of names.
+
+    A frozenset takes 216 bytes even when empty, and the same few sets (the fields a model was given,
+    a resource's `exportTo`) repeat in every resource.
+    """
+    found = _SHARED_SETS.get(values)
+    if found is None:
+        found = values
+        if len(_SHARED_SETS) < SHARED_SETS_KEPT:
+            _SHARED_SETS[values] = values
+    return found
+
+
 def _share_fields_set(model: BaseModel, fields: set[str]) -> None:
-    """Store the fields a model was given as one frozen set shared by every model given the same ones.
+    """Store the fields a model was given as a frozen set shared by every model given the same ones.
 
     pydantic keeps a new `set` per instance (216 bytes, even empty): at 9,000 documents, 108,000
     instances had 29 distinct sets and 24 MiB of them. Assigning a field goes through `_assign`;
     nothing in meshc copies a model with an update (`model_copy` would add to the frozen set, and raise).
     """
-    key = frozenset(fields)
-    shared = _FIELDS_SETS.get(key)
-    if shared is None:
-        shared = key
-        if len(_FIELDS_SETS) < FIELDS_SETS_KEPT:
-            _FIELDS_SETS[key] = key
-    _store_fields_set(model, shared)
+    _store_fields_set(model, shared_set(frozenset(fields)))
 
 
 def _assign(model: BaseModel, name: str, value: Any) -> None:
