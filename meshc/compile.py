@@ -17,7 +17,9 @@ the full IR does.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import functools
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,8 +108,11 @@ class Scope:
 
 
 def cluster_name(port: int | str, subset: str | None, host: str) -> str:
-    """Istio's outbound cluster name `outbound|PORT|SUBSET|FQDN` (`model.BuildSubsetKey`)."""
-    return f"outbound|{port}|{subset or ''}|{host}"
+    """Istio's outbound cluster name `outbound|PORT|SUBSET|FQDN` (`model.BuildSubsetKey`).
+
+    Interned: the IR holds a cluster's name once for the cluster and once per route to it.
+    """
+    return sys.intern(f"outbound|{port}|{subset or ''}|{host}")
 
 
 def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
@@ -117,7 +122,9 @@ def _origin(res: Resource, loc: tuple[str | int, ...] = ()) -> ir.Origin:
     return ir.Origin.located(res.doc, loc, res.kind, res.namespace, res.name, _field(loc))
 
 
+@functools.lru_cache(maxsize=4096)
 def _field(loc: tuple[str | int, ...]) -> str:
+    """`spec.http[0].route` of a field path; remembered: every VirtualService has the same few."""
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -149,7 +156,7 @@ def _percent(p: Any) -> float:
 def _header_ops(ops: Any) -> tuple[ir.HeaderOps, str | None]:
     """(operations, authority) of one HeaderOperations (`TranslateHeadersOperations`)."""
     if ops is None:
-        return ir.HeaderOps(), None
+        return ir.NO_HEADER_OPS, None
     authority = None
     set_: list[ir.HeaderValue] = []
     add: list[ir.HeaderValue] = []
@@ -165,10 +172,16 @@ def _header_ops(ops: Any) -> tuple[ir.HeaderOps, str | None]:
     if set_auth is not None:
         authority = set_auth
     remove = [k for k in ops.remove if not (k.startswith(":") or k.lower() == "host")]
+    if not (set_ or add or remove):
+        return ir.NO_HEADER_OPS, authority
     return ir.HeaderOps(set_, add, remove), authority
 
 
 def _merge_ops(a: ir.HeaderOps, b: ir.HeaderOps) -> ir.HeaderOps:
+    if b == ir.NO_HEADER_OPS:
+        return a
+    if a == ir.NO_HEADER_OPS:
+        return b
     return ir.HeaderOps([*a.set, *b.set], [*a.add, *b.add], [*a.remove, *b.remove])
 
 
@@ -289,6 +302,8 @@ class Compiler:
         self.mesh = mesh
         self.scope = scope or Scope()
         self.notes: dict[tuple[Any, ...], ir.Note] = {}
+        self.policies: dict[tuple[Any, ...], Any] = {}
+        """DestinationRule blocks already made (`policy`)."""
         self.resolver = Resolver.of(mesh)
         self.host_filter = self.scope.host.lower().rsplit(":", 1)[0] if self.scope.host else None
         if self.scope.host and self.scope.host.startswith("["):
@@ -1612,7 +1627,7 @@ class Compiler:
         self, state: _State, dest: Any, port: int, ns: str, owner: _VS, loc: tuple[str | int, ...]
     ) -> ir.WeightedCluster:
         """`GetDestinationCluster`: the cluster of one destination (noting unknown hosts and subsets)."""
-        host = self.mesh.fqdn(dest.host, ns)
+        host = sys.intern(self.mesh.fqdn(dest.host, ns))  # kept by every route to it
         svc = state.services.get(host)
         if dest.port is not None:
             number = dest.port.number
@@ -1893,7 +1908,7 @@ class Compiler:
         self, cluster: ir.Cluster, merged: ConsolidatedRule, subset_entry: tuple[Resource, int] | None, port: int
     ) -> None:
         """`MergeTrafficPolicy`: top level (or its port entry), the subset's blocks, the subset's port entry."""
-        blocks: dict[str, tuple[Any, ir.PolicyOrigin] | None] = dict.fromkeys(
+        blocks: dict[str, tuple[Any, Resource, str, tuple[str | int, ...]] | None] = dict.fromkeys(
             ("loadBalancer", "connectionPool", "outlierDetection", "tls")
         )
         top = merged.top
@@ -1906,12 +1921,12 @@ class Compiler:
                 where: tuple[str | int, ...] = (*base, "portLevelSettings", k)
                 for b in blocks:
                     value = getattr(pls, b)
-                    blocks[b] = (value, _policy_origin(top, "port", (*where, b))) if value is not None else None
+                    blocks[b] = (value, top, "port", (*where, b)) if value is not None else None
             else:
                 for b in blocks:
                     value = getattr(tp, b)
                     if value is not None:
-                        blocks[b] = (value, _policy_origin(top, "top", (*base, b)))
+                        blocks[b] = (value, top, "top", (*base, b))
         if subset_entry is not None:
             r, idx = subset_entry
             stp = r.spec.subsets[idx].trafficPolicy
@@ -1920,26 +1935,43 @@ class Compiler:
                 for b in blocks:
                     value = getattr(stp, b)
                     if value is not None:
-                        blocks[b] = (value, _policy_origin(r, "subset", (*base, b)))
+                        blocks[b] = (value, r, "subset", (*base, b))
                 entry = _port_entry(stp.portLevelSettings, port)
                 if entry is not None:
                     k, pls = entry
                     where = (*base, "portLevelSettings", k)
                     for b in blocks:
                         value = getattr(pls, b)
-                        blocks[b] = (
-                            (value, _policy_origin(r, "subset-port", (*where, b))) if value is not None else None
-                        )
+                        blocks[b] = (value, r, "subset-port", (*where, b)) if value is not None else None
         if blocks["loadBalancer"] is not None:
-            cluster.load_balancer = _load_balancer(*blocks["loadBalancer"])
+            cluster.load_balancer = self.policy(_load_balancer, *blocks["loadBalancer"])
             if cluster.load_balancer.policy == "PASSTHROUGH":
                 cluster.discovery = "ORIGINAL_DST"
         if blocks["connectionPool"] is not None:
-            cluster.connection_pool = _connection_pool(*blocks["connectionPool"])
+            cluster.connection_pool = self.policy(_connection_pool, *blocks["connectionPool"])
         if blocks["outlierDetection"] is not None:
-            cluster.outlier_detection = _outlier(*blocks["outlierDetection"])
+            cluster.outlier_detection = self.policy(_outlier, *blocks["outlierDetection"])
         if blocks["tls"] is not None:
-            cluster.tls = _upstream_tls(*blocks["tls"])
+            cluster.tls = self.policy(_upstream_tls, *blocks["tls"])
+
+    def policy(
+        self,
+        build: Callable[[Any, ir.PolicyOrigin], Any],
+        value: Any,
+        res: Resource,
+        level: str,
+        loc: tuple[str | int, ...],
+    ) -> Any:
+        """`build(value, origin)` of a DestinationRule block, made once for every cluster it applies to.
+
+        A service's cluster and its subsets' clusters share their blocks (3,000 services: 9,000
+        blocks instead of 27,000): the IR is read-only once compiled. `value` is a model of the Mesh,
+        which outlives the compile, so its id is a key.
+        """
+        key = (build, id(value), id(res), level, loc)
+        if key not in self.policies:
+            self.policies[key] = build(value, _policy_origin(res, level, loc))
+        return self.policies[key]
 
     def endpoints(self, cluster: ir.Cluster, svc: ServiceHost, sport: Any) -> None:
         """Endpoints from WorkloadEntries and ServiceEntry endpoints, filtered by the subset's labels."""

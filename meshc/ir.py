@@ -93,6 +93,10 @@ CATCH_ALL_VHOSTS = {
 
 # --- origins ------------------------------------------------------------------------------------
 
+_LOCS: dict[tuple[str | int, ...], tuple[str | int, ...]] = {}
+"""Field paths of located origins, each kept once (emptied when it reaches `_LOCS_MAX`)."""
+_LOCS_MAX = 1 << 14
+
 
 class _Located:
     """Where a field is in its file, found only when first read (`located`).
@@ -100,7 +104,7 @@ class _Located:
     Compile records the origin of every route, match and policy block, but most commands and
     targets read few of them (an Envoy bootstrap holds none): finding a field's line parses its
     document again, which was a fifth of `meshc compile --target envoy`. The values are the same
-    whenever they are read; `_at` holds how to find them until then.
+    whenever they are read; `_in` and `_at` hold how to find them until then.
     """
 
     __slots__ = ()
@@ -110,10 +114,18 @@ class _Located:
     def located(cls, where: Any, loc: tuple[str | int, ...], *args: Any) -> Self:
         """An instance of `args` whose `file`, `line` (and `column`) are `where.span(loc)`'s, found on first read.
 
-        `where` is the resource (`meshc.mesh.Resource`); the pair is all an instance keeps until then.
+        `where` is the document (`meshc.source.Document`, or anything with its `span`); it and the
+        field path are all an instance keeps until then. Equal paths are kept once (`_LOCS`): the
+        IR of 3,000 services holds 40,000 origins and a few dozen distinct paths.
         """
         obj = cls(*args)
-        obj._at = (where, loc)  # type: ignore[attr-defined]
+        shared = _LOCS.get(loc)
+        if shared is None:
+            if len(_LOCS) >= _LOCS_MAX:
+                _LOCS.clear()
+            shared = _LOCS[loc] = loc
+        obj._in = where  # type: ignore[attr-defined]
+        obj._at = shared  # type: ignore[attr-defined]
         for name in cls._LAZY:
             delattr(obj, name)
         return obj
@@ -125,8 +137,9 @@ class _Located:
             if name in type(self)._LAZY:
                 at = object.__getattribute__(self, "_at")
                 if at is not None:
-                    self._at = None
-                    span = at[0].span(at[1])
+                    where = self._in
+                    self._in = self._at = None
+                    span = where.span(at)
                     self.file = span.path
                     self.line = span.line
                     if "column" in type(self)._LAZY:
@@ -153,8 +166,10 @@ class Origin(_Located):
     """1-based line of `field` in `file`."""
     column: int | None = dataclasses.field(default=None, metadata={"ir": False})
     """1-based column of `field` on `line`, for messages (the position `meshc lint` reports); not written in the IR."""
+    _in: Any = dataclasses.field(default=None, repr=False, compare=False, metadata={"ir": False})
     _at: Any = dataclasses.field(default=None, repr=False, compare=False, metadata={"ir": False})
-    """How to find `file`, `line` and `column` when they are first read (`_Located`); None once found."""
+    """With `_in`, the field path and document: how to find `file`, `line` and `column` when they are first
+    read (`_Located`); None once found."""
 
     _LAZY = ("file", "line", "column")
 
@@ -179,8 +194,10 @@ class RuleRef(_Located):
     """Source file of the VirtualService."""
     line: int | None = None
     """Line of the match block (or of the rule when it has no match)."""
+    _in: Any = dataclasses.field(default=None, repr=False, compare=False, metadata={"ir": False})
     _at: Any = dataclasses.field(default=None, repr=False, compare=False, metadata={"ir": False})
-    """How to find `file` and `line` when they are first read (`_Located`); None once found."""
+    """With `_in`, the field path and document: how to find `file` and `line` when they are first read
+    (`_Located`); None once found."""
 
     _LAZY = ("file", "line")
 
@@ -212,8 +229,10 @@ class PolicyOrigin(_Located):
     """Source file of the DestinationRule."""
     line: int | None = None
     """Line of the block."""
+    _in: Any = dataclasses.field(default=None, repr=False, compare=False, metadata={"ir": False})
     _at: Any = dataclasses.field(default=None, repr=False, compare=False, metadata={"ir": False})
-    """How to find `file` and `line` when they are first read (`_Located`); None once found."""
+    """With `_in`, the field path and document: how to find `file` and `line` when they are first read
+    (`_Located`); None once found."""
 
     _LAZY = ("file", "line")
 
@@ -731,9 +750,13 @@ class HeaderValue:
     """Header value (may hold Envoy `%VAR%` substitutions, passed through)."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class HeaderOps:
-    """Header manipulation; applied in this order: remove, set, add."""
+    """Header manipulation; applied in this order: remove, set, add.
+
+    Read-only, as the whole IR once compiled: routes and destinations without header operations
+    share `NO_HEADER_OPS` (3,000 services: 42,000 of them, each with three empty lists, were 9 MB).
+    """
 
     set: list[HeaderValue] = field(default_factory=list)
     """Overwrite or add (Envoy `OVERWRITE_IF_EXISTS_OR_ADD`), sorted by name. `:`-prefixed names and
@@ -742,6 +765,14 @@ class HeaderOps:
     """Append a value (Envoy `APPEND_IF_EXISTS_OR_ADD`), sorted by name."""
     remove: list[str] = field(default_factory=list)
     """Names to remove, as written (`:`-prefixed names and `host` dropped)."""
+
+
+NO_HEADER_OPS = HeaderOps()
+"""No header operation (shared: never change its lists)."""
+
+
+def _no_header_ops() -> HeaderOps:
+    return NO_HEADER_OPS
 
 
 @dataclass(slots=True)
@@ -759,10 +790,10 @@ class WeightedCluster:
     """Destination port (destination.port, else the service's only port, else the listener port)."""
     subset: str | None = None
     """DestinationRule subset name."""
-    request_headers: HeaderOps = field(default_factory=HeaderOps)
+    request_headers: HeaderOps = field(default_factory=_no_header_ops)
     """Per-destination request header operations (only with several destinations; with one, Istio
     folds them into the route's operations)."""
-    response_headers: HeaderOps = field(default_factory=HeaderOps)
+    response_headers: HeaderOps = field(default_factory=_no_header_ops)
     """Per-destination response header operations (as above)."""
     host_rewrite: str | None = None
     """Per-destination Host rewrite from `headers.request.set.host` (several destinations only)."""
@@ -986,9 +1017,9 @@ class Route:
     """Redirect action."""
     direct_response: DirectResponse | None = None
     """Direct response action."""
-    request_headers: HeaderOps = field(default_factory=HeaderOps)
+    request_headers: HeaderOps = field(default_factory=_no_header_ops)
     """Request header operations of the rule (plus those of its single destination)."""
-    response_headers: HeaderOps = field(default_factory=HeaderOps)
+    response_headers: HeaderOps = field(default_factory=_no_header_ops)
     """Response header operations of the rule (plus those of its single destination)."""
     fault: Fault | None = None
     """Fault injection."""

@@ -3,7 +3,7 @@
 Deterministic guards of issue 18's memory row (no timing): a target's `write` hands out the same
 text as `render`, and for Envoy holds far less than that text while writing (the bootstrap's
 long lists are made while they are written); `compile_target` drops the Mesh and its models
-before the output is made.
+before the output is made; the IR holds once what many routes and clusters share.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bench.generate import generate
-from meshc import backends, build
+from meshc import backends, build, ir
 from meshc.compile import compile_mesh
 from meshc.config import Options
 from meshc.ir import IR, Items, dump_yaml, write_json
@@ -95,3 +95,31 @@ def test_compile_drops_the_mesh_before_writing(corpus: Path, monkeypatch: pytest
     result = build.compile_target([str(corpus)], "envoy", backends.Flags(), options=Options())
     assert result.chunks is not None
     assert alive == [0]
+
+
+def _ir_objects(compiled: IR) -> list[Any]:
+    """Every object the IR holds (its origins' documents left out), each once."""
+    seen: set[int] = set()
+    out: list[Any] = []
+    stack: list[Any] = [compiled]
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, (str, int, float, type(None))) or type(obj).__name__ == "Document":
+            continue
+        seen.add(id(obj))
+        out.append(obj)
+        stack.extend(gc.get_referents(obj) if not isinstance(obj, type) else ())
+    return out
+
+
+def test_the_ir_shares_what_is_the_same(corpus: Path) -> None:
+    """Empty header operations, a DestinationRule's blocks and field paths are held once, not per route or cluster."""
+    objects = _ir_objects(compile_mesh(load([str(corpus)], Options()).mesh))  # no origin located yet
+    header_ops = [o for o in objects if isinstance(o, ir.HeaderOps)]
+    assert header_ops == [ir.NO_HEADER_OPS]
+    pools = [o for o in objects if isinstance(o, ir.ConnectionPool)]
+    clusters = [o for o in objects if isinstance(o, ir.Cluster)]
+    assert len(clusters) > 900
+    assert len(pools) < len(clusters) / 2  # a service's cluster and its two subsets' share theirs
+    paths = {id(o._at) for o in objects if isinstance(o, (ir.Origin, ir.RuleRef, ir.PolicyOrigin)) and o._at}
+    assert 0 < len(paths) < 100
