@@ -103,6 +103,7 @@ def test_a_lint_of_one_virtual_service_imports_what_it_needs(tmp_path: Path) -> 
         *(m for m, reads in READS.items() if reads is not None),
         "meshc.models.gatewayapi",
         "meshc.models.traffic",
+        "meshc.models.workloads",
         "meshc.models.security",
         "meshc.models.extensions",
         "meshc.compile",

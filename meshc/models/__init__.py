@@ -103,10 +103,10 @@ _ALL = [
         "PeerAuthentication",
     ),
     *_kinds("", ("v1",), False, "kube", "Service", "Pod", "Namespace"),
-    *_kinds("apps", ("v1",), False, "kube", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"),
-    *_kinds("batch", ("v1",), False, "kube", "Job"),
-    *_kinds("batch", ("v1", "v1beta1"), False, "kube", "CronJob"),
-    *_kinds("apiextensions.k8s.io", ("v1",), False, "kube", "CustomResourceDefinition"),
+    *_kinds("apps", ("v1",), False, "workloads", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"),
+    *_kinds("batch", ("v1",), False, "workloads", "Job"),
+    *_kinds("batch", ("v1", "v1beta1"), False, "workloads", "CronJob"),
+    *_kinds("apiextensions.k8s.io", ("v1",), False, "workloads", "CustomResourceDefinition"),
     *(
         KindInfo(GATEWAY_API_GROUP, kind, versions, "gatewayapi", True)
         for kind, versions in GATEWAY_API_VERSIONS.items()

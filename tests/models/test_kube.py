@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meshc.models import lookup, validate
-from meshc.models.kube import Deployment, pod_template
+from meshc.models.workloads import Deployment, pod_template
 
 from .conftest import check, messages
 
