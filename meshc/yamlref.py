@@ -653,6 +653,15 @@ def pure_parser_class(flavour: str = "ruamel") -> Any:
         def parse_flow_mapping_value(self) -> Any:
             return self._flow_value(self.parse_flow_mapping_key, FlowMappingEndToken)
 
+        def parse_node(self, block: bool = False, indentless_sequence: bool = False) -> Any:
+            # yaml_parser_parse_node: a node starts at its first property. ruamel.yaml's
+            # Parser.parse_node starts a node written `!tag &anchor` at its anchor instead.
+            tag = self.peek_token() if ruamel and self.check_token(TagToken) else None
+            event = Parser.parse_node(self, block, indentless_sequence)
+            if tag is not None and getattr(event, "anchor", None) is not None:
+                event.start_mark = tag.start_mark
+            return event
+
         def get_event(self) -> Any:
             try:
                 return Parser.get_event(self)

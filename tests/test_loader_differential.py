@@ -348,3 +348,17 @@ def test_pure_parser_is_used_only_for_what_the_fast_parser_hands_off() -> None:
 def test_a_top_level_block_scalar_needs_indented_content(text: str) -> None:
     """Found by the long profile: ruamel.yaml read column-0 lines as a top-level block scalar's content (YAML 1.2)."""
     check(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: !e &a1 [1]\nb: *a1\n",
+        "a: !e &a1\n  x: 1\nb: *a1\n",
+        "- !e &a1 x\n- *a1\n",
+        "null: {'?k': 1,\n !'e: &a1 \"https://example.com\",\n  x: 2}\nname: *a1\n",
+    ],
+)
+def test_a_node_written_tag_then_anchor_starts_at_its_tag(text: str) -> None:
+    """Found by the broken-YAML profile: ruamel.yaml started a `!tag &anchor` node at its anchor; libyaml at its tag."""
+    check(text)
