@@ -1800,48 +1800,57 @@ _CHUNK_LINES = 4096
 def _emit(data: Any, indent: int, lead: str, lines: list[str], write: Callable[[str], Any]) -> None:
     """Append the lines of `data` at `indent`; the first line starts with `lead` instead of the indent.
 
-    (`lead` carries the "- " of the list item this node is the first line of.)
+    (`lead` carries the "- " of the list item this node is the first line of.) Values of the exact
+    types str, int, bool, dict and list are written without a call (the hot path of writing a
+    bootstrap: 300,000 scalars at 3,000 services); anything else goes through `_inline`.
     """
     pad = " " * indent
+    append = lines.append
+    scalars = _SCALARS
     if isinstance(data, dict):
         if not data:
-            lines.append(lead + "{}")
+            append(lead + "{}")
             return
         p = lead
-        scalars = _SCALARS
         for key, value in data.items():
-            # The remembered text of a string key or value is looked up here, without a call (the
-            # hot path of writing a bootstrap); anything else goes through _scalar.
             k = (scalars.get(key) if type(key) is str else None) or _scalar(key)
-            if type(value) is str:
-                lines.append(f"{p}{k}: {scalars.get(value) or _scalar(value)}")
-            elif isinstance(value, dict) and value:
-                lines.append(f"{p}{k}:")
+            t = type(value)
+            if t is str:
+                append(f"{p}{k}: {scalars.get(value) or _scalar(value)}")
+            elif t is int:
+                append(f"{p}{k}: {value}")
+            elif t is bool:
+                append(f"{p}{k}: true" if value else f"{p}{k}: false")
+            elif (t is dict or isinstance(value, dict)) and value:
+                append(f"{p}{k}:")
                 _emit(value, indent + 2, pad + "  ", lines, write)
-            elif isinstance(value, (list, Items)) and value:
-                lines.append(f"{p}{k}:")
+            elif (t is list or isinstance(value, (list, Items))) and value:
+                append(f"{p}{k}:")
                 _emit(value, indent, pad, lines, write)
             else:
-                lines.append(f"{p}{k}: {_inline(value)}")
+                append(f"{p}{k}: {_inline(value)}")
             p = pad
         return
     if isinstance(data, (list, Items)):
         if not data:
-            lines.append(lead + "[]")
+            append(lead + "[]")
             return
         p = lead
         for item in data:
-            if isinstance(item, (dict, list, Items)) and item:
+            t = type(item)
+            if t is str:
+                append(f"{p}- {scalars.get(item) or _scalar(item)}")
+            elif (t is dict or t is list or isinstance(item, (dict, list, Items))) and item:
                 _emit(item, indent + 2, p + "- ", lines, write)
             else:
-                lines.append(f"{p}- {_inline(item)}")
+                append(f"{p}- {_inline(item)}")
             p = pad
             if len(lines) >= _CHUNK_LINES:
                 write("\n".join(lines))
                 write("\n")
                 lines.clear()
         return
-    lines.append(lead + _scalar(data))
+    append(lead + _scalar(data))
 
 
 def _inline(value: Any) -> str:
