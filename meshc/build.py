@@ -1,7 +1,7 @@
 """The `meshc compile` command: load, compile, render through one target, and say what differs from Istio.
 
 `compile_target()` does everything but printing and writing: the CLI parses its flags into
-`meshc.backends.Flags`, calls it, prints the messages and writes `Compiled.chunks` when it is not
+`meshc.backends.Flags`, calls it, prints the messages and writes `Compiled.body` when it is not
 None. Every target is treated the same way:
 
 - a gap (an `MC4xx` warning: a piece left out or approximated) is reported and the configuration
@@ -23,6 +23,7 @@ from typing import Any
 from meshc import backends
 from meshc.backends.options import OptionError
 from meshc.diagnostics import Diagnostic, Severity
+from meshc.output import Spool
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -37,8 +38,8 @@ class Compiled:
     """What `meshc compile` produced: the text to write (None: nothing), what to report, the exit code."""
 
     target: str
-    chunks: list[str] | None
-    """The text to write, in the pieces the target made it in (None: nothing); never joined whole."""
+    body: Spool | None
+    """The text to write, as the target made it (None: nothing); never whole in memory (`Spool`)."""
     diagnostics: list[Diagnostic] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     """Lines about the input (`file:line: message`), shown as `meshc: warning: ...`."""
@@ -50,7 +51,7 @@ class Compiled:
     @property
     def text(self) -> str | None:
         """The text to write, whole (None: nothing)."""
-        return None if self.chunks is None else "".join(self.chunks)
+        return None if self.body is None else "".join(self.body.pieces())
 
     def check(self, path: Path | None) -> tuple[str, int]:
         """Validate the written file (or, for stdout, the text in a temporary file): (message, exit code).
@@ -61,7 +62,7 @@ class Compiled:
         target = self._target
         if target is None or not target.validator:
             return f"--check: nothing validates the `{self.target}` target but meshc itself", self.exit_code
-        if self.chunks is None:
+        if self.body is None:
             return "--check: nothing was written, nothing to check", self.exit_code
         with tempfile.TemporaryDirectory(prefix="meshc-check-") as tmp:
             file = path
@@ -69,7 +70,7 @@ class Compiled:
                 suffix = ".yaml" if self.target == "envoy" else ".conf"
                 file = Path(tmp) / f"{self.target}{suffix}"
                 with file.open("w", encoding="utf-8") as handle:
-                    handle.writelines(self.chunks)
+                    handle.writelines(self.body.pieces())
             verdict = target.check(file)
         if verdict is None:
             return (
@@ -138,22 +139,22 @@ def compile_target(
     # the models): the Mesh and its models are dropped before the output is made (peak memory).
     loaded.mesh.forget()
     del loaded
-    chunks: list[str] = []
-    diagnostics = chosen.write(compiled, target_options, chunks.append)
+    body = Spool()
+    diagnostics = chosen.write(compiled, target_options, body.write)
     del compiled
-    result = Compiled(target, chunks, diagnostics, warnings, _target=chosen)
+    result = Compiled(target, body, diagnostics, warnings, _target=chosen)
     errors = [d for d in diagnostics if d.severity >= Severity.ERROR]
     gaps = [d for d in diagnostics if d.severity < Severity.ERROR]
     codes = ", ".join(sorted({d.code for d in diagnostics}))
     if errors:
-        result.chunks = None
+        result.body = None
         result.exit_code = EXIT_FINDINGS
         result.summary = (
             f"{_count(len(errors), 'error')}: the {target} configuration cannot carry {_it(len(errors))} safely; "
             f"nothing written ({codes}: `meshc rule CODE`)"
         )
     elif gaps and strict:
-        result.chunks = None
+        result.body = None
         result.exit_code = EXIT_FINDINGS
         result.summary = f"{_count(len(gaps), 'gap')}: --strict: nothing written ({codes}: `meshc rule CODE`)"
     elif gaps:

@@ -21,6 +21,8 @@ import typer
 from meshc import display
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from meshc.config import Options
 
 EXIT_OK = 0
@@ -165,10 +167,10 @@ def _check_output(output: Path | None, inputs: list[str]) -> None:
             fail(f"the output file `{output}` is one of the inputs; meshc never overwrites its inputs")
 
 
-def _write(text: str | list[str], output: Path | None) -> None:
+def _write(text: str | Iterable[str], output: Path | None) -> None:
     """Write `text` (or its pieces, in order) to `output` (atomically: meshc.output), else to stdout."""
     if output is None:
-        sys.stdout.writelines(text) if isinstance(text, list) else sys.stdout.write(text)
+        sys.stdout.write(text) if isinstance(text, str) else sys.stdout.writelines(text)
         sys.stdout.flush()
         return
     from meshc.output import OutputError, write_atomic
@@ -820,8 +822,8 @@ def compile_(
         sys.stderr.write(f"meshc: warning: {one_line(line)}\n")
     for diag in result.diagnostics:
         sys.stderr.write(render.text([diag]) + (f"  help: {one_line(diag.help)}\n" if diag.help else ""))
-    if result.chunks is not None:
-        _write(result.chunks, output)
+    if result.body is not None:
+        _write(result.body.pieces(), output)
     if result.summary:
         sys.stderr.write(f"meshc: {result.summary}\n")
     code = result.exit_code

@@ -1,5 +1,7 @@
 """Write command output (`-o FILE`): atomically to a regular file, directly to a special file, never through a link.
 
+Also `Spool`, where output waits, out of memory, until it may be written.
+
 - A regular file (or a new one) is written atomically: a temporary file in the same folder, synced,
   then renamed over the target, so readers see the old file or the new one, never a part. A file
   that existed keeps its permission bits; a new one gets 0666 minus the umask.
@@ -12,12 +14,15 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import stat
+import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import IO
 
 
 class OutputError(Exception):
@@ -114,3 +119,71 @@ def _mode_for(target: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
+
+
+class Spool:
+    """Text given in pieces and read back in pieces: in memory, then in an anonymous temporary file.
+
+    Up to `limit` characters stay in memory; the rest goes to a file the system removes when it is
+    closed or meshc exits. `meshc compile` renders into one while it collects the diagnostics that
+    decide whether anything is written (3,000 services: 21 MB of Envoy bootstrap, which would
+    otherwise wait in memory).
+    When no temporary file can be made or written, the text stays in memory: a full or read-only
+    temporary folder never fails a command that did not need one before.
+    """
+
+    def __init__(self, limit: int = 1 << 20) -> None:
+        self._pieces: list[str] = []
+        self._size = 0
+        self._limit = limit
+        self._file: IO[bytes] | None = None
+
+    def write(self, piece: str) -> None:
+        """Add `piece` at the end."""
+        if self._file is not None:
+            self._write_file(piece)
+            return
+        self._pieces.append(piece)
+        self._size += len(piece)
+        if self._size > self._limit:
+            try:
+                self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 (kept open: read back later)
+            except OSError:
+                self._limit = sys.maxsize
+                return
+            held, self._pieces = self._pieces, []
+            for piece in held:
+                if self._file is None:
+                    self._pieces.append(piece)
+                else:
+                    self._write_file(piece)
+
+    def _write_file(self, piece: str) -> None:
+        assert self._file is not None
+        data = memoryview(piece.encode("utf-8"))
+        try:
+            while data:
+                data = data[os.write(self._file.fileno(), data) :]
+        except OSError:
+            # Back to memory: what the file holds, then what it did not take.
+            self._file.seek(0)
+            held = self._file.read() + bytes(data)
+            self._file.close()
+            self._file = None
+            self._limit = sys.maxsize
+            self._pieces = [held.decode("utf-8")]
+
+    def pieces(self, size: int = 1 << 20) -> Iterator[str]:
+        """The text, in pieces of about `size` characters."""
+        if self._file is None:
+            yield from self._pieces
+            return
+        self._file.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        while block := self._file.read(size):
+            text = decoder.decode(block)
+            if text:
+                yield text
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail

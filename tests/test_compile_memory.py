@@ -93,7 +93,7 @@ def test_compile_drops_the_mesh_before_writing(corpus: Path, monkeypatch: pytest
 
     monkeypatch.setattr(backends, "get", lambda name: dataclasses.replace(real, write=write))
     result = build.compile_target([str(corpus)], "envoy", backends.Flags(), options=Options())
-    assert result.chunks is not None
+    assert result.body is not None
     assert alive == [0]
 
 

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from meshc import render
 from meshc.diagnostics import Diagnostic, Severity, Span
-from meshc.output import OutputError, write_atomic
+from meshc.output import OutputError, Spool, write_atomic
 from meshc.render import indented_json
 from tests.test_cli import BROKEN, run
 
@@ -70,6 +71,49 @@ def test_pieces_are_written_in_order_and_a_failure_midway_leaves_the_old_file(tm
         write_atomic(target, pieces())  # type: ignore[arg-type]
     assert target.read_text() == "a: 1\nb: 2\nc: 3\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.yaml"]
+
+
+SPOOLED = ["a: 1\n", "é: ü\n" * 3, "ß" * 10, "\n", "z: 26\n"]
+
+
+@pytest.mark.parametrize("limit", [0, 5, 1 << 20])
+def test_a_spool_gives_back_its_text_from_memory_or_its_file(limit: int) -> None:
+    spool = Spool(limit)
+    for piece in SPOOLED:
+        spool.write(piece)
+    assert "".join(spool.pieces(size=3)) == "".join(SPOOLED)  # blocks that split UTF-8 sequences
+    assert "".join(spool.pieces()) == "".join(SPOOLED)
+
+
+def test_a_spool_without_a_temporary_file_keeps_its_text_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_file(*args: object, **kwargs: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_file)
+    spool = Spool(0)
+    for piece in SPOOLED:
+        spool.write(piece)
+    assert "".join(spool.pieces()) == "".join(SPOOLED)
+
+
+def test_a_spool_whose_file_fills_up_goes_back_to_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.write
+    calls = 0
+
+    def write(fd: int, data: bytes) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            return real(fd, bytes(data)[:1])  # a short write, cutting "é" in two
+        if calls > 2:
+            raise OSError(28, "No space left on device")
+        return real(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+    spool = Spool(0)
+    for piece in SPOOLED:
+        spool.write(piece)
+    assert "".join(spool.pieces()) == "".join(SPOOLED)
 
 
 @pytest.mark.parametrize("where", ["missing-folder/out.json", "."])
