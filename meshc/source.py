@@ -270,8 +270,30 @@ _GO_DOT_FLOAT = re.compile(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?"
 _INT64 = 1 << 63
 
 
+RESOLVED_KEPT = 4096
+"""Most plain scalars whose value `resolve_plain` remembers (ports, weights, durations repeat in every document)."""
+RESOLVED_LENGTH = 64
+"""Longest plain scalar whose value is remembered."""
+_RESOLVED: dict[str, Any] = {}
+
+
 def resolve_plain(text: str) -> Any:
-    """Value of a plain (unquoted, untagged) scalar, as go-yaml v2's `resolve` gives it to Kubernetes."""
+    """Value of a plain (unquoted, untagged) scalar, as go-yaml v2's `resolve` gives it to Kubernetes.
+
+    The values are immutable (text, numbers, booleans, null), so a short scalar's is remembered.
+    """
+    found = _RESOLVED.get(text, _UNSEEN)
+    if found is _UNSEEN:
+        found = _resolve_plain(text)
+        if len(text) <= RESOLVED_LENGTH and len(_RESOLVED) < RESOLVED_KEPT:
+            _RESOLVED[text] = found
+    return found
+
+
+_UNSEEN = object()
+
+
+def _resolve_plain(text: str) -> Any:
     if text in _MAPPED:
         return _MAPPED[text]
     first = text[0]

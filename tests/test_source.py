@@ -489,3 +489,13 @@ def test_each_document_is_handed_over_before_the_next_is_parsed(tmp_path: Path) 
     assert seen == [(f"s{i}", i + 1 + (i >= 2)) for i in range(5)]
     assert [d.index for d in result.documents] == list(range(5))
     assert len(result.errors) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789+-._eExXoObB:aY~n", min_size=1, max_size=12))
+def test_a_remembered_plain_scalar_resolves_as_when_first_seen(text: str) -> None:
+    """Proves: the values `resolve_plain` remembers are the ones go-yaml's resolution gives, and keep their type."""
+    first, again = resolve_plain(text), resolve_plain(text)
+    expected = source._resolve_plain(text)
+    assert repr(first) == repr(again) == repr(expected)  # repr: NaN, and 1 vs 1.0 vs True
+    assert type(first) is type(again) is type(expected)

@@ -48,7 +48,8 @@ def _share_fields_set(model: BaseModel, fields: set[str]) -> None:
     instances had 29 distinct sets and 24 MiB of them. Assigning a field goes through `_assign`;
     nothing in meshc copies a model with an update (`model_copy` would add to the frozen set, and raise).
     """
-    _store_fields_set(model, shared_set(frozenset(fields)))
+    key = frozenset(fields)
+    _store_fields_set(model, _SHARED_SETS.get(key) or shared_set(key))  # the lookup inline: once per model
 
 
 def _assign(model: BaseModel, name: str, value: Any) -> None:
