@@ -109,7 +109,13 @@ def check(text: str, *, without_c: bool = True) -> None:
         else:
             FIGURES["broken"] += 1
             assert errors, f"the loader accepts {text!r}; libyaml stops at {failed}"
-            if failed != (0, 0):  # (0, 0): a recursive alias, which the composer finds without a position
+            line, column, message = errors[0]
+            if message.startswith("this looks like an unrendered Helm template"):
+                # source._explain: a syntax error in a document that holds a template action is
+                # reported at the action, its likely cause (a mutation can write `{{...}}`).
+                raw = text.replace("\r\n", "\n").split("\n")[line - 1]
+                assert source.TEMPLATE_ACTION.match(raw, column - 1), f"no action at {errors[0]}: {text!r}"
+            elif failed != (0, 0):  # (0, 0): a recursive alias, which the composer finds without a position
                 assert errors[0][:2] == failed, f"the loader stops at {errors[0]}, libyaml at {failed}: {text!r}"
     if without_c:  # the same errors, in the same words, whichever parser found them
         assert readings[1] == readings[0], text
@@ -362,3 +368,8 @@ def test_a_top_level_block_scalar_needs_indented_content(text: str) -> None:
 def test_a_node_written_tag_then_anchor_starts_at_its_tag(text: str) -> None:
     """Found by the broken-YAML profile: ruamel.yaml started a `!tag &anchor` node at its anchor; libyaml at its tag."""
     check(text)
+
+
+def test_a_syntax_error_beside_a_template_action_is_reported_at_the_action() -> None:
+    """Found by the broken-YAML profile: a mutation wrote `{{"'q'": .nan}}` before an unclosed flow mapping."""
+    check("---\n{oP: [{L: [], k#: {{\"'q'\": .nan}}]}")
