@@ -763,14 +763,12 @@ class _Fast:
                         table: Any = None
                         if track:
                             table = pos[id(new)] = [] if is_item else {}
+                            if cur_map:
+                                old = cur_tab[pending]
+                                cur_tab[pending] = (old[0], old[1], old[2], line, ind + 1, 0)
+                            else:
+                                cur_tab[pending] = (line, ind + 1, 0, line, ind + 1, 0)
                         cur[pending] = new
-                        if not track:
-                            pass
-                        elif cur_map:
-                            old = cur_tab[pending]
-                            cur_tab[pending] = (old[0], old[1], old[2], line, ind + 1, 0)
-                        else:
-                            cur_tab[pending] = (line, ind + 1, 0, line, ind + 1, 0)
                         stack.append((cur_ind, cur, cur_tab, cur_map))
                         if len(stack) >= MAX_DEPTH:
                             raise _Bail
