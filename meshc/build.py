@@ -48,11 +48,6 @@ class Compiled:
     exit_code: int = EXIT_OK
     _target: backends.Target | None = None
 
-    @property
-    def text(self) -> str | None:
-        """The text to write, whole (None: nothing)."""
-        return None if self.body is None else "".join(self.body.pieces())
-
     def check(self, path: Path | None) -> tuple[str, int]:
         """Validate the written file (or, for stdout, the text in a temporary file): (message, exit code).
 

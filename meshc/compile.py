@@ -1627,7 +1627,7 @@ class Compiler:
         self, state: _State, dest: Any, port: int, ns: str, owner: _VS, loc: tuple[str | int, ...]
     ) -> ir.WeightedCluster:
         """`GetDestinationCluster`: the cluster of one destination (noting unknown hosts and subsets)."""
-        host = sys.intern(self.mesh.fqdn(dest.host, ns))  # kept by every route to it
+        host = self.mesh.fqdn(dest.host, ns)  # interned by Mesh.fqdn: kept by every route to it
         svc = state.services.get(host)
         if dest.port is not None:
             number = dest.port.number
