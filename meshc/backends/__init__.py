@@ -86,6 +86,15 @@ class Target:
     """The validating program's name, for messages (`envoy`, `nginx`; empty for the IR)."""
 
 
+def written(
+    write: Callable[[IR, Any, Callable[[str], Any]], list[Diagnostic]], ir: IR, options: Any
+) -> tuple[str, list[Diagnostic]]:
+    """A target's `render` from its `write`: the pieces joined into the whole text, and the diagnostics."""
+    chunks: list[str] = []
+    diagnostics = write(ir, options, chunks.append)
+    return "".join(chunks), diagnostics
+
+
 class BackendUnavailable(Exception):
     """The target is registered but its module is not there (yet)."""
 

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from meshc import ir as irm
-from meshc.backends import Check, Flags
+from meshc.backends import Check, Flags, written
 from meshc.backends.gaps import GapReport
 from meshc.backends.options import (
     Address,
@@ -1799,9 +1799,7 @@ def write(ir: irm.IR, options: EnvoyOptions | None, out: Callable[[str], Any]) -
 
 def render(ir: irm.IR, options: EnvoyOptions | None = None) -> tuple[str, list[Diagnostic]]:
     """The bootstrap as YAML, or JSON with `options.json` (deterministic bytes), and the MC4xx diagnostics."""
-    chunks: list[str] = []
-    diags = write(ir, options, chunks.append)
-    return "".join(chunks), diags
+    return written(write, ir, options)
 
 
 # --- the target contract (see meshc.backends) ----------------------------------------------------

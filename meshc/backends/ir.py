@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from meshc.backends import Check, Flags
+from meshc.backends import Check, Flags, written
 from meshc.backends.options import refuse
 from meshc.diagnostics import Diagnostic
 from meshc.ir import IR, to_dict, write_yaml
@@ -33,9 +33,7 @@ def write(ir: IR, options: Any, out: Callable[[str], Any]) -> list[Diagnostic]:
 
 def render(ir: IR, options: Any = None) -> tuple[str, list[Diagnostic]]:
     """The IR as YAML; the IR has no gaps."""
-    chunks: list[str] = []
-    write(ir, options, chunks.append)
-    return "".join(chunks), []
+    return written(write, ir, options)
 
 
 def check(path: Path) -> Check | None:

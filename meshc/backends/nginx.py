@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from meshc import ir as irm
-from meshc.backends import Check, Flags
+from meshc.backends import Check, Flags, written
 from meshc.backends.gaps import GapReport
 from meshc.backends.options import (
     Address,
@@ -1950,9 +1950,7 @@ def write(ir: irm.IR, options: NginxOptions | None, out: Callable[[str], Any]) -
 
 def render(ir: irm.IR, options: NginxOptions | None = None) -> tuple[str, list[Diagnostic]]:
     """The nginx.conf text (deterministic bytes), and the MC4xx diagnostics."""
-    chunks: list[str] = []
-    diags = write(ir, options, chunks.append)
-    return "".join(chunks), diags
+    return written(write, ir, options)
 
 
 # --- the target contract (see meshc.backends) ----------------------------------------------------
