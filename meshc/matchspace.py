@@ -1,12 +1,12 @@
 """Match-space reasoning over compiled matches: does one match block accept every request another accepts?
 
-A block is a compiled match (`ir.RouteMatch`, made by `ir.RouteMatch.of` as `meshc compile` makes it)
-with its scope (`ir.MatchScope`: port, gateways, source labels and namespace). `contains(a, b)`
+A block is a compiled match (`matching.RouteMatch`, made by `RouteMatch.of` as `meshc compile` makes
+it) with its scope (`matching.MatchScope`: port, gateways, source labels and namespace). `contains(a, b)`
 answers "is every request that `b` matches also matched by `a`?" and says True only when that is
 proven: anything it cannot decide (two arbitrary regexes, a regex against a prefix it cannot bound,
 JWT claims that differ) counts as "not contained", so callers never report a shadowed block that can
-in fact be reached. Whether one value passes one condition is never decided here: the IR's match
-types decide (`ir.StringMatch.matches`, `ir.HeaderMatch.holds`); this module reasons about sets.
+in fact be reached. Whether one value passes one condition is never decided here: the match types
+decide (`matching.StringMatch.matches`, `matching.HeaderMatch.holds`); this module reasons about sets.
 
 The semantics are the IR's (Envoy as Istio configures it): uri `exact` and `regex` test the path
 without its query, `prefix` the whole `:path`; `ignoreUriCase` folds ASCII; regexes match whole
@@ -33,11 +33,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import re2
 
-from meshc import ir
+from meshc import matching
+
+if TYPE_CHECKING:
+    from meshc import ir
 
 # --- string tests ------------------------------------------------------------------------------
 
@@ -46,7 +49,7 @@ _META = frozenset("\\.^$|?*+()[]{}")
 _PUNCT = frozenset(string.punctuation)
 _QUANT = frozenset("*+?{")
 
-fold = ir.ascii_lower
+fold = matching.ascii_lower
 """Envoy's case folding (ASCII only), as `ignoreUriCase` does it."""
 
 
@@ -58,7 +61,7 @@ def _has_letters(text: str) -> bool:
 class Str:
     """A test on a string value: `exact`, `prefix` or `regex` (full match), optionally case-folded.
 
-    The normal form of an `ir.StringMatch` (see `string_test`): `lead` is a literal every value the
+    The normal form of a `matching.StringMatch` (see `string_test`): `lead` is a literal every value the
     test accepts starts with (regexes only; None: nothing known).
     """
 
@@ -69,7 +72,7 @@ class Str:
 
     def matches(self, text: str) -> bool:
         """Whether `text` passes this test (the IR's `StringMatch.matches`)."""
-        return ir.StringMatch(self.kind, self.value, self.fold).matches(text)  # type: ignore[arg-type]
+        return matching.StringMatch(self.kind, self.value, self.fold).matches(text)  # type: ignore[arg-type]
 
     def describe(self) -> str:
         """`prefix `/api``, for messages."""
@@ -230,10 +233,10 @@ class Cond:
     negated: bool = False
 
     def holds(self, value: str | None) -> bool:
-        """Whether a request whose attribute is `value` (None: absent) satisfies it (`ir.HeaderMatch.holds`)."""
+        """Whether a request whose attribute is `value` (None: absent) satisfies it (`matching.HeaderMatch.holds`)."""
         t = self.test
-        sm = ir.StringMatch("present") if t is None else ir.StringMatch(t.kind, t.value, t.fold)  # type: ignore[arg-type]
-        header = ir.HeaderMatch("x", sm, self.negated, self.negated and t is not None)
+        sm = matching.StringMatch("present") if t is None else matching.StringMatch(t.kind, t.value, t.fold)  # type: ignore[arg-type]
+        header = matching.HeaderMatch("x", sm, self.negated, self.negated and t is not None)
         return header.holds(() if value is None else (value,))
 
 
@@ -307,11 +310,11 @@ def contains(a: Block, b: Block) -> bool:
     return all(tests <= b.claims.get(key, frozenset()) for key, tests in a.claims.items())
 
 
-def _test(sm: ir.StringMatch) -> Str | None:
+def _test(sm: matching.StringMatch) -> Str | None:
     return None if sm.kind == "present" else string_test(sm.kind, sm.value, fold=sm.ignore_case)
 
 
-def block_of(match: ir.RouteMatch, scope: ir.MatchScope, vs_gateways: frozenset[str]) -> Block:
+def block_of(match: matching.RouteMatch, scope: matching.MatchScope, vs_gateways: frozenset[str]) -> Block:
     """The Block of a compiled match and its scope; `vs_gateways` are the VirtualService's (`mesh`, `ns/name`)."""
     conds: dict[str, list[Cond]] = defaultdict(list)
     for hm in match.headers:
@@ -369,7 +372,7 @@ class _Postings:
     A lookup returns every id whose condition CAN hold for the probe (never fewer, sometimes more):
     the caller checks each candidate with the real test. Exact values are hashed; prefixes are found
     by cutting the probe's text at the lengths the filed prefixes have; regexes of one attribute run
-    together as one RE2 set (compiled like `ir.compiled_regex`).
+    together as one RE2 set (compiled like `matching.compiled_regex`).
     """
 
     def __init__(self) -> None:
@@ -480,24 +483,24 @@ class _Postings:
         if built is not None:
             compiled, ids = built
             try:
-                hits = compiled.Match(ir.wire_bytes(value))
+                hits = compiled.Match(matching.wire_bytes(value))
             except Exception:  # RE2::Set ran out of memory: test the patterns one by one
                 self._sets[key] = None
             else:
                 out.extend(ids[h] for h in hits or ())
                 return
-        out.extend(n for pattern, n in patterns if ir.regex_fullmatch(pattern, value))
+        out.extend(n for pattern, n in patterns if matching.regex_fullmatch(pattern, value))
 
 
 def _regex_set(patterns: Sequence[tuple[str, int]]) -> tuple[Any, list[int]] | None:
-    """One RE2 set of whole-value patterns, as `ir.compiled_regex` compiles each; None when RE2 will not build it."""
+    """One RE2 set of whole-value patterns, as `matching.compiled_regex` compiles each; None if RE2 cannot build it."""
     try:
-        compiled = re2.Set.FullMatchSet(ir.REGEX_OPTIONS)
+        compiled = re2.Set.FullMatchSet(matching.REGEX_OPTIONS)
         ids: list[int] = []
         for pattern, n in patterns:
-            if ir.compiled_regex(pattern) is None:
+            if matching.compiled_regex(pattern) is None:
                 continue  # RE2 rejects it: it matches nothing
-            compiled.Add(ir.wire_bytes(pattern))
+            compiled.Add(matching.wire_bytes(pattern))
             ids.append(n)
         if not compiled.Compile():
             return None
@@ -690,13 +693,13 @@ class RouteIndex:
         if len(routes) > _WALK:
             _file_all(self.postings, [_route_options(r.match) for r in routes])
 
-    def candidates(self, request: ir.HttpRequest) -> list[int]:
+    def candidates(self, request: matching.HttpRequest) -> list[int]:
         """Every route the request may take, in order (with some it does not)."""
         p = self.postings
         out = list(p.always)
         path = request.path
-        p.value(URI, out, ir.path_without_query(path), prefix=path)
-        names = dict.fromkeys([*_PSEUDO, *(ir.ascii_lower(k) for k, _ in request.headers)])
+        p.value(URI, out, matching.path_without_query(path), prefix=path)
+        names = dict.fromkeys([*_PSEUDO, *(matching.ascii_lower(k) for k, _ in request.headers)])
         for name in names:
             key = "h:" + name
             values = request.header_values(name)
@@ -705,14 +708,14 @@ class RouteIndex:
             for value in values:
                 p.value(key, out, value)
         firsts: dict[str, str] = {}
-        for name, value in ir.query_params(path):
+        for name, value in matching.query_params(path):
             firsts.setdefault(name, value)
         for name, value in firsts.items():
             out.extend(p.keyed.get("q:" + name, ()))
             p.value("q:" + name, out, value)
         return sorted(set(out))
 
-    def first(self, request: ir.HttpRequest) -> int | None:
+    def first(self, request: matching.HttpRequest) -> int | None:
         """The index of the first route `request` takes, or None (Envoy answers 404)."""
         if len(self.routes) <= _WALK:
             return next((n for n, r in enumerate(self.routes) if r.match.matches(request)), None)
@@ -722,7 +725,7 @@ class RouteIndex:
         return None
 
 
-def _route_options(m: ir.RouteMatch) -> list[Option]:
+def _route_options(m: matching.RouteMatch) -> list[Option]:
     """Conditions a request must pass to take a route with this match."""
     out: list[Option] = []
     pm = m.path

@@ -7,7 +7,7 @@ mesh-bound VirtualServices, `_route_lists` (MC208-MC211) and `_http_rules` (MC20
 only list what the VirtualServices hold. An analysis runs only when a selected rule reads it:
 `--select MC208` reads the route lists and nothing else (tests/test_rule_units.py counts).
 
-The shadowing analysis compares the COMPILED matches (`ir.RouteMatch.of`, `ir.MatchScope.of`:
+The shadowing analysis compares the COMPILED matches (`RouteMatch.of`, `MatchScope.of` of `meshc.matching`:
 what `meshc compile` emits) through `meshc.matchspace`, which files each block under one condition
 (`matchspace.Containers`) so that a VirtualService of 100,000 rules is analysed in near-linear time.
 """
@@ -19,9 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshc import ir, matchspace
+from meshc import matchspace
 from meshc.diagnostics import Severity
 from meshc.hosts import host_matches
+from meshc.matching import MatchScope, RouteMatch
 from meshc.matchspace import Containers, block_of, string_test, vs_gateway_keys
 from meshc.mesh import Mesh, Resource, export_set
 from meshc.models.checks import routing_claim
@@ -244,7 +245,7 @@ def _analyse_http(mesh: Mesh, res: Resource, spec: Any, out: Analysis) -> None:
         return
     resolve = gateway_resolver(mesh, res.namespace)
     vs_gateways = vs_gateway_keys(spec.gateways, resolve)
-    blocks = [block_of(ir.RouteMatch.of(m), ir.MatchScope.of(m, resolve), vs_gateways) for _, _, m in entries]
+    blocks = [block_of(RouteMatch.of(m), MatchScope.of(m, resolve), vs_gateways) for _, _, m in entries]
     containers = Containers(blocks)
     counts: dict[int, int] = defaultdict(int)
     for n, (i, j, _) in enumerate(entries):
