@@ -19,7 +19,7 @@ class Severity(IntEnum):
     @property
     def label(self) -> str:
         """The lowercase name used in every output format (`error`, `warning`, `info`)."""
-        return self.name.lower()
+        return _LABELS[self]
 
     @classmethod
     def parse(cls, text: str) -> Severity:
@@ -28,6 +28,10 @@ class Severity(IntEnum):
             return cls[text.strip().upper()]
         except KeyError:
             raise ValueError(f"unknown severity `{text}`; expected `error`, `warning` or `info`") from None
+
+
+_LABELS = {s: s.name.lower() for s in Severity}
+"""`Severity.label` of each member (an enum's `name` is a descriptor: reading it per diagnostic costs)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -314,19 +314,32 @@ def _test(sm: matching.StringMatch) -> Str | None:
     return None if sm.kind == "present" else string_test(sm.kind, sm.value, fold=sm.ignore_case)
 
 
+_NO_CONDS: Mapping[str, tuple[Cond, ...]] = {}
+_NO_CLAIMS: Mapping[tuple[str, ...], frozenset[tuple[str, str, bool]]] = {}
+_NO_LABELS: frozenset[tuple[str, str]] = frozenset()
+
+
 def block_of(match: matching.RouteMatch, scope: matching.MatchScope, vs_gateways: frozenset[str]) -> Block:
     """The Block of a compiled match and its scope; `vs_gateways` are the VirtualService's (`mesh`, `ns/name`)."""
-    conds: dict[str, list[Cond]] = defaultdict(list)
-    for hm in match.headers:
-        conds["h:" + hm.name].append(Cond(_test(hm.match), hm.invert))
-    for name, sm in ((":method", match.method), (":authority", match.authority), (":scheme", match.scheme)):
-        if sm is not None:
-            conds["h:" + name].append(Cond(_test(sm)))
-    for qm in match.query_params:
-        conds["q:" + qm.name].append(Cond(_test(qm.match)))
-    claims: dict[tuple[str, ...], set[tuple[str, str, bool]]] = defaultdict(set)
-    for cm in match.jwt_claims:
-        claims[tuple(cm.claim)].add((cm.match.kind, cm.match.value, cm.invert))
+    # Most blocks test a path and a header or two: the empty parts are shared, read-only.
+    conds: Mapping[str, tuple[Cond, ...]] = _NO_CONDS
+    pseudo = match.method is not None or match.authority is not None or match.scheme is not None
+    if match.headers or match.query_params or pseudo:
+        table: dict[str, list[Cond]] = defaultdict(list)
+        for hm in match.headers:
+            table["h:" + hm.name].append(Cond(_test(hm.match), hm.invert))
+        for name, sm in ((":method", match.method), (":authority", match.authority), (":scheme", match.scheme)):
+            if sm is not None:
+                table["h:" + name].append(Cond(_test(sm)))
+        for qm in match.query_params:
+            table["q:" + qm.name].append(Cond(_test(qm.match)))
+        conds = {k: tuple(v) for k, v in table.items()}
+    claims: Mapping[tuple[str, ...], frozenset[tuple[str, str, bool]]] = _NO_CLAIMS
+    if match.jwt_claims:
+        by_claim: dict[tuple[str, ...], set[tuple[str, str, bool]]] = defaultdict(set)
+        for cm in match.jwt_claims:
+            by_claim[tuple(cm.claim)].add((cm.match.kind, cm.match.value, cm.invert))
+        claims = {k: frozenset(v) for k, v in by_claim.items()}
     pm = match.path
     path: Str | None = string_test(pm.kind, pm.value, fold=pm.ignore_case)
     assert path is not None
@@ -338,21 +351,13 @@ def block_of(match: matching.RouteMatch, scope: matching.MatchScope, vs_gateways
         path = Str("regex", pm.value, lead=path.value)
     if scope.gateways:
         gateways = frozenset(scope.gateways) & vs_gateways
-        labels: frozenset[tuple[str, str]] = frozenset()
+        labels = _NO_LABELS
         source_ns = None
     else:
         gateways = vs_gateways
-        labels = frozenset(scope.source_labels.items())
+        labels = frozenset(scope.source_labels.items()) if scope.source_labels else _NO_LABELS
         source_ns = scope.source_namespace
-    return Block(
-        path,
-        {k: tuple(v) for k, v in conds.items()},
-        {k: frozenset(v) for k, v in claims.items()},
-        scope.port,
-        gateways,
-        labels,
-        source_ns,
-    )
+    return Block(path, conds, claims, scope.port, gateways, labels, source_ns)
 
 
 def vs_gateway_keys(gateways: Iterable[str], gateway_key: Any) -> frozenset[str]:
@@ -560,6 +565,10 @@ def _look_up_string_test(postings: _Postings, key: str, test: Str, out: list[int
         postings.text(key, test.value, out)
 
 
+_WALK = 8
+"""Up to this many routes (or match blocks), trying each is cheaper than filing them and looking one up."""
+
+
 class Containers:
     """The match blocks of one VirtualService, each filed under one condition every block it contains has.
 
@@ -572,10 +581,15 @@ class Containers:
     an attribute it tests the presence or absence of (the contained block tests it too), or the set
     of gateways it exists on (the contained block's is a subset). Blocks equal to
     an earlier one are not filed: the earlier one contains whatever they contain.
+    Up to `_WALK` blocks (a VirtualService's usual few), nothing is filed: `first(n)` compares
+    block `n` with every earlier block, which is cheaper than filing them.
     """
 
     def __init__(self, blocks: Sequence[Block]) -> None:
         self.blocks = blocks
+        self.walk = len(blocks) <= _WALK
+        if self.walk:
+            return
         self.postings = _Postings()
         seen: set[Block] = set()
         options: list[list[Option]] = []
@@ -589,6 +603,8 @@ class Containers:
 
     def candidates(self, block: Block) -> list[int]:
         """Every filed block that may contain `block`, in order (with some that do not)."""
+        if self.walk:
+            return list(range(len(self.blocks)))
         p = self.postings
         out = list(p.always)
         if block.path is not None:
@@ -618,6 +634,8 @@ class Containers:
     def first(self, n: int) -> int | None:
         """The first block before block `n` that contains it, or None."""
         here = self.blocks[n]
+        if self.walk:
+            return next((m for m in range(n) if contains(self.blocks[m], here)), None)
         for m in self.candidates(here):
             if m >= n:
                 break
@@ -672,10 +690,6 @@ def _exact_values(block: Block) -> list[tuple[str, str]]:
 
 
 _PSEUDO = (":authority", "host", ":method", ":path", ":scheme")
-
-
-_WALK = 8
-"""Up to this many routes, trying each is cheaper than looking a request up."""
 
 
 class RouteIndex:

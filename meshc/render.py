@@ -126,9 +126,48 @@ def text(diagnostics: Iterable[Diagnostic]) -> str:
 
 
 def json_(diagnostics: Iterable[Diagnostic]) -> str:
-    """The JSON array of design.md §4."""
-    items = [indented_json(d.to_dict(), 1) for d in diagnostics]
+    """The JSON array of design.md §4: `indented_json([d.to_dict() for d in diagnostics])` and a newline."""
+    items = [_diagnostic_json(d) for d in diagnostics]
     return ("[\n  " + ",\n  ".join(items) + "\n]\n") if items else "[]\n"
+
+
+def _scalar(value: object, newline: str) -> str:
+    """A string, None or int as `_indented` writes it (the common cases first); any other value through it."""
+    cls = value.__class__
+    if cls is str:
+        return _encode_str(value)  # type: ignore[arg-type]
+    if value is None:
+        return "null"
+    if cls is int:
+        return int.__repr__(value)
+    return _indented(value, newline)
+
+
+def _diagnostic_json(d: Diagnostic) -> str:
+    """`indented_json(d.to_dict(), 1)` without building the dict: a diagnostic's shape is fixed.
+
+    Each value is written as `_indented` writes it (`_scalar`); `tests/test_output.py` compares the two.
+    """
+    nl = "\n    "
+    span = d.span
+    res = d.resource
+    if res is None:
+        resource = "null"
+    else:
+        resource = (
+            f'{{\n      "kind": {_scalar(res.kind, nl)},\n      "namespace": {_scalar(res.namespace, nl)},'
+            f'\n      "name": {_scalar(res.name, nl)}\n    }}'
+        )
+    related = _indented([r.to_dict() for r in d.related], nl) if d.related else "[]"
+    return (
+        f'{{{nl}"code": {_scalar(d.code, nl)},{nl}"name": {_scalar(d.name, nl)},'
+        f'{nl}"severity": {_scalar(d.severity.label, nl)},{nl}"message": {_scalar(d.message, nl)},'
+        f'{nl}"file": {_scalar(span.path, nl)},{nl}"line": {_scalar(span.line, nl)},'
+        f'{nl}"column": {_scalar(span.column, nl)},{nl}"end_line": {_scalar(span.end_line, nl)},'
+        f'{nl}"end_column": {_scalar(span.end_column, nl)},{nl}"resource": {resource},'
+        f'{nl}"field": {_scalar(d.field, nl)},{nl}"istio_code": {_scalar(d.istio_code, nl)},'
+        f'{nl}"help": {_scalar(d.help, nl)},{nl}"related": {related}\n  }}'
+    )
 
 
 def indented_json(value: object, depth: int = 0) -> str:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meshc import render
-from meshc.diagnostics import Diagnostic, Severity, Span
+from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span
 from meshc.output import OutputError, Spool, write_atomic
 from meshc.render import indented_json
 from tests.test_cli import BROKEN, run
@@ -153,6 +153,38 @@ _JSON = st.recursive(
 @given(_JSON)
 def test_indented_json_is_byte_for_byte_json_dumps(value: object) -> None:
     assert indented_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+_WORD = st.text(max_size=8)
+_SPAN = st.builds(
+    Span,
+    _WORD,
+    st.integers(min_value=0),
+    st.integers(min_value=0),
+    st.none() | st.integers(min_value=0),
+    st.none() | st.integers(min_value=0),
+)
+_DIAGNOSTIC = st.builds(
+    Diagnostic,
+    _WORD,
+    _WORD,
+    st.sampled_from(Severity),
+    st.text(),
+    _SPAN,
+    st.none() | st.builds(ResourceRef, _WORD, st.none() | _WORD, st.none() | _WORD),
+    st.none() | _WORD,
+    st.none() | _WORD,
+    st.none() | st.text(),
+    st.lists(st.builds(Related, _SPAN, st.text()), max_size=2).map(tuple),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_DIAGNOSTIC, max_size=3))
+def test_json_report_is_byte_for_byte_json_dumps_of_the_diagnostics(diags: list[Diagnostic]) -> None:
+    """Proves: `render.json_`, which writes a diagnostic's fixed shape directly, writes what json writes."""
+    expected = json.dumps([d.to_dict() for d in diags], indent=2, ensure_ascii=False) + "\n"
+    assert render.json_(diags) == expected
 
 
 def test_a_large_json_report_is_rendered_in_memory_close_to_its_size() -> None:
