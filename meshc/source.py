@@ -17,7 +17,8 @@ Positions live in a side table keyed by the id of each container (mapping or lis
 models never carry them. The table is not kept: it would be the largest thing meshc holds (about
 15 bytes per byte of input). A document remembers where its text is (`Origin`), and the first
 diagnostic that needs a position parses that piece of text again, with the same parser, into the
-same structure (a few recent pieces are cached).
+same structure (a few recent pieces are cached). For a document the fast parser read, the first
+few look-ups do without that parse: `_walk` reads only the lines on the field path.
 """
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ aliased in 2,000 rules is 1 GB once expanded, and every command's output grows w
 # A position entry: (key_line, key_col, key_len, value_line, value_col, value_len), 1-based.
 # For list items the key fields are the item's own position. value_len is 0 when unknown.
 Pos = tuple[int, int, int, int, int, int]
+
+WALKED_SPANS = 4
+"""Spans of one document found by walking its text (`_walk`); the next ones parse it again with
+positions, once: each walk reads the lines on its path again, and a document asked for many spans
+(a large one with many findings, or the compiler's passes) is then answered from the cached parse."""
 
 REPARSED_PIECES = 32
 """Pieces of text whose positions a file keeps at once (diagnostics come resource by resource)."""
@@ -201,33 +207,18 @@ class Document:
         full = self.base + loc
         if not full:
             return Span(self.path, self.line, 1)  # the document itself: where it starts, no parse needed
-        node, positions = self.source.reparse(self.origin)
-        entry: Pos | None = None
-        for i, part in enumerate(full):
-            table = positions.get(id(node))
-            if table is None:
-                break
-            try:
-                here = table[part]
-                child = node[part]
-            except (KeyError, IndexError, TypeError):
-                break
-            entry = here
-            node = child
-            if i == len(full) - 1:
-                kl, kc, klen, vl, vc, vlen = entry
-                if key and not klen and isinstance(child, dict) and child:
-                    # A list item has no key: point at its first key, which has an extent.
-                    first = positions.get(id(child), {}).get(next(iter(child)))
-                    if first is not None and first[2]:
-                        return Span(self.path, first[0], first[1], first[0], first[1] + first[2])
-                if key:
-                    return Span(self.path, kl, kc, kl, kc + klen if klen else None)
-                return Span(self.path, vl, vc, vl if vlen else None, vc + vlen if vlen else None)
-        if entry is None:
+        origin = self.origin
+        place = None
+        if origin.fast and len(self.spans or ()) < WALKED_SPANS:
+            # Most documents are asked for a span or two: reading the lines on the path is cheaper
+            # than parsing the document again (measured: a third of the time for a VirtualService).
+            place = _walk(self.source.text, origin, full, key)
+        if place is None:
+            node, positions = self.source.reparse(origin)
+            place = _follow(node, positions, full, key, None)
+        if place is _DOCUMENT:
             return Span(self.path, self.line, 1)
-        kl, kc, klen, _, _, _ = entry
-        return Span(self.path, kl, kc, kl, kc + klen if klen else None)
+        return Span(self.path, *place)
 
 
 @dataclass(slots=True)
@@ -800,7 +791,7 @@ class _Fast:
                     c = rest[0]
                     if c == "-" and (len(rest) == 1 or rest[1] == " "):
                         raise _Bail
-                    quoted = self._quoted_key(rest) if c == '"' or c == "'" else None
+                    quoted = _quoted_key(rest) if c == '"' or c == "'" else None
                     if quoted is None:
                         value, vlen, idx = self._value(rest, col, idx, ind)
                         cur.append(value)
@@ -835,7 +826,7 @@ class _Fast:
                 kcol = ind
                 vcol = len(raw) - len(rest)
             else:
-                quoted = self._quoted_key(rest) if rest[0] == '"' or rest[0] == "'" else None
+                quoted = _quoted_key(rest) if rest[0] == '"' or rest[0] == "'" else None
                 if quoted is None:
                     raise _Bail
                 key, klen, rest_at = quoted
@@ -873,23 +864,449 @@ class _Fast:
             return None, 0, 0
         return root, root_line, root_col
 
-    def _quoted_key(self, s: str) -> tuple[Any, int, int] | None:
-        """Parse `"key":` or `'key':` at the start of s; return (key, key length, index after ':')."""
-        if s[0] == '"':
-            key, end = _double_quoted(s, 0)
-        else:
-            key, end = _single_quoted(s, 0)
-        i = end
-        while i < len(s) and s[i] == " ":
-            i += 1
-        if i < len(s) and s[i] == ":" and (i + 1 == len(s) or s[i + 1] == " "):
-            j = i + 1
-            while j < len(s) and s[j] == " ":
-                j += 1
-            return key, end, j
-        if i >= len(s) or s[i] != ":":
+
+def _quoted_key(s: str) -> tuple[Any, int, int] | None:
+    """Parse `"key":` or `'key':` at the start of s; return (key, key length, index after ':')."""
+    if s[0] == '"':
+        key, end = _double_quoted(s, 0)
+    else:
+        key, end = _single_quoted(s, 0)
+    i = end
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i < len(s) and s[i] == ":" and (i + 1 == len(s) or s[i + 1] == " "):
+        j = i + 1
+        while j < len(s) and s[j] == " ":
+            j += 1
+        return key, end, j
+    if i >= len(s) or s[i] != ":":
+        return None
+    raise _Bail
+
+
+# --- a position without a parse: the path walker ------------------------------------------------
+#
+# A document the fast parser read is block YAML whose structure is its indentation: in a mapping
+# whose keys stand at column I, an entry is a line indented by I that is not a "- " item, and every
+# line until the next such one (deeper lines, the "- " items of a list written at I, comments,
+# block scalar bodies, which are always deeper than their key or "-") belongs to that entry's
+# value; the mapping ends at a line indented less. A sequence at I is the same with "- " lines.
+# Since the fast parser read the whole text without giving up, nothing else can be there (no tab
+# that indents, no anchor, tag, multi-line plain scalar, duplicate or merge key), so `_walk` finds
+# a path's place by reading only the lines of the mappings and sequences on the path (a regular
+# expression skips the deeper ones), and makes the position entries `_Fast.parse` would record for
+# them, without building any data. A one-line flow collection on the path is parsed alone, by the
+# fast parser's own `_flow`. The walker declines (None) on a line it does not expect and on path
+# parts that are neither text nor an index; the parse with positions then answers.
+
+_Entry = tuple[int, int, int, int, int, int]
+"""A position entry, as `_Fast` records it (see `Pos`); `_walk`'s have line-start offsets for line numbers."""
+_Place = tuple[int, int, int | None, int | None]
+"""(line, column, end line, end column) of a span; `_DOCUMENT` for the document itself."""
+_DOCUMENT: _Place = (0, 0, None, None)
+_MAP, _SEQ, _FLOW = 0, 1, 2
+_Block = tuple[int, int, int]
+"""A container on the path: (offset of its first line, column of its first key or "-", `_MAP`, `_SEQ` or `_FLOW`)."""
+_NOT_THERE = object()
+"""A look-up's answer when the path's part is not in the container."""
+_ODD = (-1, -1)
+"""`_next_line`'s and `_sibling`'s answer for a line `_walk` does not read."""
+_INDENTED: dict[int, re.Pattern[str]] = {}
+"""By column I: the start of a line indented by at most I spaces that is not blank."""
+
+
+def _final(entry: _Entry, key: bool, child: Any, positions: dict[int, Any]) -> _Place:
+    """The span of the node an entry describes (`Document.span`'s last step); `child` is the node."""
+    kl, kc, klen, vl, vc, vlen = entry
+    if key and not klen and isinstance(child, dict) and child:
+        # A list item has no key: point at its first key, which has an extent.
+        first = positions.get(id(child), {}).get(next(iter(child)))
+        if first is not None and first[2]:
+            return first[0], first[1], first[0], first[1] + first[2]
+    if key:
+        return kl, kc, kl, kc + klen if klen else None
+    return vl, vc, vl if vlen else None, vc + vlen if vlen else None
+
+
+def _follow(node: Any, positions: dict[int, Any], path: tuple[Any, ...], key: bool, entry: _Entry | None) -> _Place:
+    """The span of `path` from `node` through a position table; `entry` is where `node` itself was found.
+
+    A missing path gives the key of the deepest part that exists (where the missing field belongs).
+    """
+    for i, part in enumerate(path):
+        table = positions.get(id(node))
+        if table is None:
+            break
+        try:
+            here = table[part]
+            child = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        entry = here
+        node = child
+        if i == len(path) - 1:
+            return _final(here, key, child, positions)
+    if entry is None:
+        return _DOCUMENT
+    kl, kc, klen, _, _, _ = entry
+    return kl, kc, kl, kc + klen if klen else None
+
+
+def _indented(column: int) -> re.Pattern[str]:
+    found = _INDENTED.get(column)
+    if found is None:
+        found = _INDENTED[column] = re.compile(f"^ {{0,{column}}}(?=[^ \\n])", re.M)
+    return found
+
+
+_ANY_INDENT = re.compile(r"^ *(?=[^ \n])", re.M)
+
+
+def _next_line(text: str, pos: int, end: int, pattern: re.Pattern[str]) -> tuple[int, int] | None:
+    """(line start, offset of its first character) of the next content line `pattern` finds from offset pos.
+
+    Comments and blank lines are skipped; None if there is none before `end`; `_ODD` for a line
+    whose spaces are followed by a tab and more (only a block scalar's body holds one).
+    """
+    while True:
+        m = pattern.search(text, pos, end)
+        if m is None:
             return None
-        raise _Bail
+        at = m.end()
+        c = text[at]
+        if c != "#" and c != "\t":
+            return m.start(), at
+        nl = text.find("\n", at, end)
+        if c == "\t" and not text[at : end if nl < 0 else nl].isspace():
+            return _ODD
+        if nl < 0:
+            return None
+        pos = nl + 1
+
+
+def _is_item(text: str, at: int, end: int) -> bool:
+    """Whether a "- " sequence item starts at offset `at` (`_LINE`'s `-(?: +|$)`)."""
+    return text.startswith("- ", at) or (text.startswith("-", at) and (at + 1 == end or text[at + 1] == "\n"))
+
+
+def _line_end(text: str, at: int, end: int) -> int:
+    nl = text.find("\n", at, end)
+    return end if nl < 0 else nl
+
+
+def _entry_key(text: str, at: int, eol: int) -> tuple[Any, int, str, int] | None:
+    """The mapping key at offset `at` of a line: (key as `_Fast` builds it, its length, the rest, its offset)."""
+    m = _LINE.match(text, at, eol)
+    if m is None or m.group(1) or m.group(2) is not None:
+        return None
+    key_text, rest = m.group(3), m.group(4)
+    if key_text is not None:
+        key = _plain_key(key_text) if key_text[0] in _NUMERIC_START or key_text in _BOOL_NULL else key_text
+        return key, len(key_text), rest, m.start(4)
+    if not rest or (rest[0] != '"' and rest[0] != "'"):
+        return None
+    try:
+        quoted = _quoted_key(rest)
+    except _Bail:
+        return None
+    if quoted is None:
+        return None
+    key, klen, rest_at = quoted
+    return key, klen, rest[rest_at:], at + rest_at
+
+
+def _on_line(rest: str, start: int, col: int) -> tuple[int, _Block | None] | None:
+    """(length `_Fast` records, block of a flow collection) of the value `rest` at column col of the line at `start`.
+
+    None for what `_walk` does not read.
+    """
+    c = rest[0]
+    try:
+        if c == '"':
+            return _double_quoted(rest, 0)[1], None
+        if c == "'":
+            return _single_quoted(rest, 0)[1], None
+    except _Bail:
+        return None
+    if c == "[" or c == "{":
+        return 0, (start, col, _FLOW)
+    if c == "|" or c == ">":
+        return 0, None
+    k = rest.find(" #")
+    return len((rest if k < 0 else rest[:k]).rstrip(" ")), None
+
+
+def _nested(text: str, eol: int, end: int, indent: int, in_map: bool) -> _Block | None:
+    """The block that an empty value on the line ending at eol holds, as `_Fast.parse` opens it, or None.
+
+    It is the next content line if that is deeper than `indent`, or, for a mapping's key, a "- "
+    item at the key's own column. None if the value stays empty; a block at offset -1 for a line
+    `_walk` does not read.
+    """
+    if eol >= end:
+        return None
+    found = _next_line(text, eol + 1, end, _ANY_INDENT)
+    if found is None:
+        return None
+    start, at = found
+    if start < 0:
+        return (-1, -1, _MAP)
+    ind = at - start
+    item = _is_item(text, at, end)
+    if ind > indent or (in_map and item and ind == indent):
+        return start, ind, _SEQ if item else _MAP
+    return None
+
+
+def _walk(text: str, origin: Origin, path: tuple[Any, ...], key: bool) -> _Place | None:
+    """`Document.span(path, key=key)` in a document the fast parser read, from its text alone; None to decline."""
+    lo, end = origin.start, origin.end
+    pos = _line_end(text, lo, end) + 1 if text.startswith("---", lo) else lo
+    found = _next_line(text, pos, end, _ANY_INDENT) if pos < end else None
+    if found is None or found[0] < 0:
+        return None
+    start, at = found
+    frame: _Block | None = (start, at - start, _SEQ if _is_item(text, at, end) else _MAP)
+    entry: _Entry | None = None
+    last = len(path) - 1
+    for i, part in enumerate(path):
+        if frame is None:
+            break  # a scalar (or an empty value) holds no fields
+        start, column, kind = frame
+        if start < 0:
+            return None
+        if kind == _FLOW:
+            flow = _flow_at(text, origin, frame)
+            if flow is None:
+                return None
+            return _follow(*flow, path[i:], key, None if entry is None else _numbered(text, origin, entry))
+        got: Any
+        if kind == _MAP:
+            if type(part) is str:
+                got = _find_key(text, end, start, column, part)
+            elif type(part) is int:
+                break  # an index into a mapping: not there
+            else:
+                return None
+        elif type(part) is int and part >= 0:
+            got = _find_item(text, end, start, column, part)
+        elif type(part) is str:
+            break  # a field of a sequence: not there
+        else:
+            return None
+        if got is None:
+            return None
+        if got is _NOT_THERE:
+            break
+        entry, frame = got
+        if i == last:
+            numbered = _numbered(text, origin, entry)
+            if key and not numbered[2] and frame is not None and frame[2] != _SEQ:
+                return _first_key(text, origin, numbered, frame)
+            return _final(numbered, key, None, {})
+    if entry is None:
+        return _DOCUMENT
+    kl, kc, klen, _, _, _ = _numbered(text, origin, entry)
+    return kl, kc, kl, kc + klen if klen else None
+
+
+def _numbered(text: str, origin: Origin, entry: _Entry) -> _Entry:
+    """A `_walk` entry (line-start offsets) with line numbers instead, as `_Fast` records it."""
+    kl, kc, klen, vl, vc, vlen = entry
+    first, lo = origin.first_line, origin.start
+    key_line = first + text.count("\n", lo, kl)
+    return key_line, kc, klen, key_line if vl == kl else first + text.count("\n", lo, vl), vc, vlen
+
+
+def _flow_at(text: str, origin: Origin, frame: _Block) -> tuple[Any, dict[int, Any]] | None:
+    """The one-line flow collection of `frame` and its positions, parsed alone as `_Fast._value` parses it."""
+    start, column, _ = frame
+    line = origin.first_line + text.count("\n", origin.start, start)
+    parser = _Fast([], line)
+    try:
+        node, _end = parser._flow(text[start : _line_end(text, start, origin.end)], column, line, 1)
+    except _Bail:
+        return None
+    return node, parser.pos
+
+
+def _first_key(text: str, origin: Origin, entry: _Entry, frame: _Block) -> _Place | None:
+    """The key span of a list item (`entry`, numbered) that holds the mapping `frame`: its first key."""
+    start, column, kind = frame
+    if start < 0:
+        return None
+    if kind == _FLOW:
+        flow = _flow_at(text, origin, frame)
+        return None if flow is None else _final(entry, True, *flow)
+    at = start + column
+    first = _entry_key(text, at, _line_end(text, at, origin.end))
+    if first is None:
+        return None
+    line = origin.first_line + text.count("\n", origin.start, start)
+    return line, column + 1, line, column + 1 + first[1]
+
+
+def _sibling(text: str, at: int, end: int, search: Any, column: int, items: bool) -> tuple[int, int] | None:
+    """(line start, offset of its first character) of the next line at `column` after the one holding offset `at`.
+
+    Deeper lines, comments, blank lines and, unless `items`, "- " items are skipped; None when the
+    container ends first, `_ODD` for a line `_walk` does not read.
+    """
+    while True:
+        nl = text.find("\n", at, end)
+        if nl < 0:
+            return None
+        m = search(text, nl + 1, end)
+        if m is None:
+            return None
+        at = m.end()
+        c = text[at]
+        if c == "#":
+            continue
+        if c == "\t":
+            if text[at : _line_end(text, at, end)].isspace():
+                continue
+            return _ODD
+        start = m.start()
+        if at - start < column:
+            return None
+        item = c == "-" and _is_item(text, at, end)
+        if items:
+            return (start, at) if item else None  # a key at the sequence's column ends it
+        if not item:
+            return start, at
+        # a "- " item of the list an entry holds, written at the mapping's own column: skipped
+
+
+_KEY_MAY_RESOLVE = frozenset("\"'") | _NUMERIC_START | {k[0] for k in _BOOL_NULL if k}
+"""First characters of the keys that are not their own text (quoted, or resolved as numbers, booleans, null)."""
+
+
+_SIMPLE_KEY = re.compile(r"[^\W\d_][^:#\s'\"]*")
+"""A path part that only its own plain text or a quoted key can be: no resolved key (a number, `true`,
+`false`) is text that starts with a letter other than those two."""
+_KEY_LINES: dict[tuple[int, str], re.Pattern[str]] = {}
+"""By (column, key): the first line that is indented less than the column, or is key's at the column
+(plain, or any quoted key), skipping comments and blank lines."""
+KEY_LINES_KEPT = 1024
+"""Most patterns `_KEY_LINES` keeps (a key and a column each; a lint asks for a few dozen)."""
+
+
+def _key_lines(column: int, part: str) -> re.Pattern[str]:
+    found = _KEY_LINES.get((column, part))
+    if found is None:
+        if len(_KEY_LINES) >= KEY_LINES_KEPT:
+            _KEY_LINES.clear()
+        less = f" {{0,{column - 1}}}(?=[^ \n#\t])|" if column else ""
+        found = re.compile(f"^(?:{less} {{{column}}}(?={re.escape(part)}[ ]*:(?:[ ]|$)|[\"']))", re.M)
+        _KEY_LINES[(column, part)] = found
+    return found
+
+
+def _find_key(text: str, end: int, start: int, column: int, part: str) -> Any:
+    """(entry, block of its value) of key `part` of the mapping whose first key is at `column` of line `start`.
+
+    `_NOT_THERE` when the mapping has no such key; None to decline.
+    """
+    at = start + column
+    if part not in ("true", "false") and _SIMPLE_KEY.fullmatch(part):
+        # Only the lines that can hold the key are read: the first, and those the pattern finds.
+        search = _key_lines(column, part).search
+        while True:
+            if text.startswith(part, at) or text[at] == '"' or text[at] == "'":
+                got = _entry_at(text, end, start, column, at, part)
+                if got is not _NOT_THERE:
+                    return got
+            nl = text.find("\n", at, end)
+            m = None if nl < 0 else search(text, nl + 1, end)
+            if m is None:
+                return _NOT_THERE
+            start, at = m.start(), m.end()
+            if at - start < column:
+                return _NOT_THERE
+    search = _indented(column).search
+    while True:
+        if text.startswith(part, at) or text[at] in _KEY_MAY_RESOLVE:  # else this key cannot be `part`
+            got = _entry_at(text, end, start, column, at, part)
+            if got is not _NOT_THERE:
+                return got
+        found = _sibling(text, at, end, search, column, False)
+        if found is None:
+            return _NOT_THERE
+        if found is _ODD:
+            return None
+        start, at = found
+
+
+def _entry_at(text: str, end: int, start: int, column: int, at: int, part: str) -> Any:
+    """(entry, block of its value) of the mapping key at offset `at` (`column` of line `start`) if it is `part`.
+
+    `_NOT_THERE` if it is another key; None to decline.
+    """
+    eol = _line_end(text, at, end)
+    got = _entry_key(text, at, eol)
+    if got is None:
+        return None
+    k, klen, rest, vat = got
+    if k != part:
+        return _NOT_THERE
+    if not rest or rest[0] == "#":
+        nested = _nested(text, eol, end, column, True)
+        if nested is None:
+            # An empty value is where the `:` ends (libyaml puts the empty scalar there).
+            return (start, column + 1, klen, start, text.index(":", at + klen) - start + 2, 0), None
+        if nested[0] < 0:
+            return None
+        return (start, column + 1, klen, nested[0], nested[1] + 1, 0), nested
+    value = _on_line(rest, start, vat - start)
+    if value is None:
+        return None
+    return (start, column + 1, klen, start, vat - start + 1, value[0]), value[1]
+
+
+def _find_item(text: str, end: int, start: int, column: int, part: int) -> Any:
+    """(entry, block of its value) of item `part` of the sequence whose first "- " is at `column` of line `start`.
+
+    `_NOT_THERE` when the sequence is shorter; None to decline.
+    """
+    search = _indented(column).search
+    at = start + column
+    for _ in range(part):
+        found = _sibling(text, at, end, search, column, True)
+        if found is None:
+            return _NOT_THERE
+        if found is _ODD:
+            return None
+        start, at = found
+    eol = _line_end(text, at, end)
+    m = _LINE.match(text, at, eol)
+    if m is None or m.group(1) or m.group(2) is None:
+        return None
+    key_text, rest = m.group(3), m.group(4)
+    if key_text is not None:
+        # "- key: value": a mapping starts inside the item, at the key's column.
+        col = column + len(m.group(2))
+        return (start, col + 1, 0, start, col + 1, 0), (start, col, _MAP)
+    col = m.start(4) - start
+    if not rest or rest[0] == "#":
+        nested = _nested(text, eol, end, column, False)
+        if nested is None:
+            # An empty item is where the `-` ends (libyaml puts the empty scalar there).
+            return (start, column + 2, 0, start, column + 2, 0), None
+        if nested[0] < 0:
+            return None
+        return (nested[0], nested[1] + 1, 0, nested[0], nested[1] + 1, 0), nested
+    if rest[0] == '"' or rest[0] == "'":
+        try:
+            quoted = _quoted_key(rest)
+        except _Bail:
+            return None
+        if quoted is not None:  # `- "key": value`
+            return (start, col + 1, 0, start, col + 1, 0), (start, col, _MAP)
+    value = _on_line(rest, start, col)
+    if value is None:
+        return None
+    return (start, col + 1, value[0], start, col + 1, value[0]), value[1]
 
 
 _NONE = object()
