@@ -158,3 +158,29 @@ def test_matchspace_reads_compiled_matches() -> None:
     params = list(inspect.signature(matchspace.block_of).parameters)
     assert params[:2] == ["match", "scope"]
     assert "HTTPMatchRequest" not in inspect.getsource(matchspace)
+
+
+def test_a_selector_is_matched_against_the_workloads_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proves: rules share `base.workloads_matching`: 30 Gateways with one selector scan the workloads once.
+
+    Each scan visits every workload; MC301, MC302 and MC320 each asked for every Gateway, so
+    Gateways x workloads x 3 (0.5 s on a mixed corpus of 1,260 Gateways and 750 workloads).
+    """
+    from meshc.mesh import Mesh
+
+    counts: Counter[str] = Counter()
+    _count(monkeypatch, counts, Mesh, "workloads_matching")
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gw, namespace: istio-system}\n"
+        "spec:\n  selector: {matchLabels: {app: gw}}\n  template:\n    metadata:\n"
+        "      labels: {app: gw}\n      annotations: {inject.istio.io/templates: gateway}\n"
+        "    spec: {containers: [{name: istio-proxy, image: auto}]}\n"
+    )
+    gateways = [
+        f"apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {{name: g{i}, namespace: default}}\n"
+        "spec:\n  selector: {app: gw}\n  servers:\n  - port: {number: 80, name: http, protocol: HTTP}\n"
+        f"    hosts: ['h{i}.example.com']\n"
+        for i in range(30)
+    ]
+    _lint("---\n".join([deployment, *gateways]), ())
+    assert 0 < counts["workloads_matching"] <= 3  # once per distinct (selector, namespace) asked

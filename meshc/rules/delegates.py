@@ -51,20 +51,24 @@ def delegate_rule_dropped(mesh: Mesh) -> Iterator[Finding]:
 
     Use instead: a prefix in the root (`{uri: {prefix: /merchants/}}`) that the delegate's narrows.
     """
-    resolver = Resolver.of(mesh)
-    views = {(r.namespace, r.name): r for r in mesh.of_kind("VirtualService", partial=False) if r.spec is not None}
+    resources = [r for r in mesh.of_kind("VirtualService", partial=False) if r.spec is not None]
+    if not any(rule.delegate is not None for r in resources if r.spec.hosts for rule in r.spec.http):
+        return  # no rule delegates: nothing to judge
+    views = {(r.namespace, r.name): r for r in resources}
 
     def lookup(namespace: str, name: str) -> VirtualServiceView | None:
         res = views.get((namespace, name))
-        return resolver.view(res) if res is not None else None
+        return Resolver.of(mesh).view(res) if res is not None else None
 
     for res in views.values():
         if not res.spec.hosts:
             continue  # a delegate itself: it has no root rules
-        root = resolver.view(res)
-        for i, root_rule in enumerate(res.spec.http):
-            if root_rule.delegate is None:
-                continue
+        # Only a rule that delegates is judged: the root is resolved (its view) only then.
+        delegating = [(i, r) for i, r in enumerate(res.spec.http) if r.delegate is not None]
+        if not delegating:
+            continue
+        root = Resolver.of(mesh).view(res)
+        for i, root_rule in delegating:
             delegate, _missing = find_delegate(lookup, root, root_rule)
             if delegate is None:
                 continue  # a missing or unexported delegate is another rule's finding
