@@ -461,6 +461,51 @@ def _after_node(s: str, i: int) -> None:
         raise _Bail
 
 
+_SKIP: Any = object()
+"""`_read_line`'s answer for a blank line or a comment."""
+LINES_READ_KEPT = 2048
+"""Most lines whose reading `_Fast.parse` remembers (then it starts again: the common ones come back first)."""
+LINE_READ_LENGTH = 120
+"""Longest line whose reading is remembered."""
+_LINES_READ: dict[str, Any] = {}
+
+
+def _read_line(raw: str) -> Any:
+    """What one line says by itself to `_Fast.parse`; raises `_Bail` for a line the fast parser gives up on.
+
+    `_SKIP` for a blank line or a comment, else (indentation, "- " or None, plain key text or None,
+    the rest, the key it makes, (value, length) of the plain scalar after a key or None).
+    Everything here is a function of the line's text alone, and immutable (text, numbers, booleans,
+    null), so a reading is shared by every line with the same text.
+    """
+    ind_s, dash, key_text, rest = _LINE.match(raw).groups()  # type: ignore[union-attr]  # the pattern matches any line
+    if dash is None and key_text is None:
+        if not rest or rest[0] == "#":
+            return _SKIP
+        if rest[0] == "\t":
+            if rest.isspace():
+                return _SKIP
+            raise _Bail
+    ind = len(ind_s)
+    if ind == 0 and (raw.startswith(("---", "...")) or raw[0] == "%"):
+        raise _Bail
+    key = plain = None
+    if key_text is not None:
+        # Keys repeat in every document: one string each (interned), not one per occurrence.
+        key = _plain_key(key_text) if key_text[0] in _NUMERIC_START or key_text in _BOOL_NULL else sys.intern(key_text)
+        if rest and rest[0] != "#" and rest[0] not in _VALUE_SPECIAL:
+            # The common value: a plain scalar (one that would make the parser give up is left to it).
+            k = rest.find(" #")
+            text = (rest if k < 0 else rest[:k]).rstrip(" ")
+            if not (": " in text or text[-1] == ":" or "\t" in text):
+                if text[0] in _NUMERIC_START:
+                    value = resolve_plain(text)
+                else:
+                    value = _BOOL_NULL[text] if text in _BOOL_NULL else sys.intern(text)
+                plain = (value, len(text))
+    return ind, dash, key_text, rest, key, plain
+
+
 class _Fast:
     """Line-based parser for block-style YAML. Records positions as it goes (unless told not to)."""
 
@@ -700,7 +745,6 @@ class _Fast:
         n = len(lines)
         pos = self.pos
         track = self.positions
-        match_line = _LINE.match
         bool_null = _BOOL_NULL
         numeric = _NUMERIC_START
         special = _VALUE_SPECIAL
@@ -723,21 +767,24 @@ class _Fast:
                 raise _Bail
             idx = 1
         base = self.line_no - 1
+        seen = _LINES_READ
+        skip = _SKIP
         while idx < n:
             raw = lines[idx]
             idx += 1
-            ind_s, dash, key_text, rest = match_line(raw).groups()  # type: ignore[union-attr]  # the pattern matches any line
-            if dash is None and key_text is None:
-                if not rest or rest[0] == "#":
-                    continue
-                if rest[0] == "\t":
-                    if rest.isspace():
-                        continue
-                    raise _Bail
-            ind = len(ind_s)
+            # Lines repeat across documents (`spec:`, `  - destination:`, `    port: 80`): what a
+            # line says by itself is read once (`_read_line`), then looked up.
+            got = seen.get(raw)
+            if got is None:
+                got = _read_line(raw)
+                if len(raw) <= LINE_READ_LENGTH:
+                    if len(seen) >= LINES_READ_KEPT:
+                        seen.clear()
+                    seen[raw] = got
+            if got is skip:
+                continue
+            ind, dash, key_text, rest, key, plain = got
             line = base + idx
-            if ind == 0 and (raw.startswith(("---", "...")) or raw[0] == "%"):
-                raise _Bail
             is_item = dash is not None
             # Close the frames this line is outside of.
             while cur is not None and (cur_ind > ind or (cur_ind == ind and not is_item and not cur_map)):
@@ -803,7 +850,6 @@ class _Fast:
                     rest = rest[rest_at:]
                 else:
                     col = ind + len(dash)
-                    key = _plain_key(key_text) if key_text[0] in numeric or key_text in bool_null else key_text
                     klen = len(key_text)
                     vcol = len(raw) - len(rest)
                 # "- key: value": a mapping starts inside the item, at the key's column.
@@ -820,8 +866,6 @@ class _Fast:
                 cur, cur_tab, cur_ind, cur_map = new, table, col, True
                 kcol = col
             elif key_text is not None:
-                # Keys repeat in every document: one string each (interned), not one per occurrence.
-                key = _plain_key(key_text) if key_text[0] in numeric or key_text in bool_null else intern(key_text)
                 klen = len(key_text)
                 kcol = ind
                 vcol = len(raw) - len(rest)
@@ -844,10 +888,12 @@ class _Fast:
                 if track:
                     cur_tab[key] = (line, kcol + 1, klen, line, raw.index(":", kcol + klen) + 2, 0)
                 continue
-            if rest[0] in special:
+            if plain is not None:
+                value, vlen = plain
+            elif rest[0] in special:
                 value, vlen, idx = self._value(rest, vcol, idx, kcol)
             else:
-                # Inline fast path for the common case: a plain scalar.
+                # A plain scalar `_read_line` did not read: one that makes the parser give up.
                 k = rest.find(" #")
                 text = (rest if k < 0 else rest[:k]).rstrip(" ")
                 if ": " in text or text[-1] == ":" or "\t" in text:

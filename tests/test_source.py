@@ -499,3 +499,38 @@ def test_a_remembered_plain_scalar_resolves_as_when_first_seen(text: str) -> Non
     expected = source._resolve_plain(text)
     assert repr(first) == repr(again) == repr(expected)  # repr: NaN, and 1 vs 1.0 vs True
     assert type(first) is type(again) is type(expected)
+
+
+def test_a_line_repeated_across_documents_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_Fast.parse` reads what a line says by itself once per text, however many documents repeat it."""
+    calls: list[str] = []
+    read_line = source._read_line
+
+    def counted(raw: str) -> Any:
+        calls.append(raw)
+        return read_line(raw)
+
+    monkeypatch.setattr(source, "_read_line", counted)
+    monkeypatch.setattr(source, "_LINES_READ", {})
+    doc = "kind: Service\nspec:\n  ports:\n  - port: 80\n    name: http  # web\n\n# note\n"
+    long_line = "x: " + "a" * source.LINE_READ_LENGTH
+    docs = _parse("---\n".join([doc + long_line + "\n"] * 50))
+    assert len(docs) == 50
+    assert all(
+        d.data
+        == {"kind": "Service", "spec": {"ports": [{"port": 80, "name": "http"}]}, "x": "a" * source.LINE_READ_LENGTH}
+        for d in docs
+    )
+    # Seven distinct short lines (the blank one included), and the long one each time: it is not kept.
+    assert sorted(set(calls)) == sorted({*doc.split("\n")[:-1], long_line})
+    assert calls.count(long_line) == 50
+    assert len(calls) == 7 + 50
+
+
+def test_the_lines_read_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The readings kept never pass `LINES_READ_KEPT`: past it, they start again."""
+    monkeypatch.setattr(source, "_LINES_READ", {})
+    monkeypatch.setattr(source, "LINES_READ_KEPT", 10)
+    docs = _parse("".join(f"key{i}: value{i}\n" for i in range(25)))
+    assert docs[0].data == {f"key{i}": f"value{i}" for i in range(25)}
+    assert 0 < len(source._LINES_READ) <= 10
