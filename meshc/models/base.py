@@ -72,6 +72,23 @@ _SHARED_FIELDS_SET = property(_fields_set_slot.__get__, _share_fields_set)
 """`__pydantic_fields_set__` of the models: read from pydantic's own slot, written through `_share_fields_set`."""
 
 
+def empty_list() -> list[Any]:
+    """A new empty list: the `default_factory` of every list field of the models (for `list` itself).
+
+    pydantic asks each factory's signature whether it takes the validated data; for the builtin
+    `list` that parses its text signature with the tokenizer (about 15 ms when the VirtualService
+    validator is built by a one-file lint, most of it compiling the tokenizer's patterns); for a
+    Python function it is a lookup. The value is the same: a new `[]` per instance, not in
+    `model_fields_set`.
+    """
+    return []
+
+
+def empty_dict() -> dict[str, Any]:
+    """A new empty dict: the `default_factory` of every map field of the models (as `empty_list`)."""
+    return {}
+
+
 class Model(BaseModel):
     """Base of every Istio model: strict types, unknown fields rejected.
 

@@ -13,7 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
-from meshc.models.base import Int32, Model, PercentValue, PortNumber, PositiveDuration, fail, one_of
+from meshc.models.base import (
+    Int32,
+    Model,
+    PercentValue,
+    PortNumber,
+    PositiveDuration,
+    empty_dict,
+    empty_list,
+    fail,
+    one_of,
+)
 from meshc.models.checks import regex_error
 from meshc.models.meta import IstioResource
 from meshc.models.networking import TypedWorkloadSelector, WorkloadSelector
@@ -143,7 +153,7 @@ class ProxyMatch(Model):
     """The proxies a patch applies to: a version regex and metadata."""
 
     proxyVersion: str | None = None
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[str, str] = Field(default_factory=empty_dict)
 
 
 class EnvoyConfigObjectMatch(Model):
@@ -247,8 +257,8 @@ class EnvoyFilterSpec(Model):
     """The `spec` of an EnvoyFilter: patches to the Envoy configuration istiod generates."""
 
     workloadSelector: WorkloadSelector | None = None
-    targetRefs: list[PolicyTargetReference] = Field(default_factory=list, max_length=16)
-    configPatches: list[EnvoyConfigObjectPatch] = Field(default_factory=list)
+    targetRefs: list[PolicyTargetReference] = Field(default_factory=empty_list, max_length=16)
+    configPatches: list[EnvoyConfigObjectPatch] = Field(default_factory=empty_list)
     priority: Int32 | None = None
 
     @model_validator(mode="after")
@@ -303,7 +313,7 @@ class AccessLogging(Model):
     """Access log settings."""
 
     match: WorkloadModeSelector | None = None
-    providers: list[ProviderRef] = Field(default_factory=list)
+    providers: list[ProviderRef] = Field(default_factory=empty_list)
     disabled: bool | None = None
     filter: AccessLoggingFilter | None = None
 
@@ -357,14 +367,14 @@ class MetricsOverrides(Model):
 
     match: MetricSelector | None = None
     disabled: bool | None = None
-    tagOverrides: dict[str, TagOverride] = Field(default_factory=dict)
+    tagOverrides: dict[str, TagOverride] = Field(default_factory=empty_dict)
 
 
 class Metrics(Model):
     """Metric settings."""
 
-    providers: list[ProviderRef] = Field(default_factory=list)
-    overrides: list[MetricsOverrides] = Field(default_factory=list)
+    providers: list[ProviderRef] = Field(default_factory=empty_list)
+    overrides: list[MetricsOverrides] = Field(default_factory=empty_list)
     reportingInterval: PositiveDuration | None = None
 
 
@@ -412,10 +422,10 @@ class Tracing(Model):
     """Tracing settings."""
 
     match: WorkloadModeSelector | None = None
-    providers: list[ProviderRef] = Field(default_factory=list)
+    providers: list[ProviderRef] = Field(default_factory=empty_list)
     randomSamplingPercentage: PercentValue | None = None
     disableSpanReporting: bool | None = None
-    customTags: dict[Annotated[str, Field(min_length=1)], CustomTag] = Field(default_factory=dict)
+    customTags: dict[Annotated[str, Field(min_length=1)], CustomTag] = Field(default_factory=empty_dict)
     useRequestIdForTraceSampling: bool | None = None
     enableIstioTags: bool | None = None
     disableContextPropagation: bool | None = None
@@ -424,9 +434,9 @@ class Tracing(Model):
 class TelemetrySpec(PolicyScope):
     """The `spec` of a Telemetry: tracing, metrics and access logs of the selected workloads."""
 
-    tracing: list[Tracing] = Field(default_factory=list)
-    metrics: list[Metrics] = Field(default_factory=list)
-    accessLogging: list[AccessLogging] = Field(default_factory=list)
+    tracing: list[Tracing] = Field(default_factory=empty_list)
+    metrics: list[Metrics] = Field(default_factory=empty_list)
+    accessLogging: list[AccessLogging] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> TelemetrySpec:
@@ -471,7 +481,7 @@ class TrafficSelector(Model):
     """The traffic a plugin applies to: client or server side, and ports."""
 
     mode: Literal["UNDEFINED", "CLIENT", "SERVER", "CLIENT_AND_SERVER"] | None = None
-    ports: list[PortSelector] = Field(default_factory=list)
+    ports: list[PortSelector] = Field(default_factory=empty_list)
 
 
 class EnvVar(Model):
@@ -491,7 +501,7 @@ class EnvVar(Model):
 class VmConfig(Model):
     """The Wasm VM's configuration: environment variables."""
 
-    env: list[EnvVar] = Field(default_factory=list, max_length=256)
+    env: list[EnvVar] = Field(default_factory=empty_list, max_length=256)
 
     @model_validator(mode="after")
     def _check(self) -> VmConfig:
@@ -516,7 +526,7 @@ class WasmPluginSpec(PolicyScope):
     priority: Int32 | None = None
     failStrategy: Literal["FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"] | None = None
     vmConfig: VmConfig | None = None
-    match: list[TrafficSelector] = Field(default_factory=list)
+    match: list[TrafficSelector] = Field(default_factory=empty_list)
     type: Literal["UNSPECIFIED_PLUGIN_TYPE", "HTTP", "NETWORK"] | None = None
     verificationKey: str | None = None
 
@@ -548,7 +558,7 @@ class ProxyConfigSpec(Model):
 
     selector: TypedWorkloadSelector | None = None
     concurrency: Annotated[int, Field(ge=0, le=2147483647)] | None = None
-    environmentVariables: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=dict)
+    environmentVariables: dict[str, Annotated[str, Field(max_length=2048)]] = Field(default_factory=empty_dict)
     image: ProxyImage | None = None
 
 

@@ -20,7 +20,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
 from meshc.models import GATEWAY_API_GROUP, GATEWAY_API_VERSIONS
-from meshc.models.base import Int32, Model, PortNumber, fail, ticks
+from meshc.models.base import Int32, Model, PortNumber, empty_dict, empty_list, fail, ticks
 from meshc.models.meta import IstioResource
 
 GROUP = GATEWAY_API_GROUP
@@ -360,9 +360,9 @@ class HTTPHeader(Model):
 class HTTPHeaderFilter(Model):
     """Header changes: `set` (overwrite), `add` (append), `remove`."""
 
-    set: Annotated[list[HTTPHeader], _Items(max_items=16)] = Field(default_factory=list)
-    add: Annotated[list[HTTPHeader], _Items(max_items=16)] = Field(default_factory=list)
-    remove: Annotated[list[str], _Items(max_items=16, unique=True)] = Field(default_factory=list)
+    set: Annotated[list[HTTPHeader], _Items(max_items=16)] = Field(default_factory=empty_list)
+    add: Annotated[list[HTTPHeader], _Items(max_items=16)] = Field(default_factory=empty_list)
+    remove: Annotated[list[str], _Items(max_items=16, unique=True)] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _unique(self) -> HTTPHeaderFilter:
@@ -448,11 +448,11 @@ def _star_alone(values: list[Any], what: str) -> None:
 class HTTPCORSFilter(Model):
     """Cross-origin resource sharing, answered by the proxy."""
 
-    allowOrigins: Annotated[list[Origin], _Items(max_items=64, unique=True)] = Field(default_factory=list)
+    allowOrigins: Annotated[list[Origin], _Items(max_items=64, unique=True)] = Field(default_factory=empty_list)
     allowCredentials: bool | None = None
-    allowMethods: Annotated[list[CorsMethod], _Items(max_items=9, unique=True)] = Field(default_factory=list)
-    allowHeaders: Annotated[list[HeaderName], _Items(max_items=64, unique=True)] = Field(default_factory=list)
-    exposeHeaders: Annotated[list[HeaderName], _Items(max_items=64, unique=True)] = Field(default_factory=list)
+    allowMethods: Annotated[list[CorsMethod], _Items(max_items=9, unique=True)] = Field(default_factory=empty_list)
+    allowHeaders: Annotated[list[HeaderName], _Items(max_items=64, unique=True)] = Field(default_factory=empty_list)
+    exposeHeaders: Annotated[list[HeaderName], _Items(max_items=64, unique=True)] = Field(default_factory=empty_list)
     maxAge: PositiveInt32 = 5
 
     @model_validator(mode="after")
@@ -466,15 +466,15 @@ class HTTPCORSFilter(Model):
 class GRPCAuthConfig(Model):
     """What a gRPC external authorization service receives."""
 
-    allowedHeaders: Annotated[list[str], _Items(max_items=64, unique=True)] = Field(default_factory=list)
+    allowedHeaders: Annotated[list[str], _Items(max_items=64, unique=True)] = Field(default_factory=empty_list)
 
 
 class HTTPAuthConfig(Model):
     """What an HTTP external authorization service receives and returns."""
 
     path: AuthPath | None = None
-    allowedHeaders: Annotated[list[str], _Items(max_items=64, unique=True)] = Field(default_factory=list)
-    allowedResponseHeaders: Annotated[list[str], _Items(max_items=64, unique=True)] = Field(default_factory=list)
+    allowedHeaders: Annotated[list[str], _Items(max_items=64, unique=True)] = Field(default_factory=empty_list)
+    allowedResponseHeaders: Annotated[list[str], _Items(max_items=64, unique=True)] = Field(default_factory=empty_list)
 
 
 class ForwardBodyConfig(Model):
@@ -581,7 +581,7 @@ HTTPRouteFilters = Annotated[Annotated[list[HTTPRouteFilter], _Items(max_items=1
 class HTTPBackendRef(BackendRef):
     """A weighted backend of an HTTPRoute rule, with its own filters."""
 
-    filters: HTTPRouteFilters = Field(default_factory=list)
+    filters: HTTPRouteFilters = Field(default_factory=empty_list)
 
 
 # --- HTTPRoute -----------------------------------------------------------------------------------
@@ -648,8 +648,8 @@ class HTTPRouteMatch(Model):
     """One match of a rule: every condition must hold."""
 
     path: HTTPPathMatch | None = None
-    headers: Annotated[list[HTTPHeaderMatch], _Items(max_items=16)] = Field(default_factory=list)
-    queryParams: Annotated[list[HTTPQueryParamMatch], _Items(max_items=16)] = Field(default_factory=list)
+    headers: Annotated[list[HTTPHeaderMatch], _Items(max_items=16)] = Field(default_factory=empty_list)
+    queryParams: Annotated[list[HTTPQueryParamMatch], _Items(max_items=16)] = Field(default_factory=empty_list)
     method: HTTPMethod | None = None
 
     @model_validator(mode="after")
@@ -687,7 +687,9 @@ class HTTPRouteTimeouts(Model):
 class HTTPRouteRetry(Model):
     """Retries of a rule (experimental channel)."""
 
-    codes: Annotated[list[Annotated[int, Field(ge=400, le=599)]], _Items(unique=True)] = Field(default_factory=list)
+    codes: Annotated[list[Annotated[int, Field(ge=400, le=599)]], _Items(unique=True)] = Field(
+        default_factory=empty_list
+    )
     attempts: PositiveInt32 | None = None
     backoff: GatewayDuration | None = None
 
@@ -737,8 +739,8 @@ class HTTPRouteRule(Model):
         default_factory=lambda: [HTTPRouteMatch(path=HTTPPathMatch())],
         json_schema_extra={"default": [DEFAULT_MATCH]},
     )
-    filters: HTTPRouteFilters = Field(default_factory=list)
-    backendRefs: Annotated[list[HTTPBackendRef], _Items(max_items=16)] = Field(default_factory=list)
+    filters: HTTPRouteFilters = Field(default_factory=empty_list)
+    backendRefs: Annotated[list[HTTPBackendRef], _Items(max_items=16)] = Field(default_factory=empty_list)
     timeouts: HTTPRouteTimeouts | None = None
     retry: HTTPRouteRetry | None = None
     sessionPersistence: SessionPersistence | None = None
@@ -807,8 +809,8 @@ def _match_budget(rules: list[Any]) -> list[Any]:
 class HTTPRouteSpec(Model):
     """The `spec` of an HTTPRoute."""
 
-    parentRefs: ParentRefs = Field(default_factory=list)
-    hostnames: Annotated[list[Hostname], _Items(max_items=16)] = Field(default_factory=list)
+    parentRefs: ParentRefs = Field(default_factory=empty_list)
+    hostnames: Annotated[list[Hostname], _Items(max_items=16)] = Field(default_factory=empty_list)
     rules: Annotated[
         Annotated[list[HTTPRouteRule], _Items(min_items=1, max_items=16)],
         AfterValidator(_unique_rule_names),
@@ -872,7 +874,7 @@ class GRPCRouteMatch(Model):
     """One match of a gRPC rule."""
 
     method: GRPCMethodMatch | None = None
-    headers: Annotated[list[GRPCHeaderMatch], _Items(max_items=16)] = Field(default_factory=list)
+    headers: Annotated[list[GRPCHeaderMatch], _Items(max_items=16)] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _unique(self) -> GRPCRouteMatch:
@@ -909,29 +911,29 @@ GRPCRouteFilters = Annotated[Annotated[list[GRPCRouteFilter], _Items(max_items=1
 class GRPCBackendRef(BackendRef):
     """A weighted backend of a GRPCRoute rule, with its own filters."""
 
-    filters: GRPCRouteFilters = Field(default_factory=list)
+    filters: GRPCRouteFilters = Field(default_factory=empty_list)
 
 
 class GRPCRouteRule(Model):
     """A gRPC rule: matches, filters and backends."""
 
     name: RuleName | None = None
-    matches: Annotated[list[GRPCRouteMatch], _Items(max_items=64)] = Field(default_factory=list)
-    filters: GRPCRouteFilters = Field(default_factory=list)
-    backendRefs: Annotated[list[GRPCBackendRef], _Items(max_items=16)] = Field(default_factory=list)
+    matches: Annotated[list[GRPCRouteMatch], _Items(max_items=64)] = Field(default_factory=empty_list)
+    filters: GRPCRouteFilters = Field(default_factory=empty_list)
+    backendRefs: Annotated[list[GRPCBackendRef], _Items(max_items=16)] = Field(default_factory=empty_list)
     sessionPersistence: SessionPersistence | None = None
 
 
 class GRPCRouteSpec(Model):
     """The `spec` of a GRPCRoute."""
 
-    parentRefs: ParentRefs = Field(default_factory=list)
-    hostnames: Annotated[list[Hostname], _Items(max_items=16)] = Field(default_factory=list)
+    parentRefs: ParentRefs = Field(default_factory=empty_list)
+    hostnames: Annotated[list[Hostname], _Items(max_items=16)] = Field(default_factory=empty_list)
     rules: Annotated[
         Annotated[list[GRPCRouteRule], _Items(max_items=16)],
         AfterValidator(_unique_rule_names),
         AfterValidator(_match_budget),
-    ] = Field(default_factory=list)
+    ] = Field(default_factory=empty_list)
     useDefaultGateways: Literal["All", "None"] | None = None
 
 
@@ -963,7 +965,7 @@ _L4Rules = Annotated[
 class TCPRouteSpec(Model):
     """The `spec` of a TCPRoute."""
 
-    parentRefs: ParentRefs = Field(default_factory=list)
+    parentRefs: ParentRefs = Field(default_factory=empty_list)
     rules: _L4Rules
     useDefaultGateways: Literal["All", "None"] | None = None
 
@@ -995,8 +997,8 @@ class TCPRoute(GatewayApiResource):
 class TLSRouteSpec(Model):
     """The `spec` of a TLSRoute."""
 
-    parentRefs: ParentRefs = Field(default_factory=list)
-    hostnames: Annotated[list[Hostname], _Items(max_items=1024)] = Field(default_factory=list)
+    parentRefs: ParentRefs = Field(default_factory=empty_list)
+    hostnames: Annotated[list[Hostname], _Items(max_items=1024)] = Field(default_factory=empty_list)
     rules: _L4Rules
     useDefaultGateways: Literal["All", "None"] | None = None
 
@@ -1092,7 +1094,7 @@ class LabelSelectorRequirement(Model):
 
     key: str
     operator: str
-    values: list[str] = Field(default_factory=list)
+    values: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _operator(self) -> LabelSelectorRequirement:
@@ -1115,8 +1117,8 @@ class LabelSelectorRequirement(Model):
 class LabelSelector(Model):
     """A Kubernetes label selector (`matchLabels` and `matchExpressions`)."""
 
-    matchLabels: dict[str, str] = Field(default_factory=dict)
-    matchExpressions: list[LabelSelectorRequirement] = Field(default_factory=list)
+    matchLabels: dict[str, str] = Field(default_factory=empty_dict)
+    matchExpressions: list[LabelSelectorRequirement] = Field(default_factory=empty_list)
 
 
 class RouteNamespaces(Model):
@@ -1139,15 +1141,15 @@ class AllowedRoutes(Model):
     namespaces: RouteNamespaces = Field(
         default_factory=RouteNamespaces, json_schema_extra={"default": {"from": "Same"}}
     )
-    kinds: Annotated[list[RouteGroupKind], _Items(max_items=8)] = Field(default_factory=list)
+    kinds: Annotated[list[RouteGroupKind], _Items(max_items=8)] = Field(default_factory=empty_list)
 
 
 class GatewayTLSConfig(Model):
     """TLS of a listener: terminate with certificates, or pass through."""
 
     mode: Literal["Terminate", "Passthrough"] = "Terminate"
-    certificateRefs: Annotated[list[SecretObjectReference], _Items(max_items=64)] = Field(default_factory=list)
-    options: dict[str, AnnotationValue] = Field(default_factory=dict)
+    certificateRefs: Annotated[list[SecretObjectReference], _Items(max_items=64)] = Field(default_factory=empty_list)
+    options: dict[str, AnnotationValue] = Field(default_factory=empty_dict)
 
     @model_validator(mode="after")
     def _terminate(self) -> GatewayTLSConfig:
@@ -1231,10 +1233,10 @@ class GatewayInfrastructure(Model):
     """Labels, annotations and parameters for what the controller deploys for the Gateway."""
 
     labels: Annotated[dict[str, LabelValue], AfterValidator(lambda v: _check_meta_keys(v, "label"))] = Field(
-        default_factory=dict
+        default_factory=empty_dict
     )
     annotations: Annotated[dict[str, AnnotationValue], AfterValidator(lambda v: _check_meta_keys(v, "annotation"))] = (
-        Field(default_factory=dict)
+        Field(default_factory=empty_dict)
     )
     parametersRef: LocalObjectReference | None = None
 
@@ -1276,7 +1278,7 @@ class FrontendTLSConfig(Model):
     """Frontend TLS settings: the default, and per port."""
 
     default: TLSConfig
-    perPort: Annotated[list[TLSPortConfig], _Items(max_items=64)] = Field(default_factory=list)
+    perPort: Annotated[list[TLSPortConfig], _Items(max_items=64)] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _unique(self) -> FrontendTLSConfig:
@@ -1304,7 +1306,7 @@ class GatewaySpec(Model):
     listeners: Annotated[Annotated[list[Listener], _Items(min_items=1, max_items=64)], AfterValidator(_check_listeners)]
     addresses: Annotated[
         Annotated[list[GatewaySpecAddress], _Items(max_items=16)], AfterValidator(_unique_addresses)
-    ] = Field(default_factory=list)
+    ] = Field(default_factory=empty_list)
     infrastructure: GatewayInfrastructure | None = None
     allowedListeners: AllowedListeners | None = None
     tls: GatewayTLS | None = None

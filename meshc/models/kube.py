@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from meshc.models.base import LooseModel, NullableDict, NullableList
+from meshc.models.base import LooseModel, NullableDict, NullableList, empty_dict, empty_list
 from meshc.models.meta import LABEL, LABEL_1035, SUBDOMAIN, check_names
 
 _CLUSTER_SCOPED = frozenset({"Namespace", "CustomResourceDefinition"})
@@ -27,16 +27,16 @@ class KubeObjectMeta(LooseModel):
     name: str | None = None
     generateName: str | None = None
     namespace: str | None = None
-    labels: NullableDict[str] = Field(default_factory=dict)
-    annotations: NullableDict[str] = Field(default_factory=dict)
+    labels: NullableDict[str] = Field(default_factory=empty_dict)
+    annotations: NullableDict[str] = Field(default_factory=empty_dict)
     uid: str | None = None
     resourceVersion: str | None = None
     generation: int | None = None
     creationTimestamp: Timestamp = None
     deletionTimestamp: Timestamp = None
     deletionGracePeriodSeconds: int | None = None
-    ownerReferences: NullableList[dict[str, Any]] = Field(default_factory=list)
-    finalizers: NullableList[str] = Field(default_factory=list)
+    ownerReferences: NullableList[dict[str, Any]] = Field(default_factory=empty_list)
+    finalizers: NullableList[str] = Field(default_factory=empty_list)
     selfLink: str | None = None
 
 
@@ -86,12 +86,12 @@ class ServicePort(LooseModel):
 class ServiceSpec(LooseModel):
     """The `spec` of a Service: the pods it selects and the ports it exposes."""
 
-    selector: NullableDict[str] = Field(default_factory=dict)
-    ports: NullableList[ServicePort] = Field(default_factory=list)
+    selector: NullableDict[str] = Field(default_factory=empty_dict)
+    ports: NullableList[ServicePort] = Field(default_factory=empty_list)
     type: str | None = None
     externalName: str | None = None
     clusterIP: str | None = None
-    clusterIPs: NullableList[str] = Field(default_factory=list)
+    clusterIPs: NullableList[str] = Field(default_factory=empty_list)
 
 
 class Service(KubeResource):
@@ -125,15 +125,15 @@ class Container(LooseModel):
 
     name: str
     image: str | None = None
-    ports: NullableList[ContainerPort] = Field(default_factory=list)
+    ports: NullableList[ContainerPort] = Field(default_factory=empty_list)
     securityContext: SecurityContext | None = None
 
 
 class PodSpec(LooseModel):
     """The `spec` of a Pod (or a pod template)."""
 
-    containers: NullableList[Container] = Field(default_factory=list)
-    initContainers: NullableList[Container] = Field(default_factory=list)
+    containers: NullableList[Container] = Field(default_factory=empty_list)
+    initContainers: NullableList[Container] = Field(default_factory=empty_list)
     securityContext: SecurityContext | None = None
     serviceAccountName: str | None = None
     hostNetwork: bool | None = None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from meshc.models.base import Model, fail
+from meshc.models.base import Model, empty_dict, empty_list, fail
 from meshc.models.checks import export_to_error
 
 Timestamp = str | datetime.datetime
@@ -124,17 +124,17 @@ class ObjectMeta(Model):
     name: Annotated[str | None, AfterValidator(_cr_name)] = None
     generateName: Annotated[str | None, AfterValidator(_cr_generate_name)] = None
     namespace: Annotated[str | None, AfterValidator(_namespace)] = None
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=empty_dict)
+    annotations: dict[str, str] = Field(default_factory=empty_dict)
     uid: str | None = None
     resourceVersion: str | None = None
     generation: int | None = None
     creationTimestamp: Timestamp | None = None
     deletionTimestamp: Timestamp | None = None
     deletionGracePeriodSeconds: int | None = None
-    ownerReferences: list[OwnerReference] = Field(default_factory=list)
-    finalizers: list[str] = Field(default_factory=list)
-    managedFields: list[ManagedFieldsEntry] = Field(default_factory=list)
+    ownerReferences: list[OwnerReference] = Field(default_factory=empty_list)
+    finalizers: list[str] = Field(default_factory=empty_list)
+    managedFields: list[ManagedFieldsEntry] = Field(default_factory=empty_list)
     selfLink: str | None = None
 
 

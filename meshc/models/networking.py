@@ -26,6 +26,8 @@ from meshc.models.base import (
     SecondsDuration,
     Weight,
     and_list,
+    empty_dict,
+    empty_list,
     fail,
     one_of,
     ticks,
@@ -164,13 +166,13 @@ class Destination(Model):
 class WorkloadSelector(Model):
     """Selects workloads by labels (`workloadSelector.labels` of Sidecar and ServiceEntry)."""
 
-    labels: SelectorLabels = Field(default_factory=dict)
+    labels: SelectorLabels = Field(default_factory=empty_dict)
 
 
 class TypedWorkloadSelector(Model):
     """Selects workloads by labels (`matchLabels`; istio.type.v1beta1.WorkloadSelector)."""
 
-    matchLabels: SelectorLabels = Field(default_factory=dict)
+    matchLabels: SelectorLabels = Field(default_factory=empty_dict)
 
 
 # --- VirtualService ------------------------------------------------------------------------------
@@ -179,16 +181,16 @@ class TypedWorkloadSelector(Model):
 class HeaderOperations(Model):
     """Response header changes: `set` (overwrite), `add` (append), `remove`."""
 
-    set: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
-    add: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
-    remove: list[HeaderName] = Field(default_factory=list)
+    set: dict[HeaderName, HeaderValue] = Field(default_factory=empty_dict)
+    add: dict[HeaderName, HeaderValue] = Field(default_factory=empty_dict)
+    remove: list[HeaderName] = Field(default_factory=empty_list)
 
 
 class RequestHeaderOperations(HeaderOperations):
     """Request header changes; `set` and `add` may also rewrite the authority (`:authority`, `Host`)."""
 
-    set: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)
-    add: dict[RequestHeaderName, HeaderValue] = Field(default_factory=dict)
+    set: dict[RequestHeaderName, HeaderValue] = Field(default_factory=empty_dict)
+    add: dict[RequestHeaderName, HeaderValue] = Field(default_factory=empty_dict)
 
 
 class Headers(Model):
@@ -206,14 +208,14 @@ class HTTPMatchRequest(Model):
     scheme: HeaderStringMatch | None = None
     method: HeaderStringMatch | None = None
     authority: HeaderStringMatch | None = None
-    headers: dict[MatchHeaderName, HeaderStringMatch] = Field(default_factory=dict)
+    headers: dict[MatchHeaderName, HeaderStringMatch] = Field(default_factory=empty_dict)
     port: MatchPort | None = None
-    sourceLabels: Labels = Field(default_factory=dict)
-    gateways: list[GatewayName] = Field(default_factory=list)
-    queryParams: dict[QueryParamName, HeaderStringMatch] = Field(default_factory=dict)
+    sourceLabels: Labels = Field(default_factory=empty_dict)
+    gateways: list[GatewayName] = Field(default_factory=empty_list)
+    queryParams: dict[QueryParamName, HeaderStringMatch] = Field(default_factory=empty_dict)
     ignoreUriCase: bool | None = None
     withoutHeaders: dict[MatchHeaderName, Annotated[WithoutHeaderMatch, AfterValidator(_non_empty_prefix)]] = Field(
-        default_factory=dict
+        default_factory=empty_dict
     )
     sourceNamespace: DnsLabel | None = None
     statPrefix: str | None = None
@@ -391,11 +393,11 @@ CorsMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT",
 class CorsPolicy(Model):
     """Cross-Origin Resource Sharing policy."""
 
-    allowOrigin: list[str] = Field(default_factory=list)
-    allowOrigins: list[Annotated[StringMatch, AfterValidator(_non_empty_origin)]] = Field(default_factory=list)
-    allowMethods: list[CorsMethod] = Field(default_factory=list)
-    allowHeaders: list[CorsHeaderName] = Field(default_factory=list)
-    exposeHeaders: list[CorsHeaderName] = Field(default_factory=list)
+    allowOrigin: list[str] = Field(default_factory=empty_list)
+    allowOrigins: list[Annotated[StringMatch, AfterValidator(_non_empty_origin)]] = Field(default_factory=empty_list)
+    allowMethods: list[CorsMethod] = Field(default_factory=empty_list)
+    allowHeaders: list[CorsHeaderName] = Field(default_factory=empty_list)
+    exposeHeaders: list[CorsHeaderName] = Field(default_factory=empty_list)
     maxAge: SecondsDuration | None = None
     allowCredentials: bool | None = None
     unmatchedPreflights: Literal["UNSPECIFIED", "FORWARD", "IGNORE"] | None = None
@@ -498,8 +500,8 @@ class HTTPRoute(Model):
     """An HTTP rule: match conditions and one action (route, redirect, direct response or delegate)."""
 
     name: str | None = None
-    match: list[HTTPMatchRequest] = Field(default_factory=list)
-    route: list[HTTPRouteDestination] = Field(default_factory=list)
+    match: list[HTTPMatchRequest] = Field(default_factory=empty_list)
+    route: list[HTTPRouteDestination] = Field(default_factory=empty_list)
     redirect: HTTPRedirect | None = None
     directResponse: HTTPDirectResponse | None = None
     delegate: Delegate | None = None
@@ -511,7 +513,7 @@ class HTTPRoute(Model):
     mirrorPercent: Annotated[int, Field(ge=0, le=100)] | None = None
     mirror_percent: Annotated[int, Field(ge=0, le=100)] | None = None
     mirrorPercentage: Percent | None = None
-    mirrors: list[HTTPMirrorPolicy] = Field(default_factory=list)
+    mirrors: list[HTTPMirrorPolicy] = Field(default_factory=empty_list)
     corsPolicy: CorsPolicy | None = None
     headers: Headers | None = None
 
@@ -587,10 +589,10 @@ class TLSMatchAttributes(Model):
     """Conditions on a TLS connection (SNI, port, source)."""
 
     sniHosts: list[str]
-    destinationSubnets: list[IpSubnet] = Field(default_factory=list)
+    destinationSubnets: list[IpSubnet] = Field(default_factory=empty_list)
     port: MatchPort | None = None
-    sourceLabels: Labels = Field(default_factory=dict)
-    gateways: list[GatewayName] = Field(default_factory=list)
+    sourceLabels: Labels = Field(default_factory=empty_dict)
+    gateways: list[GatewayName] = Field(default_factory=empty_list)
     sourceNamespace: DnsLabel | None = None
 
     @model_validator(mode="after")
@@ -603,11 +605,11 @@ class TLSMatchAttributes(Model):
 class L4MatchAttributes(Model):
     """Conditions on a TCP connection (destination subnet, port, source)."""
 
-    destinationSubnets: list[IpSubnet] = Field(default_factory=list)
+    destinationSubnets: list[IpSubnet] = Field(default_factory=empty_list)
     port: MatchPort | None = None
     sourceSubnet: str | None = None
-    sourceLabels: Labels = Field(default_factory=dict)
-    gateways: list[GatewayName] = Field(default_factory=list)
+    sourceLabels: Labels = Field(default_factory=empty_dict)
+    gateways: list[GatewayName] = Field(default_factory=empty_list)
     sourceNamespace: DnsLabel | None = None
 
 
@@ -615,7 +617,7 @@ class TLSRoute(Model):
     """A rule for unterminated TLS traffic, routed by SNI."""
 
     match: list[TLSMatchAttributes]
-    route: list[RouteDestination] = Field(default_factory=list)
+    route: list[RouteDestination] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> TLSRoute:
@@ -631,8 +633,8 @@ class TLSRoute(Model):
 class TCPRoute(Model):
     """A rule for opaque TCP traffic."""
 
-    match: list[L4MatchAttributes] = Field(default_factory=list)
-    route: list[RouteDestination] = Field(default_factory=list)
+    match: list[L4MatchAttributes] = Field(default_factory=empty_list)
+    route: list[RouteDestination] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> TCPRoute:
@@ -709,12 +711,12 @@ def _gateway_bound_host_error(host: str, sni: bool) -> str | None:
 class VirtualServiceSpec(Model):
     """The `spec` of a VirtualService: hosts, gateways and ordered HTTP, TLS and TCP rules."""
 
-    hosts: list[str] = Field(default_factory=list)
-    gateways: list[GatewayName] = Field(default_factory=list)
-    http: list[HTTPRoute] = Field(default_factory=list)
-    tls: list[TLSRoute] = Field(default_factory=list)
-    tcp: list[TCPRoute] = Field(default_factory=list)
-    exportTo: list[str] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=empty_list)
+    gateways: list[GatewayName] = Field(default_factory=empty_list)
+    http: list[HTTPRoute] = Field(default_factory=empty_list)
+    tls: list[TLSRoute] = Field(default_factory=empty_list)
+    tcp: list[TCPRoute] = Field(default_factory=empty_list)
+    exportTo: list[str] = Field(default_factory=empty_list)
 
     @property
     def applies_to_gateway(self) -> bool:

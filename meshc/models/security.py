@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, model_validator
 
 from meshc.models import SECURITY_VERSIONS
-from meshc.models.base import Model, PositiveDuration, and_list, fail, one_of
+from meshc.models.base import Model, PositiveDuration, and_list, empty_dict, empty_list, fail, one_of
 from meshc.models.checks import StrictHeaderName, shown, subnet_error
 from meshc.models.meta import IstioResource
 from meshc.models.networking import TypedWorkloadSelector
@@ -63,7 +63,7 @@ class PolicyScope(Model):
 
     selector: TypedWorkloadSelector | None = None
     targetRef: PolicyTargetReference | None = None
-    targetRefs: list[PolicyTargetReference] = Field(default_factory=list)
+    targetRefs: list[PolicyTargetReference] = Field(default_factory=empty_list)
 
     def _check_scope(self) -> None:
         # validateOneOfSelectorType, validatePolicyTargetReference(s)
@@ -139,20 +139,20 @@ def trust_domain_error(value: str) -> str | None:
 class Source(Model):
     """Who sends the request: identities, namespaces, service accounts, IP blocks (and negations)."""
 
-    principals: list[str] = Field(default_factory=list)
-    notPrincipals: list[str] = Field(default_factory=list)
-    requestPrincipals: list[str] = Field(default_factory=list)
-    notRequestPrincipals: list[str] = Field(default_factory=list)
-    namespaces: list[str] = Field(default_factory=list)
-    notNamespaces: list[str] = Field(default_factory=list)
-    serviceAccounts: list[str] = Field(default_factory=list)
-    notServiceAccounts: list[str] = Field(default_factory=list)
-    ipBlocks: list[str] = Field(default_factory=list)
-    notIpBlocks: list[str] = Field(default_factory=list)
-    remoteIpBlocks: list[str] = Field(default_factory=list)
-    notRemoteIpBlocks: list[str] = Field(default_factory=list)
-    trustDomains: list[str] = Field(default_factory=list)
-    notTrustDomains: list[str] = Field(default_factory=list)
+    principals: list[str] = Field(default_factory=empty_list)
+    notPrincipals: list[str] = Field(default_factory=empty_list)
+    requestPrincipals: list[str] = Field(default_factory=empty_list)
+    notRequestPrincipals: list[str] = Field(default_factory=empty_list)
+    namespaces: list[str] = Field(default_factory=empty_list)
+    notNamespaces: list[str] = Field(default_factory=empty_list)
+    serviceAccounts: list[str] = Field(default_factory=empty_list)
+    notServiceAccounts: list[str] = Field(default_factory=empty_list)
+    ipBlocks: list[str] = Field(default_factory=empty_list)
+    notIpBlocks: list[str] = Field(default_factory=empty_list)
+    remoteIpBlocks: list[str] = Field(default_factory=empty_list)
+    notRemoteIpBlocks: list[str] = Field(default_factory=empty_list)
+    trustDomains: list[str] = Field(default_factory=empty_list)
+    notTrustDomains: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> Source:
@@ -192,14 +192,14 @@ _OPERATION_FIELDS = ("hosts", "notHosts", "ports", "notPorts", "methods", "notMe
 class Operation(Model):
     """What the request does: hosts, ports, methods, paths (and negations)."""
 
-    hosts: list[str] = Field(default_factory=list)
-    notHosts: list[str] = Field(default_factory=list)
-    ports: list[str] = Field(default_factory=list)
-    notPorts: list[str] = Field(default_factory=list)
-    methods: list[str] = Field(default_factory=list)
-    notMethods: list[str] = Field(default_factory=list)
-    paths: list[str] = Field(default_factory=list)
-    notPaths: list[str] = Field(default_factory=list)
+    hosts: list[str] = Field(default_factory=empty_list)
+    notHosts: list[str] = Field(default_factory=empty_list)
+    ports: list[str] = Field(default_factory=empty_list)
+    notPorts: list[str] = Field(default_factory=empty_list)
+    methods: list[str] = Field(default_factory=empty_list)
+    notMethods: list[str] = Field(default_factory=empty_list)
+    paths: list[str] = Field(default_factory=empty_list)
+    notPaths: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> Operation:
@@ -315,8 +315,8 @@ class Condition(Model):
     """An extra condition: a request attribute and the values it must (not) have."""
 
     key: str
-    values: list[str] = Field(default_factory=list)
-    notValues: list[str] = Field(default_factory=list)
+    values: list[str] = Field(default_factory=empty_list)
+    notValues: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> Condition:
@@ -348,9 +348,9 @@ class Condition(Model):
 class Rule(Model):
     """A rule: who (`from`), what (`to`) and extra conditions (`when`); all must match."""
 
-    from_: list[From] = Field(default_factory=list, alias="from")
-    to: list[To] = Field(default_factory=list)
-    when: list[Condition] = Field(default_factory=list)
+    from_: list[From] = Field(default_factory=empty_list, alias="from")
+    to: list[To] = Field(default_factory=empty_list)
+    when: list[Condition] = Field(default_factory=empty_list)
 
 
 class ExtensionProvider(Model):
@@ -362,7 +362,7 @@ class ExtensionProvider(Model):
 class AuthorizationPolicySpec(PolicyScope):
     """The `spec` of an AuthorizationPolicy."""
 
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=empty_list)
     action: Literal["ALLOW", "DENY", "AUDIT", "CUSTOM"] | None = None
     provider: ExtensionProvider | None = None
 
@@ -483,18 +483,18 @@ class JWTRule(Model):
     """How to validate JWTs from one issuer."""
 
     issuer: str | None = None
-    audiences: list[str] = Field(default_factory=list)
+    audiences: list[str] = Field(default_factory=empty_list)
     jwksUri: str | None = None
     jwks_uri: str | None = None
     jwks: str | None = None
-    fromHeaders: list[JWTHeader] = Field(default_factory=list)
-    fromParams: list[str] = Field(default_factory=list)
-    fromCookies: list[str] = Field(default_factory=list)
+    fromHeaders: list[JWTHeader] = Field(default_factory=empty_list)
+    fromParams: list[str] = Field(default_factory=empty_list)
+    fromCookies: list[str] = Field(default_factory=empty_list)
     outputPayloadToHeader: str | None = None
     forwardOriginalToken: bool | None = None
-    outputClaimToHeaders: list[ClaimToHeader] = Field(default_factory=list)
+    outputClaimToHeaders: list[ClaimToHeader] = Field(default_factory=empty_list)
     timeout: PositiveDuration | None = None
-    spaceDelimitedClaims: list[str] = Field(default_factory=list)
+    spaceDelimitedClaims: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> JWTRule:
@@ -530,7 +530,7 @@ class JWTRule(Model):
 class RequestAuthenticationSpec(PolicyScope):
     """The `spec` of a RequestAuthentication."""
 
-    jwtRules: list[JWTRule] = Field(default_factory=list)
+    jwtRules: list[JWTRule] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> RequestAuthenticationSpec:
@@ -572,7 +572,7 @@ class PeerAuthenticationSpec(Model):
 
     selector: TypedWorkloadSelector | None = None
     mtls: MutualTLS | None = None
-    portLevelMtls: dict[PortKey, MutualTLS] = Field(default_factory=dict)
+    portLevelMtls: dict[PortKey, MutualTLS] = Field(default_factory=empty_dict)
 
     @model_validator(mode="after")
     def _check(self) -> PeerAuthenticationSpec:

@@ -25,6 +25,8 @@ from meshc.models.base import (
     PositiveDuration,
     UInt32,
     ZeroOrPositiveDuration,
+    empty_dict,
+    empty_list,
     fail,
     one_of,
     ticks,
@@ -156,7 +158,7 @@ class OutlierDetection(Model):
     baseEjectionTime: PositiveDuration | None = None
     maxEjectionPercent: Annotated[int, Field(ge=0, le=100)] | None = None
     minHealthPercent: Annotated[int, Field(ge=0, le=100)] | None = None
-    outlierDetectionHttpErrorCodes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=list)
+    outlierDetectionHttpErrorCodes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> OutlierDetection:
@@ -183,7 +185,7 @@ class HTTPCookie(Model):
     name: str
     path: str | None = None
     ttl: DurationField | None = None
-    attributes: list[HTTPCookieAttribute] = Field(default_factory=list)
+    attributes: list[HTTPCookieAttribute] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> HTTPCookie:
@@ -259,7 +261,7 @@ class LocalityDistribute(Model):
     """Distribute traffic from a locality to others by weight."""
 
     from_: str | None = Field(default=None, alias="from")
-    to: dict[str, UInt32] = Field(default_factory=dict)
+    to: dict[str, UInt32] = Field(default_factory=empty_dict)
 
 
 _TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone")
@@ -269,9 +271,9 @@ _TOPOLOGY_LABELS = ("topology.kubernetes.io/region", "topology.kubernetes.io/zon
 class LocalityLoadBalancerSetting(Model):
     """Locality-aware load balancing."""
 
-    distribute: list[LocalityDistribute] = Field(default_factory=list)
-    failover: list[LocalityFailover] = Field(default_factory=list)
-    failoverPriority: list[str] = Field(default_factory=list)
+    distribute: list[LocalityDistribute] = Field(default_factory=empty_list)
+    failover: list[LocalityFailover] = Field(default_factory=empty_list)
+    failoverPriority: list[str] = Field(default_factory=empty_list)
     enabled: bool | None = None
 
     @model_validator(mode="after")
@@ -305,8 +307,8 @@ class ZoneAwareLoadBalancerSetting(Model):
     """Zone-aware load balancing: Envoy keeps traffic in the zone; `failover` orders regions."""
 
     enabled: bool | None = None
-    failover: list[LocalityFailover] = Field(default_factory=list)
-    failoverPriority: list[str] = Field(default_factory=list)
+    failover: list[LocalityFailover] = Field(default_factory=empty_list)
+    failoverPriority: list[str] = Field(default_factory=empty_list)
     minClusterSize: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
@@ -356,7 +358,7 @@ class ClientTLSSettings(Model):
     privateKey: str | None = None
     caCertificates: str | None = None
     credentialName: str | None = None
-    subjectAltNames: list[str] = Field(default_factory=list)
+    subjectAltNames: list[str] = Field(default_factory=empty_list)
     sni: str | None = None
     insecureSkipVerify: bool | None = None
     caCrl: str | None = None
@@ -455,7 +457,7 @@ class TrafficPolicy(Model):
     connectionPool: ConnectionPoolSettings | None = None
     outlierDetection: OutlierDetection | None = None
     tls: ClientTLSSettings | None = None
-    portLevelSettings: list[PortTrafficPolicy] = Field(default_factory=list)
+    portLevelSettings: list[PortTrafficPolicy] = Field(default_factory=empty_list)
     tunnel: TunnelSettings | None = None
     proxyProtocol: ProxyProtocol | None = None
     retryBudget: RetryBudget | None = None
@@ -474,7 +476,7 @@ class Subset(Model):
     """A named set of endpoints of the host, selected by labels."""
 
     name: DnsLabel
-    labels: Labels = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=empty_dict)
     trafficPolicy: TrafficPolicy | None = None
 
 
@@ -483,8 +485,8 @@ class DestinationRuleSpec(Model):
 
     host: WildcardHost
     trafficPolicy: TrafficPolicy | None = None
-    subsets: list[Subset] = Field(default_factory=list)
-    exportTo: list[str] = Field(default_factory=list)
+    subsets: list[Subset] = Field(default_factory=empty_list)
+    exportTo: list[str] = Field(default_factory=empty_list)
     workloadSelector: TypedWorkloadSelector | None = None
 
     @model_validator(mode="after")
@@ -555,14 +557,14 @@ class ServerTLSSettings(Model):
     caCertificates: str | None = None
     caCrl: str | None = None
     credentialName: str | None = None
-    credentialNames: list[str] = Field(default_factory=list)
-    tlsCertificates: list[ServerTLSCertificate] = Field(default_factory=list)
-    subjectAltNames: list[str] = Field(default_factory=list)
-    verifyCertificateSpki: list[str] = Field(default_factory=list)
-    verifyCertificateHash: list[str] = Field(default_factory=list)
+    credentialNames: list[str] = Field(default_factory=empty_list)
+    tlsCertificates: list[ServerTLSCertificate] = Field(default_factory=empty_list)
+    subjectAltNames: list[str] = Field(default_factory=empty_list)
+    verifyCertificateSpki: list[str] = Field(default_factory=empty_list)
+    verifyCertificateHash: list[str] = Field(default_factory=empty_list)
     minProtocolVersion: TlsVersion | None = None
     maxProtocolVersion: TlsVersion | None = None
-    cipherSuites: list[str] = Field(default_factory=list)
+    cipherSuites: list[str] = Field(default_factory=empty_list)
     caCertCredentialName: str | None = None
     insecureSkipVerify: bool | None = None
 
@@ -679,8 +681,8 @@ class Server(Model):
 class GatewaySpec(Model):
     """The `spec` of a Gateway: the proxies it selects and the servers they expose."""
 
-    servers: list[Server] = Field(default_factory=list)
-    selector: dict[str, str] = Field(default_factory=dict)
+    servers: list[Server] = Field(default_factory=empty_list)
+    selector: dict[str, str] = Field(default_factory=empty_dict)
 
     @model_validator(mode="after")
     def _check(self) -> GatewaySpec:
@@ -725,8 +727,8 @@ class WorkloadEntrySpec(Model):
     """A workload outside Kubernetes (VM, bare metal): its address, ports and labels."""
 
     address: str | None = None
-    ports: dict[str, PortNumber] = Field(default_factory=dict)
-    labels: Labels = Field(default_factory=dict)
+    ports: dict[str, PortNumber] = Field(default_factory=empty_dict)
+    labels: Labels = Field(default_factory=empty_dict)
     network: str | None = None
     locality: str | None = None
     weight: UInt32 | None = None
@@ -764,8 +766,8 @@ class WorkloadTemplate(Model):
     """The template of a WorkloadGroup's WorkloadEntries (the address is filled in when a VM joins)."""
 
     address: Annotated[str, Field(max_length=256)] | None = None
-    ports: dict[str, PortNumber] = Field(default_factory=dict)
-    labels: Labels = Field(default_factory=dict)
+    ports: dict[str, PortNumber] = Field(default_factory=empty_dict)
+    labels: Labels = Field(default_factory=empty_dict)
     network: Annotated[str, Field(max_length=2048)] | None = None
     locality: Annotated[str, Field(max_length=2048)] | None = None
     weight: UInt32 | None = None
@@ -790,8 +792,8 @@ class WorkloadTemplate(Model):
 class WorkloadGroupMetadata(Model):
     """Labels and annotations given to the WorkloadEntries of the group."""
 
-    labels: Labels = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: Labels = Field(default_factory=empty_dict)
+    annotations: dict[str, str] = Field(default_factory=empty_dict)
 
 
 class HTTPHeader(Model):
@@ -808,7 +810,7 @@ class HTTPHealthCheckConfig(Model):
     port: PortNumber
     host: str | None = None
     scheme: Literal["", "HTTP", "HTTPS"] | None = None
-    httpHeaders: list[HTTPHeader] = Field(default_factory=list)
+    httpHeaders: list[HTTPHeader] = Field(default_factory=empty_list)
 
 
 class TCPHealthCheckConfig(Model):
@@ -888,14 +890,14 @@ class ServiceEntrySpec(Model):
     """The `spec` of a ServiceEntry: hosts added to Istio's service registry."""
 
     hosts: list[ServiceEntryHost]
-    addresses: list[IpSubnet] = Field(default_factory=list)
-    ports: list[ServicePort] = Field(default_factory=list)
+    addresses: list[IpSubnet] = Field(default_factory=empty_list)
+    ports: list[ServicePort] = Field(default_factory=empty_list)
     location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] | None = None
     resolution: Literal["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"] | None = None
-    endpoints: list[WorkloadEntrySpec] = Field(default_factory=list)
+    endpoints: list[WorkloadEntrySpec] = Field(default_factory=empty_list)
     workloadSelector: WorkloadSelector | None = None
-    exportTo: list[str] = Field(default_factory=list)
-    subjectAltNames: list[str] = Field(default_factory=list)
+    exportTo: list[str] = Field(default_factory=empty_list)
+    subjectAltNames: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
     def _check(self) -> ServiceEntrySpec:
@@ -1120,8 +1122,8 @@ class SidecarSpec(Model):
     """The `spec` of a Sidecar: which traffic a workload's proxy handles, in and out."""
 
     workloadSelector: WorkloadSelector | None = None
-    ingress: list[IstioIngressListener] = Field(default_factory=list)
-    egress: list[IstioEgressListener] = Field(default_factory=list)
+    ingress: list[IstioIngressListener] = Field(default_factory=empty_list)
+    egress: list[IstioEgressListener] = Field(default_factory=empty_list)
     inboundConnectionPool: ConnectionPoolSettings | None = None
     outboundTrafficPolicy: OutboundTrafficPolicy | None = None
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from meshc.models.base import LooseModel, NullableDict, NullableList
+from meshc.models.base import LooseModel, NullableDict, NullableList, empty_dict, empty_list
 from meshc.models.kube import KubeObjectMeta, KubeResource, Pod, PodSpec
 
 
@@ -28,14 +28,14 @@ class LabelSelectorRequirement(LooseModel):
 
     key: str
     operator: str
-    values: NullableList[str] = Field(default_factory=list)
+    values: NullableList[str] = Field(default_factory=empty_list)
 
 
 class LabelSelector(LooseModel):
     """A Kubernetes label selector."""
 
-    matchLabels: NullableDict[str] = Field(default_factory=dict)
-    matchExpressions: NullableList[LabelSelectorRequirement] = Field(default_factory=list)
+    matchLabels: NullableDict[str] = Field(default_factory=empty_dict)
+    matchExpressions: NullableList[LabelSelectorRequirement] = Field(default_factory=empty_list)
 
 
 class WorkloadSpec(LooseModel):
@@ -135,7 +135,7 @@ class CustomResourceDefinitionSpec(LooseModel):
 
     group: str | None = None
     names: CustomResourceDefinitionNames = Field(default_factory=CustomResourceDefinitionNames)
-    versions: NullableList[CustomResourceDefinitionVersion] = Field(default_factory=list)
+    versions: NullableList[CustomResourceDefinitionVersion] = Field(default_factory=empty_list)
 
 
 class CustomResourceDefinition(KubeResource):
