@@ -615,6 +615,31 @@ def _secret_name(r: Resource) -> str | None:
 # --- the index -------------------------------------------------------------------------------
 
 
+class _WithDefaults(Generic[T]):
+    """An index of the Mesh that holds Istio's default ingress gateway: it is added on the first read.
+
+    `Mesh(..., defaults=True)` adds the gateway's Pod and Service to `synthetic`, `hosts`,
+    `workloads`, `workloads_by_ns`, `services_by_ns` and `namespaces`. Building them validates two
+    models (and imports the Kubernetes models): about 20 ms of a one-file lint, whose rules often
+    read none of these. Each read of one of them adds the gateway first, so every reader sees the
+    same index as if it had been built at once; the Mesh keeps the value under `_<name>`.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_" + name
+
+    @overload
+    def __get__(self, mesh: None, owner: type | None = None) -> _WithDefaults[T]: ...
+    @overload
+    def __get__(self, mesh: Mesh, owner: type | None = None) -> T: ...
+    def __get__(self, mesh: Mesh | None, owner: type | None = None) -> T | _WithDefaults[T]:
+        if mesh is None:
+            return self
+        if mesh._defaults_pending:
+            mesh._add_default_ingress()
+        return cast(T, mesh.__dict__[self.slot])
+
+
 class Mesh:
     """Index of every resource of one run; built once, read by rules and by the compiler.
 
@@ -624,15 +649,32 @@ class Mesh:
     kinds that create them) are in `foreign` and `secrets`. Gateway API resources (valid and salvaged) are in
     `gateway_api` by kind, and their Gateways also in `kube_gateways`; `by_kind` never holds them.
     With `defaults=True` (what `meshc lint` uses), Istio's default ingress gateway is added unless
-    the input defines its Service: it is in `synthetic`, the host registry and `workloads`.
+    the input defines its Service: it is in `synthetic`, the host registry and `workloads`. It is
+    added when one of the indexes that hold it is first read (`_WithDefaults`), so a lint whose
+    rules read none of them does not build it; every reader sees it.
     """
+
+    # Read through `_WithDefaults`: the first read adds Istio's default ingress gateway when it is pending.
+    synthetic: _WithDefaults[list[Resource]] = _WithDefaults()
+    """Resources meshc made up: the default ingress gateway's Pod and Service (never reported on)."""
+    namespaces: _WithDefaults[set[str]] = _WithDefaults()
+    """Every namespace a resource lives in or a Namespace object names."""
+    hosts: _WithDefaults[dict[str, list[ServiceHost]]] = _WithDefaults()
+    """Registry entries (Services and ServiceEntry hosts) by host name."""
+    workloads: _WithDefaults[list[Workload]] = _WithDefaults()
+    """Pods, workload templates and WorkloadEntries, in input order."""
+    workloads_by_ns: _WithDefaults[dict[str, list[Workload]]] = _WithDefaults()
+    """`workloads` by namespace."""
+    services_by_ns: _WithDefaults[dict[str, list[Resource]]] = _WithDefaults()
+    """Kubernetes Services by namespace, the synthetic ingress Service included."""
 
     def __init__(self, resources: list[Resource], options: Options | None = None, *, defaults: bool = False) -> None:
         self.options = options or Options()
         self.domain = self.options.cluster_domain
         self.resources: list[Resource] = []
         self.partial: list[Resource] = []
-        self.synthetic: list[Resource] = []
+        self._defaults_pending = False
+        self._synthetic: list[Resource] = []
         self.by_kind: dict[str, list[Resource]] = defaultdict(list)
         self.partial_by_kind: dict[str, list[Resource]] = defaultdict(list)
         self.by_name: dict[tuple[str, str, str], list[Resource]] = defaultdict(list)
@@ -647,38 +689,37 @@ class Mesh:
         self.secrets: set[tuple[str, str]] = set()
         """(namespace, name) of the Secrets of the input, or that a cert-manager Certificate, an
         ExternalSecret or a SealedSecret of the input creates (their content is not read)."""
-        self.namespaces: set[str] = set()
+        self._namespaces: set[str] = set()
         self.namespace_objects: dict[str, Resource] = {}
-        self.hosts: dict[str, list[ServiceHost]] = defaultdict(list)
+        self._hosts: dict[str, list[ServiceHost]] = defaultdict(list)
         self.wildcard_hosts: list[ServiceHost] = []
         self.partial_hostnames: set[str] = set()
         """Hosts of Services and ServiceEntries that failed validation (never reported unknown)."""
         self.service_namespaces: set[str] = set()
         """Namespaces holding at least one Service or ServiceEntry of the input."""
-        self.workloads: list[Workload] = []
-        self.workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
-        self.services_by_ns: dict[str, list[Resource]] = defaultdict(list)
-        """Kubernetes Services by namespace, the synthetic ingress Service included."""
+        self._workloads: list[Workload] = []
+        self._workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
+        self._services_by_ns: dict[str, list[Resource]] = defaultdict(list)
         self._memo: dict[str, Any] = {}
         for r in resources:
             if r.synthetic:
-                self.synthetic.append(r)
+                self._synthetic.append(r)
                 continue
             if r.group == GATEWAY_API_GROUP:
                 self.gateway_api[r.kind].append(r)
-                self.namespaces.add(r.namespace)
+                self._namespaces.add(r.namespace)
                 if r.kind == "Gateway":
                     self.kube_gateways.setdefault((r.namespace, r.name), r)
                 continue
             if isinstance(r.model, RawObject):
                 self.foreign[r.kind].append(r)
-                self.namespaces.add(r.namespace)
+                self._namespaces.add(r.namespace)
                 secret = _secret_name(r)
                 if secret:
                     self.secrets.add((r.namespace, secret))
                 continue
             self.names.add((r.kind, r.namespace, r.name))
-            self.namespaces.add(r.namespace)
+            self._namespaces.add(r.namespace)
             if not r.valid:
                 self.partial.append(r)
                 self.partial_by_kind[r.kind].append(r)
@@ -688,7 +729,7 @@ class Mesh:
             self.by_name[(r.kind, r.namespace, r.name)].append(r)
             if r.kind == "Namespace":
                 self.namespace_objects[r.name] = r
-                self.namespaces.add(r.name)
+                self._namespaces.add(r.name)
         # The mesh settings of the run (`--mesh-config`, else the `istio` ConfigMap of the input, else
         # Istio's defaults), read before the registry (their default exportTo applies there);
         # `options.root_namespace` becomes the effective root namespace.
@@ -722,16 +763,16 @@ class Mesh:
                 )
             )
         self.has_services = bool(self.by_kind.get("Service") or self.by_kind.get("ServiceEntry"))
-        self.has_workloads = bool(self.workloads)
+        self.has_workloads = bool(self._workloads)
         self.has_gateway_workloads = any(
-            w.resource.kind == "Pod" or _runs_gateway(w) for w in self.workloads if w.template is not None
+            w.resource.kind == "Pod" or _runs_gateway(w) for w in self._workloads if w.template is not None
         )
         self.has_namespaces = bool(self.namespace_objects)
         self.has_gateways = bool(
             self.by_kind.get("Gateway") or self.partial_by_kind.get("Gateway") or self.kube_gateways
         )
-        if defaults and self.get("Service", INGRESS_NAMESPACE, INGRESS_SERVICE) is None:
-            self._add_default_ingress()
+        # Istio's default ingress gateway, added when one of the indexes that hold it is first read.
+        self._defaults_pending = defaults and self.get("Service", INGRESS_NAMESPACE, INGRESS_SERVICE) is None
 
     # --- capabilities ------------------------------------------------------------------------
 
@@ -798,8 +839,8 @@ class Mesh:
             False,
             alias_of=external.lower().rstrip(".") if external else None,
         )
-        self.hosts[host.hostname].append(host)
-        self.services_by_ns[r.namespace].append(r)
+        self._hosts[host.hostname].append(host)
+        self._services_by_ns[r.namespace].append(r)
         if not r.synthetic:
             self.service_namespaces.add(r.namespace)
 
@@ -814,7 +855,7 @@ class Mesh:
             host = ServiceHost(h.lower(), r.namespace, r, ports, export, selector, True)
             if host.hostname.startswith("*"):
                 self.wildcard_hosts.append(host)
-            self.hosts[host.hostname].append(host)
+            self._hosts[host.hostname].append(host)
         self.service_namespaces.add(r.namespace)
 
     def _add_workload(self, r: Resource) -> None:
@@ -852,11 +893,12 @@ class Mesh:
     def _index_workload(self, w: Workload) -> None:
         namespace = self.namespace_objects.get(w.namespace)
         w.namespace_labels = namespace.labels if namespace is not None else None
-        self.workloads.append(w)
-        self.workloads_by_ns[w.namespace].append(w)
+        self._workloads.append(w)
+        self._workloads_by_ns[w.namespace].append(w)
 
     def _add_default_ingress(self) -> None:
         """Add the ingress gateway Pod and Service that `istioctl analyze` assumes (local/defaults.go)."""
+        self._defaults_pending = False
         from meshc.models import kube
 
         pod = kube.Pod.model_validate(
@@ -887,10 +929,10 @@ class Mesh:
         )
         pod_r = Resource(None, "Pod", "", pod, INGRESS_NAMESPACE, True, synthetic=True)
         svc_r = Resource(None, "Service", "", service, INGRESS_NAMESPACE, True, synthetic=True)
-        self.synthetic.extend((pod_r, svc_r))
+        self._synthetic.extend((pod_r, svc_r))
         self._add_workload(pod_r)
         self._add_service(svc_r)
-        self.namespaces.add(INGRESS_NAMESPACE)
+        self._namespaces.add(INGRESS_NAMESPACE)
 
     # --- names and hosts -----------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Protocol
 
 from meshc.config import Options
@@ -236,9 +237,6 @@ class Resolver:
     def __init__(self, mesh: Mesh, defaults: MeshDefaults | None = None) -> None:
         self.mesh = mesh
         self.defaults = defaults or MeshDefaults.of(mesh)
-        self._entries: dict[str, list[ServiceHost]] = _with_aliases(
-            {h: sorted(entries, key=_service_key) for h, entries in mesh.hosts.items()}
-        )
         self._services: dict[tuple[Any, ...], dict[str, ServiceHost]] = {}
         self._resolved: dict[tuple[Any, ...], Resolution] = {}
         self._rules: dict[tuple[Any, ...], ConsolidatedRule | None] = {}
@@ -249,6 +247,16 @@ class Resolver:
     def of(cls, mesh: Mesh) -> Resolver:
         """The resolver of a Mesh (built on first use, then shared by every caller)."""
         return mesh.memo("resolver", cls)
+
+    @cached_property
+    def _entries(self) -> dict[str, list[ServiceHost]]:
+        """The registry entries of each host name, in the order a proxy prefers them; built on the first lookup.
+
+        A rule that builds the resolver only for its VirtualService views (MC230 on a file without
+        delegation) never reads it; reading `mesh.hosts` is what adds Istio's default ingress gateway
+        to a lint's Mesh (`meshc.mesh._WithDefaults`).
+        """
+        return _with_aliases({h: sorted(entries, key=_service_key) for h, entries in self.mesh.hosts.items()})
 
     # --- visibility ----------------------------------------------------------------------------
 

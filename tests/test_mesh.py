@@ -175,6 +175,70 @@ spec:
     assert all(not r.synthetic for r in mesh.resources)
 
 
+_WITH_DEFAULTS = ("synthetic", "namespaces", "hosts", "workloads", "workloads_by_ns", "services_by_ns")
+_INGRESS_HOST = f"{INGRESS_SERVICE}.{INGRESS_NAMESPACE}.svc.cluster.local"
+
+
+def _indexes(mesh: Mesh) -> tuple[object, ...]:
+    return (
+        [(r.kind, r.name) for r in mesh.synthetic],
+        sorted(mesh.namespaces),
+        {h: [(e.resource.kind, e.resource.name) for e in entries] for h, entries in mesh.hosts.items()},
+        [(w.resource.kind, w.resource.name) for w in mesh.workloads],
+        {ns: [w.resource.name for w in ws] for ns, ws in mesh.workloads_by_ns.items()},
+        {ns: [r.name for r in rs] for ns, rs in mesh.services_by_ns.items()},
+    )
+
+
+@pytest.mark.parametrize("first", _WITH_DEFAULTS)
+def test_the_default_ingress_is_added_whichever_index_is_read_first(first: str) -> None:
+    """Proves: the default ingress gateway is built on the first read of any index that holds it, the same for all.
+
+    A lint whose rules read none of these does not build it (two validated models and the
+    Kubernetes models' import); every reader still sees it, after the input's own entries.
+    """
+    text = REGISTRY + "---\n" + WORKLOADS
+    mesh = mesh_of(text)
+    assert mesh._defaults_pending
+    getattr(mesh, first)
+    assert not mesh._defaults_pending
+    assert _indexes(mesh) == _indexes(mesh_of(text)) == _indexes(_eager(text))
+    assert mesh.synthetic[0].kind == "Pod" and mesh.workloads[-1].resource.synthetic
+    assert mesh.hosts[_INGRESS_HOST][0].resource.synthetic and INGRESS_NAMESPACE in mesh.namespaces
+
+
+def _eager(text: str) -> Mesh:
+    mesh = mesh_of(text)
+    mesh._add_default_ingress()
+    return mesh
+
+
+def test_a_lint_that_reads_no_registry_does_not_build_the_default_ingress() -> None:
+    """Proves: a lint of a lone VirtualService leaves the default ingress unbuilt; a Gateway's lint builds it.
+
+    The pre-commit case of issue 18: one VirtualService, no delegation, no Gateway.
+    """
+    built: list[Mesh] = []
+    real = Mesh._add_default_ingress
+
+    def recording(self: Mesh) -> None:
+        built.append(self)
+        real(self)
+
+    head = "apiVersion: networking.istio.io/v1\nmetadata: {name: a, namespace: ns}\n"
+    virtual_service = head + "kind: VirtualService\nspec: {hosts: [a], http: [{route: [{destination: {host: a}}]}]}\n"
+    gateway = (
+        head + "kind: Gateway\nspec:\n  selector: {istio: ingressgateway}\n"
+        "  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ['*']}]\n"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Mesh, "_add_default_ingress", recording)
+        report = lint(["-"], Options(), stdin=virtual_service.encode("utf-8"))
+        assert report.files == 1 and built == []
+        lint(["-"], Options(), stdin=gateway.encode("utf-8"))
+    assert len(built) == 1  # the Gateway's selector looks for its workload: the ingress gateway is built then
+
+
 def test_default_ingress_is_replaced_by_the_input_service() -> None:
     mesh = mesh_of(
         """

@@ -84,7 +84,7 @@ def empty_list() -> list[Any]:
     return []
 
 
-def empty_dict() -> dict[str, Any]:
+def empty_dict() -> dict[Any, Any]:
     """A new empty dict: the `default_factory` of every map field of the models (as `empty_list`)."""
     return {}
 
