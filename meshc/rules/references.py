@@ -453,6 +453,10 @@ def unknown_gateway(mesh: Mesh) -> Iterator[Finding]:
     ```
     """
     known: list[str] | None = None
+    by_name: dict[str, str] = {}
+    """The first known `ns/name` (in sorted order) of each name."""
+    guesses: dict[str, list[str]] = {}
+    """The close match of each unknown `ns/name` (many VirtualServices may name one missing Gateway)."""
     for vs, i, ref in _gateway_refs(mesh):
         if INTERNAL_GATEWAY_MARK in ref:
             continue
@@ -464,8 +468,15 @@ def unknown_gateway(mesh: Mesh) -> Iterator[Finding]:
                 {f"{r.namespace}/{r.name}" for r in mesh.of_kind("Gateway", partial=True)}
                 | {f"{ns_}/{n}" for ns_, n in mesh.kube_gateways}
             )
-        same_name = [k for k in known if k.split("/", 1)[1] == name]
-        close = same_name or difflib.get_close_matches(f"{ns}/{name}", known, n=1, cutoff=0.75)
+            for k in known:
+                by_name.setdefault(k.split("/", 1)[1], k)
+        wanted = f"{ns}/{name}"
+        if name in by_name:
+            close = [by_name[name]]
+        elif wanted in guesses:
+            close = guesses[wanted]
+        else:
+            close = guesses[wanted] = difflib.get_close_matches(wanted, known, n=1, cutoff=0.75)
         help_text = None
         if close:
             guess = close[0]
