@@ -261,24 +261,35 @@ def unknown_source_namespace(mesh: Mesh) -> Iterator[Finding]:
     ```
     """
     namespaces = sorted(mesh.namespaces)
+    verdicts: dict[str, str | None] = {}
+    """Per pattern: None when it matches a namespace, else the help (policies repeat a few patterns)."""
     for ap in _authorization_policies(mesh):
         for i, r in enumerate(ap.spec.rules or ()):
             for j, source_from in enumerate(r.from_ or ()):
                 source = source_from.source
                 for field in ("namespaces", "notNamespaces"):
                     for k, pattern in enumerate(getattr(source, field, None) or ()):
-                        if any(namespace_pattern_matches(pattern, ns) for ns in namespaces):
+                        if pattern in verdicts:
+                            help_text = verdicts[pattern]
+                        else:
+                            help_text = verdicts[pattern] = _unmatched_namespace_help(pattern, namespaces)
+                        if help_text is None:
                             continue
-                        close = difflib.get_close_matches(pattern, namespaces, n=1, cutoff=0.7)
-                        listing = ", ".join(f"`{ns}`" for ns in namespaces[:8]) + (
-                            ", ..." if len(namespaces) > 8 else ""
-                        )
                         yield Finding(
                             ap,
                             ("spec", "rules", i, "from", j, "source", field, k),
                             f"namespace `{pattern}` matches no namespace",
-                            help=f"did you mean `{close[0]}`?" if close else f"namespaces of the input: {listing}",
+                            help=help_text,
                         )
+
+
+def _unmatched_namespace_help(pattern: str, namespaces: list[str]) -> str | None:
+    """None when `pattern` matches one of `namespaces`; else the help of MC308's finding."""
+    if any(namespace_pattern_matches(pattern, ns) for ns in namespaces):
+        return None
+    close = difflib.get_close_matches(pattern, namespaces, n=1, cutoff=0.7)
+    listing = ", ".join(f"`{ns}`" for ns in namespaces[:8]) + (", ..." if len(namespaces) > 8 else "")
+    return f"did you mean `{close[0]}`?" if close else f"namespaces of the input: {listing}"
 
 
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
