@@ -9,7 +9,7 @@ from json.encoder import encode_basestring as _encode_str  # the C encoder when 
 from typing import TYPE_CHECKING, Any, Protocol
 
 from meshc import __version__
-from meshc.diagnostics import Diagnostic, Severity
+from meshc.diagnostics import Diagnostic, Related, Severity
 
 if TYPE_CHECKING:
     from meshc.lint import LintReport
@@ -158,7 +158,7 @@ def _diagnostic_json(d: Diagnostic) -> str:
             f'{{\n      "kind": {_scalar(res.kind, nl)},\n      "namespace": {_scalar(res.namespace, nl)},'
             f'\n      "name": {_scalar(res.name, nl)}\n    }}'
         )
-    related = _indented([r.to_dict() for r in d.related], nl) if d.related else "[]"
+    related = ("[\n      " + ",\n      ".join(map(_related_json, d.related)) + "\n    ]") if d.related else "[]"
     return (
         f'{{{nl}"code": {_scalar(d.code, nl)},{nl}"name": {_scalar(d.name, nl)},'
         f'{nl}"severity": {_scalar(d.severity.label, nl)},{nl}"message": {_scalar(d.message, nl)},'
@@ -167,6 +167,16 @@ def _diagnostic_json(d: Diagnostic) -> str:
         f'{nl}"end_column": {_scalar(span.end_column, nl)},{nl}"resource": {resource},'
         f'{nl}"field": {_scalar(d.field, nl)},{nl}"istio_code": {_scalar(d.istio_code, nl)},'
         f'{nl}"help": {_scalar(d.help, nl)},{nl}"related": {related}\n  }}'
+    )
+
+
+def _related_json(r: Related) -> str:
+    """`indented_json(r.to_dict(), 3)`: a related location, an item of a diagnostic's `related`."""
+    nl = "\n        "
+    span = r.span
+    return (
+        f'{{{nl}"file": {_scalar(span.path, nl)},{nl}"line": {_scalar(span.line, nl)},'
+        f'{nl}"column": {_scalar(span.column, nl)},{nl}"message": {_scalar(r.message, nl)}\n      }}'
     )
 
 
