@@ -474,7 +474,8 @@ def _read_line(raw: str) -> Any:
     """What one line says by itself to `_Fast.parse`; raises `_Bail` for a line the fast parser gives up on.
 
     `_SKIP` for a blank line or a comment, else (indentation, "- " or None, plain key text or None,
-    the rest, the key it makes, (value, length) of the plain scalar after a key or None).
+    the rest, the key it makes, (value, length) of the plain scalar after a key or None, the key
+    text's length, the rest's column).
     Everything here is a function of the line's text alone, and immutable (text, numbers, booleans,
     null), so a reading is shared by every line with the same text.
     """
@@ -503,7 +504,7 @@ def _read_line(raw: str) -> Any:
                 else:
                     value = _BOOL_NULL[text] if text in _BOOL_NULL else sys.intern(text)
                 plain = (value, len(text))
-    return ind, dash, key_text, rest, key, plain
+    return ind, dash, key_text, rest, key, plain, len(key_text) if key_text is not None else 0, len(raw) - len(rest)
 
 
 class _Fast:
@@ -783,7 +784,7 @@ class _Fast:
                     seen[raw] = got
             if got is skip:
                 continue
-            ind, dash, key_text, rest, key, plain = got
+            ind, dash, key_text, rest, key, plain, klen, vcol = got
             line = base + idx
             is_item = dash is not None
             # Close the frames this line is outside of.
@@ -827,7 +828,7 @@ class _Fast:
                 if cur_map:
                     raise _Bail
                 if key_text is None:
-                    col = len(raw) - len(rest)
+                    col = vcol
                     if not rest or rest[0] == "#":
                         pending = len(cur)
                         cur.append(None)
@@ -850,8 +851,6 @@ class _Fast:
                     rest = rest[rest_at:]
                 else:
                     col = ind + len(dash)
-                    klen = len(key_text)
-                    vcol = len(raw) - len(rest)
                 # "- key: value": a mapping starts inside the item, at the key's column.
                 new = {}
                 table = None
@@ -866,9 +865,7 @@ class _Fast:
                 cur, cur_tab, cur_ind, cur_map = new, table, col, True
                 kcol = col
             elif key_text is not None:
-                klen = len(key_text)
                 kcol = ind
-                vcol = len(raw) - len(rest)
             else:
                 quoted = _quoted_key(rest) if rest[0] == '"' or rest[0] == "'" else None
                 if quoted is None:
@@ -1001,33 +998,45 @@ def _follow(node: Any, positions: dict[int, Any], path: tuple[Any, ...], key: bo
 def _indented(column: int) -> re.Pattern[str]:
     found = _INDENTED.get(column)
     if found is None:
-        found = _INDENTED[column] = re.compile(f"^ {{0,{column}}}(?=[^ \\n])", re.M)
+        found = _INDENTED[column] = re.compile(f"\\n {{0,{column}}}(?=[^ \\n])")
     return found
 
 
-_ANY_INDENT = re.compile(r"^ *(?=[^ \n])", re.M)
+_ANY_INDENT = re.compile(r"\n *(?=[^ \n])")
+# The patterns of the walker start with the line break before a line, not with `^` and re.M: the
+# regular expression engine then jumps from line break to line break instead of trying every
+# character (measured: three times faster on a VirtualService).
+_FIRST_LINE = re.compile(r" *(?=[^ \n])")
 
 
-def _next_line(text: str, pos: int, end: int, pattern: re.Pattern[str]) -> tuple[int, int] | None:
-    """(line start, offset of its first character) of the next content line `pattern` finds from offset pos.
+def _next_line(text: str, nl: int, end: int, pattern: re.Pattern[str]) -> tuple[int, int] | None:
+    """(line start, offset of its first character) of the next content line `pattern` finds after the line break at nl.
 
     Comments and blank lines are skipped; None if there is none before `end`; `_ODD` for a line
-    whose spaces are followed by a tab and more (only a block scalar's body holds one).
+    whose spaces are followed by a tab and more (only a block scalar's body holds one). With nl
+    -1, the line at offset 0 is the first looked at.
     """
     while True:
-        m = pattern.search(text, pos, end)
-        if m is None:
+        if nl < 0:
+            m = _FIRST_LINE.match(text, 0, end)
+            start = 0
+        else:
+            m = pattern.search(text, nl, end)
+            start = -1 if m is None else m.start() + 1
+        if m is not None:
+            at = m.end()
+            c = text[at]
+            if c != "#" and c != "\t":
+                return start, at
+            if c == "\t" and not text[at : _line_end(text, at, end)].isspace():
+                return _ODD
+        elif nl >= 0:
             return None
-        at = m.end()
-        c = text[at]
-        if c != "#" and c != "\t":
-            return m.start(), at
+        else:
+            at = 0
         nl = text.find("\n", at, end)
-        if c == "\t" and not text[at : end if nl < 0 else nl].isspace():
-            return _ODD
         if nl < 0:
             return None
-        pos = nl + 1
 
 
 def _is_item(text: str, at: int, end: int) -> bool:
@@ -1091,7 +1100,7 @@ def _nested(text: str, eol: int, end: int, indent: int, in_map: bool) -> _Block 
     """
     if eol >= end:
         return None
-    found = _next_line(text, eol + 1, end, _ANY_INDENT)
+    found = _next_line(text, eol, end, _ANY_INDENT)
     if found is None:
         return None
     start, at = found
@@ -1107,8 +1116,9 @@ def _nested(text: str, eol: int, end: int, indent: int, in_map: bool) -> _Block 
 def _walk(text: str, origin: Origin, path: tuple[Any, ...], key: bool) -> _Place | None:
     """`Document.span(path, key=key)` in a document the fast parser read, from its text alone; None to decline."""
     lo, end = origin.start, origin.end
-    pos = _line_end(text, lo, end) + 1 if text.startswith("---", lo) else lo
-    found = _next_line(text, pos, end, _ANY_INDENT) if pos < end else None
+    # A document's text starts a line: the line break before it, or the start of the file (-1).
+    nl = _line_end(text, lo, end) if text.startswith("---", lo) else lo - 1
+    found = _next_line(text, nl, end, _ANY_INDENT) if nl < end else None
     if found is None or found[0] < 0:
         return None
     start, at = found
@@ -1202,7 +1212,7 @@ def _sibling(text: str, at: int, end: int, search: Any, column: int, items: bool
         nl = text.find("\n", at, end)
         if nl < 0:
             return None
-        m = search(text, nl + 1, end)
+        m = search(text, nl, end)
         if m is None:
             return None
         at = m.end()
@@ -1213,7 +1223,7 @@ def _sibling(text: str, at: int, end: int, search: Any, column: int, items: bool
             if text[at : _line_end(text, at, end)].isspace():
                 continue
             return _ODD
-        start = m.start()
+        start = m.start() + 1
         if at - start < column:
             return None
         item = c == "-" and _is_item(text, at, end)
@@ -1243,8 +1253,8 @@ def _key_lines(column: int, part: str) -> re.Pattern[str]:
     if found is None:
         if len(_KEY_LINES) >= KEY_LINES_KEPT:
             _KEY_LINES.clear()
-        less = f" {{0,{column - 1}}}(?=[^ \n#\t])|" if column else ""
-        found = re.compile(f"^(?:{less} {{{column}}}(?={re.escape(part)}[ ]*:(?:[ ]|$)|[\"']))", re.M)
+        less = f" {{0,{column - 1}}}(?=[^ \\n#\\t])|" if column else ""
+        found = re.compile(f"\\n(?:{less} {{{column}}}(?={re.escape(part)}[ ]*:(?:[ \\n]|\\Z)|[\"']))")
         _KEY_LINES[(column, part)] = found
     return found
 
@@ -1264,10 +1274,10 @@ def _find_key(text: str, end: int, start: int, column: int, part: str) -> Any:
                 if got is not _NOT_THERE:
                     return got
             nl = text.find("\n", at, end)
-            m = None if nl < 0 else search(text, nl + 1, end)
+            m = None if nl < 0 else search(text, nl, end)
             if m is None:
                 return _NOT_THERE
-            start, at = m.start(), m.end()
+            start, at = m.start() + 1, m.end()
             if at - start < column:
                 return _NOT_THERE
     search = _indented(column).search
