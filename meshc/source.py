@@ -1239,23 +1239,27 @@ _KEY_MAY_RESOLVE = frozenset("\"'") | _NUMERIC_START | {k[0] for k in _BOOL_NULL
 
 
 _SIMPLE_KEY = re.compile(r"[^\W\d_][^:#\s'\"]*")
-"""A path part that only its own plain text or a quoted key can be: no resolved key (a number, `true`,
-`false`) is text that starts with a letter other than those two."""
-_KEY_LINES: dict[tuple[int, str], re.Pattern[str]] = {}
+"""A path part that only its own plain text or a quoted key can be, when it is not in `_BOOL_NULL`: no
+resolved key (a number, `true`, `false`, null) is text that starts with a letter."""
+_KEY_LINES: dict[tuple[int, str], re.Pattern[str] | None] = {}
 """By (column, key): the first line that is indented less than the column, or is key's at the column
-(plain, or any quoted key), skipping comments and blank lines."""
+(plain, or any quoted key), skipping comments and blank lines; None for a key that is not simple."""
 KEY_LINES_KEPT = 1024
 """Most patterns `_KEY_LINES` keeps (a key and a column each; a lint asks for a few dozen)."""
 
 
-def _key_lines(column: int, part: str) -> re.Pattern[str]:
-    found = _KEY_LINES.get((column, part))
-    if found is None:
-        if len(_KEY_LINES) >= KEY_LINES_KEPT:
-            _KEY_LINES.clear()
+def _key_lines(column: int, part: str) -> re.Pattern[str] | None:
+    try:
+        return _KEY_LINES[(column, part)]
+    except KeyError:
+        pass
+    if len(_KEY_LINES) >= KEY_LINES_KEPT:
+        _KEY_LINES.clear()
+    found = None
+    if part not in _BOOL_NULL and _SIMPLE_KEY.fullmatch(part):
         less = f" {{0,{column - 1}}}(?=[^ \\n#\\t])|" if column else ""
         found = re.compile(f"\\n(?:{less} {{{column}}}(?={re.escape(part)}[ ]*:(?:[ \\n]|\\Z)|[\"']))")
-        _KEY_LINES[(column, part)] = found
+    _KEY_LINES[(column, part)] = found
     return found
 
 
@@ -1265,11 +1269,13 @@ def _find_key(text: str, end: int, start: int, column: int, part: str) -> Any:
     `_NOT_THERE` when the mapping has no such key; None to decline.
     """
     at = start + column
-    if part not in ("true", "false") and _SIMPLE_KEY.fullmatch(part):
+    pattern = _key_lines(column, part)
+    if pattern is not None:
         # Only the lines that can hold the key are read: the first, and those the pattern finds.
-        search = _key_lines(column, part).search
+        search = pattern.search
         while True:
-            if text.startswith(part, at) or text[at] == '"' or text[at] == "'":
+            c = text[at]
+            if c == '"' or c == "'" or text.startswith(part, at):
                 got = _entry_at(text, end, start, column, at, part)
                 if got is not _NOT_THERE:
                     return got
@@ -1280,6 +1286,15 @@ def _find_key(text: str, end: int, start: int, column: int, part: str) -> Any:
             start, at = m.start() + 1, m.end()
             if at - start < column:
                 return _NOT_THERE
+            c = text[at]
+            if c != '"' and c != "'":
+                # `part` itself, plain (the pattern saw it, blanks, `:` and a blank or the line's end):
+                # its key is its text (it is not one that resolves), and the value follows the blanks.
+                eol = _line_end(text, at, end)
+                vat = text.index(":", at + len(part)) + 1
+                while vat < eol and text[vat] == " ":
+                    vat += 1
+                return _value_entry(text, end, start, column, at, len(part), text[vat:eol], vat, eol)
     search = _indented(column).search
     while True:
         if text.startswith(part, at) or text[at] in _KEY_MAY_RESOLVE:  # else this key cannot be `part`
@@ -1306,6 +1321,13 @@ def _entry_at(text: str, end: int, start: int, column: int, at: int, part: str) 
     k, klen, rest, vat = got
     if k != part:
         return _NOT_THERE
+    return _value_entry(text, end, start, column, at, klen, rest, vat, eol)
+
+
+def _value_entry(
+    text: str, end: int, start: int, column: int, at: int, klen: int, rest: str, vat: int, eol: int
+) -> Any:
+    """(entry, block of its value) of a mapping key of length klen at offset `at`, whose value `rest` is at `vat`."""
     if not rest or rest[0] == "#":
         nested = _nested(text, eol, end, column, True)
         if nested is None:
