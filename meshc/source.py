@@ -395,7 +395,8 @@ _FLOW_PLAIN_STOP = re.compile(r"[,\[\]{}]|:(?=[ ,?\[\]{}]|$)|\s#")
 
 A `:` followed by anything else is part of the scalar (`https://x`, `nginx:1.27`); followed by one of
 `,?[]{}` it is an error, which the fast parser leaves to the reference parser to report."""
-_DOC_START = re.compile(r"^---(?=[ \t]|$)", re.M)
+_DOC_START = re.compile(r"\n---(?=[ \t\n]|\Z)")
+"""A `---` line, found by its line break before (a `^` with re.M is tried at every character: 3x slower)."""
 _VALUE_SPECIAL = frozenset("\"'[{|>&*!%@`#,?:-")
 _BLOCK_HEADER = re.compile(r"([|>])([-+]?)[ ]*(?:#.*)?$")
 
@@ -1709,9 +1710,8 @@ def decode(data: bytes) -> tuple[str, tuple[int, int, str] | None]:
 
 def _chunks(text: str) -> Iterator[tuple[int, int, int]]:
     """Split text at `---` lines; yield (start offset, end offset, 1-based first line)."""
-    starts = [m.start() for m in _DOC_START.finditer(text)]
-    if not starts or starts[0] != 0:
-        starts.insert(0, 0)
+    starts = [0]  # the first document starts the text, with or without its `---`
+    starts.extend(m.start() + 1 for m in _DOC_START.finditer(text))
     line = 1
     prev = 0
     for i, start in enumerate(starts):
