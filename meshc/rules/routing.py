@@ -14,6 +14,7 @@ what `meshc compile` emits) through `meshc.matchspace`, which files each block u
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -245,7 +246,10 @@ def _analyse_http(mesh: Mesh, res: Resource, spec: Any, out: Analysis) -> None:
         return
     resolve = gateway_resolver(mesh, res.namespace)
     vs_gateways = vs_gateway_keys(spec.gateways, resolve)
-    blocks = [block_of(RouteMatch.of(m), MatchScope.of(m, resolve), vs_gateways) for _, _, m in entries]
+    blocks = [
+        block_of(RouteMatch.of(m), MatchScope.of(m, resolve), vs_gateways) if m is not None else _no_match(vs_gateways)
+        for _, _, m in entries
+    ]
     containers = Containers(blocks)
     counts: dict[int, int] = defaultdict(int)
     for n, (i, j, _) in enumerate(entries):
@@ -258,6 +262,12 @@ def _analyse_http(mesh: Mesh, res: Resource, spec: Any, out: Analysis) -> None:
             out.shadows.append(Shadow("http", i, j, fi, fj, describe_match(fmatch)))
     for i, count in counts.items():
         out.blocks[("http", i)] = count
+
+
+@functools.lru_cache(maxsize=64)
+def _no_match(vs_gateways: frozenset[str]) -> matchspace.Block:
+    """The block of a rule without `match` (it depends only on the VirtualService's gateways): made once, shared."""
+    return block_of(RouteMatch.of(None), MatchScope.of(None, lambda ref: ref), vs_gateways)
 
 
 def _analyse_identical(rules: list[Any], kind: str, out: Analysis, *, catch_all_shadows: bool = True) -> None:
