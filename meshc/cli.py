@@ -4,8 +4,9 @@ This is the only module that prints or exits. Heavy modules are imported inside 
 so that `meshc --help` stays fast.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: typer reads each command's parameters with
+# `inspect.signature(eval_str=True)` and `get_type_hints`, which would compile and evaluate every
+# string annotation again in each run; written as objects, they are read as they are.
 import functools
 import gc
 import io
@@ -122,7 +123,7 @@ def build_options(
     default_namespace: str | None = None,
     complete_registry: bool = False,
     mesh_config: Path | None = None,
-) -> Options:
+) -> "Options":
     """Options from the configuration file, then the flags; ConfigError becomes a usage error."""
     from meshc import config as cfg
     from meshc.diagnostics import Severity
@@ -167,7 +168,7 @@ def _check_output(output: Path | None, inputs: list[str]) -> None:
             fail(f"the output file `{output}` is one of the inputs; meshc never overwrites its inputs")
 
 
-def _write(text: str | Iterable[str], output: Path | None) -> None:
+def _write(text: "str | Iterable[str]", output: Path | None) -> None:
     """Write `text` (or its pieces, in order) to `output` (atomically: meshc.output), else to stdout."""
     if output is None:
         sys.stdout.write(text) if isinstance(text, str) else sys.stdout.writelines(text)
