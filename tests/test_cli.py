@@ -269,3 +269,17 @@ def test_console_script_runs_in_a_subprocess() -> None:
         proc.stdout,
         re.M,
     )
+
+
+def test_command_annotations_are_objects_that_typer_need_not_evaluate() -> None:
+    """Proves: the commands' parameter annotations are objects, not strings (no `from __future__ import annotations`).
+
+    typer reads them with `inspect.signature(eval_str=True)` and `get_type_hints`; strings would be
+    compiled and evaluated again in every run (issue 18, the one-file lint).
+    """
+    from meshc import cli
+
+    commands = [info.callback for info in cli.app.registered_commands]
+    assert len(commands) >= 10
+    strings = [f"{f.__name__}.{name}" for f in commands for name, a in f.__annotations__.items() if isinstance(a, str)]
+    assert strings == []
