@@ -375,14 +375,8 @@ def _plain_key(text: str) -> Any:
 
 # --- the fast parser ----------------------------------------------------------------------------
 
-_PLAIN_KEY = re.compile(
-    r"""([^\s\-?:,\[\]{}#&*!|>'"%@`]   # first character: not an indicator
-        [^:#\t]*?                        # rest (no ':' and no '#': keeps the grammar unambiguous)
-       |[-?:][^\s:#,\[\]{}]              # '-', '?' or ':' followed by a safe character
-        [^:#\t]*?)
-       [ ]*:(?:[ ]+|$)""",
-    re.X,
-)
+# A plain key: its first character is not an indicator (or is '-', '?' or ':' followed by a safe
+# character), and it holds no ':' or '#' (which keeps the grammar unambiguous).
 _KEY = r"""(?:[^\s\-?:,\[\]{}#&*!|>'"%@`][^:#\t]*?|[-?:][^\s:#,\[\]{}][^:#\t]*?)"""
 _LINE = re.compile(r"( *)(-(?: +|$))?(?:(" + _KEY + r")[ ]*:(?: +|$))?(.*)")
 """One line of block YAML: indentation, an optional "- ", an optional plain key and ":", the rest."""
