@@ -1665,6 +1665,11 @@ def _scalar(event: Any) -> tuple[Any, int]:
             if value == "<<":
                 return _MERGE, vlen
             return resolve_plain(value), vlen
+        if tag == "!" and value == "<<":
+            # go-yaml v2 makes a scalar tagged `!` plain-implicit, quoted or not (parserc.go,
+            # `yaml_parser_parse_node`), so `! <<` is a merge key (decode.go, `isMerge`); its text
+            # is never resolved (resolve.go, `resolvableTag`): `! 1` stays "1".
+            return _MERGE, vlen
         return value, vlen
     if tag in _TAGGED:
         resolved = resolve_plain(value) if value else None

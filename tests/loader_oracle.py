@@ -59,6 +59,14 @@ def _loader(pure: bool) -> type:
                 self.anchors.pop(event.anchor, None)
             return Composer.compose_node(self, parent, index)
 
+        def compose_scalar_node(self, anchor: Any) -> Any:
+            # PyYAML's composer gives an untagged plain scalar, `!!str 1` and `! 1` the same tag;
+            # go-yaml v2 reads them differently (`_scalar`, `_is_merge`): keep the tag as written.
+            written = self.peek_event().tag
+            node = Composer.compose_scalar_node(self, anchor)
+            node.written_tag = written
+            return node
+
     return Loader
 
 
@@ -111,7 +119,7 @@ def to_data(node: Any, path: tuple[Any, ...], positions: Positions, memo: dict[i
     assert isinstance(node, MappingNode)
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
-        if isinstance(key_node, ScalarNode) and not key_node.style and key_node.value == "<<":
+        if isinstance(key_node, ScalarNode) and _is_merge(key_node):
             sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
             if not sources or not all(isinstance(src, MappingNode) for src in sources):
                 raise Failed(*_mark(value_node), "a merge takes a mapping or a list of mappings")
@@ -160,8 +168,28 @@ _TAGGED = {
 }
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _is_merge(node: ScalarNode) -> bool:
+    """Whether a key is a merge key as go-yaml v2 decides it (decode.go, `isMerge`).
+
+    `<<` written plain without a tag, or with `!` (which parserc.go's `yaml_parser_parse_node` makes
+    plain-implicit, quoted or not), or tagged `!!merge`.
+    """
+    written = getattr(node, "written_tag", None)
+    if node.value != "<<":
+        return False
+    return (written is None and not node.style) or written in ("!", MERGE_TAG)
+
+
 def _scalar(node: ScalarNode) -> Any:
-    if not node.style and node.tag == BaseResolver.DEFAULT_SCALAR_TAG:
+    written = getattr(node, "written_tag", None)
+    if written == "!":
+        # go-yaml v2 (resolve.go, `resolvableTag`): `!` is not a tag `resolve` resolves, so the
+        # scalar is its text: `! 1` is "1" and `!` alone is "" (PyYAML would make them 1 and null).
+        return node.value
+    if written is None and not node.style and node.tag == BaseResolver.DEFAULT_SCALAR_TAG:
         return resolve_plain(node.value) if node.value else None
     want = _TAGGED.get(node.tag)
     if want is not None:

@@ -373,3 +373,35 @@ def test_a_node_written_tag_then_anchor_starts_at_its_tag(text: str) -> None:
 def test_a_syntax_error_beside_a_template_action_is_reported_at_the_action() -> None:
     """Found by the broken-YAML profile: a mutation wrote `{{"'q'": .nan}}` before an unclosed flow mapping."""
     check("---\n{oP: [{L: [], k#: {{\"'q'\": .nan}}]}")
+
+
+# --- the non-specific tag `!` ----------------------------------------------------------------------
+
+_ANCHORED = "a: &x {b: 1}\nc:\n  "
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        # resolve.go `resolvableTag`: `!` is not resolved, the scalar is its text.
+        ("x: ! 1\n", {"x": "1"}),
+        ("x: ! true\n", {"x": "true"}),
+        ("x: !\n", {"x": ""}),
+        ("! : []\n", {"": []}),  # a stored hypothesis example: PyYAML's composer made this key null
+        ("x: [! , 1]\n", {"x": ["", 1]}),
+        # parserc.go makes a `!` scalar plain-implicit, quoted or not, so decode.go `isMerge` holds.
+        (_ANCHORED + "! <<: *x\n", {"a": {"b": 1}, "c": {"b": 1}}),
+        (_ANCHORED + '! "<<": *x\n', {"a": {"b": 1}, "c": {"b": 1}}),
+        # Not merges: a quoted `<<` without a tag, and `!!str <<`.
+        (_ANCHORED + '"<<": *x\n', {"a": {"b": 1}, "c": {"<<": {"b": 1}}}),
+        (_ANCHORED + "!!str <<: *x\n", {"a": {"b": 1}, "c": {"<<": {"b": 1}}}),
+        ("x: !!str 1\n", {"x": "1"}),
+    ],
+)
+def test_the_non_specific_tag_is_read_as_go_yaml_v2_reads_it(text: str, want: Any) -> None:
+    """go-yaml v2 (what sigs.k8s.io/yaml gives Kubernetes) reads `!` unlike PyYAML; loader and oracle follow it."""
+    check(text)
+    for use_pure in (False, True):
+        docs, errors = loader_read(text, pure=use_pure)
+        assert not errors
+        assert docs[0][0] == want
