@@ -467,6 +467,30 @@ LINE_READ_LENGTH = 120
 _LINES_READ: dict[str, Any] = {}
 
 
+def _key_of(key_text: str) -> Any:
+    """The key a plain key text makes, as Kubernetes reads it (`_plain_key`); text is interned (keys repeat)."""
+    return _plain_key(key_text) if key_text[0] in _NUMERIC_START or key_text in _BOOL_NULL else sys.intern(key_text)
+
+
+def _plain_text(rest: str) -> str | None:
+    """The plain scalar `rest` (the rest of a line, after its key or "- ") holds, without a comment or trailing blanks.
+
+    None for one the fast parser gives up on: a `: `, a trailing `:` or a tab in it.
+    """
+    k = rest.find(" #")
+    text = (rest if k < 0 else rest[:k]).rstrip(" ")
+    if ": " in text or text[-1] == ":" or "\t" in text:
+        return None
+    return text
+
+
+def _plain_value(text: str) -> Any:
+    """`resolve_plain(text)`, without the resolver's work for text that cannot be a number, and interned."""
+    if text[0] in _NUMERIC_START:
+        return resolve_plain(text)
+    return _BOOL_NULL[text] if text in _BOOL_NULL else sys.intern(text)
+
+
 def _read_line(raw: str) -> Any:
     """What one line says by itself to `_Fast.parse`; raises `_Bail` for a line the fast parser gives up on.
 
@@ -489,18 +513,12 @@ def _read_line(raw: str) -> Any:
         raise _Bail
     key = plain = None
     if key_text is not None:
-        # Keys repeat in every document: one string each (interned), not one per occurrence.
-        key = _plain_key(key_text) if key_text[0] in _NUMERIC_START or key_text in _BOOL_NULL else sys.intern(key_text)
+        key = _key_of(key_text)
         if rest and rest[0] != "#" and rest[0] not in _VALUE_SPECIAL:
             # The common value: a plain scalar (one that would make the parser give up is left to it).
-            k = rest.find(" #")
-            text = (rest if k < 0 else rest[:k]).rstrip(" ")
-            if not (": " in text or text[-1] == ":" or "\t" in text):
-                if text[0] in _NUMERIC_START:
-                    value = resolve_plain(text)
-                else:
-                    value = _BOOL_NULL[text] if text in _BOOL_NULL else sys.intern(text)
-                plain = (value, len(text))
+            text = _plain_text(rest)
+            if text is not None:
+                plain = (_plain_value(text), len(text))
     return ind, dash, key_text, rest, key, plain, len(key_text) if key_text is not None else 0, len(raw) - len(rest)
 
 
@@ -709,10 +727,8 @@ class _Fast:
             return value, 0, nxt
         if c in "&*!%@`#,?:-" and (c not in "?:-" or len(rest) == 1 or rest[1] == " "):
             raise _Bail
-        k = rest.find(" #")
-        text = rest if k < 0 else rest[:k]
-        text = text.rstrip(" ")
-        if ": " in text or text.endswith(":") or "\t" in text or " #" in text:
+        text = _plain_text(rest)
+        if text is None:
             raise _Bail
         return resolve_plain(text), len(text), idx
 
@@ -743,10 +759,7 @@ class _Fast:
         n = len(lines)
         pos = self.pos
         track = self.positions
-        bool_null = _BOOL_NULL
-        numeric = _NUMERIC_START
         special = _VALUE_SPECIAL
-        intern = sys.intern
         none = _NONE
         root: Any = None
         root_line = root_col = 0
@@ -887,15 +900,11 @@ class _Fast:
             elif rest[0] in special:
                 value, vlen, idx = self._value(rest, vcol, idx, kcol)
             else:
-                # A plain scalar `_read_line` did not read: one that makes the parser give up.
-                k = rest.find(" #")
-                text = (rest if k < 0 else rest[:k]).rstrip(" ")
-                if ": " in text or text[-1] == ":" or "\t" in text:
+                # A plain scalar `_read_line` did not read: after a quoted key, or one that makes the parser give up.
+                text = _plain_text(rest)
+                if text is None:
                     raise _Bail
-                if text[0] in numeric:
-                    value = resolve_plain(text)
-                else:
-                    value = bool_null[text] if text in bool_null else intern(text)
+                value = _plain_value(text)
                 vlen = len(text)
             cur[key] = value
             if track:
@@ -955,16 +964,24 @@ _INDENTED: dict[int, re.Pattern[str]] = {}
 """By column I: the start of a line indented by at most I spaces that is not blank."""
 
 
+def _key_place(entry: _Entry | None) -> _Place:
+    """The span of an entry's key (a list item's: the item's own place); `_DOCUMENT` for no entry."""
+    if entry is None:
+        return _DOCUMENT
+    kl, kc, klen = entry[0], entry[1], entry[2]
+    return kl, kc, kl, kc + klen if klen else None
+
+
 def _final(entry: _Entry, key: bool, child: Any, positions: dict[int, Any]) -> _Place:
     """The span of the node an entry describes (`Document.span`'s last step); `child` is the node."""
-    kl, kc, klen, vl, vc, vlen = entry
+    _, _, klen, vl, vc, vlen = entry
     if key and not klen and isinstance(child, dict) and child:
         # A list item has no key: point at its first key, which has an extent.
         first = positions.get(id(child), {}).get(next(iter(child)))
         if first is not None and first[2]:
             return first[0], first[1], first[0], first[1] + first[2]
     if key:
-        return kl, kc, kl, kc + klen if klen else None
+        return _key_place(entry)
     return vl, vc, vl if vlen else None, vc + vlen if vlen else None
 
 
@@ -986,10 +1003,7 @@ def _follow(node: Any, positions: dict[int, Any], path: tuple[Any, ...], key: bo
         node = child
         if i == len(path) - 1:
             return _final(here, key, child, positions)
-    if entry is None:
-        return _DOCUMENT
-    kl, kc, klen, _, _, _ = entry
-    return kl, kc, kl, kc + klen if klen else None
+    return _key_place(entry)
 
 
 def _indented(column: int) -> re.Pattern[str]:
@@ -1053,8 +1067,7 @@ def _entry_key(text: str, at: int, eol: int) -> tuple[Any, int, str, int] | None
         return None
     key_text, rest = m.group(3), m.group(4)
     if key_text is not None:
-        key = _plain_key(key_text) if key_text[0] in _NUMERIC_START or key_text in _BOOL_NULL else key_text
-        return key, len(key_text), rest, m.start(4)
+        return _key_of(key_text), len(key_text), rest, m.start(4)
     if not rest or (rest[0] != '"' and rest[0] != "'"):
         return None
     try:
@@ -1084,8 +1097,8 @@ def _on_line(rest: str, start: int, col: int) -> tuple[int, _Block | None] | Non
         return 0, (start, col, _FLOW)
     if c == "|" or c == ">":
         return 0, None
-    k = rest.find(" #")
-    return len((rest if k < 0 else rest[:k]).rstrip(" ")), None
+    text = _plain_text(rest)
+    return None if text is None else (len(text), None)
 
 
 def _nested(text: str, eol: int, end: int, indent: int, in_map: bool) -> _Block | None:
@@ -1157,10 +1170,7 @@ def _walk(text: str, origin: Origin, path: tuple[Any, ...], key: bool) -> _Place
             if key and not numbered[2] and frame is not None and frame[2] != _SEQ:
                 return _first_key(text, origin, numbered, frame)
             return _final(numbered, key, None, {})
-    if entry is None:
-        return _DOCUMENT
-    kl, kc, klen, _, _, _ = _numbered(text, origin, entry)
-    return kl, kc, kl, kc + klen if klen else None
+    return _key_place(None if entry is None else _numbered(text, origin, entry))
 
 
 def _numbered(text: str, origin: Origin, entry: _Entry) -> _Entry:
