@@ -701,6 +701,8 @@ class Mesh:
         self._workloads_by_ns: dict[str, list[Workload]] = defaultdict(list)
         self._services_by_ns: dict[str, list[Resource]] = defaultdict(list)
         self._memo: dict[str, Any] = {}
+        self._selected: dict[tuple[Any, ...], tuple[Workload, ...]] = {}
+        """`workloads_matching`'s answers by (selector, namespace)."""
         for r in resources:
             if r.synthetic:
                 self._synthetic.append(r)
@@ -1059,15 +1061,29 @@ class Mesh:
 
     # --- workloads -----------------------------------------------------------------------------
 
-    def workloads_matching(self, selector: Mapping[str, str] | None, namespace: str | None = None) -> list[Workload]:
-        """Workloads whose labels satisfy `selector`, in `namespace` (None: any namespace)."""
-        pool = self.workloads if namespace is None else self.workloads_by_ns.get(namespace, ())
-        return [w for w in pool if w.matches(selector)]
+    def workloads_matching(
+        self, selector: Mapping[str, str] | None, namespace: str | None = None
+    ) -> tuple[Workload, ...]:
+        """Workloads whose labels satisfy `selector`, in `namespace` (None: any namespace).
 
-    def workloads_of(self, service: ServiceHost) -> list[Workload]:
+        Each scan visits every workload; many Gateways, Sidecars and policies repeat one selector
+        (`istio: ingressgateway`) and several rules ask about each, so the answer is computed once per
+        selector and namespace of the Mesh, and shared: read-only.
+        """
+        key = (tuple(sorted(selector.items())) if selector else (), namespace)
+        found = self._selected.get(key)
+        if found is None:
+            found = self._selected[key] = self._scan_workloads(selector, namespace)
+        return found
+
+    def _scan_workloads(self, selector: Mapping[str, str] | None, namespace: str | None) -> tuple[Workload, ...]:
+        pool = self.workloads if namespace is None else self.workloads_by_ns.get(namespace, ())
+        return tuple(w for w in pool if w.matches(selector))
+
+    def workloads_of(self, service: ServiceHost) -> tuple[Workload, ...]:
         """Workloads behind a registry host: selected by the Service (or the ServiceEntry's selector)."""
         if not service.selector:
-            return []
+            return ()
         return self.workloads_matching(service.selector, service.namespace)
 
     def services_selecting(self, workload: Workload) -> list[Resource]:

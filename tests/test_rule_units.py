@@ -161,7 +161,7 @@ def test_matchspace_reads_compiled_matches() -> None:
 
 
 def test_a_selector_is_matched_against_the_workloads_once_per_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Proves: rules share `base.workloads_matching`: 30 Gateways with one selector scan the workloads once.
+    """Proves: `Mesh.workloads_matching` remembers its answers: 30 Gateways with one selector scan the workloads once.
 
     Each scan visits every workload; MC301, MC302 and MC320 each asked for every Gateway, so
     Gateways x workloads x 3 (0.5 s on a mixed corpus of 1,260 Gateways and 750 workloads).
@@ -169,7 +169,7 @@ def test_a_selector_is_matched_against_the_workloads_once_per_run(monkeypatch: p
     from meshc.mesh import Mesh
 
     counts: Counter[str] = Counter()
-    _count(monkeypatch, counts, Mesh, "workloads_matching")
+    _count(monkeypatch, counts, Mesh, "_scan_workloads")
     deployment = (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gw, namespace: istio-system}\n"
         "spec:\n  selector: {matchLabels: {app: gw}}\n  template:\n    metadata:\n"
@@ -183,4 +183,4 @@ def test_a_selector_is_matched_against_the_workloads_once_per_run(monkeypatch: p
         for i in range(30)
     ]
     _lint("---\n".join([deployment, *gateways]), ())
-    assert 0 < counts["workloads_matching"] <= 3  # once per distinct (selector, namespace) asked
+    assert 0 < counts["_scan_workloads"] <= 3  # once per distinct (selector, namespace) asked

@@ -6,14 +6,14 @@ import functools
 import importlib
 import inspect
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from meshc.diagnostics import Severity
 
 if TYPE_CHECKING:
-    from meshc.mesh import Mesh, Resource, Workload
+    from meshc.mesh import Mesh, Resource
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,27 +54,6 @@ def per_mesh(compute: Callable[[Mesh], _T]) -> Callable[[Mesh], _T]:
             return value
 
     return once
-
-
-def workloads_matching(
-    mesh: Mesh, selector: Mapping[str, str] | None, namespace: str | None = None
-) -> tuple[Workload, ...]:
-    """`mesh.workloads_matching(selector, namespace)`, computed once per selector and namespace of a Mesh.
-
-    Each call scans every workload; many Gateways, Sidecars and policies repeat one selector
-    (`istio: ingressgateway`), and several rules ask about each. The answer is shared: read-only.
-    """
-    key = (tuple(sorted(selector.items())) if selector else (), namespace)
-    table = _selections(mesh)
-    found = table.get(key)
-    if found is None:
-        found = table[key] = tuple(mesh.workloads_matching(selector, namespace))
-    return found
-
-
-@per_mesh
-def _selections(mesh: Mesh) -> dict[tuple[Any, ...], tuple[Workload, ...]]:
-    return {}
 
 
 @dataclass(frozen=True, slots=True)

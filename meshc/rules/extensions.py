@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from meshc.diagnostics import Severity
 from meshc.mesh import Mesh, Resource, Workload, selector_text
-from meshc.rules.base import Finding, rule, workloads_matching
+from meshc.rules.base import Finding, rule
 from meshc.rules.services import overlapping_selections
 
 Loc = tuple[str | int, ...]
@@ -349,7 +349,7 @@ def _selected(mesh: Mesh) -> tuple[list[tuple[Resource, dict[str, str]]], dict[i
         labels = _selector(t)
         if not labels:
             continue
-        found = [w for w in workloads_matching(mesh, labels, t.namespace) if not w.synthetic]
+        found = [w for w in mesh.workloads_matching(labels, t.namespace) if not w.synthetic]
         if not found:
             unmatched.append((t, labels))
         for w in found:

@@ -15,7 +15,7 @@ from typing import Any
 from meshc.diagnostics import Severity
 from meshc.hosts import split_host
 from meshc.mesh import Mesh, Resource, selector_text
-from meshc.rules.base import Finding, rule, workloads_matching
+from meshc.rules.base import Finding, rule
 
 
 def _gateways(mesh: Mesh) -> Iterator[Resource]:
@@ -57,7 +57,7 @@ def gateway_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
     """
     for gw in _gateways(mesh):
         selector = _selector(gw)
-        if not selector or workloads_matching(mesh, selector):
+        if not selector or mesh.workloads_matching(selector):
             continue
         values: dict[str, set[str]] = defaultdict(set)
         for w in mesh.workloads:
@@ -112,7 +112,7 @@ def gateway_port_not_exposed(mesh: Mesh) -> Iterator[Finding]:
             continue
         allowed: set[int] = set()
         services: dict[str, list[int]] = {}
-        for w in workloads_matching(mesh, selector):
+        for w in mesh.workloads_matching(selector):
             for svc in mesh.services_selecting(w):
                 numbers = []
                 for p in svc.spec.ports or ():
@@ -343,7 +343,7 @@ def unknown_gateway_credential(mesh: Mesh) -> Iterator[Finding]:
         servers = getattr(gw.spec, "servers", None) or ()
         if not selector or not any(s.tls is not None for s in servers):
             continue
-        namespaces = sorted({w.namespace for w in workloads_matching(mesh, selector)})
+        namespaces = sorted({w.namespace for w in mesh.workloads_matching(selector)})
         for i, server in enumerate(servers):
             tls = server.tls
             if tls is None:

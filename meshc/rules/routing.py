@@ -28,7 +28,7 @@ from meshc.matchspace import Containers, block_of, string_test, vs_gateway_keys
 from meshc.mesh import Mesh, Resource, export_set
 from meshc.models.checks import routing_claim
 from meshc.resolve import resolve_gateway
-from meshc.rules.base import Finding, per_mesh, rule, workloads_matching
+from meshc.rules.base import Finding, per_mesh, rule
 
 Loc = tuple[str | int, ...]
 MESH = matchspace.MESH
@@ -772,7 +772,7 @@ def _claim_findings(mesh: Mesh) -> Iterator[Finding]:
                 continue
             selector = gateway.spec.selector
             uncovered = [
-                w for w in workloads_matching(mesh, selector) if not any(_authn_selects(a, w, root) for a in authns)
+                w for w in mesh.workloads_matching(selector) if not any(_authn_selects(a, w, root) for a in authns)
             ]
             if not uncovered:
                 continue

@@ -9,7 +9,7 @@ from typing import Any
 from meshc.diagnostics import Severity
 from meshc.mesh import Mesh, Resource, Workload, namespace_pattern_matches, selector_text
 from meshc.resolve import Resolver
-from meshc.rules.base import Finding, rule, workloads_matching
+from meshc.rules.base import Finding, rule
 
 _VERIFYING_MODES = ("SIMPLE", "MUTUAL")
 
@@ -189,7 +189,7 @@ def authorization_policy_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
         if not selector:
             if ap.namespace == root:
                 continue
-            found = workloads_matching(mesh, None, ap.namespace)
+            found = mesh.workloads_matching(None, ap.namespace)
             if any(w.injected or w.ambient for w in found):
                 continue
             loc: tuple[str | int, ...] = ("metadata", "namespace") if ap.namespace_given else ("metadata", "name")
@@ -202,7 +202,7 @@ def authorization_policy_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
             )
             continue
         namespace = None if ap.namespace == root else ap.namespace
-        found = workloads_matching(mesh, selector, namespace)
+        found = mesh.workloads_matching(selector, namespace)
         if any(w.injected or w.ambient for w in found):
             continue
         where = "any namespace" if namespace is None else f"namespace `{namespace}`"

@@ -17,7 +17,7 @@ from meshc.mesh import (
     selector_text,
     service_port_protocol,
 )
-from meshc.rules.base import Finding, rule, workloads_matching
+from meshc.rules.base import Finding, rule
 
 # --- ServiceEntry ----------------------------------------------------------------------------
 
@@ -178,9 +178,9 @@ def sidecar_selects_no_workload(mesh: Mesh) -> Iterator[Finding]:
     """
     for sc in mesh.of_kind("Sidecar", partial=True):
         selector = _sidecar_selector(sc)
-        if not selector or workloads_matching(mesh, selector, sc.namespace):
+        if not selector or mesh.workloads_matching(selector, sc.namespace):
             continue
-        elsewhere = [w for w in workloads_matching(mesh, selector) if not w.synthetic]
+        elsewhere = [w for w in mesh.workloads_matching(selector) if not w.synthetic]
         yield Finding(
             sc,
             ("spec", "workloadSelector", "labels"),
@@ -225,7 +225,7 @@ def conflicting_sidecar_selectors(mesh: Mesh) -> Iterator[Finding]:
         selector = _sidecar_selector(sc)
         if not selector:
             continue
-        for w in workloads_matching(mesh, selector, sc.namespace):
+        for w in mesh.workloads_matching(selector, sc.namespace):
             by_workload.setdefault(id(w), (w, []))[1].append(sc)
     for w, sc, others in overlapping_selections(by_workload):
         yield Finding(
@@ -340,7 +340,7 @@ def sidecar_in_ambient_mode(mesh: Mesh) -> Iterator[Finding]:
             continue
         if not selector:
             continue
-        ambient = [w for w in workloads_matching(mesh, selector, sc.namespace) if w.ambient]
+        ambient = [w for w in mesh.workloads_matching(selector, sc.namespace) if w.ambient]
         if ambient:
             yield Finding(
                 sc,
