@@ -1,7 +1,5 @@
 """Base model class and the value types shared by every resource model."""
 
-from __future__ import annotations
-
 import functools
 import math
 import re

@@ -6,8 +6,6 @@ istiod's webhook does (`pkg/config/validation`: ValidateEnvoyFilter, ValidateTel
 ValidateWasmPlugin, ValidateProxyConfig), and the analyzers of `meshc.rules.extensions` read them.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal
 
@@ -167,7 +165,7 @@ class EnvoyConfigObjectMatch(Model):
     waypoint: WaypointMatch | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> EnvoyConfigObjectMatch:
+    def _check(self) -> "EnvoyConfigObjectMatch":
         one_of(self, ("listener", "routeConfiguration", "cluster", "waypoint"))
         # CRD: only support waypointMatch when context is WAYPOINT (and it needs one).
         if (self.context == "WAYPOINT") != (self.waypoint is not None):
@@ -211,7 +209,7 @@ class EnvoyConfigObjectPatch(Model):
     patch: Patch | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> EnvoyConfigObjectPatch:
+    def _check(self) -> "EnvoyConfigObjectPatch":
         # envoyfilter.go validateEnvoyFilter
         match = self.match
         if match is not None and match.context == "WAYPOINT":
@@ -262,7 +260,7 @@ class EnvoyFilterSpec(Model):
     priority: Int32 | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> EnvoyFilterSpec:
+    def _check(self) -> "EnvoyFilterSpec":
         if self.workloadSelector is not None and self.targetRefs:
             fail(
                 "one_of",
@@ -341,7 +339,7 @@ class MetricSelector(Model):
     mode: WorkloadMode | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> MetricSelector:
+    def _check(self) -> "MetricSelector":
         one_of(self, ("metric", "customMetric"))
         return self
 
@@ -353,7 +351,7 @@ class TagOverride(Model):
     value: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> TagOverride:
+    def _check(self) -> "TagOverride":
         # validateTelemetryMetrics and the CRD's rules
         if (self.operation or "UPSERT") == "UPSERT" and not self.value:
             fail("tag_override", "`value` must be set when `operation` is `UPSERT`")
@@ -413,7 +411,7 @@ class CustomTag(Model):
     formatter: FormatterTag | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> CustomTag:
+    def _check(self) -> "CustomTag":
         one_of(self, ("literal", "environment", "header", "formatter"))
         return self
 
@@ -439,7 +437,7 @@ class TelemetrySpec(PolicyScope):
     accessLogging: list[AccessLogging] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> TelemetrySpec:
+    def _check(self) -> "TelemetrySpec":
         self._check_scope()
         return self
 
@@ -492,7 +490,7 @@ class EnvVar(Model):
     value: Annotated[str, Field(max_length=2048)] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> EnvVar:
+    def _check(self) -> "EnvVar":
         if self.valueFrom == "HOST" and self.value is not None:
             fail("env", "`value` may only be set when `valueFrom` is `INLINE`", at=("value",))
         return self
@@ -504,7 +502,7 @@ class VmConfig(Model):
     env: list[EnvVar] = Field(default_factory=empty_list, max_length=256)
 
     @model_validator(mode="after")
-    def _check(self) -> VmConfig:
+    def _check(self) -> "VmConfig":
         seen: set[str] = set()
         for i, env in enumerate(self.env):
             if env.name in seen:
@@ -531,7 +529,7 @@ class WasmPluginSpec(PolicyScope):
     verificationKey: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> WasmPluginSpec:
+    def _check(self) -> "WasmPluginSpec":
         self._check_scope()
         return self
 

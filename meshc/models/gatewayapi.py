@@ -9,8 +9,6 @@ in meshc's words. The shapes of the served versions are identical; where a versi
 (TLSRoute and TCPRoute `v1` allow one rule), the document model checks it.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, Literal
@@ -308,7 +306,7 @@ class BackendObjectReference(Model):
     port: PortNumber | None = None
 
     @model_validator(mode="after")
-    def _port_for_service(self) -> BackendObjectReference:
+    def _port_for_service(self) -> "BackendObjectReference":
         # CEL: (size(self.group) == 0 && self.kind == 'Service') ? has(self.port) : true
         if not self.group and self.kind == "Service" and self.port is None:
             fail("required", "missing required field `port` (a Service backend needs a port)")
@@ -365,7 +363,7 @@ class HTTPHeaderFilter(Model):
     remove: Annotated[list[str], _Items(max_items=16, unique=True)] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _unique(self) -> HTTPHeaderFilter:
+    def _unique(self) -> "HTTPHeaderFilter":
         # `set` and `add` are map lists keyed by name.
         unique_by(self.set, lambda h: h.name, "header", "name", ("set",))
         unique_by(self.add, lambda h: h.name, "header", "name", ("add",))
@@ -383,7 +381,7 @@ class HTTPPathModifier(Model):
     replacePrefixMatch: Text1024 | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> HTTPPathModifier:
+    def _consistent(self) -> "HTTPPathModifier":
         for kind, name in (("ReplaceFullPath", "replaceFullPath"), ("ReplacePrefixMatch", "replacePrefixMatch")):
             present = getattr(self, name) is not None
             if self.type == kind and not present:
@@ -417,7 +415,7 @@ class Fraction(Model):
     denominator: PositiveInt32 = 100
 
     @model_validator(mode="after")
-    def _proper(self) -> Fraction:
+    def _proper(self) -> "Fraction":
         if self.numerator > self.denominator:
             fail("fraction", f"numerator {self.numerator} is greater than denominator {self.denominator}")
         return self
@@ -431,7 +429,7 @@ class HTTPRequestMirrorFilter(Model):
     fraction: Fraction | None = None
 
     @model_validator(mode="after")
-    def _one_of(self) -> HTTPRequestMirrorFilter:
+    def _one_of(self) -> "HTTPRequestMirrorFilter":
         if self.percent is not None and self.fraction is not None:
             fail("one_of", "set only one of `percent` and `fraction`")
         return self
@@ -456,7 +454,7 @@ class HTTPCORSFilter(Model):
     maxAge: PositiveInt32 = 5
 
     @model_validator(mode="after")
-    def _wildcards(self) -> HTTPCORSFilter:
+    def _wildcards(self) -> "HTTPCORSFilter":
         _star_alone(self.allowOrigins, "origin")
         _star_alone(self.allowMethods, "method")
         _star_alone(self.allowHeaders, "header")
@@ -493,7 +491,7 @@ class HTTPExternalAuthFilter(Model):
     forwardBody: ForwardBodyConfig | None = None
 
     @model_validator(mode="after")
-    def _protocol(self) -> HTTPExternalAuthFilter:
+    def _protocol(self) -> "HTTPExternalAuthFilter":
         for proto, name in (("GRPC", "grpc"), ("HTTP", "http")):
             present = getattr(self, name) is not None
             if self.protocol == proto and not present:
@@ -552,7 +550,7 @@ class HTTPRouteFilter(Model):
     externalAuth: HTTPExternalAuthFilter | None = None
 
     @model_validator(mode="after")
-    def _fields(self) -> HTTPRouteFilter:
+    def _fields(self) -> "HTTPRouteFilter":
         _check_filter_fields(self, _FILTER_FIELDS)
         return self
 
@@ -597,7 +595,7 @@ class HTTPPathMatch(Model):
     value: Text1024 = "/"
 
     @model_validator(mode="after")
-    def _path(self) -> HTTPPathMatch:
+    def _path(self) -> "HTTPPathMatch":
         # The CEL rules of HTTPPathMatch, in the CRD's order.
         if self.type not in ("Exact", "PathPrefix"):
             return self
@@ -653,7 +651,7 @@ class HTTPRouteMatch(Model):
     method: HTTPMethod | None = None
 
     @model_validator(mode="after")
-    def _unique(self) -> HTTPRouteMatch:
+    def _unique(self) -> "HTTPRouteMatch":
         unique_by(self.headers, lambda h: h.name, "header", "name", ("headers",))
         unique_by(self.queryParams, lambda q: q.name, "query parameter", "name", ("queryParams",))
         return self
@@ -671,7 +669,7 @@ class HTTPRouteTimeouts(Model):
     backendRequest: GatewayDuration | None = None
 
     @model_validator(mode="after")
-    def _order(self) -> HTTPRouteTimeouts:
+    def _order(self) -> "HTTPRouteTimeouts":
         if self.request is None or self.backendRequest is None:
             return self
         request, backend = _duration_ms(self.request), _duration_ms(self.backendRequest)
@@ -709,7 +707,7 @@ class SessionPersistence(Model):
     cookieConfig: CookieConfig | None = None
 
     @model_validator(mode="after")
-    def _cookie(self) -> SessionPersistence:
+    def _cookie(self) -> "SessionPersistence":
         if self.cookieConfig is not None and self.type != "Cookie":
             fail("session", "`cookieConfig` can only be set with `type: Cookie`", at=("cookieConfig",))
         if self.cookieConfig is not None and self.cookieConfig.lifetimeType == "Permanent" and not self.absoluteTimeout:
@@ -746,7 +744,7 @@ class HTTPRouteRule(Model):
     sessionPersistence: SessionPersistence | None = None
 
     @model_validator(mode="after")
-    def _cel(self) -> HTTPRouteRule:
+    def _cel(self) -> "HTTPRouteRule":
         if self.backendRefs and any(f.type == "RequestRedirect" for f in self.filters):
             fail("redirect_backends", "a `RequestRedirect` filter cannot be used together with `backendRefs`")
         one_prefix = (
@@ -851,7 +849,7 @@ class GRPCMethodMatch(Model):
     method: Text1024 | None = None
 
     @model_validator(mode="after")
-    def _cel(self) -> GRPCMethodMatch:
+    def _cel(self) -> "GRPCMethodMatch":
         if "type" in self.model_fields_set and self.service is None and self.method is None:
             fail("required", "set `service`, `method` or both")
         if self.type == "Exact":
@@ -877,7 +875,7 @@ class GRPCRouteMatch(Model):
     headers: Annotated[list[GRPCHeaderMatch], _Items(max_items=16)] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _unique(self) -> GRPCRouteMatch:
+    def _unique(self) -> "GRPCRouteMatch":
         unique_by(self.headers, lambda h: h.name, "header", "name", ("headers",))
         return self
 
@@ -895,7 +893,7 @@ class GRPCRouteFilter(Model):
     extensionRef: LocalObjectReference | None = None
 
     @model_validator(mode="after")
-    def _fields(self) -> GRPCRouteFilter:
+    def _fields(self) -> "GRPCRouteFilter":
         _check_filter_fields(self, _GRPC_FILTER_TYPES)
         return self
 
@@ -989,7 +987,7 @@ class TCPRoute(GatewayApiResource):
     spec: TCPRouteSpec
 
     @model_validator(mode="after")
-    def _version_limits(self) -> TCPRoute:
+    def _version_limits(self) -> "TCPRoute":
         _one_rule_in_v1(self, self.spec.rules)
         return self
 
@@ -1013,7 +1011,7 @@ class TLSRoute(GatewayApiResource):
     spec: TLSRouteSpec
 
     @model_validator(mode="after")
-    def _version_limits(self) -> TLSRoute:
+    def _version_limits(self) -> "TLSRoute":
         _one_rule_in_v1(self, self.spec.rules)
         if self._version() == "v1" and not self.spec.hostnames:
             fail(
@@ -1097,7 +1095,7 @@ class LabelSelectorRequirement(Model):
     values: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _operator(self) -> LabelSelectorRequirement:
+    def _operator(self) -> "LabelSelectorRequirement":
         # metav1.LabelSelectorAsSelector, which Istio runs (namespacesFromSelector): an error
         # there makes the listener admit no namespace.
         if self.operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
@@ -1152,7 +1150,7 @@ class GatewayTLSConfig(Model):
     options: dict[str, AnnotationValue] = Field(default_factory=empty_dict)
 
     @model_validator(mode="after")
-    def _terminate(self) -> GatewayTLSConfig:
+    def _terminate(self) -> "GatewayTLSConfig":
         if self.mode == "Terminate" and not self.certificateRefs and not self.options:
             fail("required", "set `certificateRefs` (or `options`) when `mode` is `Terminate`")
         return self
@@ -1201,7 +1199,7 @@ class GatewaySpecAddress(Model):
     value: Annotated[str, _Text("address", max_length=253)] | None = None
 
     @model_validator(mode="after")
-    def _hostname(self) -> GatewaySpecAddress:
+    def _hostname(self) -> "GatewaySpecAddress":
         if self.type == "Hostname" and self.value and not re.search(HOSTNAME_PATTERN, self.value):
             fail("pattern", f"`{self.value}` is not a valid hostname", at=("value",))
         return self
@@ -1281,7 +1279,7 @@ class FrontendTLSConfig(Model):
     perPort: Annotated[list[TLSPortConfig], _Items(max_items=64)] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _unique(self) -> FrontendTLSConfig:
+    def _unique(self) -> "FrontendTLSConfig":
         unique_by(self.perPort, lambda p: p.port, "port", "port", ("perPort",))
         return self
 

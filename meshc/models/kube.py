@@ -6,8 +6,6 @@ The models are loose: the fields meshc uses are typed and checked, every other f
 tolerated, and an explicit `null` on a list or map reads as empty (as the API server does).
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -48,7 +46,7 @@ class KubeResource(LooseModel):
     metadata: KubeObjectMeta = Field(default_factory=KubeObjectMeta)
 
     @model_validator(mode="after")
-    def _names(self) -> KubeResource:
+    def _names(self) -> "KubeResource":
         # ValidateObjectMeta with each kind's name function (a Service's name is a DNS-1035 label,
         # a Namespace's a DNS-1123 label, the rest DNS-1123 subdomains); cluster-scoped kinds have
         # no namespace to check.

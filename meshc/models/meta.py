@@ -1,7 +1,5 @@
 """Kubernetes object metadata and the common shape of an Istio resource document."""
 
-from __future__ import annotations
-
 import datetime
 import re
 from typing import Annotated, Any

@@ -7,8 +7,6 @@ mirror what Istio's `pkg/config/validation` checks on a single resource; the Go 
 where the rule is not obvious.
 """
 
-from __future__ import annotations
-
 import bisect
 from typing import Annotated, Literal
 
@@ -127,7 +125,7 @@ class StringMatch(Model):
     regex: Regex | None = None
 
     @model_validator(mode="after")
-    def _one_of(self) -> StringMatch:
+    def _one_of(self) -> "StringMatch":
         one_of(self, ("exact", "prefix", "regex"))
         return self
 
@@ -247,7 +245,7 @@ class HTTPRedirect(Model):
     redirectCode: RedirectCode | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPRedirect:
+    def _check(self) -> "HTTPRedirect":
         one_of(self, ("port", "derivePort"))
         # validateHTTPRedirect
         if not (self.uri or self.authority or self.scheme) and self.port is None and self.derivePort is None:
@@ -265,7 +263,7 @@ class HTTPBody(Model):
     bytes: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPBody:
+    def _check(self) -> "HTTPBody":
         one_of(self, ("string", "bytes"))
         # validateHTTPDirectResponse: bodies over 1MB are rejected.
         size = len(self.string or self.bytes or "")
@@ -295,7 +293,7 @@ class RegexRewrite(Model):
     rewrite: EnvoyText | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> RegexRewrite:
+    def _check(self) -> "RegexRewrite":
         # validateURIRegexRewrite
         if not self.match or not self.rewrite:
             fail("regex_rewrite", "`uriRegexRewrite` needs both `match` and `rewrite`")
@@ -310,7 +308,7 @@ class HTTPRewrite(Model):
     uriRegexRewrite: RegexRewrite | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPRewrite:
+    def _check(self) -> "HTTPRewrite":
         # validateHTTPRewrite
         if self.uri and self.uriRegexRewrite is not None:
             fail("one_of", "set only one of `uri`, `uriRegexRewrite` (found `uri` and `uriRegexRewrite`)")
@@ -373,7 +371,7 @@ class HTTPRetry(Model):
     backoff: PositiveDuration | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPRetry:
+    def _check(self) -> "HTTPRetry":
         # validateHTTPRetry: settings with `attempts: 0` (retries disabled) are an error.
         if not self.attempts:
             extra = [n for n in ("perTryTimeout", "retryOn", "retryRemoteLocalities") if getattr(self, n) is not None]
@@ -451,7 +449,7 @@ class FaultDelay(Model):
     percentage: FaultPercentage | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> FaultDelay:
+    def _check(self) -> "FaultDelay":
         one_of(self, ("fixedDelay", "exponentialDelay"))
         # validateHTTPFaultInjectionDelay
         if self.exponentialDelay is not None:
@@ -468,7 +466,7 @@ class FaultAbort(Model):
     percentage: FaultPercentage | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> FaultAbort:
+    def _check(self) -> "FaultAbort":
         one_of(self, ("httpStatus", "grpcStatus", "http2Error"))
         # validateHTTPFaultInjectionAbort
         if self.http2Error is not None:
@@ -483,7 +481,7 @@ class HTTPFaultInjection(Model):
     abort: FaultAbort | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPFaultInjection:
+    def _check(self) -> "HTTPFaultInjection":
         if self.delay is None and self.abort is None:
             fail("fault_empty", "a `fault` needs a `delay`, an `abort`, or both")
         return self
@@ -518,7 +516,7 @@ class HTTPRoute(Model):
     headers: Headers | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPRoute:
+    def _check(self) -> "HTTPRoute":
         # validateHTTPRouteConflict
         if self.delegate is not None:
             for other in ("redirect", "route"):
@@ -596,7 +594,7 @@ class TLSMatchAttributes(Model):
     sourceNamespace: DnsLabel | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> TLSMatchAttributes:
+    def _check(self) -> "TLSMatchAttributes":
         if not self.sniHosts:
             fail("sni_hosts", "a TLS match needs at least one host in `sniHosts`", at=("sniHosts",))
         return self
@@ -620,7 +618,7 @@ class TLSRoute(Model):
     route: list[RouteDestination] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> TLSRoute:
+    def _check(self) -> "TLSRoute":
         # validateTLSRoute
         if not self.match:
             fail("tls_match", "a `tls` rule needs at least one `match`", at=("match",))
@@ -637,7 +635,7 @@ class TCPRoute(Model):
     route: list[RouteDestination] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> TCPRoute:
+    def _check(self) -> "TCPRoute":
         # validateTCPRoute
         if not self.route:
             fail("tcp_route", "a `tcp` rule needs a `route`")
@@ -724,7 +722,7 @@ class VirtualServiceSpec(Model):
         return bool(self.gateways) and "mesh" not in self.gateways
 
     @model_validator(mode="after")
-    def _check(self) -> VirtualServiceSpec:
+    def _check(self) -> "VirtualServiceSpec":
         # ValidateVirtualService
         if not self.hosts:  # a delegate VirtualService
             for field in ("gateways", "tls", "tcp"):
@@ -812,6 +810,6 @@ class VirtualService(IstioResource):
     spec: VirtualServiceSpec
 
     @model_validator(mode="after")
-    def _export_to(self) -> VirtualService:
+    def _export_to(self) -> "VirtualService":
         self._check_export_to(self.spec.exportTo)
         return self

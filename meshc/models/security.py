@@ -4,8 +4,6 @@
 `ValidateRequestAuthentication` and `ValidatePeerAuthentication`.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from typing import Annotated, Literal
@@ -155,7 +153,7 @@ class Source(Model):
     notTrustDomains: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> Source:
+    def _check(self) -> "Source":
         # ValidateAuthorizationPolicy, `from.source` part
         if not any(getattr(self, f) for f in _SOURCE_FIELDS):
             fail("empty", "a `source` needs at least one condition")
@@ -202,7 +200,7 @@ class Operation(Model):
     notPaths: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> Operation:
+    def _check(self) -> "Operation":
         # ValidateAuthorizationPolicy, `to.operation` part
         if not any(getattr(self, f) for f in _OPERATION_FIELDS):
             fail("empty", "an `operation` needs at least one condition")
@@ -319,7 +317,7 @@ class Condition(Model):
     notValues: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> Condition:
+    def _check(self) -> "Condition":
         error = _condition_key_error(self.key)
         if error:
             fail(
@@ -367,7 +365,7 @@ class AuthorizationPolicySpec(PolicyScope):
     provider: ExtensionProvider | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> AuthorizationPolicySpec:
+    def _check(self) -> "AuthorizationPolicySpec":
         self._check_scope()
         action = self.action or "ALLOW"
         if action in ("CUSTOM", "DENY") and not self.rules:
@@ -497,7 +495,7 @@ class JWTRule(Model):
     spaceDelimitedClaims: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> JWTRule:
+    def _check(self) -> "JWTRule":
         # validateJwtRule
         one_of(self, ("jwksUri", "jwks_uri"))
         uri = self.jwksUri or self.jwks_uri
@@ -533,7 +531,7 @@ class RequestAuthenticationSpec(PolicyScope):
     jwtRules: list[JWTRule] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> RequestAuthenticationSpec:
+    def _check(self) -> "RequestAuthenticationSpec":
         self._check_scope()
         return self
 
@@ -575,7 +573,7 @@ class PeerAuthenticationSpec(Model):
     portLevelMtls: dict[PortKey, MutualTLS] = Field(default_factory=empty_dict)
 
     @model_validator(mode="after")
-    def _check(self) -> PeerAuthenticationSpec:
+    def _check(self) -> "PeerAuthenticationSpec":
         # ValidatePeerAuthentication
         if self.portLevelMtls and (self.selector is None or not self.selector.matchLabels):
             fail(

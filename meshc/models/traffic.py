@@ -7,8 +7,6 @@ models' import time). Validators mirror what Istio's `pkg/config/validation` che
 resource; the Go function is named where the rule is not obvious.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -104,7 +102,7 @@ class HTTP2KeepAlive(Model):
     timeout: PositiveDuration | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTP2KeepAlive:
+    def _check(self) -> "HTTP2KeepAlive":
         # validateConnectionPool: both durations are required.
         for name in ("interval", "timeout"):
             if getattr(self, name) is None:
@@ -126,7 +124,7 @@ class HTTPSettings(Model):
     http2KeepAlive: HTTP2KeepAlive | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPSettings:
+    def _check(self) -> "HTTPSettings":
         if self.h2UpgradePolicy == "UPGRADE" and self.useClientProtocol:
             fail("conflict", "`useClientProtocol` must not be true when `h2UpgradePolicy` is `UPGRADE`")
         return self
@@ -139,7 +137,7 @@ class ConnectionPoolSettings(Model):
     http: HTTPSettings | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> ConnectionPoolSettings:
+    def _check(self) -> "ConnectionPoolSettings":
         # validateConnectionPool
         if self.tcp is None and self.http is None:
             fail("empty", "a `connectionPool` needs `tcp` or `http` settings")
@@ -161,7 +159,7 @@ class OutlierDetection(Model):
     outlierDetectionHttpErrorCodes: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> OutlierDetection:
+    def _check(self) -> "OutlierDetection":
         # validateOutlierDetection
         if (self.consecutiveLocalOriginFailures or 0) > 0 and not self.splitExternalLocalOriginErrors:
             fail(
@@ -188,7 +186,7 @@ class HTTPCookie(Model):
     attributes: list[HTTPCookieAttribute] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> HTTPCookie:
+    def _check(self) -> "HTTPCookie":
         if not self.name:
             fail("empty", "the hash cookie needs a `name`", at=("name",))
         return self
@@ -206,7 +204,7 @@ class MagLev(Model):
     tableSize: Annotated[int, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> MagLev:
+    def _check(self) -> "MagLev":
         # validateLoadBalancer: tableSize must be set, below 5000011 and prime.
         size = self.tableSize or 0
         if size == 0:
@@ -230,7 +228,7 @@ class ConsistentHashLB(Model):
     minimumRingSize: Annotated[int, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> ConsistentHashLB:
+    def _check(self) -> "ConsistentHashLB":
         one_of(self, ("httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName"))
         one_of(self, ("ringHash", "maglev"))
         if self.minimumRingSize and (self.ringHash is not None or self.maglev is not None):
@@ -245,7 +243,7 @@ class LocalityFailover(Model):
     to: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> LocalityFailover:
+    def _check(self) -> "LocalityFailover":
         # ValidateLocalityLbSetting, ValidateZoneAwareLbSetting
         source, target = self.from_ or "", self.to or ""
         if source == target:
@@ -277,7 +275,7 @@ class LocalityLoadBalancerSetting(Model):
     enabled: bool | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> LocalityLoadBalancerSetting:
+    def _check(self) -> "LocalityLoadBalancerSetting":
         # ValidateLocalityLbSetting
         if self.distribute and self.failover:
             fail("one_of", "set only one of `distribute`, `failover` (found `distribute` and `failover`)")
@@ -312,7 +310,7 @@ class ZoneAwareLoadBalancerSetting(Model):
     minClusterSize: Annotated[int, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> ZoneAwareLoadBalancerSetting:
+    def _check(self) -> "ZoneAwareLoadBalancerSetting":
         # ValidateZoneAwareLbSetting
         for i, label in enumerate(self.failoverPriority):
             if label in _TOPOLOGY_LABELS:
@@ -344,7 +342,7 @@ class LoadBalancerSettings(Model):
     warmup: WarmupConfiguration | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> LoadBalancerSettings:
+    def _check(self) -> "LoadBalancerSettings":
         one_of(self, ("simple", "consistentHash"))
         one_of(self, ("localityLbSetting", "zoneAwareLbSetting"))
         return self
@@ -364,7 +362,7 @@ class ClientTLSSettings(Model):
     caCrl: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> ClientTLSSettings:
+    def _check(self) -> "ClientTLSSettings":
         # agent.ValidateTLS
         mode = self.mode
         if self.insecureSkipVerify:
@@ -403,7 +401,7 @@ class TunnelSettings(Model):
     targetPort: PortNumber
 
     @model_validator(mode="after")
-    def _check(self) -> TunnelSettings:
+    def _check(self) -> "TunnelSettings":
         # validateTunnelSettings
         if fqdn_error(self.targetHost) and not is_ip(self.targetHost):
             fail("host", f"`{self.targetHost}` is neither a host name nor an IP address", at=("targetHost",))
@@ -434,7 +432,7 @@ class PortTrafficPolicy(Model):
     tls: ClientTLSSettings | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> PortTrafficPolicy:
+    def _check(self) -> "PortTrafficPolicy":
         # validatePortTrafficPolicies
         if (
             self.loadBalancer is None
@@ -463,7 +461,7 @@ class TrafficPolicy(Model):
     retryBudget: RetryBudget | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> TrafficPolicy:
+    def _check(self) -> "TrafficPolicy":
         # validateTrafficPolicy
         if not self.model_fields_set - {"portLevelSettings"} and not self.portLevelSettings:
             fail("empty", "a `trafficPolicy` needs at least one setting")
@@ -490,7 +488,7 @@ class DestinationRuleSpec(Model):
     workloadSelector: TypedWorkloadSelector | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> DestinationRuleSpec:
+    def _check(self) -> "DestinationRuleSpec":
         seen: set[str] = set()
         for i, subset in enumerate(self.subsets):
             if subset.name in seen:
@@ -507,7 +505,7 @@ class DestinationRule(IstioResource):
     spec: DestinationRuleSpec
 
     @model_validator(mode="after")
-    def _export_to(self) -> DestinationRule:
+    def _export_to(self) -> "DestinationRule":
         spec = self.spec
         self._check_export_to(spec.exportTo)
         # validateExportTo: a DestinationRule with a workload selector stays in its namespace.
@@ -569,7 +567,7 @@ class ServerTLSSettings(Model):
     insecureSkipVerify: bool | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> ServerTLSSettings:
+    def _check(self) -> "ServerTLSSettings":
         _check_server_tls(self)
         return self
 
@@ -644,7 +642,7 @@ class Server(Model):
     name: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> Server:
+    def _check(self) -> "Server":
         # validateServer, validateServerPort, validateServerBind
         port = self.port
         if not self.hosts:
@@ -685,7 +683,7 @@ class GatewaySpec(Model):
     selector: dict[str, str] = Field(default_factory=empty_dict)
 
     @model_validator(mode="after")
-    def _check(self) -> GatewaySpec:
+    def _check(self) -> "GatewaySpec":
         # ValidateGateway
         if not self.servers:
             fail("servers", "a Gateway needs at least one server in `servers`", at=("servers",))
@@ -709,7 +707,7 @@ class Gateway(IstioResource):
     spec: GatewaySpec
 
     @model_validator(mode="after")
-    def _name(self) -> Gateway:
+    def _name(self) -> "Gateway":
         # ValidateGateway: the name must be a DNS label (no dots).
         if self.metadata.name and not is_dns1123_label(self.metadata.name):
             fail(
@@ -735,7 +733,7 @@ class WorkloadEntrySpec(Model):
     serviceAccount: str | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> WorkloadEntrySpec:
+    def _check(self) -> "WorkloadEntrySpec":
         # validateWorkloadEntry (with FQDN addresses allowed)
         address = self.address or ""
         if not address and not self.network:
@@ -774,7 +772,7 @@ class WorkloadTemplate(Model):
     serviceAccount: Annotated[str, Field(max_length=253)] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> WorkloadTemplate:
+    def _check(self) -> "WorkloadTemplate":
         # The CRD's rules (ValidateWorkloadGroup does not validate the template further).
         address = self.address or ""
         if address.startswith(UNIX_PREFIX):
@@ -826,7 +824,7 @@ class ExecHealthCheckConfig(Model):
     command: list[Annotated[str, Field(min_length=1)]]
 
     @model_validator(mode="after")
-    def _check(self) -> ExecHealthCheckConfig:
+    def _check(self) -> "ExecHealthCheckConfig":
         if not self.command:
             fail("exec", "`command` must not be empty", at=("command",))
         return self
@@ -853,7 +851,7 @@ class ReadinessProbe(Model):
     grpc: GrpcHealthCheckConfig | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> ReadinessProbe:
+    def _check(self) -> "ReadinessProbe":
         one_of(self, ("httpGet", "tcpSocket", "exec", "grpc"), required=True)
         # validateReadinessProbe knows httpGet, tcpSocket and exec; any other method is rejected.
         if self.grpc is not None:
@@ -900,7 +898,7 @@ class ServiceEntrySpec(Model):
     subjectAltNames: list[str] = Field(default_factory=empty_list)
 
     @model_validator(mode="after")
-    def _check(self) -> ServiceEntrySpec:
+    def _check(self) -> "ServiceEntrySpec":
         # ValidateServiceEntry
         if not self.hosts:
             fail("hosts", "a ServiceEntry needs at least one host in `hosts`", at=("hosts",))
@@ -975,7 +973,7 @@ class ServiceEntry(IstioResource):
     spec: ServiceEntrySpec
 
     @model_validator(mode="after")
-    def _export_to(self) -> ServiceEntry:
+    def _export_to(self) -> "ServiceEntry":
         self._check_export_to(self.spec.exportTo, service_entry=True)
         return self
 
@@ -992,7 +990,7 @@ class SidecarPort(Model):
     targetPort: MatchPort | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> SidecarPort:
+    def _check(self) -> "SidecarPort":
         if self.name and not is_dns1123_label(self.name):
             fail("port_name", f"`{self.name}` is not a valid port name", at=("name",))
         if self.targetPort:
@@ -1014,7 +1012,7 @@ class IstioIngressListener(Model):
     connectionPool: ConnectionPoolSettings | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> IstioIngressListener:
+    def _check(self) -> "IstioIngressListener":
         # ValidateSidecar, ingress part
         if not 1 <= (self.port.number or 0) <= 65535:
             fail(
@@ -1069,7 +1067,7 @@ class IstioEgressListener(Model):
     hosts: list[SidecarHost]
 
     @model_validator(mode="after")
-    def _check(self) -> IstioEgressListener:
+    def _check(self) -> "IstioEgressListener":
         # validateSidecarEgressPortBindAndCaptureMode
         if not self.hosts:
             fail("hosts", "an egress listener needs at least one host in `hosts`", at=("hosts",))
@@ -1100,7 +1098,7 @@ class OutboundTrafficPolicy(Model):
     egressProxy: Destination | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> OutboundTrafficPolicy:
+    def _check(self) -> "OutboundTrafficPolicy":
         # validateSidecarOutboundTrafficPolicy
         proxy = self.egressProxy
         if proxy is not None:
@@ -1128,7 +1126,7 @@ class SidecarSpec(Model):
     outboundTrafficPolicy: OutboundTrafficPolicy | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> SidecarSpec:
+    def _check(self) -> "SidecarSpec":
         # ValidateSidecar
         if not (self.ingress or self.egress or self.outboundTrafficPolicy or self.inboundConnectionPool):
             fail(

@@ -6,8 +6,6 @@ builds the default ingress Pod and Service, and a run whose input has none of th
 build their classes. The models are loose, as in `meshc.models.kube`.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field
