@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from meshc import ir
 from meshc.delegation import dropped_because, find_delegate, merge_matches
 from meshc.hosts import (
@@ -614,7 +616,7 @@ class Compiler:
         if scope.gateways and MESH not in scope.gateways:
             return False
         plan = state.plan
-        return dataclasses.replace(scope, gateways=[]).reason(port, MESH, plan.labels, plan.namespace) is None
+        return msgspec.structs.replace(scope, gateways=[]).reason(port, MESH, plan.labels, plan.namespace) is None
 
     def _sidecar_chain(
         self,

@@ -6,9 +6,10 @@ import fnmatch
 import posixpath
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from meshc.diagnostics import Severity
 
@@ -26,15 +27,14 @@ class ConfigError(Exception):
     """A configuration file or flag that cannot be used; the CLI exits with code 2."""
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(msgspec.Struct, frozen=True):
     """Everything that changes what meshc reports; immutable, built once per run."""
 
     select: tuple[str, ...] = ()
     """Selectors (code, code prefix, rule name or istioctl code) of the rules to run; empty = all."""
     ignore: tuple[str, ...] = ()
     """Selectors of rules not to run."""
-    severity: Mapping[str, Severity] = field(default_factory=dict)
+    severity: Mapping[str, Severity] = msgspec.field(default_factory=dict)
     """Severity overrides by rule code."""
     per_path_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(glob, selectors) pairs: diagnostics in matching files are dropped."""
@@ -63,7 +63,7 @@ class Options:
     def with_flags(self, **flags: Any) -> Options:
         """Return a copy with the given flags applied (None means "not given")."""
         changes = {k: v for k, v in flags.items() if v is not None and v != ()}
-        return replace(self, **changes)
+        return msgspec.structs.replace(self, **changes)
 
     def cluster_of(self, path: str) -> str | None:
         """The cluster whose globs match a file (the first that does), or None."""

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel, ValidationError
 
 from meshc.gatewayapi import (
@@ -53,11 +54,10 @@ def internal_gateway_name(gateway: str, listener: str) -> str:
 # --- positions ---------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True, eq=False)
 class TranslatedDocument(Document):
     """The document of a translated resource: each `spec.http[i]` points at the route rule it came from."""
 
-    rules: list[tuple[Document | None, tuple[str | int, ...]]] = field(default_factory=list)
+    rules: list[tuple[Document | None, tuple[str | int, ...]]] = msgspec.field(default_factory=list)
     """(document, field path) of the route rule behind each `spec.http` (or `tcp`, `tls`) entry."""
 
     def span(self, loc: tuple[str | int, ...] = (), *, key: bool = False) -> Span:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
+
+import msgspec
 
 
 class Severity(IntEnum):
@@ -34,8 +35,7 @@ _LABELS = {s: s.name.lower() for s in Severity}
 """`Severity.label` of each member (an enum's `name` is a descriptor: reading it per diagnostic costs)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(msgspec.Struct, frozen=True):
     """A place in a source file; lines and columns are 1-based, ends are inclusive-exclusive."""
 
     path: str
@@ -45,8 +45,7 @@ class Span:
     end_column: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceRef:
+class ResourceRef(msgspec.Struct, frozen=True):
     """Which resource a diagnostic is about."""
 
     kind: str
@@ -63,8 +62,7 @@ class ResourceRef:
         return {"kind": self.kind, "namespace": self.namespace, "name": self.name}
 
 
-@dataclass(frozen=True, slots=True)
-class Related:
+class Related(msgspec.Struct, frozen=True):
     """A secondary location that explains a diagnostic ("subset list defined here")."""
 
     span: Span
@@ -80,8 +78,7 @@ class Related:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(msgspec.Struct, frozen=True):
     """One finding, stamped with its rule's code, name and severity."""
 
     code: str

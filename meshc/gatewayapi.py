@@ -12,8 +12,9 @@ finds; nothing else re-derives these semantics.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from meshc.hosts import host_matches
 from meshc.mesh import GATEWAY_API_GROUP, Mesh, Resource, ServiceHost
@@ -81,8 +82,7 @@ def _selector_keys(selector: Any) -> set[str]:
 # --- listeners ---------------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class ListenerInfo:
+class ListenerInfo(msgspec.Struct, eq=False):
     """A listener of a Gateway, as istiod builds it (`buildListener`, `GatewayCollection`)."""
 
     gateway: Resource
@@ -196,8 +196,7 @@ def _conflict(a: ListenerInfo, b: ListenerInfo) -> str | None:
 # --- route attachment --------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class Attachment:
+class Attachment(msgspec.Struct, eq=False):
     """What became of one `parentRefs` entry of a route (`extractParentReferenceInfo`, `referenceAllowed`)."""
 
     route: Resource
@@ -209,7 +208,7 @@ class Attachment:
     """The parent's namespace (the route's when the reference does not say)."""
     parent: Resource | None = None
     """The Gateway, Service or ServiceEntry named, when the input has it."""
-    listeners: list[ListenerInfo] = field(default_factory=list)
+    listeners: list[ListenerInfo] = msgspec.field(default_factory=list)
     """The listeners of a Gateway parent that admit the route."""
     reason: str | None = None
     """Why the reference attaches to nothing: `not-found`, `section`, `port`, `namespace`,
@@ -269,8 +268,7 @@ def _route_hostnames(route: Resource) -> list[str]:
 # --- backends ----------------------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
-class Backend:
+class Backend(msgspec.Struct, eq=False):
     """One backend reference of a route: a `backendRefs` entry or a mirror's `backendRef` (`buildDestination`)."""
 
     route: Resource

@@ -22,9 +22,10 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+import msgspec
 
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -166,8 +167,7 @@ def expand_paths(
             yield given, Path(given)
 
 
-@dataclass
-class _Walk:
+class _Walk(msgspec.Struct):
     """One folder named on the command line, being walked."""
 
     root: str
@@ -179,7 +179,7 @@ class _Walk:
     """Real paths of the folders walked so far (each is walked once more at most, through a symlink)."""
     onerror: Callable[[OSError], None] | None
     on_skip: Callable[[str, str], None] | None
-    linked: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    linked: list[tuple[str, str, tuple[str, ...]]] = msgspec.field(default_factory=list)
     """Symlinked folders found inside, walked after the real ones: (path, real path, ancestors)."""
 
     def skip(self, path: str, why: str) -> None:
@@ -306,12 +306,11 @@ def read_file(display: str, path: str) -> bytes:
 # --- the check every command makes before reading ------------------------------------------------------
 
 
-@dataclass
-class Survey:
+class Survey(msgspec.Struct):
     """What `survey` found: whether the input holds no YAML document, and the files it skipped."""
 
     empty: bool = True
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 def survey(paths: list[str], stdin: bytes | None = None) -> Survey:

@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal, Union
 
+import msgspec
+
 # The match types and string tests live in `meshc.matching` (a lint needs them without the rest of
 # the IR); the IR holds them in its routes, and `ir.RouteMatch` etc. are the same objects.
 from meshc.matching import REGEX_OPTIONS as REGEX_OPTIONS
@@ -1139,12 +1141,27 @@ class IR:
 _DEFAULTS: dict[type, list[tuple[str, Any]]] = {}
 
 
+def _is_record(tp: Any) -> bool:
+    """Whether `tp` is a record class: a dataclass, or a `msgspec.Struct` (the match types of `meshc.matching`)."""
+    return isinstance(tp, type) and (dataclasses.is_dataclass(tp) or issubclass(tp, msgspec.Struct))
+
+
 def _fields(cls: type) -> list[tuple[str, Any]]:
-    """(name, default or MISSING) of a dataclass, cached."""
+    """(name, default or MISSING) of a record class (see `_is_record`), cached."""
     found = _DEFAULTS.get(cls)
     if found is None:
         found = []
-        for f in dataclasses.fields(cls):
+        if issubclass(cls, msgspec.Struct):
+            for s in msgspec.structs.fields(cls):
+                if s.default is not msgspec.NODEFAULT:
+                    found.append((s.name, s.default))
+                elif s.default_factory is not msgspec.NODEFAULT:
+                    found.append((s.name, s.default_factory()))
+                else:
+                    found.append((s.name, dataclasses.MISSING))
+            _DEFAULTS[cls] = found
+            return found
+        for f in dataclasses.fields(typing.cast(Any, cls)):
             if f.metadata.get("ir") is False:
                 continue  # kept for messages only
             if f.default is not dataclasses.MISSING:
@@ -1159,7 +1176,7 @@ def _fields(cls: type) -> list[tuple[str, Any]]:
 
 def to_dict(obj: Any) -> Any:
     """Plain data (dicts, lists, scalars) of an IR node; fields equal to their default are left out."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if _is_record(type(obj)):
         out: dict[str, Any] = {}
         for name, default in _fields(type(obj)):
             value = getattr(obj, name)
@@ -1197,7 +1214,7 @@ def _build(tp: Any, data: Any) -> Any:
         return {k: _build(value, v) for k, v in data.items()}
     if origin is Literal:
         return data
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+    if _is_record(tp):
         hints = _HINTS.get(tp)
         if hints is None:
             hints = typing.get_type_hints(tp)

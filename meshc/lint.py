@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from meshc import models
 from meshc.config import Options
@@ -24,22 +25,21 @@ SUPPRESS_ANNOTATIONS = ("meshc.dev/ignore", "galley.istio.io/analyze-suppress")
 _IGNORE_COMMENT = re.compile(r"#\s*meshc:\s*ignore(?:\[([^\]]*)\])?")
 
 
-@dataclass
-class Inventory:
+class Inventory(msgspec.Struct):
     """What the loader and the models made of the input."""
 
     loaded: LoadResult
-    resources: list[Resource] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    skipped: Counter[str] = field(default_factory=Counter)
+    resources: list[Resource] = msgspec.field(default_factory=list)
+    diagnostics: list[Diagnostic] = msgspec.field(default_factory=list)
+    skipped: Counter[str] = msgspec.field(default_factory=Counter)
     """Documents not checked, by kind (or by a description such as `(not a resource)`)."""
-    partial: list[Resource] = field(default_factory=list)
+    partial: list[Resource] = msgspec.field(default_factory=list)
     """Documents that failed validation, salvaged (`Resource.valid` False) so references to them resolve."""
-    annotations: dict[int, Any] = field(default_factory=dict)
+    annotations: dict[int, Any] = msgspec.field(default_factory=dict)
     """Annotations of the document each input diagnostic is about, by `id(diagnostic)` (for suppression)."""
-    foreign: list[Resource] = field(default_factory=list)
+    foreign: list[Resource] = msgspec.field(default_factory=list)
     """Documents of kinds meshc does not check but indexes (`mesh.FOREIGN_KINDS`: Gateway API Gateways, ...)."""
-    replaced: list[tuple[Resource, Resource]] = field(default_factory=list)
+    replaced: list[tuple[Resource, Resource]] = msgspec.field(default_factory=list)
     """(kept, dropped): a resource defined twice; only the later definition is indexed (MC012)."""
 
     def indexed(self) -> list[Resource]:
@@ -47,8 +47,7 @@ class Inventory:
         return [*self.resources, *self.partial, *self.foreign]
 
 
-@dataclass
-class LintReport:
+class LintReport(msgspec.Struct):
     """The result of `meshc lint`."""
 
     diagnostics: list[Diagnostic]
@@ -58,7 +57,7 @@ class LintReport:
     skipped_rules: list[tuple[Rule, str]]
     suppressed: int
     options: Options
-    sources: dict[str, SourceFile] = field(default_factory=dict)
+    sources: dict[str, SourceFile] = msgspec.field(default_factory=dict)
     """Every file read, by display path (for snippets and per-file formats)."""
 
     def count(self, severity: Severity) -> int:
@@ -524,7 +523,7 @@ def lint(
         if options.severity and from_stage:
             level = configured_severity(options, RULES[diag.code])
             if level != diag.severity:
-                diag = Diagnostic(**{**_fields(diag), "severity": level})
+                diag = msgspec.structs.replace(diag, severity=level)
         ignored = _suppressed_codes(notes)
         if ignored and _matches(ignored, diag):
             suppressed += 1
@@ -566,7 +565,3 @@ def _once(diags: list[Diagnostic]) -> list[Diagnostic]:
             seen.add(key)
             out.append(d)
     return out
-
-
-def _fields(diag: Diagnostic) -> dict[str, Any]:
-    return {name: getattr(diag, name) for name in Diagnostic.__slots__}

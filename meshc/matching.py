@@ -16,9 +16,9 @@ import functools
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import msgspec
 import re2
 
 from meshc.models.checks import routing_claim
@@ -98,8 +98,7 @@ def regex_replace_all(pattern: str, value: str, substitution: str) -> str:
     return compiled.sub(wire_bytes(substitution), wire_bytes(value)).decode("utf-8", "surrogateescape")
 
 
-@dataclass(slots=True)
-class StringMatch:
+class StringMatch(msgspec.Struct):
     """Envoy's StringMatcher plus presence: how one value is compared."""
 
     kind: Literal["exact", "prefix", "regex", "present"]
@@ -141,8 +140,7 @@ class StringMatch:
         return value == want if kind == "exact" else value.startswith(want)
 
 
-@dataclass(slots=True)
-class PathMatch:
+class PathMatch(msgspec.Struct):
     """How the request path (without the query string) is matched."""
 
     kind: Literal["exact", "prefix", "path_separated_prefix", "regex"]
@@ -212,8 +210,7 @@ def query_params(path: str) -> list[tuple[str, str]]:
     return out
 
 
-@dataclass(slots=True)
-class HeaderMatch:
+class HeaderMatch(msgspec.Struct):
     """One header condition (from `headers` or `withoutHeaders`)."""
 
     name: str
@@ -242,8 +239,7 @@ class HeaderMatch:
         return any(self.match.matches(v) for v in values) != self.invert
 
 
-@dataclass(slots=True)
-class QueryParamMatch:
+class QueryParamMatch(msgspec.Struct):
     """One query parameter condition; the name is case-sensitive and the value raw (not decoded)."""
 
     name: str
@@ -259,8 +255,7 @@ class QueryParamMatch:
         return bool(values) and self.match.matches(values[0])
 
 
-@dataclass(slots=True)
-class ClaimMatch:
+class ClaimMatch(msgspec.Struct):
     """A JWT claim condition (`headers["@request.auth.claims.X"]`).
 
     Envoy matches it on the dynamic metadata of `envoy.filters.http.jwt_authn`, path `payload.X...`;
@@ -343,8 +338,7 @@ class HttpRequest(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Mismatch:
+class Mismatch(msgspec.Struct, frozen=True):
     """The first condition of a route match a request fails, and what the request has there."""
 
     field: Literal["path", "header", "method", "authority", "scheme", "query", "claim"]
@@ -355,13 +349,12 @@ class Mismatch:
     """What the request has there (None: absent, or no such claim)."""
 
 
-@dataclass(slots=True)
-class RouteMatch:
+class RouteMatch(msgspec.Struct):
     """Conditions of one route; all must hold (AND). Several routes express OR."""
 
-    path: PathMatch = field(default_factory=lambda: PathMatch("prefix", "/"))
+    path: PathMatch = msgspec.field(default_factory=lambda: PathMatch("prefix", "/"))
     """Path condition; a match block without `uri` gets prefix `/`."""
-    headers: list[HeaderMatch] = field(default_factory=list)
+    headers: list[HeaderMatch] = msgspec.field(default_factory=list)
     """Header conditions, sorted by name (`headers` and `withoutHeaders` together)."""
     method: StringMatch | None = None
     """`:method` condition."""
@@ -369,9 +362,9 @@ class RouteMatch:
     """`:authority` (Host) condition; the value includes any `:port` the client sent."""
     scheme: StringMatch | None = None
     """`:scheme` condition (`http`/`https`)."""
-    query_params: list[QueryParamMatch] = field(default_factory=list)
+    query_params: list[QueryParamMatch] = msgspec.field(default_factory=list)
     """Query parameter conditions, sorted by name."""
-    jwt_claims: list[ClaimMatch] = field(default_factory=list)
+    jwt_claims: list[ClaimMatch] = msgspec.field(default_factory=list)
     """JWT claim conditions, in the order written."""
 
     @classmethod
@@ -466,8 +459,7 @@ class RouteMatch:
         )
 
 
-@dataclass(slots=True)
-class MatchScope:
+class MatchScope(msgspec.Struct):
     """Where a match block exists: the config-time conditions Istio uses to keep or drop it for a proxy.
 
     pilot/pkg/networking/core/route/route.go: `translateRoute` drops a block whose `port` is not the
@@ -477,11 +469,11 @@ class MatchScope:
 
     port: int | None = None
     """`port`; None: any port."""
-    gateways: list[str] = field(default_factory=list)
+    gateways: list[str] = msgspec.field(default_factory=list)
     """`gateways`, resolved (`mesh` or `ns/name`); empty: every gateway of the VirtualService."""
-    gateway_names: list[str] = field(default_factory=list)
+    gateway_names: list[str] = msgspec.field(default_factory=list)
     """`gateways` as written (for messages)."""
-    source_labels: dict[str, str] = field(default_factory=dict)
+    source_labels: dict[str, str] = msgspec.field(default_factory=dict)
     """`sourceLabels`: the client must have every one."""
     source_namespace: str | None = None
     """`sourceNamespace`: the client's namespace."""

@@ -31,10 +31,10 @@ import bisect
 import string
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import re2
 
 from meshc import matching
@@ -57,8 +57,7 @@ def _has_letters(text: str) -> bool:
     return any(c in _LETTERS for c in text)
 
 
-@dataclass(frozen=True, slots=True)
-class Str:
+class Str(msgspec.Struct, frozen=True):
     """A test on a string value: `exact`, `prefix` or `regex` (full match), optionally case-folded.
 
     The normal form of a `matching.StringMatch` (see `string_test`): `lead` is a literal every value the
@@ -68,7 +67,16 @@ class Str:
     kind: str
     value: str
     fold: bool = False
-    lead: str | None = field(default=None, compare=False)
+    lead: str | None = None
+    """Not compared: two tests that differ only in what is known of them are the same test."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Str:
+            return NotImplemented
+        return (self.kind, self.value, self.fold) == (other.kind, other.value, other.fold)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.value, self.fold))
 
     def matches(self, text: str) -> bool:
         """Whether `text` passes this test (the IR's `StringMatch.matches`)."""
@@ -220,8 +228,7 @@ def str_disjoint(p: Str, q: Str) -> bool:
 # --- conditions on one request attribute ------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Cond:
+class Cond(msgspec.Struct, frozen=True):
     """A condition on one header or query parameter whose value may be absent.
 
     `test` None is the presence test. Negated conditions are `withoutHeaders`: the presence form
@@ -266,15 +273,14 @@ URI = "uri"
 """The key of the path in `Block.conds`-like tables (the path is `Block.path`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
+class Block(msgspec.Struct, frozen=True):
     """Everything one HTTP match block (or a rule without `match`) requires of a request."""
 
     path: Str | None = None
     """None: any path."""
-    conds: Mapping[str, tuple[Cond, ...]] = field(default_factory=dict)
+    conds: Mapping[str, tuple[Cond, ...]] = msgspec.field(default_factory=dict)
     """Per attribute: `h:<lower-case header>` (`h::method`, `h::authority`, `h::scheme` too), `q:<query param>`."""
-    claims: Mapping[tuple[str, ...], frozenset[tuple[str, str, bool]]] = field(default_factory=dict)
+    claims: Mapping[tuple[str, ...], frozenset[tuple[str, str, bool]]] = msgspec.field(default_factory=dict)
     """JWT claim tests by claim path, compared only for equality (their matching is Envoy metadata matching)."""
     port: int | None = None
     gateways: frozenset[str] = frozenset({MESH})

@@ -19,10 +19,10 @@ import sys
 import types
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar, Union, cast, get_args, get_origin, overload
 
+import msgspec
 from pydantic import BaseModel, TypeAdapter
 from typing_extensions import TypeVar as DefaultTypeVar
 
@@ -147,8 +147,7 @@ def service_port_protocol(number: int, name: str | None, protocol: str | None, a
     return found
 
 
-@dataclass(eq=False, slots=True)
-class Resource(Generic[SpecT]):
+class Resource(msgspec.Struct, Generic[SpecT], eq=False):
     """A validated resource: the document it came from, its kind and its model (typed by its spec)."""
 
     doc: Document | None
@@ -220,8 +219,7 @@ class Resource(Generic[SpecT]):
         return self.doc.span(loc, key=key)
 
 
-@dataclass(frozen=True, slots=True)
-class ServicePort:
+class ServicePort(msgspec.Struct, frozen=True):
     """A port of a Service or ServiceEntry."""
 
     number: int
@@ -230,8 +228,7 @@ class ServicePort:
     target_port: int | str | None = None
 
 
-@dataclass(eq=False, slots=True)
-class ServiceHost:
+class ServiceHost(msgspec.Struct, eq=False):
     """A host in the registry: a Kubernetes Service's FQDN or one ServiceEntry host."""
 
     hostname: str
@@ -290,16 +287,15 @@ class ServiceHost:
         return UNSPECIFIED_IP
 
 
-@dataclass(eq=False, slots=True)
-class Workload:
+class Workload(msgspec.Struct, eq=False):
     """Something that runs pods with labels: a Pod, a controller's pod template, a WorkloadEntry."""
 
     namespace: str
     labels: Mapping[str, str]
     resource: Resource
-    annotations: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = msgspec.field(default_factory=dict)
     address: str | None = None
-    ports: Mapping[str, int] = field(default_factory=dict)
+    ports: Mapping[str, int] = msgspec.field(default_factory=dict)
     containers: tuple[Any, ...] = ()
     template: Any = None
     """The pod template (Deployments, ...) or the Pod's own metadata+spec holder; None for WorkloadEntries."""
@@ -561,16 +557,14 @@ def _build(tp: Any, value: Any) -> Any:
         raise _Drop from None
 
 
-@dataclass(slots=True)
-class _Meta:
+class _Meta(msgspec.Struct):
     name: str
     namespace: str | None
     labels: Mapping[str, str]
     annotations: Mapping[str, str]
 
 
-@dataclass(slots=True)
-class RawObject:
+class RawObject(msgspec.Struct):
     """A document of a kind meshc does not model but refers to (a Secret, a Telemetry)."""
 
     metadata: _Meta
@@ -738,7 +732,7 @@ class Mesh:
         found = meshconfig.in_input(self.foreign.get("ConfigMap", ()), self.options.root_namespace)
         self.settings = meshconfig.effective(self.options.mesh_config, found)
         if self.settings.root_namespace and self.settings.root_namespace != self.options.root_namespace:
-            self.options = replace(self.options, root_namespace=self.settings.root_namespace)
+            self.options = msgspec.structs.replace(self.options, root_namespace=self.settings.root_namespace)
         for r in self.by_kind.get("Service", ()):
             self._add_service(r)
         for r in self.by_kind.get("ServiceEntry", ()):

@@ -20,9 +20,9 @@ the fields meshc uses are read (the others are ignored, as they do not change ro
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict
 
 from meshc.diagnostics import Span, format_field
@@ -75,8 +75,7 @@ class MeshConfigSpec(BaseModel):
     defaultDestinationRuleExportTo: list[str] | None = None
 
 
-@dataclass(frozen=True)
-class MeshConfig:
+class MeshConfig(msgspec.Struct, frozen=True):
     """The mesh settings of a run; the defaults are Istio's (`mesh.DefaultMeshConfig()`)."""
 
     outbound_traffic_policy: OutboundMode = "ALLOW_ANY"
@@ -95,11 +94,31 @@ class MeshConfig:
     source: str | None = None
     """Where the settings come from (`mesh.yaml`, `ConfigMap istio-system/istio (mesh.yaml:3)`);
     None: Istio's defaults."""
-    problems: tuple[tuple[Span, str], ...] = field(default=(), compare=False)
+    problems: tuple[tuple[Span, str], ...] = ()
     """What was wrong with an `istio` ConfigMap of the input (its settings were then not used)."""
-    configmap: Any = field(default=None, compare=False)
+    configmap: Any = None
     """The `mesh.Resource` of the `istio` ConfigMap of the input the settings were read from (or that
     was unusable); typed loosely, as this module sits below the Mesh."""
+
+    def _compared(self) -> tuple[Any, ...]:
+        # The settings themselves: `problems` and `configmap` say where they came from, not what they are.
+        return (
+            self.outbound_traffic_policy,
+            self.root_namespace,
+            self.default_http_retry_policy,
+            self.default_service_export_to,
+            self.default_virtual_service_export_to,
+            self.default_destination_rule_export_to,
+            self.source,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not MeshConfig:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    def __hash__(self) -> int:
+        return hash(self._compared())
 
     @property
     def allows_any(self) -> bool:
@@ -229,7 +248,7 @@ def in_input(configmaps: Iterable[Any], root_namespace: str) -> MeshConfig | Non
     if doc is None or not isinstance(data, Mapping):
         return None
     try:
-        return replace(from_document(doc, data), configmap=res)
+        return msgspec.structs.replace(from_document(doc, data), configmap=res)
     except MeshConfigError as exc:
         span = exc.span or doc.span(())
         where = f"ConfigMap {res.namespace}/{res.name}"

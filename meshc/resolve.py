@@ -27,9 +27,10 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Protocol
+
+import msgspec
 
 from meshc.config import Options
 from meshc.hosts import host_subset_of, is_wildcard, most_specific_match
@@ -47,8 +48,7 @@ _EXPORT_OWN = frozenset({"."})
 # --- settings and clients ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MeshDefaults:
+class MeshDefaults(msgspec.Struct, frozen=True):
     """The MeshConfig settings resolution reads (Istio's defaults unless the input says otherwise)."""
 
     root_namespace: str = "istio-system"
@@ -82,12 +82,11 @@ class EgressScope(Protocol):
         ...
 
 
-@dataclass(frozen=True, eq=False)
-class Client:
+class Client(msgspec.Struct, frozen=True, eq=False):
     """A proxy asking: its namespace and labels, whether it is a gateway, and its egress scope."""
 
     namespace: str
-    labels: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = msgspec.field(default_factory=dict)
     gateway: bool = False
     """Gateways take istiod's default gateway scope (`DefaultSidecarScopeForGateway`)."""
     scope: EgressScope | None = None
@@ -105,8 +104,7 @@ def _client(client: Client | str) -> Client:
 # --- answers -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(msgspec.Struct, frozen=True):
     """What a host name is for one client."""
 
     host: str
@@ -121,8 +119,7 @@ class Resolution:
     """The asked port of `service`, when a port was asked and the service has it."""
 
 
-@dataclass
-class ConsolidatedRule:
+class ConsolidatedRule(msgspec.Struct):
     """DestinationRules of one namespace for one host, merged as istiod merges them (`mergeDestinationRule`)."""
 
     host: str
@@ -133,7 +130,7 @@ class ConsolidatedRule:
     """The first rule's exportTo as written (`.` kept; a rule with workloadSelector: `{.}`)."""
     selector: Mapping[str, str] | None
     """The first rule's workloadSelector labels (None: no selector)."""
-    subsets: dict[str, tuple[Resource, int]] = field(default_factory=dict)
+    subsets: dict[str, tuple[Resource, int]] = msgspec.field(default_factory=dict)
     """Subset name → (rule, index in its spec.subsets); a repeated name keeps the first."""
     top: Resource | None = None
     """The first rule with a top-level trafficPolicy: the merged rule's trafficPolicy."""
@@ -147,10 +144,9 @@ class ConsolidatedRule:
             self.top = rule
 
 
-@dataclass
-class _RuleIndex:
-    specific: dict[str, list[ConsolidatedRule]] = field(default_factory=dict)
-    wildcard: dict[str, list[ConsolidatedRule]] = field(default_factory=dict)
+class _RuleIndex(msgspec.Struct):
+    specific: dict[str, list[ConsolidatedRule]] = msgspec.field(default_factory=dict)
+    wildcard: dict[str, list[ConsolidatedRule]] = msgspec.field(default_factory=dict)
 
     def match(self, host: str) -> list[ConsolidatedRule] | None:
         found = most_specific_match(host, self.specific, self.wildcard)
@@ -521,7 +517,7 @@ def _with_aliases(entries: dict[str, list[ServiceHost]]) -> dict[str, list[Servi
     for target, aliases in concrete_of.items():
         names = tuple(h for _, h in sorted(aliases))
         if target in out:
-            out[target] = [replace(e, aliases=names) for e in out[target]]
+            out[target] = [msgspec.structs.replace(e, aliases=names) for e in out[target]]
     return out
 
 
@@ -542,7 +538,7 @@ def _append_services(ordered: list[ServiceHost]) -> ServiceHost:
     if not merged:
         return current
     ports = list(current.ports) + [p for n, e in merged if (p := e.port(n)) is not None]
-    return replace(current, ports=ports, merged=tuple(merged))
+    return msgspec.structs.replace(current, ports=ports, merged=tuple(merged))
 
 
 def _can_merge(a: ServiceHost, b: ServiceHost) -> bool:

@@ -31,9 +31,10 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+
+import msgspec
 
 from meshc import inputs
 from meshc.diagnostics import Span
@@ -85,8 +86,7 @@ LINE_BLOCKS_KEPT = 4
 """Blocks whose lines a file keeps at once (diagnostics are looked up in runs of nearby lines)."""
 
 
-@dataclass(slots=True, eq=False)
-class SourceFile:
+class SourceFile(msgspec.Struct, eq=False):
     """One input file: its display path and its text, with line ends normalised to LF."""
 
     path: str
@@ -166,8 +166,7 @@ class Origin(NamedTuple):
     ordinal: int
 
 
-@dataclass(slots=True, eq=False)
-class Document:
+class Document(msgspec.Struct, eq=False):
     """One YAML document (or one item of a `kind: List`) and its positions."""
 
     source: SourceFile
@@ -223,13 +222,12 @@ class Document:
         return Span(self.path, *place)
 
 
-@dataclass(slots=True)
-class LoadResult:
+class LoadResult(msgspec.Struct):
     """Everything read from the inputs."""
 
-    documents: list[Document] = field(default_factory=list)
-    files: list[SourceFile] = field(default_factory=list)
-    errors: list[tuple[Span, str, str | None]] = field(default_factory=list)
+    documents: list[Document] = msgspec.field(default_factory=list)
+    files: list[SourceFile] = msgspec.field(default_factory=list)
+    errors: list[tuple[Span, str, str | None]] = msgspec.field(default_factory=list)
     """File-level problems: (where, message, help). Syntax errors, bad encodings, unreadable files."""
 
 

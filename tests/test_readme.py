@@ -15,6 +15,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from meshc import config
@@ -91,7 +92,7 @@ def test_configuration_section_shows_both_forms_and_they_agree(tmp_path: Path) -
         folder.mkdir()
         (folder / name).write_text(body, encoding="utf-8")
         assert config.discover(folder) == folder / name
-        options[name] = dataclasses.replace(config.load(folder / name), config_file=None)
+        options[name] = msgspec.structs.replace(config.load(folder / name), config_file=None)
     assert options[".meshc.toml"] == options["pyproject.toml"] != config.Options()
     assert options[".meshc.toml"].per_path_ignores == (("legacy/*.yaml", ("MC105", "unknown-subset")),)
 

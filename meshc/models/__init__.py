@@ -7,8 +7,9 @@ is one meshc accepts; `meshc.models.errors.validate` turns a document into a mod
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 from meshc.models.errors import Problem, validate
 
@@ -36,8 +37,7 @@ GATEWAY_API_VERSIONS: dict[str, tuple[str, ...]] = {
 """Versions each Gateway API kind's CRD serves in Gateway API v1.6.0, newest first."""
 
 
-@dataclass(frozen=True)
-class KindInfo:
+class KindInfo(msgspec.Struct, frozen=True):
     """A resource kind meshc knows.
 
     Attributes:
@@ -52,8 +52,11 @@ class KindInfo:
     group: str
     kind: str
     versions: tuple[str, ...]
-    module: str = field(repr=False)
+    module: str
     istio: bool
+
+    def __repr__(self) -> str:  # without `module`: an implementation detail
+        return f"KindInfo(group={self.group!r}, kind={self.kind!r}, versions={self.versions!r}, istio={self.istio!r})"
 
     @property
     def model(self) -> type[BaseModel]:

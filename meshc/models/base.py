@@ -3,9 +3,9 @@
 import functools
 import math
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any, NoReturn, TypeVar
 
+import msgspec
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -15,7 +15,7 @@ from pydantic import (
     PlainSerializer,
     WithJsonSchema,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 SHARED_SETS_KEPT = 4096
 """Most distinct sets `shared_set` keeps at once (a hostile input may make one per object)."""
@@ -143,8 +143,7 @@ _UNIT_SECONDS = {
 DURATION_PATTERN = r"^((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$"
 
 
-@dataclass(frozen=True, slots=True)
-class Duration:
+class Duration(msgspec.Struct, frozen=True):
     """A duration as written (`1.5s`, `100ms`, `1h30m`) and its value in seconds."""
 
     text: str
@@ -157,6 +156,13 @@ class Duration:
 
     def __str__(self) -> str:
         return self.text
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        # pydantic does not know a Struct; `DurationField` parses (BeforeValidator), serialises and
+        # describes it, so all the schema has to do is accept what the parser returns.
+        # The ref keeps the JSON schema as it was for the dataclass: a referenced type gets no field title.
+        return core_schema.is_instance_schema(cls, ref=f"{cls.__module__}.{cls.__qualname__}")
 
 
 def format_seconds(seconds: float) -> str:

@@ -11,10 +11,10 @@ import datetime
 import re
 import types
 import typing
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin
 
 import annotated_types
+import msgspec
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
@@ -26,8 +26,7 @@ MAX_FIELDS_LISTED = 12
 """An unknown-field problem lists the valid fields when there are at most this many."""
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(msgspec.Struct, frozen=True):
     """One thing wrong in a document.
 
     Attributes:
@@ -98,8 +97,7 @@ def problems(model: type[BaseModel], exc: ValidationError) -> list[Problem]:
 # --- resolving a pydantic location against the model's types -------------------------------------
 
 
-@dataclass
-class _Resolved:
+class _Resolved(msgspec.Struct):
     loc: Loc  # the clean YAML path
     kinds: tuple[str, ...]  # per clean segment: "field", "index", "key" or "extra"
     parent: type[BaseModel] | None  # the model that holds the last field (or the unknown key)

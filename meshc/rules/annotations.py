@@ -12,7 +12,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+
+import msgspec
 
 from meshc.diagnostics import Severity, close_matches
 from meshc.mesh import WORKLOAD_KINDS, Mesh, Resource
@@ -159,8 +160,7 @@ VALUE_CHECKS: dict[str, Callable[[str], str | None]] = {
 # --- the walk -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Annotated:
+class _Annotated(msgspec.Struct, frozen=True):
     """One Istio annotation on one object: where it is written and as what kind of object."""
 
     resource: Resource

@@ -7,8 +7,9 @@ import importlib
 import inspect
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 from meshc.diagnostics import Severity
 
@@ -16,8 +17,7 @@ if TYPE_CHECKING:
     from meshc.mesh import Mesh, Resource
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(msgspec.Struct, frozen=True):
     """All a rule can say: where (resource + field path), what, and how to fix it.
 
     The engine adds code, name and severity, so a rule cannot misreport its own identity.
@@ -56,8 +56,7 @@ def per_mesh(compute: Callable[[Mesh], _T]) -> Callable[[Mesh], _T]:
     return once
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(msgspec.Struct, frozen=True):
     """A registered rule; `check` is None for codes produced by a pipeline stage (loader, models)."""
 
     code: str
@@ -69,8 +68,14 @@ class Rule:
     """Inputs the rule needs (`services`, `workloads`, `namespaces`); skipped and reported when absent."""
     module: str = ""
     """The module that registered it (`meshc.rules.routing`): where its code lives (see `meshc.rules`)."""
-    text: str = field(default="", repr=False)
+    text: str = ""
     """A stage code's documentation as written (a rule's is its function's docstring)."""
+
+    def __repr__(self) -> str:  # without `text`, a whole page of documentation
+        return (
+            f"Rule(code={self.code!r}, name={self.name!r}, severity={self.severity!r}, istio_code={self.istio_code!r}, "
+            f"check={self.check!r}, requires={self.requires!r}, module={self.module!r})"
+        )
 
     @property
     def doc(self) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+import msgspec
 
 from meshc.diagnostics import Severity
 from meshc.mesh import Mesh, Resource, Workload, selector_text
@@ -26,8 +27,7 @@ _REPLACEABLE = ("NETWORK_FILTER", "HTTP_FILTER", "VIRTUAL_HOST")
 _RELATIVE = ("REMOVE", "REPLACE", "INSERT_BEFORE", "INSERT_AFTER")
 
 
-@dataclass(frozen=True, slots=True)
-class _PatchFinding:
+class _PatchFinding(msgspec.Struct, frozen=True):
     code: str
     resource: Resource
     index: int

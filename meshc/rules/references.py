@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+
+import msgspec
 
 from meshc.diagnostics import Severity
 from meshc.hosts import host_matches
@@ -84,14 +85,13 @@ class SubsetProblem(NamedTuple):
     """A DestinationRule of other clients of the namespace that defines it (workloadSelector)."""
 
 
-@dataclass
-class _DestinationProblems:
+class _DestinationProblems(msgspec.Struct):
     """Destinations of every VirtualService that MC101-MC104 report, found in one walk."""
 
-    unknown_host: list[ResolvedDestination] = field(default_factory=list)
-    unknown_port: list[ResolvedDestination] = field(default_factory=list)
-    port_required: list[ResolvedDestination] = field(default_factory=list)
-    unknown_subset: list[SubsetProblem] = field(default_factory=list)
+    unknown_host: list[ResolvedDestination] = msgspec.field(default_factory=list)
+    unknown_port: list[ResolvedDestination] = msgspec.field(default_factory=list)
+    port_required: list[ResolvedDestination] = msgspec.field(default_factory=list)
+    unknown_subset: list[SubsetProblem] = msgspec.field(default_factory=list)
 
 
 def _clients(scopes: frozenset[str], namespace: str) -> list[str]:

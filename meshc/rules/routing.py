@@ -17,8 +17,9 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from meshc import matchspace
 from meshc.diagnostics import Severity
@@ -112,8 +113,7 @@ def _virtual_services(mesh: Mesh) -> list[Resource]:
     return [res for res in mesh.of_kind("VirtualService") if res.spec is not None and not res.synthetic]
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRule:
+class HttpRule(msgspec.Struct, frozen=True):
     """One `http[]` rule of a VirtualService."""
 
     resource: Resource
@@ -133,8 +133,7 @@ def _http_rules(mesh: Mesh) -> list[HttpRule]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class RouteList:
+class RouteList(msgspec.Struct, frozen=True):
     """The `route` of one `http[]`, `tcp[]` or `tls[]` rule."""
 
     resource: Resource
@@ -153,8 +152,7 @@ def _route_lists(mesh: Mesh) -> list[RouteList]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class MeshHost:
+class MeshHost(msgspec.Struct, frozen=True):
     """A host of a VirtualService bound to the mesh, resolved."""
 
     resource: Resource
@@ -181,8 +179,7 @@ def _mesh_hosts(mesh: Mesh) -> list[MeshHost]:
 # --- shadowing analysis --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Shadow:
+class Shadow(msgspec.Struct, frozen=True):
     """A match block (or a rule without `match`) that an earlier one makes unreachable."""
 
     kind: str
@@ -196,13 +193,12 @@ class Shadow:
     """How the earlier block is described (`prefix `/api``, `no `match``); empty: identical."""
 
 
-@dataclass(slots=True)
-class Analysis:
+class Analysis(msgspec.Struct):
     """What the shadowing analysis found in one VirtualService."""
 
     resource: Resource
-    shadows: list[Shadow] = field(default_factory=list)
-    blocks: dict[tuple[str, int], int] = field(default_factory=dict)
+    shadows: list[Shadow] = msgspec.field(default_factory=list)
+    blocks: dict[tuple[str, int], int] = msgspec.field(default_factory=dict)
     """Number of analysed blocks per rule (rules the analysis skips are absent)."""
 
 
