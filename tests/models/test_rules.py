@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import pytest
 
 from .conftest import check, messages, vs_spec
@@ -131,6 +134,33 @@ def test_malformed_durations_are_rejected(value: str) -> None:
     (problem,) = check("VirtualService", vs_spec(timeout=value))
     assert problem.loc == ("spec", "http", 0, "timeout")
     assert "is not a duration" in problem.message
+
+
+def test_duration_syntax_is_one_or_more_number_unit_parts_back_to_back() -> None:
+    """Proves: `parse_duration` accepts exactly the full matches of `(number unit)+` (Go's syntax as Istio reads it).
+
+    It checks with one pattern (the parts found must cover the text); the oracle is the full-match
+    pattern it replaced, on every text of up to 4 characters over the characters that matter.
+    """
+    from pydantic_core import PydanticCustomError
+
+    from meshc.models.base import parse_duration
+
+    part = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h)"
+    full = re.compile(f"(?:{part})+")
+    accepted = 0
+    for size in range(5):
+        for chars in itertools.product("01.nsuµmhx", repeat=size):
+            text = "".join(chars)
+            try:
+                parse_duration(text)
+                ok = True
+            except PydanticCustomError as exc:
+                assert exc.type == "duration_format", text
+                ok = False
+            assert ok == (full.fullmatch(text) is not None), text
+            accepted += ok
+    assert accepted == 166  # `1s`, `1.5m`, `.5µs`, `1m1s`, ...: the texts the oracle accepts
 
 
 def test_non_string_duration_is_rejected() -> None:
