@@ -108,6 +108,8 @@ def test_a_lint_of_one_virtual_service_imports_what_it_needs(tmp_path: Path) -> 
         "meshc.models.extensions",
         "meshc.ir",  # the shadowing analysis needs only meshc.matching (about 45 ms of imports)
         "meshc.models.kube",  # only the default ingress gateway, built when an index holding it is read
+        "meshc.resolve",  # imported by the rules that resolve hosts, DestinationRules or gateways, when they do
+        "meshc.delegation",  # only MC230, when a VirtualService rule delegates
         "meshc.compile",
         "meshc.backends",
         "meshc.route",

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from meshc.delegation import dropped_because, find_delegate
 from meshc.diagnostics import Severity
-from meshc.resolve import Resolver, VirtualServiceView
 from meshc.rules.base import Finding, rule
 
 if TYPE_CHECKING:
     from meshc.mesh import Mesh
+    from meshc.resolve import VirtualServiceView
 
 
 @rule("MC230", "delegate-rule-dropped", Severity.WARNING)
@@ -54,6 +53,10 @@ def delegate_rule_dropped(mesh: Mesh) -> Iterator[Finding]:
     resources = [r for r in mesh.of_kind("VirtualService", partial=False) if r.spec is not None]
     if not any(rule.delegate is not None for r in resources if r.spec.hosts for rule in r.spec.http):
         return  # no rule delegates: nothing to judge
+    # Imported only now: a lint without `delegate` never runs them (about 6 ms of start-up).
+    from meshc.delegation import dropped_because, find_delegate
+    from meshc.resolve import Resolver
+
     views = {(r.namespace, r.name): r for r in resources}
 
     def lookup(namespace: str, name: str) -> VirtualServiceView | None:

@@ -28,7 +28,6 @@ from meshc.matching import MatchScope, RouteMatch
 from meshc.matchspace import Containers, block_of, string_test, vs_gateway_keys
 from meshc.mesh import Mesh, Resource, export_set
 from meshc.models.checks import routing_claim
-from meshc.resolve import resolve_gateway
 from meshc.rules.base import Finding, per_mesh, rule
 
 Loc = tuple[str | int, ...]
@@ -225,7 +224,14 @@ def _shadows(mesh: Mesh) -> list[Analysis]:
 
 def gateway_resolver(mesh: Mesh, namespace: str) -> Any:
     """`mesh`, or `ns/name` of the Gateway a reference of a VirtualService in `namespace` names (`resolve_gateway`)."""
-    return lambda ref: resolve_gateway(ref, namespace, mesh)
+
+    def resolve(ref: str) -> str:
+        # meshc.resolve is imported by the first VirtualService that names a gateway, not by every lint.
+        from meshc.resolve import resolve_gateway
+
+        return resolve_gateway(ref, namespace, mesh)
+
+    return resolve
 
 
 def _analyse_http(mesh: Mesh, res: Resource, spec: Any, out: Analysis) -> None:
