@@ -11,7 +11,6 @@ import functools
 import gc
 import io
 import os
-import re
 import sys
 import typing
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 import typer
 
 from meshc import display
+from meshc.patterns import lazy
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -95,7 +95,7 @@ def _root(
     """Offline linter, route explainer and compiler for Istio service-mesh configuration."""
 
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_LABEL = lazy(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def _namespace_option(value: str | None) -> str | None:

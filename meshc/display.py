@@ -14,7 +14,7 @@ text, test reports, error lines) is built from `Text` values and written by `ren
 - **colour** is one palette (`PALETTE`) of named styles, written as ANSI SGR codes only when the
   caller asks (`use_color` decides from `--color`, `NO_COLOR`, `FORCE_COLOR` and the stream).
 
-This module imports nothing from meshc: every layer may use it.
+This module imports nothing from meshc but `meshc.patterns`: every layer may use it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TextIO, Union
+
+from meshc.patterns import lazy
 
 # --- escaping --------------------------------------------------------------------------------------
 
@@ -216,7 +218,7 @@ def _as_text(label: Label) -> Text:
 
 Piece = tuple[str, Union[str, None], bool]  # noqa: UP007
 
-_TOKEN = re.compile(r"\([^() ]+(?: [^() ]+){0,2}\)[^ ]*|[^ ]+| +")
+_TOKEN = lazy(r"\([^() ]+(?: [^() ]+){0,2}\)[^ ]*|[^ ]+| +")
 """A word, a run of spaces, or a short parenthesised group kept whole (`(Istio default)`)."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -13,6 +12,7 @@ from meshc import models
 from meshc.config import Options
 from meshc.diagnostics import Diagnostic, Related, ResourceRef, Severity, Span, close_matches, format_field
 from meshc.mesh import FOREIGN_KINDS, Mesh, Resource, cluster_of, raw_object, salvage
+from meshc.patterns import lazy
 from meshc.rules import RULES, Rule, find
 from meshc.rules import input as stage
 from meshc.rules.base import Finding
@@ -22,7 +22,7 @@ ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io"
 # Kinds of Istio's API groups that meshc does not check: skipped, counted, never an error.
 ISTIO_UNMODELED = {"extensions.istio.io": {"TrafficExtension"}}
 SUPPRESS_ANNOTATIONS = ("meshc.dev/ignore", "galley.istio.io/analyze-suppress")
-_IGNORE_COMMENT = re.compile(r"#\s*meshc:\s*ignore(?:\[([^\]]*)\])?")
+_IGNORE_COMMENT = lazy(r"#\s*meshc:\s*ignore(?:\[([^\]]*)\])?")
 
 
 class Inventory(msgspec.Struct):
@@ -291,8 +291,8 @@ def _read_document(inv: Inventory, doc: Document, options: Options) -> None:
     (inv.resources if valid else inv.partial).append(resource)
 
 
-_MISSING = re.compile(r"missing required field `([^`]+)`")
-_DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
+_MISSING = lazy(r"missing required field `([^`]+)`")
+_DID_YOU_MEAN = lazy(r"did you mean `([^`]+)`\?")
 
 
 def _merge_typos(problems: list[Any]) -> list[Any]:

@@ -22,9 +22,10 @@ import msgspec
 import re2
 
 from meshc.models.checks import routing_claim
+from meshc.patterns import lazy
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = lazy("[\ud800-\udfff]")
 
 
 def ascii_lower(text: str) -> str:

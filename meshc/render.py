@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from json.encoder import encode_basestring as _encode_str  # the C encoder when _json is built
 from typing import TYPE_CHECKING, Any, Protocol
 
 from meshc import __version__
 from meshc.diagnostics import Diagnostic, Related, Severity
+from meshc.patterns import lazy
 
 if TYPE_CHECKING:
     from meshc.lint import LintReport
@@ -382,7 +382,7 @@ def sarif(diagnostics: list[Diagnostic], rules: Iterable[Rule]) -> str:
     return indented_json(doc) + "\n"
 
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_INVALID = lazy("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 """What XML 1.0 cannot hold: the complement of its `Char` production, written as such (`re` compiles a
 negated class reaching U+10FFFF 13 times slower, at every start)."""
 

@@ -39,6 +39,7 @@ import msgspec
 from meshc import inputs
 from meshc.diagnostics import Span
 from meshc.inputs import expand_paths
+from meshc.patterns import lazy
 
 MAX_DEPTH = 200
 """Deepest nesting of mappings and sequences a document may have."""
@@ -256,7 +257,7 @@ _GO_INT = re.compile(r"([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[bB]([01]+)|0[oO]([0-7]+)|
 """Go's strconv.ParseInt(s, 0, 64) syntax, after go-yaml has removed every `_`."""
 _GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 """go-yaml v2's yamlStyleFloat."""
-_GO_DOT_FLOAT = re.compile(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
+_GO_DOT_FLOAT = lazy(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?")
 """What strconv.ParseFloat accepts of a scalar that starts with `.` (go-yaml passes those as they are)."""
 _INT64 = 1 << 63
 
@@ -384,7 +385,7 @@ _DQ_ESCAPES = {
     "L": "\u2028", "P": "\u2029",
 }  # fmt: skip
 _HEX_ESCAPE_LEN = {"x": 2, "u": 4, "U": 8}
-_FLOW_PLAIN_STOP = re.compile(r"[,\[\]{}]|:(?=[ ,?\[\]{}]|$)|\s#")
+_FLOW_PLAIN_STOP = lazy(r"[,\[\]{}]|:(?=[ ,?\[\]{}]|$)|\s#")
 """Where a plain scalar inside a flow collection ends (libyaml 0.2.5, yaml_parser_scan_plain_scalar).
 
 A `:` followed by anything else is part of the scalar (`https://x`, `nginx:1.27`); followed by one of
@@ -392,7 +393,7 @@ A `:` followed by anything else is part of the scalar (`https://x`, `nginx:1.27`
 _DOC_START = re.compile(r"\n---(?=[ \t\n]|\Z)")
 """A `---` line, found by its line break before (a `^` with re.M is tried at every character: 3x slower)."""
 _VALUE_SPECIAL = frozenset("\"'[{|>&*!%@`#,?:-")
-_BLOCK_HEADER = re.compile(r"([|>])([-+]?)[ ]*(?:#.*)?$")
+_BLOCK_HEADER = lazy(r"([|>])([-+]?)[ ]*(?:#.*)?$")
 
 
 def _double_quoted(s: str, start: int) -> tuple[str, int]:
@@ -1403,7 +1404,7 @@ _TAGGED: dict[str, type] = {
     "tag:yaml.org,2002:bool": bool,
     "tag:yaml.org,2002:null": type(None),
 }
-_NON_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+_NON_PRINTABLE = lazy("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 """What YAML's reader refuses (libyaml and PyYAML test the same set): checked here so that the C and
 the pure-Python parser report it at the same place. Written as the complement of the printable set
 `[\\t\\n\\r\\x20-\\x7e\\x85\\xa0-\\ud7ff\\ue000-\\ufffd\\U00010000-\\U0010ffff]`, which `re` compiles 13 times
@@ -1805,9 +1806,9 @@ def _documents(source: SourceFile, errors: list[LoadError]) -> Iterator[Document
 
 _SPECIAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 """Any character of `_WHOLE` or `_NON_PRINTABLE` (one scan of the text finds whether either matters)."""
-_WHOLE = re.compile("[\r\x85\u2028\u2029\ufeff]")
+_WHOLE = lazy("[\r\x85\u2028\u2029\ufeff]")
 """Characters that make the reference parser read the whole file: line breaks other than LF, a BOM."""
-TEMPLATE_ACTION = re.compile(r"""\{\{(?:[^{}"'`\n]|"(?:[^"\\{}\n]|\\.)*"|'[^'{}\n]*'|`[^`{}]*`)*\}\}""")
+TEMPLATE_ACTION = lazy(r"""\{\{(?:[^{}"'`\n]|"(?:[^"\\{}\n]|\\.)*"|'[^'{}\n]*'|`[^`{}]*`)*\}\}""")
 """A Go template action (`{{ .Values.host }}`, `{{- if .Values.x }}`, `{{ include "a" . }}`) on one line.
 
 Its quotes are closed, as text/template's lexer wants: `{{'}}` or `{{"}}` on a line is a quoted

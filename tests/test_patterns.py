@@ -1,0 +1,77 @@
+"""Patterns compiled on first use (meshc.patterns): they answer as compiled ones, and a one-file lint compiles none."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from meshc.patterns import lazy
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_SOURCES = [r"\([^() ]+(?: [^() ]+){0,2}\)[^ ]*|[^ ]+| +", "[\x00-\x08\x0b\x0c\ud800-\udfff]", r"(a)(b)?|c"]
+
+
+def _seen(m: re.Match[str] | None) -> tuple[tuple[int, int], tuple[str | None, ...]] | None:
+    return None if m is None else (m.span(), m.groups())
+
+
+@given(st.sampled_from(_SOURCES), st.text(alphabet="ab c()\x01\x0b\ud800xy", max_size=30))
+def test_a_lazy_pattern_answers_as_the_compiled_one(source: str, text: str) -> None:
+    """Proves: every method of a lazy pattern gives what `re.compile` gives, before and after its first use."""
+    compiled = re.compile(source)
+    for pattern in (lazy(source), lazy(source)):
+        assert pattern.findall(text) == compiled.findall(text)  # the first use of the first one
+        assert pattern.sub("-", text) == compiled.sub("-", text)
+        assert pattern.subn("-", text) == compiled.subn("-", text)
+        assert pattern.split(text) == compiled.split(text)
+        assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+        for method in ("search", "match", "fullmatch"):
+            assert _seen(getattr(pattern, method)(text)) == _seen(getattr(compiled, method)(text))
+        assert _seen(pattern.search(text, 1)) == _seen(compiled.search(text, 1))
+        assert (pattern.pattern, pattern.flags, pattern.groups) == (compiled.pattern, compiled.flags, compiled.groups)
+
+
+def test_a_bytes_pattern_and_flags() -> None:
+    """Proves: flags and bytes patterns are passed to `re.compile` as given."""
+    assert lazy("A+", re.IGNORECASE).fullmatch("aaA") is not None
+    assert lazy(rb"\s*#.*").fullmatch(b"  # note") is not None
+
+
+def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_path: Path) -> None:
+    """Proves: linting one plain VirtualService leaves the rarely needed patterns uncompiled (start-up, issue 18).
+
+    Each is read only on a path this input does not take: control characters, a carriage return or U+2028 in
+    the text, a template action, a suppression comment, a flow or block scalar, a JUnit report, a
+    lone surrogate, a wrapped line, a namespace flag, a schema error.
+    """
+    small = tmp_path / "vs.yaml"
+    small.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: a\n  namespace: ns\n"
+        "spec:\n  hosts:\n  - a\n  http:\n  - route:\n    - destination:\n        host: a\n",
+        encoding="utf-8",
+    )
+    probe = (
+        "import sys\n"
+        "import meshc.cli\n"
+        "code = meshc.cli.main(['lint', '--no-config', sys.argv[1]])\n"
+        "from meshc import cli, display, lint, matching, render, source\n"
+        "names = {'source': ['_NON_PRINTABLE', '_WHOLE', 'TEMPLATE_ACTION', '_GO_DOT_FLOAT', '_FLOW_PLAIN_STOP',\n"
+        "  '_BLOCK_HEADER'], 'render': ['_XML_INVALID'], 'display': ['_TOKEN'], 'matching': ['_LONE_SURROGATE'],\n"
+        "  'lint': ['_IGNORE_COMMENT', '_MISSING', '_DID_YOU_MEAN'], 'cli': ['_DNS_LABEL']}\n"
+        "used = [f'{m}.{n}' for m, ns in names.items() for n in ns\n"
+        "        if '_compiled' in vars(getattr(sys.modules['meshc.' + m], n))]\n"
+        "sys.stderr.write(f'CODE {code} COMPILED {\" \".join(used)}\\n')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MESHC_DEBUG"}
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(small)], capture_output=True, text=True, env=env, cwd=ROOT, check=False
+    )
+    line = [x for x in run.stderr.splitlines() if x.startswith("CODE ")]
+    assert line == ["CODE 0 COMPILED "], run.stderr
