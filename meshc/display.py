@@ -30,8 +30,12 @@ from meshc.patterns import lazy
 
 # --- escaping --------------------------------------------------------------------------------------
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
-"""C0 and C1 controls (with tab, CR, LF, ESC), DEL, line/paragraph separators, bidi controls, BOM."""
+_UNSAFE = lazy("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+"""C0 and C1 controls (with tab, CR, LF, ESC), DEL, line/paragraph separators, bidi controls, BOM.
+
+Of ASCII it holds exactly the characters `str.isprintable` refuses (C0 controls and DEL), so
+ASCII text `isprintable` says is clean needs no pattern (compiled on first use: about 1 ms).
+"""
 
 
 def _escape_char(m: re.Match[str]) -> str:
@@ -55,6 +59,8 @@ def escape(value: object) -> str:
     so regexes and Windows paths stay readable.
     """
     text = value if isinstance(value, str) else str(value)
+    if text.isascii() and text.isprintable():
+        return text
     return _UNSAFE.sub(_escape_char, text) if _UNSAFE.search(text) else text
 
 

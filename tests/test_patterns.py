@@ -63,7 +63,8 @@ def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_pa
         "code = meshc.cli.main(['lint', '--no-config', sys.argv[1]])\n"
         "from meshc import cli, display, lint, matching, render, source\n"
         "names = {'source': ['_NON_PRINTABLE', '_WHOLE', 'TEMPLATE_ACTION', '_GO_DOT_FLOAT', '_FLOW_PLAIN_STOP',\n"
-        "  '_BLOCK_HEADER'], 'render': ['_XML_INVALID'], 'display': ['_TOKEN'], 'matching': ['_LONE_SURROGATE'],\n"
+        "  '_BLOCK_HEADER', '_SPECIAL'], 'render': ['_XML_INVALID'], 'display': ['_TOKEN', '_UNSAFE'],\n"
+        "  'matching': ['_LONE_SURROGATE'],\n"
         "  'lint': ['_IGNORE_COMMENT', '_MISSING', '_DID_YOU_MEAN'], 'cli': ['_DNS_LABEL']}\n"
         "used = [f'{m}.{n}' for m, ns in names.items() for n in ns\n"
         "        if '_compiled' in vars(getattr(sys.modules['meshc.' + m], n))]\n"
@@ -75,3 +76,16 @@ def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_pa
     )
     line = [x for x in run.stderr.splitlines() if x.startswith("CODE ")]
     assert line == ["CODE 0 COMPILED "], run.stderr
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2100)) | st.text(alphabet="ab \t\n\x1b\x7f\x85\u2028\u202e~"))
+def test_escape_of_clean_ascii_skips_the_pattern_and_says_the_same(text: str) -> None:
+    """Proves: `display.escape` answers as its pattern does, with or without the ASCII shortcut.
+
+    Of ASCII, the pattern holds exactly what `str.isprintable` refuses; the shortcut returns such text as it is.
+    """
+    from meshc import display
+
+    ascii_chars = "".join(map(chr, range(0x80)))
+    assert display._UNSAFE.findall(ascii_chars) == [c for c in ascii_chars if not c.isprintable()]
+    assert display.escape(text) == display._UNSAFE.sub(display._escape_char, text)

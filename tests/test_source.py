@@ -420,6 +420,12 @@ def test_the_one_scan_for_special_characters_finds_exactly_what_the_two_checks_f
         assert (source._SPECIAL.match(ch) is not None) == either, hex(code)
 
 
+def test_ascii_text_is_scanned_for_exactly_the_ascii_characters_of_the_one_scan() -> None:
+    """Proves: `_SPECIAL_ASCII`, which parse_text scans ASCII text with, holds the ASCII characters of `_SPECIAL`."""
+    ascii_chars = "".join(map(chr, range(0x80)))
+    assert source._SPECIAL_ASCII.findall(ascii_chars) == source._SPECIAL.findall(ascii_chars)
+
+
 def test_the_character_classes_are_the_complements_of_the_printable_sets_they_stand_for() -> None:
     """Proves: written as complements (fast to compile), the classes hold exactly what the sets leave out.
 
