@@ -1151,25 +1151,23 @@ def _fields(cls: type) -> list[tuple[str, Any]]:
     found = _DEFAULTS.get(cls)
     if found is None:
         found = []
+        # (name, default, default factory, what the record type puts in either when there is none)
+        specs: list[tuple[str, Any, Any, Any]]
         if issubclass(cls, msgspec.Struct):
-            for s in msgspec.structs.fields(cls):
-                if s.default is not msgspec.NODEFAULT:
-                    found.append((s.name, s.default))
-                elif s.default_factory is not msgspec.NODEFAULT:
-                    found.append((s.name, s.default_factory()))
-                else:
-                    found.append((s.name, dataclasses.MISSING))
-            _DEFAULTS[cls] = found
-            return found
-        for f in dataclasses.fields(typing.cast(Any, cls)):
-            if f.metadata.get("ir") is False:
-                continue  # kept for messages only
-            if f.default is not dataclasses.MISSING:
-                found.append((f.name, f.default))
-            elif f.default_factory is not dataclasses.MISSING:
-                found.append((f.name, f.default_factory()))
+            specs = [(s.name, s.default, s.default_factory, msgspec.NODEFAULT) for s in msgspec.structs.fields(cls)]
+        else:
+            specs = [
+                (f.name, f.default, f.default_factory, dataclasses.MISSING)
+                for f in dataclasses.fields(typing.cast(Any, cls))
+                if f.metadata.get("ir") is not False  # kept for messages only
+            ]
+        for name, default, factory, none in specs:
+            if default is not none:
+                found.append((name, default))
+            elif factory is not none:
+                found.append((name, factory()))
             else:
-                found.append((f.name, dataclasses.MISSING))
+                found.append((name, dataclasses.MISSING))
         _DEFAULTS[cls] = found
     return found
 
