@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 import subprocess
 import sys
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -63,3 +64,33 @@ def test_a_valid_virtualservice_compiles_none_of_the_patterns_kept_for_later() -
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "0"
+
+
+def test_duration_field_schema_is_the_one_pydantic_makes_of_its_validator_and_serializer() -> None:
+    """Proves: `DurationField`'s hand-built core schema equals what pydantic builds from the annotations it replaces."""
+    from typing import Annotated
+
+    from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+    from meshc.models import base
+
+    text = {"type": "string", "pattern": base.DURATION_PATTERN, "description": "Duration, e.g. `5s`"}
+    json_schema = WithJsonSchema(text)
+    by_pydantic = Annotated[
+        base.Duration,
+        BeforeValidator(base.parse_duration),
+        PlainSerializer(base._duration_text, return_type=str),
+        json_schema,
+    ]
+    by_hand = Annotated[base.Duration, base._ParsedDuration(), json_schema]
+
+    def field_schema(annotation: object) -> object:
+        model = type("M", (base.Model,), {"__annotations__": {"d": annotation}, "__module__": __name__})
+        model.model_rebuild()
+        schema: Any = model.__pydantic_core_schema__
+        if schema["type"] == "definitions":
+            schema = schema["schema"]
+        return schema["schema"]["fields"]["d"]
+
+    assert field_schema(by_hand) == field_schema(by_pydantic)
+    assert base.DurationField.__metadata__[1].json_schema == text  # what `meshc schema` shows is unchanged
