@@ -4,7 +4,6 @@ import functools
 import inspect
 import math
 import re
-from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import msgspec
@@ -70,16 +69,6 @@ def _assign(model: BaseModel, name: str, value: Any) -> None:
 
 _SHARED_FIELDS_SET = property(_fields_set_slot.__get__, _share_fields_set)
 """`__pydantic_fields_set__` of the models: read from pydantic's own slot, written through `_share_fields_set`."""
-
-
-def compiled_later(pattern: str) -> Callable[[], re.Pattern[str]]:
-    """A function that returns `re.compile(pattern)`, compiled on its first call and then kept.
-
-    Python's `re` parses and compiles a pattern in Python (about 1M instructions each); a one-file
-    lint needs few of the models' patterns (those of error messages and of fields it does not
-    have), so those are compiled when first used.
-    """
-    return functools.cache(functools.partial(re.compile, pattern))
 
 
 def empty_list() -> list[Any]:

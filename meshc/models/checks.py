@@ -16,7 +16,8 @@ import re2
 from pydantic import AfterValidator, Field
 
 from meshc.hosts import is_ip
-from meshc.models.base import compiled_later, fail
+from meshc.models.base import fail
+from meshc.patterns import lazy
 
 # --- regular expressions (RE2, the engine Envoy uses) ----------------------------------------
 
@@ -70,7 +71,7 @@ RegexOrStar = Annotated[str, AfterValidator(_check_regex_or_star)]
 _DNS_LABEL = "[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?"
 _DNS_LABEL_RE = re.compile(_DNS_LABEL + r"\Z")
 _WILDCARD_LABEL_RE = re.compile(r"(?:\*|(?:\*|\*-)?" + _DNS_LABEL + r")\Z")
-_lower_dns_label_re = compiled_later(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\Z")
+_LOWER_DNS_LABEL_RE = lazy(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\Z")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -283,23 +284,23 @@ IpAddress = Annotated[str, AfterValidator(_check_ip)]
 
 # --- Kubernetes labels and selectors ---------------------------------------------------------
 
-_qualified_name_re = compiled_later(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
-_dns_prefix_re = compiled_later(_DNS_LABEL + r"(?:\." + _DNS_LABEL + r")*\Z")
+_QUALIFIED_NAME_RE = lazy(r"(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\Z")
+_DNS_PREFIX_RE = lazy(_DNS_LABEL + r"(?:\." + _DNS_LABEL + r")*\Z")
 
 
 def label_key_error(key: str) -> str | None:
     """Why `key` is not a Kubernetes label key, or None (Istio `labels.validateTagKey`)."""
     prefix, slash, name = key.rpartition("/")
-    if slash and (len(prefix) > 253 or not _dns_prefix_re().match(prefix) or "/" in prefix):
+    if slash and (len(prefix) > 253 or not _DNS_PREFIX_RE.match(prefix) or "/" in prefix):
         return f"`{key}` is not a valid label key (bad prefix `{prefix}`)"
-    if len(name) > 63 or not _qualified_name_re().match(name):
+    if len(name) > 63 or not _QUALIFIED_NAME_RE.match(name):
         return f"`{key}` is not a valid label key"
     return None
 
 
 def label_value_error(value: str) -> str | None:
     """Why `value` is not a Kubernetes label value, or None."""
-    if value and (len(value) > 63 or not _qualified_name_re().match(value)):
+    if value and (len(value) > 63 or not _QUALIFIED_NAME_RE.match(value)):
         return f"`{value}` is not a valid label value"
     return None
 
@@ -338,7 +339,7 @@ SelectorLabels = Annotated[dict[str, str], AfterValidator(_check_selector)]
 
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~A-Za-z0-9]+\Z")
 _PSEUDO_HEADERS = frozenset({":method", ":scheme", ":authority", ":path", ":status"})
-_header_value_re = compiled_later("[^\x00-\x08\x0a-\x1f\x7f]*\\Z")
+_HEADER_VALUE_RE = lazy("[^\x00-\x08\x0a-\x1f\x7f]*\\Z")
 JWT_CLAIM_HEADER = "@request.auth.claims"
 """The match header name prefix that routes on a claim of a validated JWT (Istio `jwt.HeaderJWTClaim`)."""
 
@@ -440,7 +441,7 @@ def header_value_error(value: str) -> str | None:
     (a `%` starts a command `%NAME%`, `%NAME(args)%` or `%NAME(args):length%`; `%%` is a `%`), and
     Envoy's size limit (`MAX_HEADER_BYTES`).
     """
-    if not _header_value_re().match(value):
+    if not _HEADER_VALUE_RE.match(value):
         return f"header value {shown(value)} contains control characters"
     too_long = header_bytes_error(value, "header value")
     if too_long:
@@ -454,13 +455,12 @@ def header_value_error(value: str) -> str | None:
 def shown(value: str, limit: int = 60) -> str:
     """A value quoted for a message: control characters escaped (a line feed as backslash-n), long values cut."""
     text = value if len(value) <= limit else value[: limit - 3] + "..."
-    control = _control()
-    if not control.search(text):
+    if not _CONTROL.search(text):
         return f"`{text}`"
-    return '`"' + control.sub(_escape, text.replace("\\", "\\\\")) + '"`'
+    return '`"' + _CONTROL.sub(_escape, text.replace("\\", "\\\\")) + '"`'
 
 
-_control = compiled_later("[\x00-\x1f\x7f-\x9f\u2028\u2029`]")
+_CONTROL = lazy("[\x00-\x1f\x7f-\x9f\u2028\u2029`]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "`": "\\`"}
 
 
@@ -536,7 +536,7 @@ def _istio_header_value_error(value: str) -> str | None:
 
 
 # Envoy's SubstitutionFormatParser: `%COMMAND%`, `%COMMAND(args)%`, `%COMMAND(args):length%`.
-_envoy_command = compiled_later(r"%[A-Z0-9_]+(?:\([^)]*\))?(?::[0-9]+)?%")
+_ENVOY_COMMAND = lazy(r"%[A-Z0-9_]+(?:\([^)]*\))?(?::[0-9]+)?%")
 
 
 def _envoy_header_value_error(value: str) -> str | None:
@@ -545,7 +545,7 @@ def _envoy_header_value_error(value: str) -> str | None:
         if value.startswith("%%", pos):
             pos = value.find("%", pos + 2)
             continue
-        m = _envoy_command().match(value, pos)
+        m = _ENVOY_COMMAND.match(value, pos)
         if m is None:
             return (
                 f"Envoy finds no command `%NAME%` at position {pos} "
@@ -555,12 +555,12 @@ def _envoy_header_value_error(value: str) -> str | None:
     return None
 
 
-_envoy_forbidden = compiled_later("[\x00\n\r]")
+_ENVOY_FORBIDDEN = lazy("[\x00\n\r]")
 
 
 def envoy_string_error(value: str, what: str) -> str | None:
     """Why Envoy rejects `value` as a header-like string (PGV `HTTP_HEADER_VALUE`, not strict: no NUL, CR, LF)."""
-    m = _envoy_forbidden().search(value)
+    m = _ENVOY_FORBIDDEN.search(value)
     if m is None:
         return None
     name = {"\x00": "a NUL character", "\n": "a line feed", "\r": "a carriage return"}[m.group()]
@@ -682,7 +682,7 @@ def export_to_error(values: list[str], namespace: str | None, service_entry: boo
         if key in seen:
             return f"`{value}` appears more than once in `exportTo`"
         special = value in (".", "*") or (service_entry and value == "~")
-        if not special and (not _lower_dns_label_re().match(value) or len(value) > 63):
+        if not special and (not _LOWER_DNS_LABEL_RE.match(value) or len(value) > 63):
             return f"`{value}` is not a valid `exportTo` entry; use `.`, `*` or a namespace name"
         seen.add(key)
     if "*" in seen and len(values) > 1:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from meshc.diagnostics import close_matches
-from meshc.models.base import compiled_later
+from meshc.patterns import lazy
 
 Loc = tuple[str | int, ...]
 
@@ -138,7 +138,7 @@ _SCALAR_TAGS = {
     bytes: "bytes",
     datetime.datetime: "datetime",
 }
-_tag_re = compiled_later(  # pydantic's own location segments: read only for errors
+_TAG_RE = lazy(  # pydantic's own location segments: read only for errors
     r"(function-(after|before|wrap|plain)|lax-or-strict|json-or-python|literal|list|dict|set|tuple|"
     r"nullable|chain|tagged-union|union|constrained-\w+|is-instance|default)(\[.*\])?\Z"
     r"|(int|str|float|bool|bytes|datetime|date|none)\Z"
@@ -189,7 +189,7 @@ def _resolve(model: type[BaseModel], raw: Loc) -> _Resolved:
             if member is not None:
                 current = member
                 continue
-            if isinstance(seg, str) and _tag_re().match(seg):
+            if isinstance(seg, str) and _TAG_RE.match(seg):
                 current = None
                 continue
             current = base[0]
@@ -222,7 +222,7 @@ def _resolve(model: type[BaseModel], raw: Loc) -> _Resolved:
                 current, meta = args[1], ()
         elif seg == "[key]":
             at_key = True
-        elif isinstance(seg, str) and _tag_re().match(seg) and current is not None:
+        elif isinstance(seg, str) and _TAG_RE.match(seg) and current is not None:
             continue
         else:
             loc.append(seg)

@@ -1,12 +1,14 @@
 """Kubernetes object metadata and the common shape of an Istio resource document."""
 
 import datetime
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from meshc.models.base import Model, compiled_later, empty_dict, empty_list, fail
+from meshc.models.base import Model, empty_dict, empty_list, fail
 from meshc.models.checks import export_to_error
+from meshc.patterns import lazy
 
 Timestamp = str | datetime.datetime
 """An RFC 3339 timestamp: text, or the datetime a YAML loader may have made of it."""
@@ -15,21 +17,20 @@ Timestamp = str | datetime.datetime
 # --- names as the API server validates them (k8s.io/apimachinery/pkg/util/validation: IsDNS1123Subdomain,
 # IsDNS1123Label, IsDNS1035Label; api/validation/objectmeta.go: ValidateObjectMeta) ---------------------
 
-# Compiled when first used: the RFC 1035 one only when a Service is read.
-_subdomain = compiled_later(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\Z")
-_label = compiled_later(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\Z")
-_label_1035 = compiled_later(r"[a-z](?:[-a-z0-9]*[a-z0-9])?\Z")
+_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\Z")
+_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?\Z")
+_LABEL_1035 = lazy(r"[a-z](?:[-a-z0-9]*[a-z0-9])?\Z")
 
 SUBDOMAIN, LABEL, LABEL_1035 = "subdomain", "label", "1035"
 """How a kind's names are checked: most kinds (and every custom resource) take an RFC 1123 subdomain,
 a Namespace an RFC 1123 label, a Service an RFC 1035 label (ValidateServiceName)."""
 
 _RULES = {
-    SUBDOMAIN: (_subdomain, 253, "lowercase letters, digits, `-` and `.`, at most 253, starting and ending with a "
+    SUBDOMAIN: (_SUBDOMAIN, 253, "lowercase letters, digits, `-` and `.`, at most 253, starting and ending with a "
                 "letter or digit (an RFC 1123 subdomain)"),
-    LABEL: (_label, 63, "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit "
+    LABEL: (_LABEL, 63, "lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit "
             "(an RFC 1123 label)"),
-    LABEL_1035: (_label_1035, 63, "lowercase letters, digits and `-`, at most 63, starting with a letter and ending "
+    LABEL_1035: (_LABEL_1035, 63, "lowercase letters, digits and `-`, at most 63, starting with a letter and ending "
                  "with a letter or digit (an RFC 1035 label)"),
 }  # fmt: skip
 
@@ -41,7 +42,7 @@ def name_error(name: str, rule: str = SUBDOMAIN, *, prefix: bool = False) -> str
     """
     pattern, limit, words = _RULES[rule]
     checked = name[:-1] + "a" if prefix and name.endswith("-") else name  # maskTrailingDash
-    if len(name) <= limit and pattern().match(checked):
+    if len(name) <= limit and pattern.match(checked):
         return None
     return f"`{name}` is not a valid name: use {words}"
 
@@ -49,7 +50,7 @@ def name_error(name: str, rule: str = SUBDOMAIN, *, prefix: bool = False) -> str
 def namespace_error(namespace: str) -> str | None:
     """Why `namespace` is not a namespace name (ValidateNamespaceName: an RFC 1123 label), or None."""
     pattern, limit, words = _RULES[LABEL]
-    if len(namespace) <= limit and pattern().match(namespace):
+    if len(namespace) <= limit and pattern.match(namespace):
         return None
     return f"`{namespace}` is not a valid namespace: use {words}"
 
