@@ -33,8 +33,9 @@ from meshc.patterns import lazy
 _UNSAFE = lazy("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
 """C0 and C1 controls (with tab, CR, LF, ESC), DEL, line/paragraph separators, bidi controls, BOM.
 
-Of ASCII it holds exactly the characters `str.isprintable` refuses (C0 controls and DEL), so
-ASCII text `isprintable` says is clean needs no pattern (compiled on first use: about 1 ms).
+Each of them is a character `str.isprintable` refuses (categories Cc, Cf, Zl, Zp), so text it
+accepts needs no pattern (compiled on first use: about 1 ms); of ASCII, it holds exactly the
+characters `isprintable` refuses.
 """
 
 
@@ -59,7 +60,7 @@ def escape(value: object) -> str:
     so regexes and Windows paths stay readable.
     """
     text = value if isinstance(value, str) else str(value)
-    if text.isascii() and text.isprintable():
+    if text.isprintable():
         return text
     return _UNSAFE.sub(_escape_char, text) if _UNSAFE.search(text) else text
 

@@ -45,7 +45,7 @@ def test_a_bytes_pattern_and_flags() -> None:
 
 
 def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_path: Path) -> None:
-    """Proves: linting one plain VirtualService leaves the rarely needed patterns uncompiled (start-up, issue 18).
+    """Proves: linting one VirtualService (and printing its MC212 warning) compiles none of the rarely needed patterns.
 
     Each is read only on a path this input does not take: control characters, a carriage return or U+2028 in
     the text, a template action, a suppression comment, a flow or block scalar, a JUnit report, a
@@ -54,7 +54,8 @@ def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_pa
     small = tmp_path / "vs.yaml"
     small.write_text(
         "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: a\n  namespace: ns\n"
-        "spec:\n  hosts:\n  - a\n  http:\n  - route:\n    - destination:\n        host: a\n",
+        "spec:\n  hosts:\n  - a\n  http:\n  - timeout: 3s\n    retries:\n      attempts: 3\n      perTryTimeout: 2s\n"
+        "    route:\n    - destination:\n        host: a\n",
         encoding="utf-8",
     )
     probe = (
@@ -76,16 +77,25 @@ def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_pa
     )
     line = [x for x in run.stderr.splitlines() if x.startswith("CODE ")]
     assert line == ["CODE 0 COMPILED "], run.stderr
+    assert "MC212" in run.stdout  # a finding whose message is not ASCII (`3 × 2s`) was printed
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x2100)) | st.text(alphabet="ab \t\n\x1b\x7f\x85\u2028\u202e~"))
-def test_escape_of_clean_ascii_skips_the_pattern_and_says_the_same(text: str) -> None:
-    """Proves: `display.escape` answers as its pattern does, with or without the ASCII shortcut.
+def test_escape_of_printable_text_skips_the_pattern_and_says_the_same(text: str) -> None:
+    """Proves: `display.escape` answers as its pattern does, with or without the shortcut for printable text."""
+    from meshc import display
 
-    Of ASCII, the pattern holds exactly what `str.isprintable` refuses; the shortcut returns such text as it is.
+    assert display.escape(text) == display._UNSAFE.sub(display._escape_char, text)
+
+
+def test_every_character_escape_escapes_is_one_isprintable_refuses() -> None:
+    """Proves: text `str.isprintable` accepts holds nothing `display._UNSAFE` matches (the shortcut of `escape`).
+
+    Over every code point; of ASCII, the two are the same set.
     """
     from meshc import display
 
-    ascii_chars = "".join(map(chr, range(0x80)))
+    every = "".join(map(chr, range(0x110000)))
+    assert all(not c.isprintable() for c in display._UNSAFE.findall(every))
+    ascii_chars = every[:0x80]
     assert display._UNSAFE.findall(ascii_chars) == [c for c in ascii_chars if not c.isprintable()]
-    assert display.escape(text) == display._UNSAFE.sub(display._escape_char, text)
