@@ -75,6 +75,10 @@ class MeshConfigSpec(BaseModel):
     defaultDestinationRuleExportTo: list[str] | None = None
 
 
+_NOT_COMPARED = frozenset({"problems", "configmap"})
+"""The MeshConfig fields equality and hash leave out (what was `field(compare=False)`)."""
+
+
 class MeshConfig(msgspec.Struct, frozen=True):
     """The mesh settings of a run; the defaults are Istio's (`mesh.DefaultMeshConfig()`)."""
 
@@ -102,15 +106,8 @@ class MeshConfig(msgspec.Struct, frozen=True):
 
     def _compared(self) -> tuple[Any, ...]:
         # The settings themselves: `problems` and `configmap` say where they came from, not what they are.
-        return (
-            self.outbound_traffic_policy,
-            self.root_namespace,
-            self.default_http_retry_policy,
-            self.default_service_export_to,
-            self.default_virtual_service_export_to,
-            self.default_destination_rule_export_to,
-            self.source,
-        )
+        # Every other field is compared, a field added later included (field(compare=False) did this).
+        return tuple(getattr(self, name) for name in self.__struct_fields__ if name not in _NOT_COMPARED)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not MeshConfig:

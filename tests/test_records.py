@@ -97,6 +97,17 @@ def test_mesh_config_compares_without_where_it_came_from() -> None:
     assert msgspec.structs.replace(b, configmap=None).problems == ((span, "bad"),)
 
 
+def test_mesh_config_compares_every_setting() -> None:
+    """Proves: every MeshConfig field but `problems` and `configmap` is compared, a field added later too."""
+    base = MeshConfig()
+    for f in msgspec.structs.fields(MeshConfig):
+        changed = msgspec.structs.replace(base, **{f.name: object()})
+        if f.name in ("problems", "configmap"):
+            assert changed == base and hash(changed) == hash(base), f.name
+        else:
+            assert changed != base, f.name
+
+
 def test_frozen_records_refuse_assignment_and_compare_by_value() -> None:
     """Proves: frozen records raise AttributeError on assignment (as FrozenInstanceError did) and compare by value."""
     span = Span("a.yaml", 1, 2)
