@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from meshc.patterns import lazy
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.lint_probe import lint_then
 
 _SOURCES = [r"\([^() ]+(?: [^() ]+){0,2}\)[^ ]*|[^ ]+| +", "[\x00-\x08\x0b\x0c\ud800-\udfff]", r"(a)(b)?|c"]
 
@@ -44,6 +40,29 @@ def test_a_bytes_pattern_and_flags() -> None:
     assert lazy(rb"\s*#.*").fullmatch(b"  # note") is not None
 
 
+_LAZY = {
+    "source": [
+        "_NON_PRINTABLE",
+        "_WHOLE",
+        "TEMPLATE_ACTION",
+        "_GO_DOT_FLOAT",
+        "_FLOW_PLAIN_STOP",
+        "_BLOCK_HEADER",
+        "_SPECIAL",
+    ],
+    "render": ["_XML_INVALID"],
+    "display": ["_TOKEN", "_UNSAFE"],
+    "matching": ["_LONE_SURROGATE"],
+    "lint": ["_IGNORE_COMMENT", "_MISSING", "_DID_YOU_MEAN"],
+    "cli": ["_DNS_LABEL"],
+}
+"""The lazy patterns of each module that a one-file lint must not compile."""
+_COMPILED = (
+    f"f'{{m}}.{{n}}' for m, ns in {_LAZY!r}.items() for n in ns"
+    " if '_compiled' in vars(getattr(sys.modules['meshc.' + m], n))"
+)
+
+
 def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_path: Path) -> None:
     """Proves: linting one VirtualService (and printing its MC212 warning) compiles none of the rarely needed patterns.
 
@@ -58,25 +77,8 @@ def test_a_lint_of_one_virtual_service_compiles_none_of_the_lazy_patterns(tmp_pa
         "    route:\n    - destination:\n        host: a\n",
         encoding="utf-8",
     )
-    probe = (
-        "import sys\n"
-        "import meshc.cli\n"
-        "code = meshc.cli.main(['lint', '--no-config', sys.argv[1]])\n"
-        "from meshc import cli, display, lint, matching, render, source\n"
-        "names = {'source': ['_NON_PRINTABLE', '_WHOLE', 'TEMPLATE_ACTION', '_GO_DOT_FLOAT', '_FLOW_PLAIN_STOP',\n"
-        "  '_BLOCK_HEADER', '_SPECIAL'], 'render': ['_XML_INVALID'], 'display': ['_TOKEN', '_UNSAFE'],\n"
-        "  'matching': ['_LONE_SURROGATE'],\n"
-        "  'lint': ['_IGNORE_COMMENT', '_MISSING', '_DID_YOU_MEAN'], 'cli': ['_DNS_LABEL']}\n"
-        "used = [f'{m}.{n}' for m, ns in names.items() for n in ns\n"
-        "        if '_compiled' in vars(getattr(sys.modules['meshc.' + m], n))]\n"
-        "sys.stderr.write(f'CODE {code} COMPILED {\" \".join(used)}\\n')\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "MESHC_DEBUG"}
-    run = subprocess.run(
-        [sys.executable, "-c", probe, str(small)], capture_output=True, text=True, env=env, cwd=ROOT, check=False
-    )
-    line = [x for x in run.stderr.splitlines() if x.startswith("CODE ")]
-    assert line == ["CODE 0 COMPILED "], run.stderr
+    code, compiled, run = lint_then(small, _COMPILED)
+    assert (code, compiled) == (0, []), run.stderr
     assert "MC212" in run.stdout  # a finding whose message is not ASCII (`3 × 2s`) was printed
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -19,22 +16,15 @@ from meshc.meshconfig import MeshConfig
 from meshc.models import KINDS
 from meshc.models.base import Duration, DurationField, PositiveDuration
 from meshc.rules.base import RULES
+from tests.lint_probe import lint_then
 
-ROOT = Path(__file__).resolve().parent.parent
-
-_PROBE = """
-import sys, dataclasses
-sys.argv = ['meshc', 'lint', '--no-config', sys.argv[1]]
-import meshc.cli
-meshc.cli.main()
-found = []
-for name, module in sorted(sys.modules.items()):
-    if name == 'meshc' or name.startswith('meshc.'):
-        for value in list(vars(module).values()):
-            if isinstance(value, type) and value.__module__ == name and '__dataclass_fields__' in vars(value):
-                found.append(f'{name}.{value.__qualname__}')
-sys.stderr.write('DATACLASSES ' + ' '.join(found) + '\\n')
-"""
+_DATACLASSES = (
+    "f'{name}.{value.__qualname__}' for name, module in sorted(sys.modules.items())"
+    " if name == 'meshc' or name.startswith('meshc.')"
+    " for value in list(vars(module).values())"
+    " if isinstance(value, type) and value.__module__ == name and '__dataclass_fields__' in vars(value)"
+)
+"""The meshc classes that are dataclasses, in the modules a run imported."""
 
 _VS = (
     "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a, namespace: ns}\n"
@@ -62,13 +52,8 @@ def test_a_lint_defines_no_meshc_dataclass(tmp_path: Path, text: str) -> None:
     """
     small = tmp_path / "input.yaml"
     small.write_text(text, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "MESHC_DEBUG"}
-    run = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(small)], capture_output=True, text=True, env=env, cwd=ROOT, check=False
-    )
-    line = [x for x in run.stderr.splitlines() if x.startswith("DATACLASSES")]
-    assert line, run.stderr
-    assert line[0].split()[1:] == []
+    _code, found, _run = lint_then(small, _DATACLASSES)
+    assert found == []
 
 
 def test_str_compares_without_its_lead() -> None:

@@ -11,9 +11,6 @@ when its rules are run anyway.
 from __future__ import annotations
 
 import importlib
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from meshc.lint import read
 from meshc.mesh import Mesh
 from meshc.rules import READS, RULES
 from meshc.rules.base import _CHECKS, Deferred, input_kinds
+from tests.lint_probe import lint_then
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -84,20 +82,8 @@ def test_a_lint_of_one_virtual_service_imports_what_it_needs(tmp_path: Path) -> 
         "spec:\n  hosts: [a]\n  http:\n  - route:\n    - destination: {host: a}\n",
         encoding="utf-8",
     )
-    probe = (
-        "import sys, runpy\n"
-        "sys.argv = ['meshc', 'lint', '--no-config', sys.argv[1]]\n"
-        "import meshc.cli\n"
-        "code = meshc.cli.main()\n"
-        "sys.stderr.write('MODULES ' + ' '.join(sorted(sys.modules)) + '\\n')\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "MESHC_DEBUG"}
-    run = subprocess.run(
-        [sys.executable, "-c", probe, str(small)], capture_output=True, text=True, env=env, cwd=ROOT, check=False
-    )
-    line = [x for x in run.stderr.splitlines() if x.startswith("MODULES ")]
-    assert line, run.stderr
-    modules = set(line[0].split()[1:])
+    _code, found, _run = lint_then(small, "sorted(sys.modules)")
+    modules = set(found)
     assert "meshc.rules.routing" in modules  # the probe did lint
     unwanted = {
         *(m for m, reads in READS.items() if reads is not None),
