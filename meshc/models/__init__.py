@@ -55,8 +55,9 @@ class KindInfo(msgspec.Struct, frozen=True):
     module: str
     istio: bool
 
-    def __repr__(self) -> str:  # without `module`: an implementation detail
-        return f"KindInfo(group={self.group!r}, kind={self.kind!r}, versions={self.versions!r}, istio={self.istio!r})"
+    def __repr__(self) -> str:  # every field but `module`, an implementation detail (was field(repr=False))
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name != "module")
+        return f"KindInfo({shown})"
 
     @property
     def model(self) -> type[BaseModel]:

@@ -167,8 +167,8 @@ class Duration(msgspec.Struct, frozen=True):
 
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
-        # pydantic does not know a Struct; `DurationField` parses (BeforeValidator), serialises and
-        # describes it, so all the schema has to do is accept what the parser returns.
+        # pydantic does not know a Struct; `DurationField` parses and serialises it (`_ParsedDuration`)
+        # and describes it (WithJsonSchema), so all the schema has to do is accept what the parser returns.
         # The ref keeps the JSON schema as it was for the dataclass: a referenced type gets no field title.
         return core_schema.is_instance_schema(cls, ref=f"{cls.__module__}.{cls.__qualname__}")
 

@@ -71,11 +71,9 @@ class Rule(msgspec.Struct, frozen=True):
     text: str = ""
     """A stage code's documentation as written (a rule's is its function's docstring)."""
 
-    def __repr__(self) -> str:  # without `text`, a whole page of documentation
-        return (
-            f"Rule(code={self.code!r}, name={self.name!r}, severity={self.severity!r}, istio_code={self.istio_code!r}, "
-            f"check={self.check!r}, requires={self.requires!r}, module={self.module!r})"
-        )
+    def __repr__(self) -> str:  # every field but `text`, a whole page of documentation (was field(repr=False))
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__struct_fields__ if name != "text")
+        return f"Rule({shown})"
 
     @property
     def doc(self) -> str:
