@@ -1305,6 +1305,50 @@ class Items:
         yield from self._rest
 
 
+class Block(dict[str, Any]):
+    """A mapping that recurs unchanged in one document: `write_yaml` makes its text once per indent and repeats it.
+
+    A renderer gives the same `Block` wherever the same value recurs (a DestinationRule's circuit
+    breakers in each cluster of its host, the mesh default retry policy in every route): from its
+    second appearance at an indent, the writer repeats the text it made instead of walking the
+    mapping again. Any other reader sees a dict. It cannot be changed once made (its text would be
+    stale): item assignment, deletion and the updating methods raise TypeError.
+    """
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._texts: dict[int, str | None] = {}
+        """Indent → its text (None: written once, no text made yet)."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a Block cannot be changed once made")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> Any:
+        return (Block, (dict(self),))
+
+
+def _block(data: Block, indent: int, lead: str, lines: list[str]) -> bool:
+    """Write a `Block` by its text at `indent` (made on its second appearance there); False the first time."""
+    texts = data._texts
+    text = texts.get(indent)
+    if text is None:
+        if indent not in texts:
+            texts[indent] = None
+            return False
+        pieces: list[str] = []
+        own: list[str] = []
+        _emit(dict(data), indent, "", own, pieces.append)
+        pieces.append("\n".join(own))
+        text = texts[indent] = "".join(pieces)
+    lines.append(lead + text)
+    return True
+
+
 def dump_yaml(data: Any, prefix: str = "") -> str:
     """Block-style YAML of plain data after `prefix`, byte-for-byte deterministic (no dependency, no anchors)."""
     chunks: list[str] = []
@@ -1333,8 +1377,11 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], write: Callable[[
 
     (`lead` carries the "- " of the list item this node is the first line of.) Values of the exact
     types str, int, bool, dict and list are written without a call (the hot path of writing a
-    bootstrap: 300,000 scalars at 3,000 services); anything else goes through `_inline`.
+    bootstrap: 300,000 scalars at 3,000 services); anything else goes through `_inline`. A `Block`
+    that recurs is written as its text.
     """
+    if type(data) is Block and _block(data, indent, lead, lines):
+        return
     pad = " " * indent
     append = lines.append
     scalars = _SCALARS

@@ -123,3 +123,32 @@ def test_the_ir_shares_what_is_the_same(corpus: Path) -> None:
     assert len(pools) < len(clusters) / 2  # a service's cluster and its two subsets' share theirs
     paths = {id(o._at) for o in objects if isinstance(o, (ir.Origin, ir.RuleRef, ir.PolicyOrigin)) and o._at}
     assert 0 < len(paths) < 100
+
+
+def test_the_envoy_renderer_gives_one_block_for_equal_parts(compiled: IR) -> None:
+    """A cluster's circuit breakers and endpoints, a route's retry policy and plain path match: one `Block` per value.
+
+    The writer repeats a recurring block's text instead of walking it again (issue 18, compile/lint row).
+    """
+    from meshc.backends import envoy
+
+    data, _ = envoy.bootstrap(compiled)
+    clusters = data["static_resources"]["clusters"]
+    routes = [
+        r
+        for listener in data["static_resources"]["listeners"]
+        for chain in listener["filter_chains"]
+        for f in chain["filters"]
+        if "route_config" in f["typed_config"]
+        for vh in f["typed_config"]["route_config"]["virtual_hosts"]
+        for r in vh.get("routes", [])
+    ]
+    parts = [c["circuit_breakers"] for c in clusters]
+    parts += [c["load_assignment"]["endpoints"][0] for c in clusters if c.get("load_assignment", {}).get("endpoints")]
+    retries = [r["route"]["retry_policy"] for r in routes if "retry_policy" in r.get("route", {})]
+    matches = [r["match"] for r in routes if set(r["match"]) == {"prefix", "case_sensitive"}]
+    for found in (parts, retries, matches):
+        assert len(found) > 300
+        assert all(type(p) is ir.Block for p in found)
+        assert len({id(p) for p in found}) < len(found) / 2
+        assert len({json.dumps(p, sort_keys=True) for p in found}) == len({id(p) for p in found})

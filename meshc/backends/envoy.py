@@ -516,6 +516,23 @@ class _Renderer(GapReport):
         """Clusters meshc adds (remote JWKS)."""
         self.bound: dict[tuple[str, int], str] = {}
         """(address, port) → the context whose listener binds it (-IR port for port 0)."""
+        self.blocks: dict[tuple[Any, ...], irm.Block] = {}
+        """What a part was built from → the part, given again wherever it recurs (see `block`)."""
+
+    def block(self, build: Callable[..., dict[str, Any]], *values: Any) -> irm.Block:
+        """`build(*values)` as an `ir.Block`: made once, then the same object for the same values.
+
+        The writer repeats a recurring block's text instead of walking it again. `build` sees nothing
+        but `values`, so equal values make equal parts. At most `_BLOCKS_MAX` are kept: a mesh whose
+        parts all differ holds no more.
+        """
+        key = (build, *values)
+        made = self.blocks.get(key)
+        if made is None:
+            if len(self.blocks) >= _BLOCKS_MAX:
+                self.blocks.clear()
+            made = self.blocks[key] = irm.Block(build(*values))
+        return made
 
     # top level -----------------------------------------------------------------------------------
 
@@ -861,13 +878,10 @@ class _Renderer(GapReport):
         return out
 
     def route_match(self, m: irm.RouteMatch) -> dict[str, Any]:
-        out: dict[str, Any] = {}
         path = m.path
-        if path.kind == "regex":
-            out["safe_regex"] = {"regex": path.value}
-        else:
-            out[{"exact": "path", "prefix": "prefix"}.get(path.kind, path.kind)] = path.value
-        out["case_sensitive"] = not path.ignore_case
+        if not (m.headers or m.query_params or m.jwt_claims) and m.authority is m.method is m.scheme is None:
+            return self.block(_path_match, path.kind, path.value, path.ignore_case)
+        out = _path_match(path.kind, path.value, path.ignore_case)
         headers = [self.header_matcher(h) for h in m.headers]
         for name, sm in ((":authority", m.authority), (":method", m.method), (":scheme", m.scheme)):
             if sm is not None:
@@ -966,7 +980,18 @@ class _Renderer(GapReport):
             if rw.authority:
                 out["host_rewrite_literal"] = rw.authority
         if fw.retries is not None:
-            out["retry_policy"] = self.retry_policy(fw.retries)
+            rp = fw.retries
+            out["retry_policy"] = self.block(
+                _retry_policy,
+                rp.attempts,
+                tuple(rp.retry_on),
+                tuple(rp.retriable_status_codes),
+                rp.per_try_timeout,
+                rp.backoff_base_interval,
+                rp.previous_hosts_predicate,
+                rp.host_selection_retry_max_attempts,
+                rp.retry_remote_localities,
+            )
         if fw.mirrors:
             out["request_mirror_policies"] = [
                 {
@@ -978,25 +1003,6 @@ class _Renderer(GapReport):
             ]
         if fw.hash_policy:
             out["hash_policy"] = [self.hash_policy(h) for h in fw.hash_policy]
-        return out
-
-    @staticmethod
-    def retry_policy(rp: irm.RetryPolicy) -> dict[str, Any]:
-        out: dict[str, Any] = {"retry_on": ",".join(rp.retry_on), "num_retries": rp.attempts}
-        if rp.per_try_timeout:
-            out["per_try_timeout"] = rp.per_try_timeout
-        if rp.retriable_status_codes:
-            out["retriable_status_codes"] = list(rp.retriable_status_codes)
-        if rp.backoff_base_interval:
-            out["retry_back_off"] = {"base_interval": rp.backoff_base_interval}
-        if rp.previous_hosts_predicate:
-            out["retry_host_predicate"] = [{"name": PREVIOUS_HOSTS, "typed_config": {"@type": PREVIOUS_HOSTS_TYPE}}]
-        out["host_selection_retry_max_attempts"] = rp.host_selection_retry_max_attempts
-        if rp.retry_remote_localities:
-            out["retry_priority"] = {
-                "name": PREVIOUS_PRIORITIES,
-                "typed_config": {"@type": PREVIOUS_PRIORITIES_TYPE, "update_frequency": 2},
-            }
         return out
 
     @staticmethod
@@ -1506,37 +1512,25 @@ class _Renderer(GapReport):
         if kind == "STRICT_DNS":
             out["dns_lookup_family"] = "V4_ONLY"
         pool = cl.connection_pool
-        out["circuit_breakers"] = {
-            "thresholds": [
-                {
-                    "max_connections": pool.max_connections,
-                    "max_pending_requests": pool.max_pending_requests,
-                    "max_requests": pool.max_requests,
-                    "max_retries": pool.max_retries,
-                    "track_remaining": True,
-                }
-            ]
-        }
+        out["circuit_breakers"] = self.block(
+            _circuit_breakers, pool.max_connections, pool.max_pending_requests, pool.max_requests, pool.max_retries
+        )
         od = cl.outlier_detection
         if od is not None:
-            detection: dict[str, Any] = {
-                "consecutive_5xx": od.consecutive_5xx,
-                "enforcing_consecutive_5xx": od.enforcing_consecutive_5xx,
-                "consecutive_gateway_failure": od.consecutive_gateway_failure,
-                "enforcing_consecutive_gateway_failure": od.enforcing_consecutive_gateway_failure,
-                "enforcing_success_rate": od.enforcing_success_rate,
-                "interval": od.interval,
-                "base_ejection_time": od.base_ejection_time,
-                "max_ejection_percent": od.max_ejection_percent,
-            }
-            if od.split_external_local_origin_errors:
-                detection["split_external_local_origin_errors"] = True
-                if od.consecutive_local_origin_failure is not None:
-                    detection["consecutive_local_origin_failure"] = od.consecutive_local_origin_failure
-                detection["enforcing_consecutive_local_origin_failure"] = 100
-                detection["enforcing_local_origin_success_rate"] = 0
-            out["outlier_detection"] = detection
-            out["common_lb_config"] = {"healthy_panic_threshold": {"value": od.min_health_percent}}
+            out["outlier_detection"] = self.block(
+                _outlier_detection,
+                od.consecutive_5xx,
+                od.enforcing_consecutive_5xx,
+                od.consecutive_gateway_failure,
+                od.enforcing_consecutive_gateway_failure,
+                od.enforcing_success_rate,
+                od.interval,
+                od.base_ejection_time,
+                od.max_ejection_percent,
+                od.split_external_local_origin_errors,
+                od.consecutive_local_origin_failure,
+            )
+            out["common_lb_config"] = self.block(_common_lb_config, od.min_health_percent)
         if pool.tcp_keepalive is not None:
             ka: dict[str, Any] = {}
             if pool.tcp_keepalive.probes is not None:
@@ -1546,54 +1540,24 @@ class _Renderer(GapReport):
             if pool.tcp_keepalive.interval:
                 ka["keepalive_interval"] = _seconds(pool.tcp_keepalive.interval)
             out["upstream_connection_options"] = {"tcp_keepalive": ka}
-        http_options = self.http_protocol_options(cl)
-        if http_options:
-            out["typed_extension_protocol_options"] = {HTTP_OPTIONS: http_options}
+        options = self.block(
+            _protocol_options,
+            pool.idle_timeout,
+            pool.max_requests_per_connection,
+            pool.max_connection_duration,
+            (pool.h2_upgrade_policy or "").upper() == "UPGRADE" or (cl.protocol or "").upper() in ("HTTP2", "GRPC"),
+            pool.use_client_protocol,
+            pool.max_concurrent_streams,
+        )
+        if options:
+            out["typed_extension_protocol_options"] = options
         if cl.tls is not None:
             socket = self.upstream_tls(cl)
             if socket is not None:
                 out["transport_socket"] = socket
         if not original_dst:
-            lb_endpoints = []
-            for addr, weight in endpoints:
-                entry: dict[str, Any] = {"endpoint": {"address": _socket(addr.host, addr.port)}}
-                if weight:
-                    entry["load_balancing_weight"] = weight
-                lb_endpoints.append(entry)
-            out["load_assignment"] = {
-                "cluster_name": cl.name,
-                "endpoints": [{"lb_endpoints": lb_endpoints}] if lb_endpoints else [],
-            }
-        return out
-
-    @staticmethod
-    def http_protocol_options(cl: irm.Cluster) -> dict[str, Any]:
-        pool = cl.connection_pool
-        common: dict[str, Any] = {}
-        if pool.idle_timeout:
-            common["idle_timeout"] = pool.idle_timeout
-        if pool.max_requests_per_connection:
-            common["max_requests_per_connection"] = pool.max_requests_per_connection
-        if pool.max_connection_duration:
-            common["max_connection_duration"] = pool.max_connection_duration
-        h2 = (pool.h2_upgrade_policy or "").upper() == "UPGRADE" or (cl.protocol or "").upper() in ("HTTP2", "GRPC")
-        if not common and not h2 and not pool.use_client_protocol and pool.max_concurrent_streams is None:
-            return {}
-        out: dict[str, Any] = {"@type": HTTP_OPTIONS_TYPE}
-        if common:
-            out["common_http_protocol_options"] = common
-        h2_options: dict[str, Any] = {}
-        if pool.max_concurrent_streams is not None:
-            h2_options["max_concurrent_streams"] = pool.max_concurrent_streams
-        if pool.use_client_protocol:
-            out["use_downstream_protocol_config"] = {
-                "http_protocol_options": {},
-                "http2_protocol_options": h2_options,
-            }
-        elif h2:
-            out["explicit_http_config"] = {"http2_protocol_options": h2_options}
-        else:
-            out["explicit_http_config"] = {"http_protocol_options": {}}
+            located = self.block(_lb_endpoints, *endpoints) if endpoints else None
+            out["load_assignment"] = {"cluster_name": cl.name, "endpoints": [located] if located else []}
         return out
 
     def upstream_tls(self, cl: irm.Cluster) -> dict[str, Any] | None:
@@ -1646,6 +1610,150 @@ class _Renderer(GapReport):
             context["sni"] = tls.sni
         context["common_tls_context"] = common
         return {"name": TLS_SOCKET, "typed_config": context}
+
+
+# --- parts built from values alone (`_Renderer.block` shares them) -----------------------------
+
+_BLOCKS_MAX = 1 << 12
+"""Parts a renderer keeps for reuse (`_Renderer.block`)."""
+
+
+def _path_match(kind: str, value: str, ignore_case: bool) -> dict[str, Any]:
+    """The path condition of a route's `match`, and its case sensitivity."""
+    out: dict[str, Any] = {}
+    if kind == "regex":
+        out["safe_regex"] = {"regex": value}
+    else:
+        out[{"exact": "path", "prefix": "prefix"}.get(kind, kind)] = value
+    out["case_sensitive"] = not ignore_case
+    return out
+
+
+def _retry_policy(
+    attempts: int,
+    retry_on: tuple[str, ...],
+    status_codes: tuple[int, ...],
+    per_try_timeout: str | None,
+    backoff: str | None,
+    previous_hosts: bool,
+    max_attempts: int,
+    remote_localities: bool,
+) -> dict[str, Any]:
+    """A route's `retry_policy` (the fields of an `ir.RetryPolicy`)."""
+    out: dict[str, Any] = {"retry_on": ",".join(retry_on), "num_retries": attempts}
+    if per_try_timeout:
+        out["per_try_timeout"] = per_try_timeout
+    if status_codes:
+        out["retriable_status_codes"] = list(status_codes)
+    if backoff:
+        out["retry_back_off"] = {"base_interval": backoff}
+    if previous_hosts:
+        out["retry_host_predicate"] = [{"name": PREVIOUS_HOSTS, "typed_config": {"@type": PREVIOUS_HOSTS_TYPE}}]
+    out["host_selection_retry_max_attempts"] = max_attempts
+    if remote_localities:
+        out["retry_priority"] = {
+            "name": PREVIOUS_PRIORITIES,
+            "typed_config": {"@type": PREVIOUS_PRIORITIES_TYPE, "update_frequency": 2},
+        }
+    return out
+
+
+def _circuit_breakers(max_connections: int, max_pending: int, max_requests: int, max_retries: int) -> dict[str, Any]:
+    """Istio's one threshold of a cluster's connection pool (`track_remaining`, as istiod writes it)."""
+    return {
+        "thresholds": [
+            {
+                "max_connections": max_connections,
+                "max_pending_requests": max_pending,
+                "max_requests": max_requests,
+                "max_retries": max_retries,
+                "track_remaining": True,
+            }
+        ]
+    }
+
+
+def _outlier_detection(
+    consecutive_5xx: int,
+    enforcing_5xx: int,
+    gateway_failures: int,
+    enforcing_gateway_failures: int,
+    enforcing_success_rate: int,
+    interval: str,
+    base_ejection_time: str,
+    max_ejection_percent: int,
+    split: bool,
+    local_origin_failures: int | None,
+) -> dict[str, Any]:
+    """A cluster's `outlier_detection` (the fields of an `ir.OutlierDetection` but `min_health_percent`)."""
+    detection: dict[str, Any] = {
+        "consecutive_5xx": consecutive_5xx,
+        "enforcing_consecutive_5xx": enforcing_5xx,
+        "consecutive_gateway_failure": gateway_failures,
+        "enforcing_consecutive_gateway_failure": enforcing_gateway_failures,
+        "enforcing_success_rate": enforcing_success_rate,
+        "interval": interval,
+        "base_ejection_time": base_ejection_time,
+        "max_ejection_percent": max_ejection_percent,
+    }
+    if split:
+        detection["split_external_local_origin_errors"] = True
+        if local_origin_failures is not None:
+            detection["consecutive_local_origin_failure"] = local_origin_failures
+        detection["enforcing_consecutive_local_origin_failure"] = 100
+        detection["enforcing_local_origin_success_rate"] = 0
+    return detection
+
+
+def _common_lb_config(min_health_percent: int) -> dict[str, Any]:
+    return {"healthy_panic_threshold": {"value": min_health_percent}}
+
+
+def _protocol_options(
+    idle_timeout: str | None,
+    max_requests_per_connection: int | None,
+    max_connection_duration: str | None,
+    h2: bool,
+    use_client_protocol: bool,
+    max_concurrent_streams: int | None,
+) -> dict[str, Any]:
+    """A cluster's `typed_extension_protocol_options` (empty: none), from its connection pool and protocol."""
+    common: dict[str, Any] = {}
+    if idle_timeout:
+        common["idle_timeout"] = idle_timeout
+    if max_requests_per_connection:
+        common["max_requests_per_connection"] = max_requests_per_connection
+    if max_connection_duration:
+        common["max_connection_duration"] = max_connection_duration
+    if not common and not h2 and not use_client_protocol and max_concurrent_streams is None:
+        return {}
+    out: dict[str, Any] = {"@type": HTTP_OPTIONS_TYPE}
+    if common:
+        out["common_http_protocol_options"] = common
+    h2_options: dict[str, Any] = {}
+    if max_concurrent_streams is not None:
+        h2_options["max_concurrent_streams"] = max_concurrent_streams
+    if use_client_protocol:
+        out["use_downstream_protocol_config"] = {
+            "http_protocol_options": {},
+            "http2_protocol_options": h2_options,
+        }
+    elif h2:
+        out["explicit_http_config"] = {"http2_protocol_options": h2_options}
+    else:
+        out["explicit_http_config"] = {"http_protocol_options": {}}
+    return {HTTP_OPTIONS: out}
+
+
+def _lb_endpoints(*endpoints: tuple[Address, int | None]) -> dict[str, Any]:
+    """The one locality of a cluster's `load_assignment`: its endpoints and their weights."""
+    lb_endpoints = []
+    for addr, weight in endpoints:
+        entry: dict[str, Any] = {"endpoint": {"address": _socket(addr.host, addr.port)}}
+        if weight:
+            entry["load_balancing_weight"] = weight
+        lb_endpoints.append(entry)
+    return {"lb_endpoints": lb_endpoints}
 
 
 # --- RBAC helpers -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from the pattern's counted repetitions (`estimate`) and compiles only when the b
 
 from __future__ import annotations
 
+import functools
 import re
 
 _COUNT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
@@ -64,8 +65,12 @@ def estimate(pattern: str) -> int:
     return sum(stack)
 
 
+@functools.lru_cache(maxsize=1024)
 def program_size(pattern: str, limit: int) -> int | None:
-    """The RE2 program size of `pattern`, or a bound above `limit` without compiling; None when RE2 refuses it."""
+    """The RE2 program size of `pattern`, or a bound above `limit` without compiling; None when RE2 refuses it.
+
+    Remembered for the last 1,024 patterns: the same regex often recurs in many routes.
+    """
     bound = estimate(pattern)
     if bound > 2 * limit:
         return bound
