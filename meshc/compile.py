@@ -295,6 +295,9 @@ class _State:
     """The registry entry the proxy uses for each host name (`Resolver.services`)."""
     clusters: dict[str, ir.Cluster | None] = field(default_factory=dict)
     """Clusters by name (None: referenced but unknown)."""
+    rules: dict[str, ConsolidatedRule] = field(default_factory=dict)
+    """`Compiler.merged_rules` by host: the resolver's answer for this proxy, asked once per host (routes,
+    clusters and hash policies all ask it)."""
 
 
 class Compiler:
@@ -304,13 +307,27 @@ class Compiler:
         self.mesh = mesh
         self.scope = scope or Scope()
         self.notes: dict[tuple[Any, ...], ir.Note] = {}
-        self.policies: dict[tuple[Any, ...], Any] = {}
+        self.policies: dict[tuple[str, int, int, str], Any] = {}
         """DestinationRule blocks already made (`policy`)."""
         self.resolver = Resolver.of(mesh)
         self.host_filter = self.scope.host.lower().rsplit(":", 1)[0] if self.scope.host else None
         if self.scope.host and self.scope.host.startswith("["):
             self.host_filter = self.scope.host.lower()
         self.vs_resources = {(r.namespace, r.name): r for r in mesh.of_kind("VirtualService") if r.spec is not None}
+        self._origins: dict[int, ir.Origin] = {}
+        """`origin` by resource id: a whole resource's origin is the same object wherever the IR names it."""
+
+    def origin(self, res: Resource) -> ir.Origin:
+        """`_origin(res)`, made once per resource.
+
+        A Service's origin is in each of its clusters, a DestinationRule's in each cluster it applies
+        to. The IR is read-only once compiled, and the Mesh (whose resources are the keys) outlives
+        the compile.
+        """
+        found = self._origins.get(id(res))
+        if found is None:
+            found = self._origins[id(res)] = _origin(res)
+        return found
 
     def _asked(self, domain: str) -> bool:
         """Whether a vhost with this domain can answer the host a narrowed compile asks about (always, unnarrowed)."""
@@ -780,7 +797,7 @@ class Compiler:
                     continue
                 vh = ir.VirtualHost(name, kept)
                 if svc is not None:
-                    vh.services = [_origin(svc.resource)]
+                    vh.services = [self.origin(svc.resource)]
                 if vs is None:
                     assert svc is not None
                     vh.routes = [self.default_route(state, svc, port)]
@@ -1411,7 +1428,7 @@ class Compiler:
         pending: list[tuple[ir.SkippedMatch, int, int]] = []  # (skipped, sequence index, position in sequence)
         positions: dict[int, tuple[int, int]] = {}
         for s, (vs, items) in enumerate(sequences):
-            origin = _origin(vs.res)
+            origin = self.origin(vs.res)
             if origin not in vh.virtual_services:
                 vh.virtual_services.append(origin)
             for k, it in enumerate(items):
@@ -1637,8 +1654,9 @@ class Compiler:
             number = svc.ports[0].number
         else:
             number = port
-        wc = ir.WeightedCluster(cluster_name(number, dest.subset, host), 100, host, number, dest.subset)
-        cluster = self.cluster(state, host, number, dest.subset, owner, loc)
+        name = cluster_name(number, dest.subset, host)
+        wc = ir.WeightedCluster(name, 100, host, number, dest.subset)
+        cluster = self.cluster(state, host, number, dest.subset, owner, loc, name=name)
         wc.known = cluster is not None
         return wc
 
@@ -1830,8 +1848,13 @@ class Compiler:
 
     def merged_rules(self, state: _State, host: str) -> ConsolidatedRule:
         """The DestinationRule this proxy applies to `host`, merged (`Resolver.destination_rule`); empty if none."""
-        found = self.resolver.destination_rule(host, state.client)
-        return found if found is not None else ConsolidatedRule(host, [], frozenset(), None)
+        found = state.rules.get(host)
+        if found is None:
+            found = self.resolver.destination_rule(host, state.client)
+            if found is None:
+                found = ConsolidatedRule(host, [], frozenset(), None)
+            state.rules[host] = found
+        return found
 
     def cluster(
         self,
@@ -1841,17 +1864,23 @@ class Compiler:
         subset: str | None,
         owner: _VS | None = None,
         loc: tuple[str | int, ...] = (),
+        *,
+        name: str | None = None,
     ) -> ir.Cluster | None:
-        """The cluster `outbound|port|subset|host` (built once per context); None when it cannot exist."""
-        name = cluster_name(port, subset, host)
+        """The cluster `outbound|port|subset|host` (built once per context); None when it cannot exist.
+
+        `name` is that name when the caller has made it already.
+        """
+        if name is None:
+            name = cluster_name(port, subset, host)
         if name in state.clusters:
             return state.clusters[name]
         svc = state.services.get(host)
         # Each note points where `meshc lint` reports the same problem (MC101-MC103): the field at fault.
-        where = _origin(owner.res, (*loc, "host")) if owner is not None else None
         if svc is None:
             state.clusters[name] = None
             if owner is not None:
+                where = _origin(owner.res, (*loc, "host"))
                 known = self.mesh.any_host(host, state.plan.namespace)
                 why = (
                     f"host `{host}` is not visible from namespace `{state.plan.namespace}` (exportTo)"
@@ -1895,8 +1924,8 @@ class Compiler:
             "STATIC",
             subset,
             protocol=sport.protocol,
-            service=_origin(svc.entry_for(port).resource),
-            destination_rules=[_origin(r) for r in merged.rules],
+            service=self.origin(svc.entry_for(port).resource),
+            destination_rules=[self.origin(r) for r in merged.rules],
         )
         if subset_entry is not None:
             r, idx = subset_entry
@@ -1910,69 +1939,71 @@ class Compiler:
         self, cluster: ir.Cluster, merged: ConsolidatedRule, subset_entry: tuple[Resource, int] | None, port: int
     ) -> None:
         """`MergeTrafficPolicy`: top level (or its port entry), the subset's blocks, the subset's port entry."""
-        blocks: dict[str, tuple[Any, Resource, str, tuple[str | int, ...]] | None] = dict.fromkeys(
-            ("loadBalancer", "connectionPool", "outlierDetection", "tls")
-        )
+        # Per block (in `_POLICY_BLOCKS` order): (model, DestinationRule, level, field path of its parent).
+        blocks: list[tuple[Any, Resource, str, tuple[str | int, ...]] | None] = [None, None, None, None]
         top = merged.top
         if top is not None:
             tp = top.spec.trafficPolicy
-            base: tuple[str | int, ...] = ("spec", "trafficPolicy")
             entry = _port_entry(tp.portLevelSettings, port)
             if entry is not None:
-                k, pls = entry
-                where: tuple[str | int, ...] = (*base, "portLevelSettings", k)
-                for b in blocks:
+                where: tuple[str | int, ...] = ("spec", "trafficPolicy", "portLevelSettings", entry[0])
+                pls = entry[1]
+                for n, b in enumerate(_POLICY_BLOCKS):
                     value = getattr(pls, b)
-                    blocks[b] = (value, top, "port", (*where, b)) if value is not None else None
+                    blocks[n] = (value, top, "port", where) if value is not None else None
             else:
-                for b in blocks:
+                where = ("spec", "trafficPolicy")
+                for n, b in enumerate(_POLICY_BLOCKS):
                     value = getattr(tp, b)
                     if value is not None:
-                        blocks[b] = (value, top, "top", (*base, b))
+                        blocks[n] = (value, top, "top", where)
         if subset_entry is not None:
             r, idx = subset_entry
             stp = r.spec.subsets[idx].trafficPolicy
             if stp is not None:
-                base = ("spec", "subsets", idx, "trafficPolicy")
-                for b in blocks:
+                base: tuple[str | int, ...] = ("spec", "subsets", idx, "trafficPolicy")
+                for n, b in enumerate(_POLICY_BLOCKS):
                     value = getattr(stp, b)
                     if value is not None:
-                        blocks[b] = (value, r, "subset", (*base, b))
+                        blocks[n] = (value, r, "subset", base)
                 entry = _port_entry(stp.portLevelSettings, port)
                 if entry is not None:
-                    k, pls = entry
-                    where = (*base, "portLevelSettings", k)
-                    for b in blocks:
+                    where = (*base, "portLevelSettings", entry[0])
+                    pls = entry[1]
+                    for n, b in enumerate(_POLICY_BLOCKS):
                         value = getattr(pls, b)
-                        blocks[b] = (value, r, "subset-port", (*where, b)) if value is not None else None
-        if blocks["loadBalancer"] is not None:
-            cluster.load_balancer = self.policy(_load_balancer, *blocks["loadBalancer"])
+                        blocks[n] = (value, r, "subset-port", where) if value is not None else None
+        lb, pool, outlier, tls = blocks
+        if lb is not None:
+            cluster.load_balancer = self.policy(_load_balancer, "loadBalancer", *lb)
             if cluster.load_balancer.policy == "PASSTHROUGH":
                 cluster.discovery = "ORIGINAL_DST"
-        if blocks["connectionPool"] is not None:
-            cluster.connection_pool = self.policy(_connection_pool, *blocks["connectionPool"])
-        if blocks["outlierDetection"] is not None:
-            cluster.outlier_detection = self.policy(_outlier, *blocks["outlierDetection"])
-        if blocks["tls"] is not None:
-            cluster.tls = self.policy(_upstream_tls, *blocks["tls"])
+        if pool is not None:
+            cluster.connection_pool = self.policy(_connection_pool, "connectionPool", *pool)
+        if outlier is not None:
+            cluster.outlier_detection = self.policy(_outlier, "outlierDetection", *outlier)
+        if tls is not None:
+            cluster.tls = self.policy(_upstream_tls, "tls", *tls)
 
     def policy(
         self,
         build: Callable[[Any, ir.PolicyOrigin], Any],
+        block: str,
         value: Any,
         res: Resource,
         level: str,
-        loc: tuple[str | int, ...],
+        where: tuple[str | int, ...],
     ) -> Any:
-        """`build(value, origin)` of a DestinationRule block, made once for every cluster it applies to.
+        """`build(value, origin)` of the DestinationRule block `block` under `where`, made once for all its clusters.
 
         A service's cluster and its subsets' clusters share their blocks (3,000 services: 9,000
         blocks instead of 27,000): the IR is read-only once compiled. `value` is a model of the Mesh,
-        which outlives the compile, so its id is a key.
+        which outlives the compile, so its id is a key: one model object is one node of the input, so
+        it names the field path too.
         """
-        key = (build, id(value), id(res), level, loc)
-        if key not in self.policies:
-            self.policies[key] = build(value, _policy_origin(res, level, loc))
+        key = (block, id(value), id(res), level)
+        if key not in self.policies:  # a block may build to None (`tls` with mode DISABLE)
+            self.policies[key] = build(value, _policy_origin(res, level, (*where, block)))
         return self.policies[key]
 
     def endpoints(self, cluster: ir.Cluster, svc: ServiceHost, sport: Any) -> None:
@@ -2006,8 +2037,8 @@ class Compiler:
                     )
                 )
         if svc.selector is not None:
-            for w in self.mesh.workloads:
-                if w.resource.kind != "WorkloadEntry" or w.namespace != svc.namespace or not w.address:
+            for w in self.mesh.workloads_by_ns.get(svc.namespace, ()):
+                if w.resource.kind != "WorkloadEntry" or not w.address:
                     continue
                 if not w.matches(svc.selector) or any(w.labels.get(a) != b for a, b in labels.items()):
                     continue
@@ -2024,7 +2055,7 @@ class Compiler:
                         port or sport.number,
                         getattr(w.resource.spec, "weight", None),
                         dict(w.labels),
-                        _origin(w.resource),
+                        self.origin(w.resource),
                     )
                 )
         if not found and (dns or not svc.is_service_entry) and not svc.hostname.startswith("*"):
@@ -2234,6 +2265,10 @@ def _intersection(server_hosts: Iterable[str], vs_hosts: Iterable[str]) -> list[
             if pick not in out:
                 out.append(pick)
     return out
+
+
+_POLICY_BLOCKS = ("loadBalancer", "connectionPool", "outlierDetection", "tls")
+"""The DestinationRule traffic policy blocks a cluster takes, each from the most specific level that sets it."""
 
 
 def _port_entry(settings: list[Any], port: int) -> tuple[int, Any] | None:
