@@ -37,6 +37,7 @@ from meshc.hosts import (
     split_host,
 )
 from meshc.mesh import UNSPECIFIED_IP, Mesh, Resource, ServiceHost
+from meshc.models.base import Duration
 from meshc.models.networking import is_http_protocol, is_tls_protocol
 from meshc.resolve import (
     MESH,
@@ -139,8 +140,16 @@ def _field(loc: tuple[str | int, ...]) -> str:
 def _duration(value: Any) -> str | None:
     if value is None:
         return None
+    if type(value) is Duration:
+        return _envoy_duration(value)
     envoy = getattr(value, "envoy", None)
     return envoy if envoy is not None else str(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _envoy_duration(value: Duration) -> str:
+    """`Duration.envoy`, remembered: a mesh writes the same few durations (a Duration is frozen, equal by value)."""
+    return value.envoy
 
 
 def _seconds(value: Any) -> int | None:
@@ -298,6 +307,8 @@ class _State:
     rules: dict[str, ConsolidatedRule] = field(default_factory=dict)
     """`Compiler.merged_rules` by host: the resolver's answer for this proxy, asked once per host (routes,
     clusters and hash policies all ask it)."""
+    hashes: dict[tuple[str, str | None, int | None], ir.HashPolicy | None] = field(default_factory=dict)
+    """`Compiler.destination_hash` by (host, subset, port)."""
 
 
 class Compiler:
@@ -309,6 +320,8 @@ class Compiler:
         self.notes: dict[tuple[Any, ...], ir.Note] = {}
         self.policies: dict[tuple[str, int, int, str], Any] = {}
         """DestinationRule blocks already made (`policy`)."""
+        self.default_retries: dict[bool, ir.RetryPolicy | None] = {}
+        """`retry_policy(None, consistent_hash)` by `consistent_hash`, made once."""
         self.resolver = Resolver.of(mesh)
         self.host_filter = self.scope.host.lower().rsplit(":", 1)[0] if self.scope.host else None
         if self.scope.host and self.scope.host.startswith("["):
@@ -793,7 +806,7 @@ class Compiler:
                     self._duplicate(state, name, vs)
                 if not kept:
                     continue
-                if not any(self._asked(d.lower()) for d in kept):
+                if self.host_filter is not None and not any(self._asked(d.lower()) for d in kept):
                     continue
                 vh = ir.VirtualHost(name, kept)
                 if svc is not None:
@@ -1482,8 +1495,12 @@ class Compiler:
         name = rule.name
         if m is not None and getattr(m, "name", None):
             name = f"{name or ''}.{m.name}"
-        req_ops, authority = _header_ops(rule.headers.request if rule.headers else None)
-        resp_ops, _ = _header_ops(rule.headers.response if rule.headers else None)
+        headers = rule.headers
+        if headers:
+            req_ops, authority = _header_ops(headers.request)
+            resp_ops, _ = _header_ops(headers.response)
+        else:
+            req_ops, authority, resp_ops = ir.NO_HEADER_OPS, None, ir.NO_HEADER_OPS
         route = ir.Route(
             route_id,
             match,
@@ -1526,13 +1543,9 @@ class Compiler:
 
     @staticmethod
     def _route_id(origin: ir.RouteOrigin) -> str:
-        def part(ref: ir.RuleRef) -> str:
-            text = f"{ref.namespace}/{ref.name}/http/{ref.rule}"
-            return text + (f"/match/{ref.match}" if ref.match is not None else "")
-
-        text = part(origin.virtual_service)
+        text = _rule_id(origin.virtual_service)
         if origin.delegate is not None:
-            text += "/delegate/" + part(origin.delegate)
+            text += "/delegate/" + _rule_id(origin.delegate)
         return text
 
     @staticmethod
@@ -1665,6 +1678,8 @@ class Compiler:
     ) -> list[ir.Mirror]:
         """`MirrorPercent` / `MirrorPercentByPolicy`: mirrors with a percentage > 0."""
         out: list[ir.Mirror] = []
+        if rule.mirror is None and not rule.mirrors:
+            return out
         entries: list[tuple[Any, float | None, tuple[str | int, ...]]] = []
         if rule.mirror is not None:
             if rule.mirrorPercentage is not None:
@@ -1694,16 +1709,12 @@ class Compiler:
         Istio 1.24 `retriable-status-codes` stays in `retry_on` without `retriable_status_codes`, so no
         answer is retried for its status.
         """
-        out = ir.RetryPolicy(2, list(DEFAULT_RETRY_ON), [], previous_hosts_predicate=not consistent_hash)
         if retries is None:
-            mesh_default = self.mesh.settings.default_http_retry_policy
-            if mesh_default is None:
-                out.is_default = True
-                return out
-            converted = self.retry_policy(mesh_default, consistent_hash)
-            if converted is not None:
-                converted.is_default = True
-            return converted
+            # The same for every route without retries: made once (the IR is read-only once compiled).
+            if consistent_hash not in self.default_retries:
+                self.default_retries[consistent_hash] = self._default_retry_policy(consistent_hash)
+            return self.default_retries[consistent_hash]
+        out = ir.RetryPolicy(2, list(DEFAULT_RETRY_ON), [], previous_hosts_predicate=not consistent_hash)
         if not retries.attempts or retries.attempts <= 0:
             return None
         out.attempts = retries.attempts
@@ -1728,6 +1739,18 @@ class Compiler:
         out.retry_remote_localities = bool(retries.retryRemoteLocalities)
         out.backoff_base_interval = _duration(retries.backoff)
         return out
+
+    def _default_retry_policy(self, consistent_hash: bool) -> ir.RetryPolicy | None:
+        """The policy of a route that sets no retries: the mesh settings' default, else Istio's own."""
+        mesh_default = self.mesh.settings.default_http_retry_policy
+        if mesh_default is None:
+            out = ir.RetryPolicy(2, list(DEFAULT_RETRY_ON), [], previous_hosts_predicate=not consistent_hash)
+            out.is_default = True
+            return out
+        converted = self.retry_policy(mesh_default, consistent_hash)
+        if converted is not None:
+            converted.is_default = True
+        return converted
 
     @staticmethod
     def fault(f: Any) -> ir.Fault | None:
@@ -2066,10 +2089,21 @@ class Compiler:
         if cluster.discovery != "ORIGINAL_DST":
             addressed = all(is_ip(e.address) or e.address.startswith("unix://") for e in found)
             cluster.discovery = "STRICT_DNS" if (dns or not addressed) else "STATIC"
-        cluster.endpoints = sorted(found, key=lambda e: (e.address, e.port))
+        if len(found) > 1:
+            found.sort(key=lambda e: (e.address, e.port))
+        cluster.endpoints = found
 
     def destination_hash(self, state: _State, host: str, dest: Any) -> ir.HashPolicy | None:
-        """`hashForHTTPDestination`: subset port entry, subset, DR port entry (explicit port only), DR."""
+        """`hashForHTTPDestination`: subset port entry, subset, DR port entry (explicit port only), DR.
+
+        Made once per proxy, host, subset and port (the IR is read-only once compiled).
+        """
+        key = (host, dest.subset, dest.port.number if dest.port is not None else None)
+        if key not in state.hashes:
+            state.hashes[key] = self._destination_hash(state, host, dest)
+        return state.hashes[key]
+
+    def _destination_hash(self, state: _State, host: str, dest: Any) -> ir.HashPolicy | None:
         merged = self.merged_rules(state, host)
         if not merged.rules:
             return None
@@ -2248,6 +2282,12 @@ class MergedRule:
         if attr == "mirrors" and not value:
             return self.root.mirrors
         return value
+
+
+def _rule_id(ref: ir.RuleRef) -> str:
+    """`ns/name/http/RULE[/match/MATCH]`: one part of a route's id."""
+    text = f"{ref.namespace}/{ref.name}/http/{ref.rule}"
+    return text + (f"/match/{ref.match}" if ref.match is not None else "")
 
 
 def _intersection(server_hosts: Iterable[str], vs_hosts: Iterable[str]) -> list[str]:

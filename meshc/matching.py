@@ -393,6 +393,8 @@ class RouteMatch(msgspec.Struct):
             out.path = PathMatch("prefix", "/", True)
         headers: list[HeaderMatch] = []
         for invert, table in ((False, m.headers), (True, m.withoutHeaders)):
+            if not table:
+                continue
             for name, sm in table.items():
                 match = StringMatch.of(sm)
                 claim = routing_claim(name)
@@ -400,7 +402,8 @@ class RouteMatch(msgspec.Struct):
                     out.jwt_claims.append(ClaimMatch(claim, match, invert))
                 else:
                     headers.append(HeaderMatch(ascii_lower(name), match, invert, invert and match.kind != "present"))
-        headers.sort(key=lambda h: h.name)
+        if len(headers) > 1:
+            headers.sort(key=lambda h: h.name)
         out.headers = headers
         if m.method is not None:
             out.method = StringMatch.of(m.method)
@@ -408,7 +411,8 @@ class RouteMatch(msgspec.Struct):
             out.authority = StringMatch.of(m.authority)
         if m.scheme is not None:
             out.scheme = StringMatch.of(m.scheme)
-        out.query_params = [QueryParamMatch(k, StringMatch.of(v)) for k, v in sorted(m.queryParams.items())]
+        if m.queryParams:
+            out.query_params = [QueryParamMatch(k, StringMatch.of(v)) for k, v in sorted(m.queryParams.items())]
         return out
 
     def mismatch(self, request: HttpRequest) -> Mismatch | None:
@@ -482,7 +486,7 @@ class MatchScope(msgspec.Struct):
     @classmethod
     def of(cls, m: Any, resolve_gateway: Callable[[str], str]) -> MatchScope:
         """The scope of an `HTTPMatchRequest` (or TCP/TLS match); `resolve_gateway` gives a reference's `ns/name`."""
-        if m is None:
+        if m is None or not (m.port or m.gateways or m.sourceLabels or m.sourceNamespace):
             return cls()
         return cls(
             m.port or None,
@@ -500,10 +504,11 @@ class MatchScope(msgspec.Struct):
             if gateway in self.gateways:
                 return None
             return f"gateways [{', '.join(self.gateway_names)}] do not include {gateway}"
-        missing = [f"{k}={v}" for k, v in sorted(self.source_labels.items()) if labels.get(k) != v]
-        if missing:
-            have = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "none"
-            return f"sourceLabels {', '.join(missing)} not on the client (client labels: {have})"
+        if self.source_labels:
+            missing = [f"{k}={v}" for k, v in sorted(self.source_labels.items()) if labels.get(k) != v]
+            if missing:
+                have = ",".join(f"{k}={v}" for k, v in sorted(labels.items())) or "none"
+                return f"sourceLabels {', '.join(missing)} not on the client (client labels: {have})"
         if self.source_namespace and self.source_namespace != namespace:
             return f"sourceNamespace {self.source_namespace} is not the client namespace {namespace}"
         return None

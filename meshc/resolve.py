@@ -424,10 +424,16 @@ class Resolver:
         """
         c = _client(client)
         host = host.lower()
-        key = (host, service_namespace, *c.key)
+        client_key = c.key
+        key = (host, service_namespace, *client_key)
         if key in self._rules:
             return self._rules[key]
-        service = self.resolve_host(host, c).service
+        known = self._services.get(client_key)
+        if known is not None:
+            # The client's registry (`services`) is already made: the same choice `resolve_host` makes.
+            service = known.get(self.mesh.fqdn(host, c.namespace))
+        else:
+            service = self.resolve_host(host, c).service
         svc_ns = service.namespace if service is not None else service_namespace
         found = None
         if service is not None or service_namespace is not None:
