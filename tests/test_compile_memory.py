@@ -152,3 +152,31 @@ def test_the_envoy_renderer_gives_one_block_for_equal_parts(compiled: IR) -> Non
         assert all(type(p) is ir.Block for p in found)
         assert len({id(p) for p in found}) < len(found) / 2
         assert len({json.dumps(p, sort_keys=True) for p in found}) == len({id(p) for p in found})
+
+
+def test_compile_asks_and_builds_once_what_is_the_same(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy asks the resolver once per host; a resource's origin and the default retries are made once.
+
+    Routes, clusters and hash policies all need a host's DestinationRule; each cluster names its
+    Service and DestinationRules (3,000 services: 24,000 questions and 24,000 origins before).
+    """
+    from meshc.resolve import Resolver
+
+    asked: list[tuple[str, int]] = []
+    real = Resolver.destination_rule
+
+    def counting(self: Resolver, host: str, client: Any, **kw: Any) -> Any:
+        asked.append((host, id(client)))
+        return real(self, host, client, **kw)
+
+    monkeypatch.setattr(Resolver, "destination_rule", counting)
+    objects = _ir_objects(compile_mesh(load([str(corpus)], Options()).mesh))
+    assert len(asked) > 250
+    assert len(asked) == len(set(asked))
+    clusters = [o for o in objects if isinstance(o, ir.Cluster) and o.service is not None]
+    assert len(clusters) >= 900
+    services = {(c.service.namespace, c.service.name) for c in clusters if c.service is not None}
+    assert len({id(c.service) for c in clusters}) == len(services)
+    rules = [r for c in clusters for r in c.destination_rules]
+    assert len({id(r) for r in rules}) == len({(r.namespace, r.name) for r in rules}) > 250
+    assert len([o for o in objects if isinstance(o, ir.RetryPolicy) and o.is_default]) == 1
