@@ -1041,6 +1041,15 @@ class Compiler:
             listeners.append(ir.Listener(f"{bind}_{port}", bind, port, chains[0].protocol, chains))
         return listeners
 
+    @functools.cached_property
+    def _registry_resources(self) -> list[ServiceHost]:
+        """One registry entry per Service or ServiceEntry (its last host), in istiod's config order.
+
+        What the gateway port translations scan, for each gateway workload and Gateway: sorted once.
+        """
+        entries = {id(e.resource): e for found in self.mesh.hosts.values() for e in found}
+        return sorted(entries.values(), key=lambda e: (order_key(e.resource), e.hostname))
+
     def gateway_port_map(self, plan: _ContextPlan) -> dict[int, int]:
         """Server port → the port the gateway workload listens on (gateway.go `resolvePorts`, label selector).
 
@@ -1052,8 +1061,7 @@ class Compiler:
         """
         labels = plan.labels
         out: dict[int, int] = {}
-        entries = {id(e.resource): e for found in self.mesh.hosts.values() for e in found}
-        for e in sorted(entries.values(), key=lambda e: (order_key(e.resource), e.hostname)):
+        for e in self._registry_resources:
             res = e.resource
             if res.namespace != plan.namespace or DISABLE_PORT_TRANSLATION in res.labels:
                 continue
@@ -1082,8 +1090,7 @@ class Compiler:
             return None
         names = {h.strip().lower() for h in text.split(",") if h.strip()}
         out: dict[int, int] = {}
-        entries = {id(e.resource): e for found in self.mesh.hosts.values() for e in found}
-        for e in sorted(entries.values(), key=lambda e: (order_key(e.resource), e.hostname)):
+        for e in self._registry_resources:
             if e.hostname.lower() not in names or e.resource.namespace != plan.namespace:
                 continue
             for p in e.ports:
