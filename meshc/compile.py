@@ -321,6 +321,8 @@ class Compiler:
         self.notes: dict[tuple[Any, ...], ir.Note] = {}
         self.policies: dict[tuple[str, int, int, str], Any] = {}
         """DestinationRule blocks already made (`policy`)."""
+        self.port_maps: dict[tuple[str, tuple[tuple[str, str], ...]], dict[int, int]] = {}
+        """`gateway_port_map` by workload (namespace, labels)."""
         self.policy_sets: dict[tuple[int, int, int], list[tuple[str, Any]]] = {}
         """`apply_policy`'s blocks by (top-level rule, port, subset policy) ids."""
         self.default_retries: dict[bool, ir.RetryPolicy | None] = {}
@@ -1058,12 +1060,20 @@ class Compiler:
         (istiod knows them by the proxy's address, which the input does not give). The first one
         with the port translates it to its `targetPort`, unless it carries the label
         `experimental.istio.io/disable-gateway-port-translation`.
+
+        Found once per workload (context() and gateway_listeners() both ask); each caller gets its own dict.
         """
-        labels = plan.labels
+        key = (plan.namespace, tuple(sorted(plan.labels.items())))
+        found = self.port_maps.get(key)
+        if found is None:
+            found = self.port_maps[key] = self._gateway_port_map(plan.namespace, plan.labels)
+        return dict(found)
+
+    def _gateway_port_map(self, namespace: str, labels: Mapping[str, str]) -> dict[int, int]:
         out: dict[int, int] = {}
         for e in self._registry_resources:
             res = e.resource
-            if res.namespace != plan.namespace or DISABLE_PORT_TRANSLATION in res.labels:
+            if res.namespace != namespace or DISABLE_PORT_TRANSLATION in res.labels:
                 continue
             if e.is_service_entry:
                 selectors = [e.selector] if e.selector else [dict(ep.labels) for ep in res.spec.endpoints]

@@ -101,6 +101,14 @@ def _client(client: Client | str) -> Client:
     return client if isinstance(client, Client) else Client(client)
 
 
+def _registry_key(client: Client) -> tuple[Any, ...]:
+    """What a client's registry (`Resolver.services`) depends on: `_imports` and `_choose` read no labels.
+
+    Every gateway workload of a namespace shares one (their labels differ).
+    """
+    return (client.namespace, client.gateway, id(client.scope))
+
+
 # --- answers -----------------------------------------------------------------------------------
 
 
@@ -237,6 +245,8 @@ class Resolver:
         self._resolved: dict[tuple[Any, ...], Resolution] = {}
         self._rules: dict[tuple[Any, ...], ConsolidatedRule | None] = {}
         self._vs_views: dict[tuple[str, str], VirtualServiceView] = {}
+        self._views_of: dict[int, VirtualServiceView] = {}
+        """`_vs_views` by the resource's id (checked against the view's resource)."""
         self._build_rule_index()
 
     @classmethod
@@ -317,14 +327,15 @@ class Resolver:
     def services(self, client: Client | str) -> dict[str, ServiceHost]:
         """Every host name the client's proxy knows, with the entry it uses (`SidecarScope.servicesByHostname`)."""
         c = _client(client)
-        found = self._services.get(c.key)
+        key = _registry_key(c)
+        found = self._services.get(key)
         if found is None:
             found = {}
             for hostname, entries in self._entries.items():
                 visible = [e for e in entries if self._imports(e, c)]
                 if visible:
                     found[hostname] = self._choose(visible, c)
-            self._services[c.key] = found
+            self._services[key] = found
         return found
 
     def wildcards_covering(
@@ -428,7 +439,7 @@ class Resolver:
         key = (host, service_namespace, *client_key)
         if key in self._rules:
             return self._rules[key]
-        known = self._services.get(client_key)
+        known = self._services.get(_registry_key(c))
         if known is not None:
             # The client's registry (`services`) is already made: the same choice `resolve_host` makes.
             service = known.get(self.mesh.fqdn(host, c.namespace))
@@ -471,10 +482,16 @@ class Resolver:
 
     def view(self, res: Resource) -> VirtualServiceView:
         """The resolved view of one VirtualService (built once)."""
+        found = self._views_of.get(id(res))
+        if found is not None and found.res is res:
+            return found  # asked for every VirtualService by each proxy: by identity, without reading the name
         key = (res.namespace, res.name)
         found = self._vs_views.get(key)
         if found is None or found.res is not res:
+            if found is not None:
+                self._views_of.pop(id(found.res), None)  # `_views_of` holds only views `_vs_views` holds
             found = self._vs_views[key] = VirtualServiceView(res, self.mesh, self.defaults)
+        self._views_of[id(res)] = found
         return found
 
     def virtual_services(

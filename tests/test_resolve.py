@@ -150,6 +150,18 @@ def test_gateways_take_the_first_visible_entry_without_namespace_preference() ->
     assert chosen(mesh, host, Client("gw")) == ("gw", [2000])
 
 
+def test_proxies_that_differ_only_in_labels_share_one_registry() -> None:
+    """`services` reads no labels (`_imports`, `_choose`): 100 gateway workloads of a namespace make it once."""
+    host = "api.example.com"
+    mesh = mesh_of(se("api", "aaa", host, 1000) + se("api", "gw", host, 2000))
+    resolver = Resolver.of(mesh)
+    one = resolver.services(Client("gw", {"app": "a"}, gateway=True))
+    assert resolver.services(Client("gw", {"app": "b"}, gateway=True)) is one
+    assert one[host].namespace == "aaa"
+    sidecar = resolver.services(Client("gw", {"app": "a"}))
+    assert sidecar is not one and sidecar[host].namespace == "gw"
+
+
 def test_an_egress_scope_plugs_in() -> None:
     class OnlyAaa:
         def imports(self, entry: object) -> bool:
