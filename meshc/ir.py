@@ -1399,6 +1399,8 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], write: Callable[[
                 append(f"{p}{k}: {value}")
             elif t is bool:
                 append(f"{p}{k}: true" if value else f"{p}{k}: false")
+            elif t is Block and (text := value._texts.get(indent + 2)) is not None:
+                append(f"{p}{k}:\n{pad}  {text}")
             elif (t is dict or isinstance(value, dict)) and value:
                 append(f"{p}{k}:")
                 _emit(value, indent + 2, pad + "  ", lines, write)
@@ -1418,6 +1420,8 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], write: Callable[[
             t = type(item)
             if t is str:
                 append(f"{p}- {scalars.get(item) or _scalar(item)}")
+            elif t is Block and (text := item._texts.get(indent + 2)) is not None:
+                append(f"{p}- {text}")
             elif (t is dict or t is list or isinstance(item, (dict, list, Items))) and item:
                 _emit(item, indent + 2, p + "- ", lines, write)
             else:

@@ -1437,15 +1437,16 @@ class _Renderer(GapReport):
         forced = self.override(cl)
         if forced is not None:
             return [(a, None) for a in forced], True
+        moved = self.opts.endpoints
         out: list[tuple[Address, int | None]] = []
         for ep in cl.endpoints:
             addr = Address(ep.address, ep.port)
-            mapped = self.opts.endpoints.get(f"{ep.address}:{ep.port}") or self.opts.endpoints.get(ep.address)
+            mapped = moved and (moved.get(f"{ep.address}:{ep.port}") or moved.get(ep.address))
             out.append((mapped or addr, ep.weight))
         if not out and cl.discovery == "STRICT_DNS" and not cl.subset:
             # A Kubernetes Service without known endpoints: resolve its own name, as kube-proxy would.
             addr = Address(cl.host, cl.port)
-            mapped = self.opts.endpoints.get(f"{cl.host}:{cl.port}") or self.opts.endpoints.get(cl.host)
+            mapped = moved and (moved.get(f"{cl.host}:{cl.port}") or moved.get(cl.host))
             out.append((mapped or addr, None))
         return out, False
 
