@@ -1230,6 +1230,7 @@ def _build(tp: Any, data: Any) -> Any:
 # mapping indicator (found by the long fuzz profile: `uri: https://x/c:` in an Envoy bootstrap).
 _PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:|@=+\-]*(?<!:)\Z")
 _RESERVED = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"})
+"""Plain scalars YAML reads as booleans or null, in any case (none is longer than 5 characters)."""
 
 
 def _scalar(value: Any) -> str:
@@ -1257,7 +1258,7 @@ def _scalar(value: Any) -> str:
 
 
 def _string(text: str) -> str:
-    if _PLAIN.match(text) and text.lower() not in _RESERVED:
+    if _PLAIN.match(text) and (len(text) > 5 or text.lower() not in _RESERVED):
         return text
     return _YAML_UNSAFE.sub(_yaml_escape, json.dumps(text, ensure_ascii=False))
 
@@ -1315,12 +1316,8 @@ class Block(dict[str, Any]):
     stale): item assignment, deletion and the updating methods raise TypeError.
     """
 
-    __slots__ = ("_texts",)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._texts: dict[int, str | None] = {}
-        """Indent → its text (None: written once, no text made yet)."""
+    _texts: dict[int, str | None] | None = None
+    """Indent → its text (None: written once there, no text made yet); made when the block is first written."""
 
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("a Block cannot be changed once made")
@@ -1335,6 +1332,9 @@ class Block(dict[str, Any]):
 def _block(data: Block, indent: int, lead: str, lines: list[str]) -> bool:
     """Write a `Block` by its text at `indent` (made on its second appearance there); False the first time."""
     texts = data._texts
+    if texts is None:
+        data._texts = {indent: None}
+        return False
     text = texts.get(indent)
     if text is None:
         if indent not in texts:
@@ -1399,7 +1399,7 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], write: Callable[[
                 append(f"{p}{k}: {value}")
             elif t is bool:
                 append(f"{p}{k}: true" if value else f"{p}{k}: false")
-            elif t is Block and (text := value._texts.get(indent + 2)) is not None:
+            elif t is Block and value._texts and (text := value._texts.get(indent + 2)) is not None:
                 append(f"{p}{k}:\n{pad}  {text}")
             elif (t is dict or isinstance(value, dict)) and value:
                 append(f"{p}{k}:")
@@ -1420,7 +1420,7 @@ def _emit(data: Any, indent: int, lead: str, lines: list[str], write: Callable[[
             t = type(item)
             if t is str:
                 append(f"{p}- {scalars.get(item) or _scalar(item)}")
-            elif t is Block and (text := item._texts.get(indent + 2)) is not None:
+            elif t is Block and item._texts and (text := item._texts.get(indent + 2)) is not None:
                 append(f"{p}- {text}")
             elif (t is dict or t is list or isinstance(item, (dict, list, Items))) and item:
                 _emit(item, indent + 2, p + "- ", lines, write)

@@ -126,7 +126,7 @@ def test_the_ir_shares_what_is_the_same(corpus: Path) -> None:
 
 
 def test_the_envoy_renderer_gives_one_block_for_equal_parts(compiled: IR) -> None:
-    """A cluster's circuit breakers and endpoints, a route's retry policy and plain path match: one `Block` per value.
+    """A cluster's circuit breakers, a route's retry policy and plain path match: one `Block` per value.
 
     The writer repeats a recurring block's text instead of walking it again (issue 18, compile/lint row).
     """
@@ -144,7 +144,6 @@ def test_the_envoy_renderer_gives_one_block_for_equal_parts(compiled: IR) -> Non
         for r in vh.get("routes", [])
     ]
     parts = [c["circuit_breakers"] for c in clusters]
-    parts += [c["load_assignment"]["endpoints"][0] for c in clusters if c.get("load_assignment", {}).get("endpoints")]
     retries = [r["route"]["retry_policy"] for r in routes if "retry_policy" in r.get("route", {})]
     matches = [r["match"] for r in routes if set(r["match"]) == {"prefix", "case_sensitive"}]
     for found in (parts, retries, matches):
@@ -180,3 +179,20 @@ def test_compile_asks_and_builds_once_what_is_the_same(corpus: Path, monkeypatch
     rules = [r for c in clusters for r in c.destination_rules]
     assert len({id(r) for r in rules}) == len({(r.namespace, r.name) for r in rules}) > 250
     assert len([o for o in objects if isinstance(o, ir.RetryPolicy) and o.is_default]) == 1
+
+
+def test_parts_that_do_not_recur_are_not_kept() -> None:
+    """A builder whose parts are all different (a mesh of all different DestinationRules) stops making blocks.
+
+    Keeping and marking parts that are written once costs more than walking them: after its trial, such a
+    builder gives plain dicts and keeps nothing; one whose parts recur keeps sharing them.
+    """
+    from meshc.backends import envoy
+
+    r = envoy._Renderer(IR([], "cluster.local", []), envoy.EnvoyOptions())
+    distinct = [r.block(envoy._common_lb_config, n) for n in range(3 * envoy._TRIAL)]
+    recurring = [r.block(envoy._circuit_breakers, n % 3, 1, 1, 1) for n in range(3 * envoy._TRIAL)]
+    assert type(distinct[0]) is ir.Block and type(distinct[-1]) is dict
+    assert distinct == [envoy._common_lb_config(n) for n in range(3 * envoy._TRIAL)]
+    assert not r.blocks[envoy._common_lb_config].made
+    assert all(type(p) is ir.Block for p in recurring) and len({id(p) for p in recurring}) == 3

@@ -279,10 +279,14 @@ def _too_long(text: str) -> str | None:
     return None if size is None else f"it has {size} bytes (Envoy: at most {MAX_HEADER_BYTES})"
 
 
+_NONE: dict[str, Any] = {}
+"""What `route_refusals` reads where a route has no such part (never written to)."""
+
+
 def _ops_refusals(where: str, target: dict[str, Any]) -> list[tuple[str, str, str]]:
     out = []
     for key in ("request_headers_to_add", "response_headers_to_add"):
-        for entry in target.get(key, []):
+        for entry in target.get(key, ()):
             name, value = entry["header"]["key"], entry["header"]["value"]
             why = text_error(name) or _too_long(name) or ("" if name else "it is empty")
             if why:
@@ -291,7 +295,7 @@ def _ops_refusals(where: str, target: dict[str, Any]) -> list[tuple[str, str, st
             if value_why:
                 out.append((f"{where}value of header `{name}`", value, value_why))
     for key in ("request_headers_to_remove", "response_headers_to_remove"):
-        for name in target.get(key, []):
+        for name in target.get(key, ()):
             if not name or text_error(name):
                 out.append((f"{where}header name", name, text_error(name) or "it is empty"))
     if "host_rewrite_literal" in target and text_error(target["host_rewrite_literal"]):
@@ -308,15 +312,15 @@ def _ops_refusals(where: str, target: dict[str, Any]) -> list[tuple[str, str, st
 def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(what, value, why) for each value of a built Envoy route that Envoy refuses to load."""
     out = _ops_refusals("", route)
-    match = route.get("match", {})
-    for h in match.get("headers", []):
+    match = route.get("match", _NONE)
+    for h in match.get("headers", ()):
         if not h["name"] or text_error(h["name"]):
             out.append(("match on header name", h["name"], text_error(h["name"]) or "it is empty"))
-    for q in match.get("query_parameters", []):
+    for q in match.get("query_parameters", ()):
         size = len(q["name"].encode("utf-8", "surrogatepass"))
         if not 0 < size <= MAX_QUERY_NAME:
             out.append(("query parameter name", q["name"], f"it has {size} bytes (Envoy: 1 to {MAX_QUERY_NAME})"))
-    redirect = route.get("redirect", {})
+    redirect = route.get("redirect", _NONE)
     for key, what in (
         ("host_redirect", "redirect authority"),
         ("path_redirect", "redirect path"),
@@ -324,22 +328,22 @@ def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
     ):
         if key in redirect and text_error(redirect[key]):
             out.append((what, redirect[key], text_error(redirect[key]) or ""))
-    action = route.get("route", {})
+    action = route.get("route", _NONE)
     if "prefix_rewrite" in action and text_error(action["prefix_rewrite"]):
         out.append(("rewrite.uri", action["prefix_rewrite"], text_error(action["prefix_rewrite"]) or ""))
-    substitution = action.get("regex_rewrite", {}).get("substitution")
+    substitution = action.get("regex_rewrite", _NONE).get("substitution")
     if substitution is not None and text_error(substitution):
         out.append(("uriRegexRewrite.rewrite", substitution, text_error(substitution) or ""))
     if "host_rewrite_literal" in action and text_error(action["host_rewrite_literal"]):
         out.append(
             ("rewrite.authority", action["host_rewrite_literal"], text_error(action["host_rewrite_literal"]) or "")
         )
-    for wc in action.get("weighted_clusters", {}).get("clusters", []):
+    for wc in action.get("weighted_clusters", _NONE).get("clusters", ()):
         out += _ops_refusals(f"destination {wc['name']}: ", wc)
-    regexes: list[str | None] = [match.get("safe_regex", {}).get("regex")]
-    regexes += [x.get("string_match", {}).get("safe_regex", {}).get("regex") for x in match.get("headers", [])]
-    regexes += [x.get("string_match", {}).get("safe_regex", {}).get("regex") for x in match.get("query_parameters", [])]
-    regexes.append(action.get("regex_rewrite", {}).get("pattern", {}).get("regex"))
+    regexes: list[str | None] = [match.get("safe_regex", _NONE).get("regex")]
+    for x in (*match.get("headers", ()), *match.get("query_parameters", ())):
+        regexes.append(x.get("string_match", _NONE).get("safe_regex", _NONE).get("regex"))
+    regexes.append(action.get("regex_rewrite", _NONE).get("pattern", _NONE).get("regex"))
     for regex in filter(None, regexes):
         program = program_size(regex, MAX_PROGRAM_SIZE)
         if program is None or program > MAX_PROGRAM_SIZE:
@@ -349,7 +353,7 @@ def route_refusals(route: dict[str, Any]) -> list[tuple[str, str, str]]:
                 else f"its RE2 program size is {program} (at most {MAX_PROGRAM_SIZE})"
             )
             out.append(("regex", regex, why))
-    body = route.get("direct_response", {}).get("body", {}).get("inline_string")
+    body = route.get("direct_response", _NONE).get("body", _NONE).get("inline_string")
     if body is not None and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY:
         out.append(("directResponse body", body, f"it is longer than {MAX_BODY} bytes"))
     return out
@@ -516,22 +520,38 @@ class _Renderer(GapReport):
         """Clusters meshc adds (remote JWKS)."""
         self.bound: dict[tuple[str, int], str] = {}
         """(address, port) → the context whose listener binds it (-IR port for port 0)."""
-        self.blocks: dict[tuple[Any, ...], irm.Block] = {}
-        """What a part was built from → the part, given again wherever it recurs (see `block`)."""
+        self.blocks: dict[Callable[..., dict[str, Any]], _Parts] = {}
+        """The parts each builder made, given again wherever they recur (see `block`)."""
 
-    def block(self, build: Callable[..., dict[str, Any]], *values: Any) -> irm.Block:
+    def block(self, build: Callable[..., dict[str, Any]], *values: Any) -> dict[str, Any]:
         """`build(*values)` as an `ir.Block`: made once, then the same object for the same values.
 
         The writer repeats a recurring block's text instead of walking it again. `build` sees nothing
-        but `values`, so equal values make equal parts. At most `_BLOCKS_MAX` are kept: a mesh whose
-        parts all differ holds no more.
+        but `values`, so equal values make equal parts. A builder whose parts seldom recur (more
+        than half of its first `_TRIAL` calls made a new one: a mesh of all different
+        DestinationRules) gives plain dicts from then on, as before blocks: keeping and marking
+        parts that are written once costs more than it saves. At most `_BLOCKS_MAX` are kept.
+
+        A cluster's endpoints are not shared: they recur (in the cluster of each subset of a host)
+        only as far apart as the mesh has hosts (clusters are sorted by name), and keeping them that
+        long cost more memory (2.6 KB a host) than walking them again costs time.
         """
-        key = (build, *values)
-        made = self.blocks.get(key)
+        parts = self.blocks.get(build)
+        if parts is None:
+            parts = self.blocks[build] = _Parts()
+        if not parts.shared:
+            return build(*values)
+        made = parts.made.get(values)
+        parts.calls += 1
         if made is None:
-            if len(self.blocks) >= _BLOCKS_MAX:
-                self.blocks.clear()
-            made = self.blocks[key] = irm.Block(build(*values))
+            parts.new += 1
+            if parts.calls >= _TRIAL and parts.new * 2 > parts.calls:
+                parts.shared = False
+                parts.made.clear()
+                return build(*values)
+            if len(parts.made) >= _BLOCKS_MAX:
+                parts.made.clear()
+            made = parts.made[values] = irm.Block(build(*values))
         return made
 
     # top level -----------------------------------------------------------------------------------
@@ -1466,7 +1486,7 @@ class _Renderer(GapReport):
         original_dst = (cl.discovery == "ORIGINAL_DST" or lb.policy == "PASSTHROUGH") and not overridden
         if original_dst:
             kind = "ORIGINAL_DST"
-        elif all(is_ip(a.host) for a, _ in endpoints) and (cl.discovery == "STATIC" or overridden):
+        elif (cl.discovery == "STATIC" or overridden) and all(is_ip(a.host) for a, _ in endpoints):
             kind = "STATIC"
         else:
             kind = "STRICT_DNS" if endpoints else ("STATIC" if cl.discovery != "STRICT_DNS" else "STRICT_DNS")
@@ -1557,8 +1577,10 @@ class _Renderer(GapReport):
             if socket is not None:
                 out["transport_socket"] = socket
         if not original_dst:
-            located = self.block(_lb_endpoints, *endpoints) if endpoints else None
-            out["load_assignment"] = {"cluster_name": cl.name, "endpoints": [located] if located else []}
+            out["load_assignment"] = {
+                "cluster_name": cl.name,
+                "endpoints": [_lb_endpoints(endpoints)] if endpoints else [],
+            }
         return out
 
     def upstream_tls(self, cl: irm.Cluster) -> dict[str, Any] | None:
@@ -1616,7 +1638,22 @@ class _Renderer(GapReport):
 # --- parts built from values alone (`_Renderer.block` shares them) -----------------------------
 
 _BLOCKS_MAX = 1 << 12
-"""Parts a renderer keeps for reuse (`_Renderer.block`)."""
+"""Parts a renderer keeps for reuse, per builder (`_Renderer.block`)."""
+
+_TRIAL = 128
+"""Calls of a builder after which `_Renderer.block` stops sharing its parts if most were new."""
+
+
+class _Parts:
+    """What `_Renderer.block` knows of one builder: the parts it made, by values, and how often they recurred."""
+
+    __slots__ = ("calls", "made", "new", "shared")
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[Any, ...], irm.Block] = {}
+        self.calls = 0
+        self.new = 0
+        self.shared = True
 
 
 def _path_match(kind: str, value: str, ignore_case: bool) -> dict[str, Any]:
@@ -1746,7 +1783,7 @@ def _protocol_options(
     return {HTTP_OPTIONS: out}
 
 
-def _lb_endpoints(*endpoints: tuple[Address, int | None]) -> dict[str, Any]:
+def _lb_endpoints(endpoints: list[tuple[Address, int | None]]) -> dict[str, Any]:
     """The one locality of a cluster's `load_assignment`: its endpoints and their weights."""
     lb_endpoints = []
     for addr, weight in endpoints:
