@@ -244,9 +244,8 @@ class Resolver:
         self._services: dict[tuple[Any, ...], dict[str, ServiceHost]] = {}
         self._resolved: dict[tuple[Any, ...], Resolution] = {}
         self._rules: dict[tuple[Any, ...], ConsolidatedRule | None] = {}
-        self._vs_views: dict[tuple[str, str], VirtualServiceView] = {}
-        self._views_of: dict[int, VirtualServiceView] = {}
-        """`_vs_views` by the resource's id (checked against the view's resource)."""
+        self._views: dict[int, VirtualServiceView] = {}
+        """Views by their resource's id (a view holds its resource, so the id stays that resource's)."""
         self._build_rule_index()
 
     @classmethod
@@ -294,8 +293,7 @@ class Resolver:
         found = self._resolved.get(key)
         if found is None:
             entries = self._entries.get(fqdn, ())
-            visible = [e for e in entries if self._imports(e, c)]
-            service = self._choose(visible, c) if visible else None
+            visible, service = self._chosen(entries, c)
             sport = service.port(port) if service is not None and port is not None else None
             hidden = tuple(e for e in entries if e not in visible)
             if service is not None:
@@ -332,9 +330,9 @@ class Resolver:
         if found is None:
             found = {}
             for hostname, entries in self._entries.items():
-                visible = [e for e in entries if self._imports(e, c)]
-                if visible:
-                    found[hostname] = self._choose(visible, c)
+                chosen = self._chosen(entries, c)[1]
+                if chosen is not None:
+                    found[hostname] = chosen
             self._services[key] = found
         return found
 
@@ -378,6 +376,14 @@ class Resolver:
         if not self.visible(entry, client.namespace):
             return False
         return client.scope is None or client.scope.imports(entry)
+
+    def _chosen(self, entries: Iterable[ServiceHost], client: Client) -> tuple[list[ServiceHost], ServiceHost | None]:
+        """The entries of one host name the client imports, and the one it uses (None: none visible).
+
+        The one choice `resolve_host`, `services` and `destination_rule` all read.
+        """
+        visible = [e for e in entries if self._imports(e, client)]
+        return visible, (self._choose(visible, client) if visible else None)
 
     def _choose(self, visible: list[ServiceHost], client: Client) -> ServiceHost:
         """The entry a proxy keeps among the visible entries of one host name (creation-ordered)."""
@@ -435,16 +441,13 @@ class Resolver:
         """
         c = _client(client)
         host = host.lower()
-        client_key = c.key
-        key = (host, service_namespace, *client_key)
+        key = (host, service_namespace, *c.key)
         if key in self._rules:
             return self._rules[key]
+        fqdn = self.mesh.fqdn(host, c.namespace)
         known = self._services.get(_registry_key(c))
-        if known is not None:
-            # The client's registry (`services`) is already made: the same choice `resolve_host` makes.
-            service = known.get(self.mesh.fqdn(host, c.namespace))
-        else:
-            service = self.resolve_host(host, c).service
+        # The entry `resolve_host` gives: from the client's registry when `services` has made it.
+        service = known.get(fqdn) if known is not None else self._chosen(self._entries.get(fqdn, ()), c)[1]
         svc_ns = service.namespace if service is not None else service_namespace
         found = None
         if service is not None or service_namespace is not None:
@@ -482,16 +485,9 @@ class Resolver:
 
     def view(self, res: Resource) -> VirtualServiceView:
         """The resolved view of one VirtualService (built once)."""
-        found = self._views_of.get(id(res))
-        if found is not None and found.res is res:
-            return found  # asked for every VirtualService by each proxy: by identity, without reading the name
-        key = (res.namespace, res.name)
-        found = self._vs_views.get(key)
-        if found is None or found.res is not res:
-            if found is not None:
-                self._views_of.pop(id(found.res), None)  # `_views_of` holds only views `_vs_views` holds
-            found = self._vs_views[key] = VirtualServiceView(res, self.mesh, self.defaults)
-        self._views_of[id(res)] = found
+        found = self._views.get(id(res))
+        if found is None:
+            found = self._views[id(res)] = VirtualServiceView(res, self.mesh, self.defaults)
         return found
 
     def virtual_services(
